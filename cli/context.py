@@ -1,0 +1,27 @@
+"""The state a command body needs: the home, its settings, and the output mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from mirror.home import Home
+
+
+@dataclass
+class AppContext:
+    home_path: Path | None
+    json: bool = False
+    verbose: int = 0
+    _home: Home | None = field(default=None, repr=False)
+
+    @property
+    def home(self) -> Home:
+        if self._home is None:
+            self._home = Home.open(self.home_path)
+        return self._home
+
+
+pass_app = click.make_pass_decorator(AppContext)

@@ -1,0 +1,59 @@
+"""The one place that turns errors into ``Error: ...`` + ``Hint: ...`` and an exit code."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any, Callable
+
+import click
+
+from mirror.errors import EXIT_FAILURE, EXIT_USAGE, MirrorError
+
+try:  # the index has its own error tree (indexer never imports mirror)
+    from indexer.errors import IndexError_ as _IndexErr  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - before the index exists
+    _IndexErr = None
+
+
+def report(message: str, hint: str | None = None) -> None:
+    click.echo(f"Error: {message}", err=True)
+    if hint:
+        click.echo(f"Hint: {hint}", err=True)
+
+
+def exit_code_for(exc: BaseException) -> int:
+    code = getattr(exc, "exit_code", None)
+    return code if isinstance(code, int) else EXIT_FAILURE
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command body; our errors become one line and an exit code, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except MirrorError as exc:
+            report(exc.message, exc.hint)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            report("interrupted")
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(0)
+        except Exception as exc:
+            if _IndexErr is not None and isinstance(exc, _IndexErr):
+                report(str(exc), getattr(exc, "hint", None))
+                sys.exit(exit_code_for(exc))
+            if isinstance(exc, OSError):
+                report(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+                sys.exit(EXIT_FAILURE)
+            raise
+
+    return wrapper
+
+
+__all__ = ["handle_errors", "report", "exit_code_for", "EXIT_USAGE"]

@@ -1,0 +1,60 @@
+"""One renderer for table / --json / NDJSON. stdout carries data only; progress goes to stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, Iterable, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+stderr_console = Console(stderr=True)
+
+
+def to_json(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=False, default=str)
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(to_json(obj) + "\n")
+    sys.stdout.flush()
+
+
+def emit_rows(rows: Iterable[dict[str, Any]], columns: Sequence[str], *, as_json: bool,
+              title: str | None = None) -> None:
+    """NDJSON with ``as_json``; otherwise a table on a TTY and tab-separated lines when piped."""
+    if as_json:
+        for row in rows:
+            emit_json(row)
+        return
+    rows = list(rows)
+    if sys.stdout.isatty():
+        table = Table(title=title)
+        for col in columns:
+            table.add_column(col)
+        for row in rows:
+            table.add_row(*[_cell(row.get(c)) for c in columns])
+        Console().print(table)
+    else:
+        for row in rows:
+            sys.stdout.write("\t".join(_cell(row.get(c)) for c in columns) + "\n")
+
+
+def emit_mapping(data: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        emit_json(data)
+        return
+    width = max((len(k) for k in data), default=0)
+    for key, value in data.items():
+        sys.stdout.write(f"{key.ljust(width)}  {_cell(value)}\n")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return "; ".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return to_json(value)
+    return str(value)

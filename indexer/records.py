@@ -1,0 +1,90 @@
+"""Plain records the rest of openmirror hands to the index and gets back from it.
+
+These are the shared vocabulary between the crawler (``mirror.pipeline``), the network
+(``mirror.node``) and the index: a *document* is what we index, a *content* the exact bytes of one
+of its files. They serialise to plain JSON-able dicts (``to_dict``/``from_dict``) so a signed feed
+entry can carry a whole document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+
+@dataclass
+class ContentIn:
+    """One file of a document: its exact bytes, addressed by sha256 and by CID."""
+
+    sha256: str                      # hex digest of the whole byte stream
+    size: int                        # bytes
+    cid: str                         # root CID as ``ipfs add`` prints it for ``profile``
+    profile: str                     # UnixFS import profile name, e.g. "unixfs-v1-2025"
+    media_type: str | None = None
+    name: str | None = None          # file name within the document (e.g. CKAN resource name)
+    url: str | None = None           # where the bytes were fetched from (final URL)
+    text: str | None = None          # extracted text for search (bounded); never in feed entries
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("text")
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ContentIn":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class DocumentIn:
+    """Metadata of one document with its licence and provenance."""
+
+    collection: str
+    source_id: str                   # identifier within the collection (OAI identifier, URL, ...)
+    title: str = ""
+    creators: list[str] = field(default_factory=list)
+    description: str = ""
+    subjects: list[str] = field(default_factory=list)
+    language: str | None = None
+    date: str | None = None          # ISO 8601 date or year as found ("2021", "2021-03-04")
+    type: str | None = None
+    source_url: str | None = None    # URL of the file as the source listed it
+    landing_url: str | None = None   # human landing page
+    license: str | None = None       # SPDX id
+    license_url: str | None = None
+    license_statement: str | None = None  # the licence exactly as found
+    retrieved_at: str | None = None  # ISO 8601 UTC
+    http_status: int | None = None
+    http_headers: dict[str, str] = field(default_factory=dict)
+    raw_record: str | None = None    # the source record as received (XML, JSON line, ...)
+    contents: list[ContentIn] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["contents"] = [c.to_dict() for c in self.contents]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DocumentIn":
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        kw["contents"] = [ContentIn.from_dict(c) for c in d.get("contents") or []]
+        return cls(**kw)
+
+
+@dataclass
+class CollectionIn:
+    name: str
+    source_url: str | None = None
+    kind: str | None = None
+
+
+@dataclass
+class Change:
+    """What the change hook reports after a committed write."""
+
+    kind: str                        # "stored" | "updated" | "retracted"
+    document: DocumentIn
+    document_id: int
+    origin: str | None = None        # None for local changes; the author key for applied entries

@@ -1,0 +1,130 @@
+"""The error tree of the `mirror` package.
+
+Every error openmirror raises on purpose is a ``MirrorError``; the CLI turns it into one line
+``Error: ...`` (plus ``Hint: ...``) and the exit code below. Lower-layer errors (OSError,
+aiohttp, sqlite) are translated once, at the boundary where they enter, with the cause chained.
+Outcomes (a record skipped for its licence, unchanged, gone) are never raised: see
+``mirror.pipeline.Outcome``.
+
+    MirrorError                         exit 1
+    ├── UsageError (ValueError)         exit 2   bad input from the user or a config file
+    │   ├── InvalidCID
+    │   ├── ConfigError
+    │   ├── UnknownProfile
+    │   └── NotACollection              SOURCE is not a collection we can harvest
+    ├── NotReady (RuntimeError)         exit 3   environment not ready (Kubo down, schema too new)
+    ├── NotFound (LookupError)          exit 1   no such content, locally or on any peer
+    ├── FetchError (OSError)            exit 1   a network fetch failed (``retryable`` tells)
+    │   ├── TooLarge                    the decoded body passed the size cap
+    │   └── RedirectLoop
+    ├── PeerError                       exit 1   a peer broke the protocol or misbehaved
+    └── IntegrityError                  exit 4   bytes do not match their hash or signature
+        ├── BlockCorrupted              a stored block no longer matches its multihash
+        ├── BlockMismatch               bytes offered for a CID do not hash to it
+        ├── CarError                    a CAR file is truncated or malformed
+        ├── CIDMismatch                 Kubo computed another CID than ours
+        └── SignatureError              a feed entry or announcement fails verification
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_NOT_READY = 3
+EXIT_INTEGRITY = 4
+
+
+class MirrorError(Exception):
+    """Root of every error openmirror raises on purpose."""
+
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(MirrorError, ValueError):
+    exit_code = EXIT_USAGE
+
+
+class InvalidCID(UsageError):
+    pass
+
+
+class ConfigError(UsageError):
+    pass
+
+
+class UnknownProfile(UsageError):
+    pass
+
+
+class NotACollection(UsageError):
+    pass
+
+
+class NotReady(MirrorError, RuntimeError):
+    exit_code = EXIT_NOT_READY
+
+
+class NotFound(MirrorError, LookupError):
+    pass
+
+
+class FetchError(MirrorError, OSError):
+    """A fetch failed. ``retryable`` says whether trying again later may help."""
+
+    def __init__(self, message: str, *, retryable: bool = False, status: int | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retryable = retryable
+        self.status = status
+
+
+class TooLarge(FetchError):
+    pass
+
+
+class RedirectLoop(FetchError):
+    pass
+
+
+class PeerError(MirrorError):
+    pass
+
+
+class IntegrityError(MirrorError):
+    exit_code = EXIT_INTEGRITY
+
+
+class BlockCorrupted(IntegrityError):
+    pass
+
+
+class BlockMismatch(IntegrityError):
+    pass
+
+
+class CarError(IntegrityError):
+    pass
+
+
+class CIDMismatch(IntegrityError):
+    pass
+
+
+class SignatureError(IntegrityError):
+    pass
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True when trying the same operation again later may succeed."""
+    if isinstance(exc, FetchError):
+        return exc.retryable
+    return isinstance(exc, (TimeoutError, ConnectionError))

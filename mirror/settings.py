@@ -1,0 +1,240 @@
+"""Typed settings, one section per component.
+
+Every setting has a type, a default and a help string. Values are layered:
+built-in default < the home's ``openmirror.toml`` < environment (``OPENMIRROR_<SECTION>_<NAME>``)
+< command-line flags. ``Settings.origin(key)`` tells where the effective value came from.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from mirror.errors import ConfigError
+
+KiB, MiB, GiB, TiB = 1 << 10, 1 << 20, 1 << 30, 1 << 40
+
+_UNITS = {
+    "": 1, "b": 1,
+    "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+    "k": KiB, "m": MiB, "g": GiB, "t": TiB,
+    "kib": KiB, "mib": MiB, "gib": GiB, "tib": TiB,
+}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_size(text: str | int) -> int:
+    """Parse ``300KB``, ``20GB``, ``20GiB`` or a plain byte count into bytes."""
+    if isinstance(text, int):
+        if text < 0:
+            raise ConfigError(f"a size cannot be negative: {text}")
+        return text
+    m = _SIZE_RE.match(str(text))
+    unit = m.group(2).lower() if m else None
+    if not m or unit not in _UNITS:
+        raise ConfigError(f"not a size: {text!r}", hint="use bytes or a unit: 300KB, 20GB, 20GiB")
+    return int(float(m.group(1)) * _UNITS[unit])
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"not a boolean: {value!r}")
+
+
+def _to_list(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return [str(v) for v in value]
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+def _convert(kind: str) -> Callable[[Any], Any]:
+    return {
+        "str": str,
+        "int": lambda v: int(v) if not isinstance(v, bool) else _fail(v, "int"),
+        "float": float,
+        "bool": _to_bool,
+        "size": parse_size,
+        "list": _to_list,
+    }[kind]
+
+
+def _fail(value: Any, kind: str) -> Any:
+    raise ConfigError(f"not a {kind}: {value!r}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    section: str
+    name: str
+    kind: str  # str | int | float | bool | size | list
+    default: Any
+    help: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}.{self.name}"
+
+    @property
+    def env(self) -> str:
+        return f"OPENMIRROR_{self.section}_{self.name}".upper()
+
+    def convert(self, value: Any) -> Any:
+        try:
+            return _convert(self.kind)(value)
+        except ConfigError:
+            raise
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"setting {self.key}: not a {self.kind}: {value!r}") from exc
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # store
+    Setting("store", "profile", "str", "unixfs-v1-2025",
+            "UnixFS import profile for new content: unixfs-v1-2025 or unixfs-v0-2015."),
+    Setting("store", "ipfs_api", "str", "",
+            "Kubo RPC API URL (e.g. http://127.0.0.1:5001); when set, content is also added and pinned there."),
+    Setting("store", "ipfs_api_auth", "str", "",
+            "Authorization header value for the Kubo RPC API (e.g. 'Bearer TOKEN'); empty for none."),
+    # fetch
+    Setting("fetch", "user_agent", "str", "openmirror/0.1 (+https://github.com/openmirror/openmirror)",
+            "User-Agent sent with every request."),
+    Setting("fetch", "contact", "str", "",
+            "Contact (e-mail or URL) appended to the User-Agent so site owners can reach you."),
+    Setting("fetch", "per_host", "int", 2, "Requests in flight per host."),
+    Setting("fetch", "delay", "float", 0.5, "Minimum seconds between request starts to one host."),
+    Setting("fetch", "concurrency", "int", 16, "Requests in flight in all."),
+    Setting("fetch", "max_bytes", "size", 512 * MiB, "Largest decoded body accepted; larger ones fail."),
+    Setting("fetch", "connect_timeout", "float", 15.0, "Seconds to wait for a connection."),
+    Setting("fetch", "read_timeout", "float", 60.0, "Seconds to wait for the next bytes of a response."),
+    Setting("fetch", "total_timeout", "float", 1800.0, "Seconds one request may take in all."),
+    Setting("fetch", "max_redirects", "int", 10, "Redirects followed before a fetch fails."),
+    Setting("fetch", "retries", "int", 4, "Attempts after the first for retryable failures."),
+    Setting("fetch", "obey_robots", "bool", True, "Obey robots.txt (including Crawl-delay)."),
+    # node
+    Setting("node", "listen", "str", "127.0.0.1:8470", "HOST:PORT the node serves on."),
+    Setting("node", "public_url", "str", "",
+            "URL other nodes use to reach this one; default http://LISTEN."),
+    Setting("node", "peers", "list", [], "Peer URLs to sync with at start."),
+    Setting("node", "sync_interval", "float", 60.0, "Seconds between periodic syncs with each peer."),
+    Setting("node", "accept_authors", "list", [],
+            "Accept feed entries only from these author keys; empty accepts any valid signature."),
+    Setting("node", "admin_token", "str", "",
+            "Token allowing administrative API calls from other hosts (localhost is always allowed)."),
+    Setting("node", "storage", "size", 10 * GiB,
+            "Bytes of other nodes' content this node may hold (your own content is always kept)."),
+    Setting("node", "copies", "int", 3, "Target number of live copies of every content in the network."),
+    Setting("node", "collections", "list", [], "Replicate only these collections; empty for all."),
+    Setting("node", "licenses", "list", [], "Replicate only content under these SPDX ids; empty for all."),
+    Setting("node", "upload_rate", "size", 0, "Bytes per second this node serves to others; 0 for no limit."),
+    Setting("node", "holder_timeout", "float", 600.0,
+            "Seconds after which a silent holder no longer counts as a live copy."),
+    Setting("node", "audit_interval", "float", 300.0, "Seconds between audits of other holders."),
+    # pinning
+    Setting("pinning", "endpoint", "str", "", "IPFS Pinning Service API endpoint for remote pinning."),
+    Setting("pinning", "token", "str", "", "Bearer token for the pinning service."),
+    Setting("pinning", "collections", "list", [], "Collections to pin remotely."),
+)
+
+_BY_KEY = {s.key: s for s in SETTINGS}
+
+
+class _Section:
+    def __init__(self, settings: "Settings", section: str) -> None:
+        self._settings = settings
+        self._section = section
+
+    def __getattr__(self, name: str) -> Any:
+        return self._settings.get(f"{self._section}.{name}")
+
+
+class Settings:
+    """Effective settings with the origin of every value."""
+
+    def __init__(self, file: Path | None = None, env: dict[str, str] | None = None) -> None:
+        self._values: dict[str, Any] = {}
+        self._origins: dict[str, str] = {}
+        for s in SETTINGS:
+            self._values[s.key] = s.default
+            self._origins[s.key] = "default"
+        if file is not None and file.exists():
+            self._load_file(file)
+        environ = os.environ if env is None else env
+        for s in SETTINGS:
+            if s.env in environ:
+                self._values[s.key] = s.convert(environ[s.env])
+                self._origins[s.key] = f"env {s.env}"
+
+    def _load_file(self, file: Path) -> None:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read settings file {file}: {exc}") from exc
+        for section, table in data.items():
+            if not isinstance(table, dict):
+                raise ConfigError(f"{file}: [{section}] must be a table")
+            for name, value in table.items():
+                key = f"{section}.{name}"
+                if key not in _BY_KEY:
+                    raise ConfigError(f"{file}: unknown setting {key}",
+                                      hint="openmirror config show lists every setting")
+                self._values[key] = _BY_KEY[key].convert(value)
+                self._origins[key] = f"file {file.name}"
+
+    def get(self, key: str) -> Any:
+        if key not in self._values:
+            raise ConfigError(f"unknown setting {key}")
+        return self._values[key]
+
+    def set(self, key: str, value: Any, origin: str = "flag") -> None:
+        """Override one setting (a command-line flag); ``None`` leaves it alone."""
+        if value is None:
+            return
+        if key not in _BY_KEY:
+            raise ConfigError(f"unknown setting {key}")
+        self._values[key] = _BY_KEY[key].convert(value)
+        self._origins[key] = origin
+
+    def origin(self, key: str) -> str:
+        return self._origins[key]
+
+    def __getattr__(self, section: str) -> _Section:
+        if section.startswith("_"):
+            raise AttributeError(section)
+        return _Section(self, section)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [{"key": s.key, "value": self._values[s.key], "origin": self._origins[s.key],
+                 "help": s.help} for s in SETTINGS]
+
+
+def template() -> str:
+    """A commented TOML file listing every setting with its default."""
+    lines = ["# openmirror settings. Every key is optional; defaults are shown commented out.", ""]
+    section = None
+    for s in SETTINGS:
+        if s.section != section:
+            section = s.section
+            lines += ["", f"[{section}]"]
+        lines.append(f"# {s.help}")
+        lines.append(f"# {s.name} = {_toml_value(s.default)}")
+    return "\n".join(lines).lstrip() + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'

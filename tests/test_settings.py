@@ -1,0 +1,55 @@
+from pathlib import Path
+
+import pytest
+
+from mirror.errors import ConfigError
+from mirror.home import Home
+from mirror.settings import SETTINGS, Settings, parse_size
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("300KB", 300_000), ("20GB", 20 * 10**9), ("20GiB", 20 * 2**30), ("1024", 1024),
+    ("1.5MiB", 1572864), ("7 kib", 7168),
+])
+def test_parse_size(text, expected):
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "12 parsecs", "-3GB", "GB"])
+def test_parse_size_rejects(text):
+    with pytest.raises(ConfigError):
+        parse_size(text)
+
+
+def test_layering_default_file_env_flag(tmp_path: Path):
+    f = tmp_path / "openmirror.toml"
+    f.write_text("[fetch]\nper_host = 5\ndelay = 2.0\n")
+    s = Settings(f, env={"OPENMIRROR_FETCH_DELAY": "3.5"})
+    assert s.fetch.per_host == 5 and s.origin("fetch.per_host").startswith("file")
+    assert s.fetch.delay == 3.5 and s.origin("fetch.delay").startswith("env")
+    assert s.fetch.concurrency == 16 and s.origin("fetch.concurrency") == "default"
+    s.set("fetch.per_host", 9)
+    assert s.fetch.per_host == 9 and s.origin("fetch.per_host") == "flag"
+
+
+def test_unknown_setting_in_file_is_a_clear_error(tmp_path: Path):
+    f = tmp_path / "openmirror.toml"
+    f.write_text("[fetch]\nper_hots = 5\n")
+    with pytest.raises(ConfigError, match="unknown setting fetch.per_hots"):
+        Settings(f, env={})
+
+
+def test_home_created_with_template_that_parses(tmp_path: Path):
+    home = Home.open(tmp_path / "h")
+    assert home.settings_file.exists() and home.blocks_dir.is_dir()
+    # the template lists every setting, commented out, and parses to the defaults
+    text = home.settings_file.read_text()
+    for s in SETTINGS:
+        assert f"# {s.name} = " in text
+    assert home.settings.store.profile == "unixfs-v1-2025"
+
+
+def test_config_show_cli(cli_run):
+    res = cli_run("config", "show", "--json")
+    assert res.exit_code == 0
+    assert '"key": "node.copies"' in res.output
