@@ -1,0 +1,112 @@
+"""``openmirror mirror SOURCE``: harvest an openly licensed collection."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cli.context import AppContext, pass_app
+from cli.errors import handle_errors
+from cli.output import emit_json, stderr_console
+from mirror.errors import EXIT_FAILURE, EXIT_OK
+from mirror.pipeline import MirrorOptions, Summary, mirror_collection
+
+KINDS = ["oai-pmh", "sitemap", "site", "ckan", "archive-org", "manifest", "folder"]
+
+
+@click.command("mirror")
+@click.argument("source")
+@click.option("--kind", type=click.Choice(KINDS), help="Force the source kind instead of detecting it.")
+@click.option("--collection", help="Collection name (default: derived from the source).")
+@click.option("--set", "set_spec", help="OAI-PMH set to harvest.")
+@click.option("--license", "licenses", multiple=True,
+              help="SPDX id allowed for this run (repeatable; replaces the default allow-list; "
+                   "a trailing * matches a family). For a folder: the folder's licence.")
+@click.option("--limit", type=click.IntRange(min=1), help="Stop after N records.")
+@click.option("--dry-run", is_flag=True, help="Walk the source and apply the licence gate; fetch nothing.")
+@click.option("--per-host", type=click.IntRange(min=1), help="Requests in flight per host (default 2).")
+@click.option("--delay", type=click.FloatRange(min=0), help="Seconds between request starts per host (default 0.5).")
+@click.option("--concurrency", type=click.IntRange(min=1), help="Records processed at once (default 16).")
+@click.option("--ignore-robots", is_flag=True, help="Do not obey robots.txt (only for sites you run).")
+@click.option("--depth", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Link depth for a website crawl.")
+@click.option("--profile", help="UnixFS import profile (default: the store.profile setting).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout.")
+@pass_app
+@handle_errors
+def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str | None,
+               set_spec: str | None, licenses: tuple[str, ...], limit: int | None, dry_run: bool,
+               per_host: int | None, delay: float | None, concurrency: int | None,
+               ignore_robots: bool, depth: int, profile: str | None, as_json: bool) -> None:
+    """Mirror an openly licensed collection into the local store and index.
+
+    SOURCE is an OAI-PMH endpoint, a sitemap or website, a CKAN portal, an Internet Archive
+    collection, a JSON Lines/CSV manifest or a local folder; the kind is detected.
+
+    \b
+    Examples:
+        openmirror mirror examples/collection/manifest.jsonl
+        openmirror mirror https://repo.example.org/oai --set physics --limit 100
+        openmirror mirror https://data.example.gov --kind ckan --license CC-BY-4.0
+        openmirror mirror ./reports --license CC0-1.0 --json
+    """
+    as_json = as_json or app.json
+    options = MirrorOptions(collection=collection, kind=kind, set_spec=set_spec,
+                            licenses=list(licenses) or None, limit=limit, dry_run=dry_run,
+                            per_host=per_host, delay=delay, concurrency=concurrency,
+                            obey_robots=False if ignore_robots else None, max_depth=depth,
+                            profile=profile)
+    home = app.home
+    show_bar = sys.stderr.isatty() and not as_json
+    summary = _run_with_progress(home, source, options, show_bar)
+    if as_json:
+        emit_json(summary.to_dict())
+    else:
+        _print_summary(summary)
+    sys.exit(EXIT_FAILURE if summary.failed else EXIT_OK)
+
+
+def _run_with_progress(home: Any, source: str, options: MirrorOptions, show_bar: bool) -> Summary:
+    if not show_bar:
+        return asyncio.run(mirror_collection(home, source, options))
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[detail]}"), TimeElapsedColumn())
+    with Progress(*columns, console=stderr_console, transient=False) as bar:
+        task = bar.add_task("mirror", total=None, detail="")
+        counts: dict[str, int] = {}
+
+        def progress(outcome: str, total: int | None) -> None:
+            counts[outcome] = counts.get(outcome, 0) + 1
+            detail = " ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+            bar.update(task, advance=1, total=total, detail=detail)
+
+        return asyncio.run(mirror_collection(home, source, options, progress))
+
+
+def _print_summary(s: Summary) -> None:
+    verb = "would store" if s.dry_run else "stored"
+    skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(s.skipped.items())) or "0"
+    out = Console()
+    out.print(f"[bold]{s.collection}[/] ({s.kind}): {verb} {s.stored + s.updated} "
+              f"(updated {s.updated}), unchanged {s.unchanged}, skipped {skipped}, gone {s.gone}, "
+              f"retracted {s.retracted}, failed {s.failed}, {_human(s.bytes)} in {s.seconds:.1f}s")
+    for failure in s.failures[:10]:
+        out.print(f"  failed {failure['source_id']}: {failure['error']}")
+    if len(s.failures) > 10:
+        out.print(f"  ... and {len(s.failures) - 10} more")
+
+
+def _human(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+COMMANDS = [mirror_cmd]

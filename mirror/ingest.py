@@ -1,0 +1,163 @@
+"""Turn a document's files into stored content and one index write.
+
+The one path every byte takes into a home, whether it comes from a harvest (``pipeline``) or from
+``openmirror add``: obtain the bytes (already fetched page, local file, or a streamed fetch into
+staging), import them into the blockstore as a UnixFS DAG (CID under the chosen profile, sha256 of
+the whole stream beside it), extract bounded text for search, then write the document and its
+contents to the index in one transaction. Staging files are always removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import mimetypes
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from indexer.index import Index
+from indexer.records import ContentIn, DocumentIn
+from mirror.errors import IntegrityError
+from mirror.extract import extract_text
+from mirror.fetch.fetcher import FetchedFile, Fetcher, Skipped
+from mirror.home import Home
+from mirror.sources.base import FileRef
+from mirror.store import ContentStore, open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestResult:
+    status: str                 # stored | updated | unchanged | gone | skipped
+    bytes: int = 0
+    detail: str | None = None
+    document_id: int | None = None
+
+
+@dataclass
+class _Obtained:
+    path: Path
+    temporary: bool
+    url: str
+    status: int | None = None
+    headers: dict[str, str] | None = None
+    fetched_at: str | None = None
+    media_type: str | None = None
+    sha256: str | None = None
+
+
+class Ingestor:
+    """Store and index documents in one home; safe to share between concurrent workers."""
+
+    def __init__(self, home: Home, index: Index, store: ContentStore | None = None) -> None:
+        self.home = home
+        self.index = index
+        self.store = store or open_store(home)
+
+    async def ingest(self, doc: DocumentIn, files: list[FileRef], fetcher: Fetcher | None,
+                     profile: str | None = None) -> IngestResult:
+        contents: list[ContentIn] = []
+        gone = 0
+        for ref in files:
+            got = await self._obtain(ref, fetcher)
+            if got is None:
+                gone += 1
+                continue
+            try:
+                contents.append(await self._import(got, ref, profile))
+                if len(contents) == 1:
+                    _provenance(doc, got)
+            finally:
+                if got.temporary:
+                    with contextlib.suppress(OSError):
+                        got.path.unlink()
+        if not contents:
+            return IngestResult("gone" if gone else "skipped", detail=None if gone else "no-file")
+        doc.contents = contents
+        result = await self.index.upsert_document(doc)
+        size = sum(c.size for c in contents)
+        return IngestResult(result.status, bytes=size, document_id=result.document_id,
+                            detail=f"{gone} file(s) gone" if gone else None)
+
+    async def add_local(self, doc: DocumentIn, path: Path, profile: str | None = None) -> IngestResult:
+        """Store and index one local file (``openmirror add``)."""
+        return await self.ingest(doc, [FileRef(url=str(path), name=path.name)], None, profile)
+
+    async def _obtain(self, ref: FileRef, fetcher: Fetcher | None) -> _Obtained | None:
+        if ref.page is not None:
+            return await asyncio.to_thread(self._stage_page, ref)
+        local = _local_path(ref.url)
+        if local is not None:
+            if not local.is_file():
+                return None
+            return _Obtained(path=local, temporary=False, url=str(local), fetched_at=_now(),
+                             media_type=ref.media_type or _guess_type(local.name))
+        if fetcher is None:
+            raise ValueError(f"cannot fetch {ref.url} without a fetcher")
+        fetched = await fetcher.fetch_file(ref.url)
+        if isinstance(fetched, Skipped):
+            return None
+        return _from_fetched(fetched, ref)
+
+    def _stage_page(self, ref: FileRef) -> _Obtained:
+        page = ref.page
+        fd, name = tempfile.mkstemp(dir=self.home.staging_dir, prefix="page-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(page.body)
+        ctype = (page.headers.get("Content-Type") or page.headers.get("content-type") or "")
+        return _Obtained(path=Path(name), temporary=True, url=page.final_url, status=page.status,
+                         headers=dict(page.headers), fetched_at=page.fetched_at,
+                         media_type=ctype.split(";")[0].strip() or "text/html",
+                         sha256=hashlib.sha256(page.body).hexdigest())
+
+    async def _import(self, got: _Obtained, ref: FileRef, profile: str | None) -> ContentIn:
+        result = await asyncio.to_thread(self.store.add_file, got.path, profile)
+        if got.sha256 and got.sha256 != result.sha256:
+            raise IntegrityError(f"{got.url}: bytes changed between fetch and import")
+        text = await asyncio.to_thread(extract_text, got.path, got.media_type)
+        return ContentIn(sha256=result.sha256, size=result.size, cid=str(result.cid),
+                         profile=result.profile, media_type=got.media_type,
+                         name=ref.name or _name_of(got.url), url=got.url, text=text)
+
+
+def _provenance(doc: DocumentIn, got: _Obtained) -> None:
+    doc.retrieved_at = got.fetched_at or _now()
+    if got.status is not None:
+        doc.http_status = got.status
+    if got.headers:
+        doc.http_headers = {k: v for k, v in got.headers.items()}
+    if not doc.source_url:
+        doc.source_url = got.url
+
+
+def _from_fetched(f: FetchedFile, ref: FileRef) -> _Obtained:
+    return _Obtained(path=f.path, temporary=True, url=f.final_url, status=f.status,
+                     headers=dict(f.headers), fetched_at=f.fetched_at,
+                     media_type=f.media_type or ref.media_type or _guess_type(f.final_url),
+                     sha256=f.sha256)
+
+
+def _local_path(url: str) -> Path | None:
+    if url.startswith("file://"):
+        return Path(url[7:])
+    if "://" in url:
+        return None
+    return Path(url)
+
+
+def _guess_type(name: str) -> str | None:
+    return mimetypes.guess_type(name.split("?", 1)[0])[0]
+
+
+def _name_of(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0] or "index"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

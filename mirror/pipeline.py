@@ -1,0 +1,283 @@
+"""The harvest engine: source -> licence gate -> dedupe -> fetch -> store -> index, N workers.
+
+One run of ``mirror_collection`` walks a source's records. Every record ends in exactly one
+outcome (``stored``, ``updated``, ``unchanged``, ``skipped`` with a reason, ``gone``,
+``retracted`` or ``failed``); outcomes are counted in a ``Summary``, never raised.
+
+Resumability. The source yields ``Checkpoint`` markers (an OAI resumption token, a manifest line
+number...). A checkpoint is persisted only once every record yielded before it has reached its
+outcome, so a ``kill -9`` loses nothing: the rerun restarts from the last checkpoint and skips the
+records it already finished in this pass (their status carries the pass id), re-fetching at most
+what was in flight. A pass that reaches the end of the source is marked complete; the next run
+starts a new pass and fetches only new or changed records (datestamps, conditional requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from indexer.index import Index
+from indexer.records import CollectionIn
+from mirror import licenses
+from mirror.errors import MirrorError
+from mirror.fetch.fetcher import Fetcher
+from mirror.home import Home
+from mirror.ingest import Ingestor
+from mirror.sources import SourceOptions, open_source
+from mirror.sources.base import Checkpoint, Record
+
+log = logging.getLogger(__name__)
+
+STATE_PASS = "pass"            # id of the current pass (ISO time it started)
+STATE_COMPLETE = "complete"    # "1" once the current pass reached the end of the source
+STATE_SOURCE = "source."       # prefix of the source's own checkpoint keys
+
+
+@dataclass
+class MirrorOptions:
+    collection: str | None = None
+    kind: str | None = None
+    set_spec: str | None = None
+    licenses: list[str] | None = None      # --license: replaces the allow-list (folder: the licence)
+    limit: int | None = None
+    dry_run: bool = False
+    per_host: int | None = None
+    delay: float | None = None
+    concurrency: int | None = None
+    obey_robots: bool | None = None
+    max_depth: int = 3
+    profile: str | None = None
+
+
+@dataclass
+class Summary:
+    collection: str = ""
+    source: str = ""
+    kind: str = ""
+    stored: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    gone: int = 0
+    retracted: int = 0
+    failed: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    failures: list[dict[str, str]] = field(default_factory=list)
+    dry_run: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "collection": self.collection, "source": self.source, "kind": self.kind,
+            "stored": self.stored + self.updated, "updated": self.updated,
+            "unchanged": self.unchanged, "skipped": dict(self.skipped), "gone": self.gone,
+            "retracted": self.retracted, "failed": self.failed, "bytes": self.bytes,
+            "seconds": round(self.seconds, 3), "dry_run": self.dry_run,
+            "failures": self.failures[:100],
+        }
+
+
+ProgressFn = Callable[[str, int | None], None]   # (outcome, total known so far)
+
+
+@dataclass
+class _Work:
+    seq: int
+    record: Record
+
+
+class _Checkpoints:
+    """Persist a checkpoint once every record yielded before it is done."""
+
+    def __init__(self) -> None:
+        self.outstanding: set[int] = set()
+        self.pending: list[tuple[int, dict[str, str]]] = []
+
+    def started(self, seq: int) -> None:
+        self.outstanding.add(seq)
+
+    def finished(self, seq: int) -> list[dict[str, str]]:
+        self.outstanding.discard(seq)
+        return self._ready()
+
+    def add(self, seq: int, state: dict[str, str]) -> list[dict[str, str]]:
+        self.pending.append((seq, state))
+        return self._ready()
+
+    def _ready(self) -> list[dict[str, str]]:
+        low = min(self.outstanding, default=None)
+        ready = [s for q, s in self.pending if low is None or q < low]
+        self.pending = [(q, s) for q, s in self.pending if not (low is None or q < low)]
+        return ready
+
+
+async def mirror_collection(home: Home, location: str, options: MirrorOptions,
+                            progress: ProgressFn | None = None) -> Summary:
+    """Harvest LOCATION into HOME and return the summary of outcomes."""
+    settings = home.settings
+    start = time.monotonic()
+    async with Fetcher(settings, home.staging_dir, per_host=options.per_host, delay=options.delay,
+                       concurrency=options.concurrency, obey_robots=options.obey_robots) as fetcher:
+        src_opts = SourceOptions(set_spec=options.set_spec, license=options.licenses,
+                                 max_depth=options.max_depth, limit=options.limit)
+        source = await open_source(location, fetcher, src_opts, kind=options.kind)
+        collection = options.collection or source.default_collection()
+        summary = Summary(collection=collection, source=location, kind=source.kind,
+                          dry_run=options.dry_run)
+        index = await Index.open(home.db_path)
+        try:
+            run = _Run(home, index, fetcher, source, collection, options, summary, progress)
+            await run.execute()
+        finally:
+            await index.close()
+    summary.seconds = time.monotonic() - start
+    return summary
+
+
+class _Run:
+    def __init__(self, home: Home, index: Index, fetcher: Fetcher, source: Any, collection: str,
+                 options: MirrorOptions, summary: Summary, progress: ProgressFn | None) -> None:
+        self.home, self.index, self.fetcher, self.source = home, index, fetcher, source
+        self.collection, self.options, self.summary = collection, options, summary
+        self.progress = progress
+        allow = options.licenses if source.kind != "folder" else None
+        self.allow = set(allow) if allow else None
+        self.ingestor = Ingestor(home, index)
+        self.checkpoints = _Checkpoints()
+        self.pass_id = ""
+        self.concurrency = options.concurrency or home.settings.fetch.concurrency
+
+    async def execute(self) -> None:
+        await self.index.upsert_collection(CollectionIn(self.collection, self.source.location
+                                                        if hasattr(self.source, "location") else None,
+                                                        self.source.kind))
+        state = await self._load_state()
+        queue: asyncio.Queue[_Work | None] = asyncio.Queue(maxsize=self.concurrency * 2)
+        workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.concurrency)]
+        try:
+            finished = await self._feed(queue, state)
+        finally:
+            for _ in workers:
+                await queue.put(None)
+            await asyncio.gather(*workers, return_exceptions=False)
+        if finished and not self.options.dry_run:
+            await self.index.set_state(self.collection, STATE_COMPLETE, "1")
+
+    async def _load_state(self) -> dict[str, str]:
+        get = self.index.get_state
+        self.pass_id = await get(self.collection, STATE_PASS) or ""
+        complete = await get(self.collection, STATE_COMPLETE) == "1"
+        if not self.pass_id or complete:
+            self.pass_id = _now()
+            if not self.options.dry_run:
+                await self.index.set_state(self.collection, STATE_PASS, self.pass_id)
+                await self.index.set_state(self.collection, STATE_COMPLETE, "0")
+        raw = await self.index.get_state(self.collection, "source") or "{}"
+        return json.loads(raw)
+
+    async def _feed(self, queue: asyncio.Queue, state: dict[str, str]) -> bool:
+        seq = 0
+        limit = self.options.limit
+        async for item in self.source.records(self.fetcher, dict(state)):
+            if isinstance(item, Checkpoint):
+                await self._persist(self.checkpoints.add(seq, item.state))
+                continue
+            if limit is not None and seq >= limit:
+                return False
+            seq += 1
+            self.checkpoints.started(seq)
+            await queue.put(_Work(seq, item))
+        return limit is None or seq < limit
+
+    async def _persist(self, states: list[dict[str, str]]) -> None:
+        if states and not self.options.dry_run:
+                await self.index.set_state(self.collection, "source", json.dumps(states[-1]))
+
+    async def _worker(self, queue: asyncio.Queue) -> None:
+        while (work := await queue.get()) is not None:
+            outcome = await self._handle(work.record)
+            self._count(outcome)
+            await self._persist(self.checkpoints.finished(work.seq))
+
+    def _count(self, outcome: tuple[str, str | None]) -> None:
+        kind, reason = outcome
+        s = self.summary
+        if kind == "skipped":
+            s.skipped[reason or "unknown"] += 1
+        elif kind in ("stored", "updated", "unchanged", "gone", "retracted", "failed"):
+            setattr(s, kind, getattr(s, kind) + 1)
+        if self.progress:
+            self.progress(kind, getattr(self.source, "total", None))
+
+    async def _handle(self, record: Record) -> tuple[str, str | None]:
+        try:
+            return await self._process(record)
+        except MirrorError as exc:
+            return await self._fail(record, str(exc))
+        except (OSError, asyncio.TimeoutError) as exc:
+            return await self._fail(record, f"{type(exc).__name__}: {exc}")
+
+    async def _fail(self, record: Record, message: str) -> tuple[str, str | None]:
+        self.summary.failures.append({"source_id": record.source_id, "error": message})
+        if not self.options.dry_run:
+            await self.index.set_record_status(self.collection, record.source_id, "failed",
+                                               datestamp=record.datestamp, detail=f"{self.pass_id} {message}")
+        log.warning("failed %s: %s", record.source_id, message)
+        return ("failed", None)
+
+    async def _process(self, record: Record) -> tuple[str, str | None]:
+        if getattr(record, "error", None):
+            return await self._fail(record, record.error)
+        if record.deleted:
+            return await self._retract(record)
+        decision = licenses.decide(record.license_statements, self.allow)
+        if not decision.allowed:
+            await self._status(record, "skipped", decision.reason)
+            return ("skipped", decision.reason)
+        if await self._already_done(record):
+            return ("unchanged", None)
+        if self.options.dry_run:
+            return ("stored", None)
+        doc = record.document
+        doc.collection = self.collection
+        doc.source_id = record.source_id
+        doc.license, doc.license_url = decision.spdx, decision.url
+        doc.license_statement = decision.statement
+        result = await self.ingestor.ingest(doc, record.files, self.fetcher, self.options.profile)
+        if result.status in ("stored", "updated"):
+            self.summary.bytes += result.bytes
+        await self._status(record, result.status if result.status != "updated" else "stored",
+                           result.detail)
+        return (result.status, None)
+
+    async def _retract(self, record: Record) -> tuple[str, str | None]:
+        if not self.options.dry_run:
+            await self.index.retract(self.collection, record.source_id)
+            await self._status(record, "retracted", None)
+        return ("retracted", None)
+
+    async def _already_done(self, record: Record) -> bool:
+        status = await self.index.get_record_status(self.collection, record.source_id)
+        if not status or status.status not in ("stored", "unchanged"):
+            return False
+        if record.datestamp and status.datestamp == record.datestamp:
+            return True
+        return (status.detail or "").split(" ", 1)[0] == self.pass_id
+
+    async def _status(self, record: Record, status: str, reason: str | None) -> None:
+        if self.options.dry_run:
+            return
+        detail = self.pass_id + (f" {reason}" if reason else "")
+        await self.index.set_record_status(self.collection, record.source_id, status,
+                                           datestamp=record.datestamp, detail=detail)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
