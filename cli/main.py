@@ -46,7 +46,9 @@ for _name in _COMMAND_MODULES:
     try:
         _module = importlib.import_module(_name)
     except ModuleNotFoundError as _exc:
-        if _exc.name != _name:
+        # TODO(lead): drop once every stage has landed; a module whose dependencies are not
+        # written yet is left out instead of breaking every other command.
+        if not (_exc.name or "").startswith(("cli.", "mirror.", "indexer.")):
             raise
         continue
     for _command in _module.COMMANDS:
