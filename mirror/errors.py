@@ -128,3 +128,38 @@ def is_retryable(exc: BaseException) -> bool:
     if isinstance(exc, FetchError):
         return exc.retryable
     return isinstance(exc, (TimeoutError, ConnectionError))
+
+
+# --- store (blockstore, exporter, CAR, Kubo adapter) ---------------------------------------------
+#   NotFound ── BlockNotFound (a block of the DAG is not in the local store; ``cid`` tells which)
+#            └─ PathNotFound  (no such name inside a UnixFS directory)
+#   UsageError ── BlockTooLarge (a block over the 2 MiB limit)
+#   IntegrityError ── UnixFSError (a stored DAG node breaks the UnixFS reading rules)
+#   MirrorError ── KuboError (the Kubo RPC API refused or failed a call; ``status`` tells)
+
+class BlockNotFound(NotFound):
+    """A block is not in the local store."""
+
+    def __init__(self, cid: object, message: str | None = None, *, hint: str | None = None) -> None:
+        super().__init__(message or f"{cid} is not in the local store", hint=hint)
+        self.cid = cid
+
+
+class PathNotFound(NotFound):
+    pass
+
+
+class BlockTooLarge(UsageError):
+    pass
+
+
+class UnixFSError(IntegrityError):
+    pass
+
+
+class KuboError(MirrorError):
+    """The Kubo RPC API answered with an error (``status`` is the HTTP status)."""
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
