@@ -163,3 +163,7 @@ class KuboError(MirrorError):
     def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+
+
+class DagPBError(IntegrityError, ValueError):
+    """A dag-pb or UnixFS block is malformed or not canonical (subclass of IntegrityError)."""
