@@ -1,0 +1,149 @@
+"""Find licence statements where web pages and HTTP responses put them.
+
+Statements are returned as found (URLs resolved against the page), in document order, without
+duplicates; ``mirror.licenses.decide`` judges them. Read here:
+
+- ``<link rel="license">``, ``<a rel="license">`` (``rel`` is a token list; ``cc:license``,
+  ``dcterms.license`` and ``dc.rights`` count too), and ``itemprop="license"`` microdata;
+- ``<meta name=...>`` Dublin Core and citation tags: ``DC.rights``, ``DCTERMS.license``,
+  ``dcterms.rights``, ``citation_license`` ... (names are case-insensitive);
+- schema.org JSON-LD ``license``: a string, an object with ``url``/``@id``/``name``, or a list,
+  anywhere in the tree (``@graph`` and nested objects included);
+- the HTTP ``Link`` header: ``<...>; rel="license"`` (several links per header, quoted rel lists).
+
+Input is hostile: parsing never raises on malformed markup or JSON, and the JSON-LD walk is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterable, Mapping
+from urllib.parse import urljoin
+
+import lxml.etree
+import lxml.html
+
+_REL_TOKENS = {"license", "cc:license", "dc.rights", "dc:rights", "dcterms.license", "dcterms:license",
+               "dcterms.rights", "dcterms:rights", "dc.license", "dc:license", "schema:license"}
+_META_NAMES = _REL_TOKENS | {"dc.rights.license", "citation_license", "dc.rights.uri", "prism.license"}
+_LD_KEYS = {"license", "schema:license", "http://schema.org/license", "https://schema.org/license"}
+_LD_MAX_DEPTH = 32
+_LD_MAX_NODES = 20_000
+
+
+def _tokens(value: str | None) -> set[str]:
+    return set((value or "").lower().split())
+
+
+def _parse_html(html: str | bytes) -> Any:
+    if not html:
+        return None
+    parser = lxml.html.HTMLParser(recover=True, no_network=True, huge_tree=False)
+    try:
+        return lxml.html.fromstring(html, parser=parser)
+    except (lxml.etree.ParserError, ValueError):
+        return None
+
+
+def _dedupe(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(i for i in items if i))
+
+
+def _element_statements(root: Any, base_url: str) -> list[str]:
+    found = []
+    for el in root.iter("link", "a", "area", "meta"):
+        marks = _tokens(el.get("rel")) | _tokens(el.get("itemprop")) | _tokens(el.get("property"))
+        if el.tag == "meta":
+            if marks & _REL_TOKENS or (el.get("name") or "").strip().lower() in _META_NAMES:
+                found.append((el.get("content") or "").strip())
+        elif marks & _REL_TOKENS and (el.get("href") or "").strip():
+            found.append(urljoin(base_url, el.get("href").strip()))
+    return found
+
+
+def _ld_values(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value.strip()]
+    if isinstance(value, dict):
+        for key in ("url", "@id", "id", "name"):
+            if isinstance(value.get(key), str):
+                return [value[key].strip()]
+    if isinstance(value, list):
+        return [s for v in value[:100] if not isinstance(v, list) for s in _ld_values(v)]
+    return []
+
+
+def _jsonld_statements(text: str) -> list[str]:
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return []
+    found: list[str] = []
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    budget = _LD_MAX_NODES
+    while stack and budget > 0:
+        node, depth = stack.pop()
+        budget -= 1
+        if depth > _LD_MAX_DEPTH:
+            continue
+        if isinstance(node, list):
+            stack.extend((n, depth + 1) for n in reversed(node))
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in _LD_KEYS:
+                    found.extend(_ld_values(value))
+                elif isinstance(value, (dict, list)):
+                    stack.append((value, depth + 1))
+    return found
+
+
+def from_html(html: str | bytes, base_url: str) -> list[str]:
+    """Licence statements in an HTML page, as found; relative URLs resolved against ``base_url``."""
+    root = _parse_html(html)
+    if root is None:
+        return []
+    found = _element_statements(root, base_url)
+    for el in root.iter("script"):
+        kind = (el.get("type") or "").split(";")[0].strip().lower()
+        if kind == "application/ld+json" and el.text:
+            found.extend(_jsonld_statements(el.text))
+    return _dedupe(found)
+
+
+# one link-value: <uri> then parameters up to a top-level comma (quoted strings may hold commas)
+_LINK = re.compile(r'\s*<([^>]*)>((?:[^,"]|"(?:[^"\\]|\\.)*")*)')
+_PARAM = re.compile(r';\s*([^\s;=,]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^\s;,]*))?')
+
+
+def _link_values(value: str) -> Iterable[tuple[str, dict[str, str]]]:
+    pos = 0
+    while pos < len(value):
+        m = _LINK.match(value, pos)
+        if not m:
+            nxt = value.find("<", pos + 1)
+            if nxt < 0:
+                return
+            pos = nxt
+            continue
+        params = {k.lower(): v.strip('"') for k, v in _PARAM.findall(m.group(2))}
+        yield m.group(1).strip(), params
+        pos = m.end() + 1
+
+
+def _header_values(headers: Any, name: str) -> list[str]:
+    if hasattr(headers, "getall"):
+        return list(headers.getall(name, []))
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    return [v for k, v in items if k.lower() == name.lower()]
+
+
+def from_link_header(headers: Any, base_url: str | None = None) -> list[str]:
+    """Licence URLs in HTTP ``Link`` headers (``rel="license"``); ``headers`` may be a dict, a
+    multidict (all ``Link`` values are read) or a list of pairs."""
+    found = []
+    for value in _header_values(headers, "link"):
+        for url, params in _link_values(value):
+            if url and _tokens(params.get("rel")) & _REL_TOKENS:
+                found.append(urljoin(base_url, url) if base_url else url)
+    return _dedupe(found)
