@@ -1,0 +1,57 @@
+"""The error tree of the `indexer` package.
+
+The index never imports ``mirror``, so it has its own tree; ``cli.errors`` renders it exactly like
+``mirror.errors.MirrorError``: one line ``Error: ...`` (plus ``Hint: ...``) and the exit code below.
+SQLite and Alembic errors are translated once, where they enter (``indexer.db``, ``indexer.migrate``),
+with the cause chained.
+
+    IndexError_                         exit 1
+    ├── QueryError (ValueError)         exit 2   bad search syntax or filter values
+    ├── NotIndexed (LookupError)        exit 1   no document with that CID / identifier
+    ├── SchemaTooNew (RuntimeError)     exit 3   the database was written by a newer openmirror
+    └── DatabaseDamaged (RuntimeError)  exit 3   the file is not a SQLite database, or is corrupt
+
+The trailing underscore keeps the root from shadowing the builtin ``IndexError``.
+"""
+
+from __future__ import annotations
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_NOT_READY = 3
+
+
+class IndexError_(Exception):
+    """Root of every error the index raises on purpose."""
+
+    exit_code: int = EXIT_FAILURE
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class QueryError(IndexError_, ValueError):
+    """A search query or filter the index cannot run; the message is one line for the user."""
+
+    exit_code = EXIT_USAGE
+
+
+class NotIndexed(IndexError_, LookupError):
+    """Nothing in the index has that CID, digest or identifier."""
+
+
+class SchemaTooNew(IndexError_, RuntimeError):
+    """The database carries a schema revision this code does not know; it is left untouched."""
+
+    exit_code = EXIT_NOT_READY
+
+
+class DatabaseDamaged(IndexError_, RuntimeError):
+    """The file is not a SQLite database or is corrupt; it is left untouched."""
+
+    exit_code = EXIT_NOT_READY
