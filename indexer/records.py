@@ -88,3 +88,142 @@ class Change:
     document: DocumentIn
     document_id: int
     origin: str | None = None        # None for local changes; the author key for applied entries
+
+
+@dataclass
+class UpsertResult:
+    """What one upsert did: ``stored`` (new), ``updated`` (changed or restored) or ``unchanged``."""
+
+    status: str                      # "stored" | "updated" | "unchanged"
+    document_id: int
+
+
+@dataclass
+class ContentOut:
+    """One content as the index holds it; ``name``/``url`` are set when read through a document."""
+
+    sha256: str
+    size: int
+    cid: str
+    profile: str
+    media_type: str | None = None
+    name: str | None = None
+    url: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_content_in(self) -> ContentIn:
+        return ContentIn.from_dict(self.to_dict())
+
+
+@dataclass
+class DocumentOut:
+    """A stored document: every ``DocumentIn`` field plus its id, state and files."""
+
+    id: int
+    collection: str
+    source_id: str
+    title: str
+    creators: list[str]
+    description: str
+    subjects: list[str]
+    language: str | None
+    date: str | None
+    type: str | None
+    source_url: str | None
+    landing_url: str | None
+    license: str | None
+    license_url: str | None
+    license_statement: str | None
+    retrieved_at: str | None
+    http_status: int | None
+    http_headers: dict[str, str]
+    raw_record: str | None
+    deleted: bool
+    updated_at: str
+    contents: list[ContentOut] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_document_in(self) -> DocumentIn:
+        """The document as a record again (extracted text is not carried)."""
+        return DocumentIn.from_dict(self.to_dict())
+
+
+@dataclass
+class Hit:
+    """One search result; ``to_dict`` gives the stable JSON fields of ``openmirror search --json``."""
+
+    cid: str | None
+    sha256: str | None
+    title: str
+    creators: list[str]
+    license: str | None
+    license_url: str | None
+    source_url: str | None
+    collection: str
+    media_type: str | None
+    size: int | None
+    date: str | None
+    score: float                     # higher is better (negated BM25); 0.0 without query words
+    snippet: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class SearchQuery:
+    """A search: words, "quoted phrases" and ``prefix*`` in ``text`` (all must match) plus filters.
+
+    ``license`` is an SPDX id, or a family with a trailing ``*`` (``CC-BY*``); ``after`` (inclusive)
+    and ``before`` (exclusive) are ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` compared at the precision
+    both dates have; ``lang`` ``en`` also matches ``en-GB``. An empty ``text`` lists the newest
+    documents that pass the filters. ``marks`` wrap the matched words in ``snippet``.
+    """
+
+    text: str = ""
+    license: str | None = None
+    collection: str | None = None
+    type: str | None = None
+    after: str | None = None
+    before: str | None = None
+    lang: str | None = None
+    limit: int = 20
+    marks: tuple[str, str] = ("[", "]")
+
+
+@dataclass
+class RecordState:
+    """Where one source record stands in a harvest."""
+
+    collection: str
+    source_id: str
+    status: str
+    datestamp: str | None
+    detail: str | None
+    updated_at: str
+
+
+@dataclass
+class CollectionStats:
+    name: str
+    kind: str | None
+    source_url: str | None
+    documents: int
+    bytes: int
+    licenses: dict[str, int]         # SPDX id ("" when unknown) -> live documents
+
+
+@dataclass
+class IndexStats:
+    documents: int                   # live documents
+    retracted: int
+    contents: int                    # distinct contents held by live documents
+    bytes: int                       # their total size
+    collections: list[CollectionStats] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,81 @@
+"""Harvest state in the index, so a crawl killed at any moment resumes where it stood.
+
+Two tables: ``harvest_state`` holds per-collection key/values (an OAI-PMH resumption token, the
+last datestamp, a crawl frontier) and ``record_status`` one row per source record ("in_flight",
+"done", "skipped", ...). Writers take a connection inside a write transaction so the crawler can
+update state in the same transaction as the document it concerns.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from indexer.models import Collection, HarvestState, RecordStatus
+from indexer.records import RecordState
+
+collections = Collection.__table__
+state = HarvestState.__table__
+records = RecordStatus.__table__
+
+
+async def get_state(conn: AsyncConnection, collection: str, key: str) -> str | None:
+    return await conn.scalar(
+        select(state.c.value).join_from(state, collections, state.c.collection_id == collections.c.id)
+        .where(collections.c.name == collection, state.c.key == key))
+
+
+async def set_state(conn: AsyncConnection, collection_id: int, key: str, value: str | None,
+                    now: str) -> None:
+    """Set ``key`` for a collection; ``None`` removes it."""
+    if value is None:
+        await conn.execute(delete(state).where(state.c.collection_id == collection_id,
+                                               state.c.key == key))
+        return
+    stmt = sqlite_insert(state).values(collection_id=collection_id, key=key, value=value,
+                                       updated_at=now)
+    await conn.execute(stmt.on_conflict_do_update(
+        index_elements=["collection_id", "key"],
+        set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at}))
+
+
+async def set_record_status(conn: AsyncConnection, collection_id: int, source_id: str, status: str,
+                            datestamp: str | None, detail: str | None, now: str) -> None:
+    stmt = sqlite_insert(records).values(collection_id=collection_id, source_id=source_id,
+                                         status=status, datestamp=datestamp, detail=detail,
+                                         updated_at=now)
+    await conn.execute(stmt.on_conflict_do_update(
+        index_elements=["collection_id", "source_id"],
+        set_={name: stmt.excluded[name] for name in ("status", "datestamp", "detail", "updated_at")}))
+
+
+def _records(collection: str):  # type: ignore[no-untyped-def]
+    return (select(collections.c.name, records.c.source_id, records.c.status, records.c.datestamp,
+                   records.c.detail, records.c.updated_at)
+            .join_from(records, collections, records.c.collection_id == collections.c.id)
+            .where(collections.c.name == collection))
+
+
+async def get_record_status(conn: AsyncConnection, collection: str,
+                            source_id: str) -> RecordState | None:
+    row = (await conn.execute(_records(collection).where(records.c.source_id == source_id))).first()
+    return RecordState(*row) if row else None
+
+
+async def list_records(conn: AsyncConnection, collection: str, status: str, *, after: str = "",
+                       limit: int = 1000) -> list[RecordState]:
+    """Records of a collection with ``status``, by source id above ``after`` (paginate with it)."""
+    rows = await conn.execute(_records(collection)
+                              .where(records.c.status == status, records.c.source_id > after)
+                              .order_by(records.c.source_id).limit(limit))
+    return [RecordState(*row) for row in rows]
+
+
+async def count_records(conn: AsyncConnection, collection: str) -> dict[str, int]:
+    """status -> number of records of a collection."""
+    rows = await conn.execute(
+        select(records.c.status, func.count())
+        .join_from(records, collections, records.c.collection_id == collections.c.id)
+        .where(collections.c.name == collection).group_by(records.c.status))
+    return {status: count for status, count in rows}

@@ -1,0 +1,201 @@
+"""The index facade the crawler, the network and the CLI call.
+
+    index = await Index.open(home.db_path)          # creates or migrates the database
+    result = await index.upsert_document(doc)       # UpsertResult("stored" | "updated" | "unchanged")
+    async with index.transaction() as tx:           # several writes (and your own rows) atomically
+        await tx.upsert_document(doc)
+        tx.session.add(...)                         # e.g. a signed feed entry
+    hits = await index.search(SearchQuery("open data", license="CC-BY*"))
+    await index.close()
+
+Writes are serialised (one writer at a time, see ``indexer.db``); reads run beside them. After every
+commit the listeners added with ``add_listener`` receive that transaction's ``Change`` list, in commit
+order; a transaction that rolls back reports nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import AsyncIterator, Awaitable, Callable
+
+from indexer import fts, harvest, read, search
+from indexer.db import Database
+from indexer.migrate import upgrade
+from indexer.records import (Change, CollectionIn, ContentOut, DocumentIn, DocumentOut, Hit,
+                             IndexStats, RecordState, SearchQuery, UpsertResult)
+from indexer.transaction import Transaction, utc_now
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[list[Change]], Awaitable[None]]
+
+
+class Index:
+    """One index file. Open with ``await Index.open(path)``; close with ``await index.close()``."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._collection_ids: dict[str, int] = {}
+        self._listeners: list[Listener] = []
+        self._pending: deque[list[Change]] = deque()
+        self._dispatching = False
+
+    @classmethod
+    async def open(cls, db_path: Path) -> "Index":
+        """Open the index at ``db_path``, creating it or applying pending migrations first."""
+        await asyncio.to_thread(upgrade, Path(db_path))
+        return cls(Database(Path(db_path)))
+
+    @property
+    def path(self) -> Path:
+        return self._db.path
+
+    async def close(self) -> None:
+        await self._db.dispose()
+
+    async def __aenter__(self) -> "Index":
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """One write transaction (the writer lock held); changes are reported after commit."""
+        async with self._db.write() as session:
+            tx = Transaction(session, self._collection_ids)
+            yield tx
+        self._collection_ids.update(tx.created_collections)
+        if tx.changes:
+            self._pending.append(tx.changes)
+            await self._dispatch()
+
+    async def upsert_collection(self, collection: CollectionIn) -> int:
+        async with self.transaction() as tx:
+            return await tx.upsert_collection(collection)
+
+    async def upsert_document(self, doc: DocumentIn, *, origin: str | None = None) -> UpsertResult:
+        async with self.transaction() as tx:
+            return await tx.upsert_document(doc, origin=origin)
+
+    async def upsert_documents(self, docs: list[DocumentIn], *,
+                               origin: str | None = None) -> list[UpsertResult]:
+        """Upsert many documents in one transaction (the fast path); results in input order."""
+        async with self.transaction() as tx:
+            return await tx.upsert_documents(docs, origin=origin)
+
+    async def retract(self, collection: str, source_id: str, *, origin: str | None = None) -> bool:
+        """Mark a document deleted and drop it from search; False when there was nothing live."""
+        async with self.transaction() as tx:
+            return await tx.retract(collection, source_id, origin=origin)
+
+    # -- change hook -----------------------------------------------------------------------
+
+    def add_listener(self, callback: Listener) -> None:
+        """Call ``await callback(changes)`` after every commit that changed documents."""
+        self._listeners.append(callback)
+
+    def remove_listener(self, callback: Listener) -> None:
+        self._listeners.remove(callback)
+
+    async def _dispatch(self) -> None:
+        """Deliver pending change lists in commit order; one task delivers at a time."""
+        if self._dispatching:
+            return
+        self._dispatching = True
+        try:
+            while self._pending:
+                changes = self._pending.popleft()
+                for callback in list(self._listeners):
+                    try:
+                        await callback(changes)
+                    except Exception:
+                        log.exception("index change listener %r failed", callback)
+        finally:
+            self._dispatching = False
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def get_document(self, collection: str, source_id: str) -> DocumentOut | None:
+        async with self._db.read() as conn:
+            doc_id = await read.document_id(conn, collection, source_id)
+            docs = await read.load(conn, [doc_id]) if doc_id is not None else []
+        return docs[0] if docs else None
+
+    async def find_by_cid(self, cid: str, *, include_deleted: bool = False) -> list[DocumentOut]:
+        """Documents having a file with this CID (or sha256)."""
+        async with self._db.read() as conn:
+            return await read.by_cid(conn, cid, include_deleted=include_deleted)
+
+    async def get_content(self, sha256_or_cid: str) -> ContentOut | None:
+        async with self._db.read() as conn:
+            return await read.content(conn, sha256_or_cid)
+
+    async def iter_documents(self, collection: str | None = None, batch: int = 1000, *,
+                             include_deleted: bool = False) -> AsyncIterator[DocumentOut]:
+        """Every document (of one collection), by id; each batch is read in its own snapshot."""
+        after = 0
+        while True:
+            async with self._db.read() as conn:
+                docs = await read.page(conn, collection=collection, after_id=after, limit=batch,
+                                       include_deleted=include_deleted)
+            for doc in docs:
+                yield doc
+            if len(docs) < batch:
+                return
+            after = docs[-1].id
+
+    async def stats(self) -> IndexStats:
+        async with self._db.read() as conn:
+            return await read.stats(conn)
+
+    async def search(self, query: SearchQuery) -> list[Hit]:
+        """Full-text search with filters; raises ``QueryError`` for a query it cannot run."""
+        plan = search.plan(query)
+        async with self._db.read() as conn:
+            return await search.run(conn, plan)
+
+    async def check(self) -> None:
+        """Raise ``DatabaseDamaged`` when the full-text index disagrees with the documents."""
+        async with self._db.write() as session:   # FTS5 checks through an INSERT
+            await fts.check(session)
+
+    # -- harvest state ---------------------------------------------------------------------
+
+    async def get_state(self, collection: str, key: str) -> str | None:
+        async with self._db.read() as conn:
+            return await harvest.get_state(conn, collection, key)
+
+    async def set_state(self, collection: str, key: str, value: str | None) -> None:
+        async with self.transaction() as tx:
+            await tx.set_state(collection, key, value)
+
+    async def set_record_status(self, collection: str, source_id: str, status: str,
+                                datestamp: str | None = None, detail: str | None = None) -> None:
+        async with self.transaction() as tx:
+            await tx.set_record_status(collection, source_id, status, datestamp, detail)
+
+    async def get_record_status(self, collection: str, source_id: str) -> RecordState | None:
+        async with self._db.read() as conn:
+            return await harvest.get_record_status(conn, collection, source_id)
+
+    async def list_records(self, collection: str, status: str, *, after: str = "",
+                           limit: int = 1000) -> list[RecordState]:
+        """Records with ``status`` (e.g. those left "in_flight"), ``limit`` at a time after ``after``."""
+        async with self._db.read() as conn:
+            return await harvest.list_records(conn, collection, status, after=after, limit=limit)
+
+    async def count_records(self, collection: str) -> dict[str, int]:
+        async with self._db.read() as conn:
+            return await harvest.count_records(conn, collection)
+
+
+__all__ = ["Index", "Listener", "Transaction", "utc_now"]

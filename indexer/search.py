@@ -1,0 +1,195 @@
+"""Full-text search: turning a user's query into a safe FTS5 query, ranking, snippets, filters.
+
+The user's text never reaches SQL (everything is a bound parameter) and never reaches FTS5 syntax:
+it is split into words, "quoted phrases" and ``prefix*`` terms, and each term becomes one
+double-quoted FTS5 string (``"term"`` or ``"term"*``), all of which must match. Operators (AND, OR,
+NOT, NEAR), parentheses, column filters and stray quotes are therefore plain text. Ranking is BM25
+with the column weights of ``indexer.fts.WEIGHTS`` (the title counts most).
+
+A search runs in two steps so that snippets are computed for the results only: the ids and scores
+of the best ``limit`` matches first, then the snippets and metadata of those.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (Column, ColumnElement, Integer, MetaData, Select, Table, Text, and_, func,
+                        literal, or_, select)
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from indexer.errors import QueryError
+from indexer.fts import FTS_TABLE
+from indexer.models import Collection, Content, Document, DocumentContent
+from indexer.records import Hit, SearchQuery
+from indexer.write import in_json
+
+MAX_QUERY_CHARS = 1000
+MAX_TERMS = 32
+MAX_LIMIT = 1000
+SNIPPET_TOKENS = 16
+
+fts_table = Table(FTS_TABLE, MetaData(), Column("rowid", Integer), Column("rank"),
+                  Column(FTS_TABLE, Text))
+documents = Document.__table__
+collections = Collection.__table__
+contents = Content.__table__
+links = DocumentContent.__table__
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_TERM = re.compile(r'"([^"]*)(?:"|$)|([^\s"]+)')
+_SEARCHABLE = re.compile(r"[^\W_]")
+_LICENSE = re.compile(r"^[A-Za-z0-9.+:-]*\*?$")
+_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+_LANG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A checked query: the FTS5 expression (None lists without ranking) and SQL filters."""
+
+    match: str | None
+    filters: tuple[ColumnElement[bool], ...]
+    limit: int
+    marks: tuple[str, str]
+
+
+def fts_query(text: str) -> str | None:
+    """The FTS5 expression for a user's query; None when it is blank. Raises QueryError."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"query too long ({len(text)} characters; at most {MAX_QUERY_CHARS})")
+    text = _CONTROL.sub(" ", text)
+    if not text.strip():
+        return None
+    terms = []
+    for m in _TERM.finditer(text):
+        phrase, word = m.group(1), m.group(2)
+        prefix = word is not None and word.endswith("*")
+        body = (phrase if phrase is not None else word).rstrip("*" if prefix else "")
+        if _SEARCHABLE.search(body):
+            terms.append('"' + body.replace('"', '""') + '"' + ("*" if prefix else ""))
+    if not terms:
+        raise QueryError(f"nothing to search for in {text.strip()[:60]!r}: use words, "
+                         '"quoted phrases" or prefix* terms')
+    if len(terms) > MAX_TERMS:
+        raise QueryError(f"too many terms in the query ({len(terms)}; at most {MAX_TERMS})")
+    return " ".join(terms)
+
+
+def plan(query: SearchQuery) -> Plan:
+    """Check a query and its filters; raises QueryError with a one-line message."""
+    if not isinstance(query.limit, int) or not 1 <= query.limit <= MAX_LIMIT:
+        raise QueryError(f"limit must be between 1 and {MAX_LIMIT}, not {query.limit}")
+    filters = [f for f in (_license(query.license), _collection(query.collection),
+                           _type(query.type), _date(query.after, after=True),
+                           _date(query.before, after=False), _lang(query.lang)) if f is not None]
+    return Plan(fts_query(query.text or ""), tuple(filters), query.limit, tuple(query.marks))
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _license(value: str | None) -> ColumnElement[bool] | None:
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or not _LICENSE.match(value):
+        raise QueryError(f"not an SPDX licence id: {value!r} (e.g. CC-BY-4.0, or CC-BY* for a family)")
+    if value.endswith("*"):
+        return documents.c.license.like(_like_escape(value[:-1]) + "%", escape="\\")
+    return documents.c.license.like(_like_escape(value), escape="\\")   # LIKE ignores ASCII case
+
+
+def _collection(value: str | None) -> ColumnElement[bool] | None:
+    return None if value is None else collections.c.name == value
+
+
+def _type(value: str | None) -> ColumnElement[bool] | None:
+    return None if value is None else func.lower(documents.c.type) == value.strip().lower()
+
+
+def _lang(value: str | None) -> ColumnElement[bool] | None:
+    if value is None:
+        return None
+    value = value.strip().lower()
+    if not _LANG.match(value):
+        raise QueryError(f"not a language tag: {value!r} (e.g. en, pt-BR)")
+    lang = func.lower(documents.c.language)
+    return or_(lang == value, lang.like(_like_escape(value) + "-%", escape="\\"))
+
+
+def _date(value: str | None, *, after: bool) -> ColumnElement[bool] | None:
+    """``after`` keeps dates on or after VALUE, else before it, at the precision both have."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not _DATE.match(value):
+        raise QueryError(f"not a date: {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)")
+    n = func.min(func.length(documents.c.date), len(value))
+    mine, theirs = func.substr(documents.c.date, 1, n), func.substr(literal(value), 1, n)
+    return mine >= theirs if after else mine < theirs
+
+
+async def run(conn: AsyncConnection, plan: Plan) -> list[Hit]:
+    """The hits of a checked query, best first."""
+    try:
+        ranked = list(await conn.execute(_ranked(plan)))
+        ids = [row[0] for row in ranked]
+        snippets = await _snippets(conn, plan, ids) if plan.match else {}
+        rows = {row.id: row for row in await conn.execute(_hit_rows(ids))} if ids else {}
+    except OperationalError as exc:
+        if "fts5" in str(exc.orig).lower():
+            raise QueryError(f"cannot search for that: {exc.orig}") from exc
+        raise
+    return [_hit(rows[i], -score if plan.match else 0.0, snippets.get(i, ""))
+            for i, score in ranked if i in rows]
+
+
+def _ranked(plan: Plan) -> Select[Any]:
+    """(document id, rank) of the best ``plan.limit`` matches."""
+    if plan.match is None:
+        query = select(documents.c.id, literal(0.0)).where(documents.c.deleted.is_(False))
+        order = documents.c.id.desc()
+    else:
+        query = select(fts_table.c.rowid, fts_table.c.rank).where(
+            fts_table.c[FTS_TABLE].op("MATCH")(plan.match))
+        order = fts_table.c.rank
+        if plan.filters:
+            query = query.join(documents, documents.c.id == fts_table.c.rowid)
+    if plan.filters:
+        query = query.join(collections, collections.c.id == documents.c.collection_id)
+        query = query.where(and_(*plan.filters))
+    return query.order_by(order).limit(plan.limit)
+
+
+async def _snippets(conn: AsyncConnection, plan: Plan, ids: list[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    snippet = func.snippet(fts_table.c[FTS_TABLE], -1, plan.marks[0], plan.marks[1], "…",
+                           SNIPPET_TOKENS)
+    rows = await conn.execute(
+        select(fts_table.c.rowid, snippet)
+        .where(fts_table.c[FTS_TABLE].op("MATCH")(plan.match), in_json(fts_table.c.rowid, ids)))
+    return {rowid: text or "" for rowid, text in rows}
+
+
+def _hit_rows(ids: list[int]) -> Select[Any]:
+    return (select(documents.c.id, documents.c.title, documents.c.creators, documents.c.license,
+                   documents.c.license_url, documents.c.source_url, documents.c.date,
+                   collections.c.name.label("collection"), contents.c.cid, contents.c.sha256,
+                   contents.c.media_type, contents.c.size)
+            .join_from(documents, collections, collections.c.id == documents.c.collection_id)
+            .outerjoin(links, and_(links.c.document_id == documents.c.id, links.c.position == 0))
+            .outerjoin(contents, contents.c.id == links.c.content_id)
+            .where(in_json(documents.c.id, ids)))
+
+
+def _hit(row: Any, score: float, snippet: str) -> Hit:
+    return Hit(cid=row.cid, sha256=row.sha256, title=row.title, creators=list(row.creators or []),
+               license=row.license, license_url=row.license_url, source_url=row.source_url,
+               collection=row.collection, media_type=row.media_type, size=row.size, date=row.date,
+               score=float(f"{score:.6g}"), snippet=snippet)

@@ -1,0 +1,203 @@
+"""The upsert every write path goes through: a batch of documents in a few Core statements.
+
+A document is keyed on (collection, source_id); its files' contents on the sha256 of their bytes
+(the same bytes under two documents are one ``contents`` row and two links). A document whose
+*fingerprint* (metadata, licence and file list; not the fetch time, HTTP status and headers, which
+change on every fetch) is unchanged is not written at all. Full-text maintenance follows the rule in
+``indexer.fts``: unindex what will change, write, index what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from indexer import fts
+from indexer.models import Content, ContentText, Document, DocumentContent
+from indexer.records import DocumentIn, UpsertResult
+
+documents = Document.__table__
+contents = Content.__table__
+links = DocumentContent.__table__
+texts = ContentText.__table__
+
+_FINGERPRINTED = ("title", "creators", "description", "subjects", "language", "date", "type",
+                  "source_url", "landing_url", "license", "license_url", "license_statement",
+                  "raw_record")
+_UPDATE = update(documents).where(documents.c.id == bindparam("b_id"))
+_INSERT_CONTENTS = sqlite_insert(contents).on_conflict_do_nothing(index_elements=["sha256"])
+
+
+def fingerprint(doc: DocumentIn) -> str:
+    """Digest of what makes a document different, in a stable JSON form."""
+    meta = [getattr(doc, name) for name in _FINGERPRINTED]
+    files = [[c.sha256.lower(), c.size, c.cid, c.profile, c.media_type, c.name, c.url]
+             for c in doc.contents]
+    data = json.dumps([meta, files], ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:32]
+
+
+def in_json(column: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
+    """``column IN (values)`` with one bound parameter, whatever the number of values."""
+    each = func.json_each(json.dumps(values)).table_valued("value")
+    return column.in_(select(each.c.value))
+
+
+@dataclass
+class _Plan:
+    """How one batch splits: new rows, changed rows (by id), and each input's result."""
+
+    new: list[tuple[DocumentIn, int, str]] = field(default_factory=list)      # doc, id, fp
+    changed: list[tuple[DocumentIn, int, str]] = field(default_factory=list)
+    results: list[UpsertResult] = field(default_factory=list)
+
+
+async def upsert(conn: AsyncConnection, docs: list[DocumentIn], collection_ids: dict[str, int],
+                 now: str) -> list[UpsertResult]:
+    """Upsert ``docs`` (collections already resolved in ``collection_ids``); results in order."""
+    results: list[UpsertResult] = []
+    for run in _unique_runs(docs):
+        results += await _upsert_run(conn, run, collection_ids, now)
+    return results
+
+
+def _unique_runs(docs: list[DocumentIn]) -> Iterator[list[DocumentIn]]:
+    """Split so that no (collection, source_id) repeats within a run: later ones see earlier."""
+    run: list[DocumentIn] = []
+    seen: set[tuple[str, str]] = set()
+    for doc in docs:
+        key = (doc.collection, doc.source_id)
+        if key in seen:
+            yield run
+            run, seen = [], set()
+        run.append(doc)
+        seen.add(key)
+    if run:
+        yield run
+
+
+async def _upsert_run(conn: AsyncConnection, docs: list[DocumentIn],
+                      collection_ids: dict[str, int], now: str) -> list[UpsertResult]:
+    plan = await _plan(conn, docs, collection_ids)
+    touched = [d for d, _, _ in plan.new + plan.changed]
+    sha_ids = await _store_contents(conn, touched, now)
+    new_texts = await _missing_texts(conn, touched, sha_ids)
+    changed_ids = [i for _, i, _ in plan.changed]
+    others = await _linked_documents(conn, list(new_texts), exclude=set(changed_ids))
+    await fts.unindex(conn, changed_ids + others)
+    if plan.changed:
+        await conn.execute(_UPDATE, [_row(d, None, fp, now) | {"b_id": i}
+                                     for d, i, fp in plan.changed])
+        await conn.execute(delete(links).where(in_json(links.c.document_id, changed_ids)))
+    if plan.new:
+        await conn.execute(insert(documents), [_row(d, collection_ids, fp, now) | {"id": i}
+                                               for d, i, fp in plan.new])
+    link_rows = [{"document_id": i, "position": pos, "content_id": sha_ids[c.sha256.lower()],
+                  "name": c.name, "url": c.url}
+                 for d, i, _ in plan.new + plan.changed for pos, c in enumerate(d.contents)]
+    if link_rows:
+        await conn.execute(insert(links), link_rows)
+    if new_texts:
+        await conn.execute(insert(texts), [{"content_id": k, "text": v}
+                                           for k, v in new_texts.items()])
+    await fts.index(conn, [i for _, i, _ in plan.new] + changed_ids + others)
+    return plan.results
+
+
+async def _plan(conn: AsyncConnection, docs: list[DocumentIn],
+                collection_ids: dict[str, int]) -> _Plan:
+    existing = await _existing(conn, docs, collection_ids)
+    next_id = (await conn.scalar(select(func.coalesce(func.max(documents.c.id), 0)))) + 1
+    plan = _Plan()
+    for doc in docs:
+        fp = fingerprint(doc)
+        found = existing.get((collection_ids[doc.collection], doc.source_id))
+        if found is None:
+            plan.new.append((doc, next_id, fp))
+            plan.results.append(UpsertResult("stored", next_id))
+            next_id += 1
+        elif found[1] != fp or found[2]:
+            plan.changed.append((doc, found[0], fp))
+            plan.results.append(UpsertResult("updated", found[0]))
+        else:
+            plan.results.append(UpsertResult("unchanged", found[0]))
+    return plan
+
+
+async def _existing(conn: AsyncConnection, docs: list[DocumentIn],
+                    collection_ids: dict[str, int]) -> dict[tuple[int, str], tuple[int, str, bool]]:
+    """(collection_id, source_id) -> (id, fingerprint, deleted) for the stored ones among docs."""
+    by_collection: dict[int, list[str]] = {}
+    for doc in docs:
+        by_collection.setdefault(collection_ids[doc.collection], []).append(doc.source_id)
+    found: dict[tuple[int, str], tuple[int, str, bool]] = {}
+    c = documents.c
+    for coll_id, source_ids in by_collection.items():
+        rows = await conn.execute(
+            select(c.id, c.source_id, c.fingerprint, c.deleted)
+            .where(c.collection_id == coll_id, in_json(c.source_id, source_ids)))
+        for id_, source_id, fp, deleted in rows:
+            found[(coll_id, source_id)] = (id_, fp, bool(deleted))
+    return found
+
+
+def _row(doc: DocumentIn, collection_ids: dict[str, int] | None, fp: str,
+         now: str) -> dict[str, Any]:
+    """The column values of ``doc``; without the key columns when ``collection_ids`` is None."""
+    key = {} if collection_ids is None else {
+        "collection_id": collection_ids[doc.collection], "source_id": doc.source_id}
+    return key | {
+        "title": doc.title or "", "creators": list(doc.creators or []),
+        "description": doc.description or "", "subjects": list(doc.subjects or []),
+        "language": doc.language, "date": doc.date, "type": doc.type,
+        "source_url": doc.source_url, "landing_url": doc.landing_url, "license": doc.license,
+        "license_url": doc.license_url, "license_statement": doc.license_statement,
+        "retrieved_at": doc.retrieved_at, "http_status": doc.http_status,
+        "http_headers": dict(doc.http_headers or {}), "raw_record": doc.raw_record,
+        "deleted": False, "fingerprint": fp, "updated_at": now,
+    }
+
+
+async def _store_contents(conn: AsyncConnection, docs: list[DocumentIn], now: str) -> dict[str, int]:
+    """Insert the contents not yet known; sha256 -> content id for every content of ``docs``."""
+    rows = {}
+    for doc in docs:
+        for c in doc.contents:
+            sha = c.sha256.lower()
+            rows.setdefault(sha, {"sha256": sha, "size": c.size, "media_type": c.media_type,
+                                  "cid": c.cid, "profile": c.profile, "created_at": now})
+    if not rows:
+        return {}
+    await conn.execute(_INSERT_CONTENTS, list(rows.values()))
+    found = await conn.execute(select(contents.c.sha256, contents.c.id)
+                               .where(in_json(contents.c.sha256, list(rows))))
+    return {sha: id_ for sha, id_ in found}
+
+
+async def _missing_texts(conn: AsyncConnection, docs: list[DocumentIn],
+                         sha_ids: dict[str, int]) -> dict[int, str]:
+    """content id -> extracted text, for the contents that bring text and have none stored."""
+    offered = {sha_ids[c.sha256.lower()]: c.text for d in docs for c in d.contents if c.text}
+    if not offered:
+        return {}
+    have = await conn.scalars(select(texts.c.content_id)
+                              .where(in_json(texts.c.content_id, list(offered))))
+    for content_id in have:
+        offered.pop(content_id, None)
+    return offered
+
+
+async def _linked_documents(conn: AsyncConnection, content_ids: list[int],
+                            exclude: set[int]) -> list[int]:
+    """Documents already linked to ``content_ids`` (their indexed text is about to grow)."""
+    if not content_ids:
+        return []
+    ids = await conn.scalars(select(links.c.document_id).distinct()
+                             .where(in_json(links.c.content_id, content_ids)))
+    return [i for i in ids if i not in exclude]
