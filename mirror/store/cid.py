@@ -35,8 +35,10 @@ _MAX_VARINT_BYTES = 9         # multiformats unsigned-varint: at most 63 bits
 _HASHERS = {
     SHA2_256: hashlib.sha256,
     SHA2_512: hashlib.sha512,
-    BLAKE2B_256: lambda data: hashlib.blake2b(data, digest_size=32),
+    BLAKE2B_256: lambda data=b"": hashlib.blake2b(data, digest_size=32),
 }
+SUPPORTED_HASHES = frozenset(_HASHERS)
+HASH_NAMES = {"sha2-256": SHA2_256, "sha2-512": SHA2_512, "blake2b-256": BLAKE2B_256}
 _SHA256_PREFIX = b"\x12\x20"
 
 
@@ -168,6 +170,14 @@ def _multibase_decode(text: str) -> bytes:
         raise ValueError(f"unsupported or malformed multibase string ({exc})") from None
 
 
+def new_hasher(code: int, data: bytes | memoryview = b""):
+    """A hashlib object for multihash function ``code``; raises InvalidCID when unsupported."""
+    hasher = _HASHERS.get(code)
+    if hasher is None:
+        raise InvalidCID(f"unsupported multihash function 0x{code:x}")
+    return hasher(data)
+
+
 # --- CID ----------------------------------------------------------------------------------------
 
 def _check_multihash(mh: bytes) -> None:
@@ -197,9 +207,13 @@ class CID:
             raise InvalidCID(f"CID version {self.version} is not supported")
 
     @classmethod
-    def of(cls, data: bytes | memoryview, codec: int, version: int = 1) -> CID:
-        """The CID of one block, hashed with sha2-256."""
-        return cls(version, codec, _SHA256_PREFIX + hashlib.sha256(data).digest())
+    def of(cls, data: bytes | memoryview, codec: int, version: int = 1,
+           hash_code: int = SHA2_256) -> CID:
+        """The CID of one block, hashed with sha2-256 (or another supported function)."""
+        if hash_code == SHA2_256:
+            return cls(version, codec, _SHA256_PREFIX + hashlib.sha256(data).digest())
+        digest = new_hasher(hash_code, data).digest()
+        return cls(version, codec, encode_varint(hash_code) + encode_varint(len(digest)) + digest)
 
     @classmethod
     def decode(cls, text: str) -> CID:
@@ -304,8 +318,5 @@ class CID:
         code, digest = self.hash_code, self.digest
         if code == IDENTITY:
             return bytes(data) == digest
-        hasher = _HASHERS.get(code)
-        if hasher is None:
-            raise InvalidCID(f"unsupported multihash function 0x{code:x} in {self}")
-        full = hasher(data).digest()
+        full = new_hasher(code, data).digest()
         return len(digest) <= len(full) and full[:len(digest)] == digest

@@ -44,11 +44,12 @@ class _NodeWriter:
 
     def __init__(self, profile: Profile, sink: BlockSink | None, tally: _Tally) -> None:
         self._version = profile.cid_version
+        self._hash_code = profile.hash_code
         self._sink = sink
         self._tally = tally
 
     def put(self, block: bytes) -> CID:
-        cid = CID.of(block, DAG_PB, self._version)
+        cid = CID.of(block, DAG_PB, self._version, self._hash_code)
         self._tally.blocks += 1
         if self._sink is not None:
             self._sink.put(cid, block)

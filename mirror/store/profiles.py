@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mirror.errors import ConfigError, UnknownProfile
+from mirror.store.cid import SHA2_256, SUPPORTED_HASHES
 
 MAX_CHUNK_SIZE = 2 * 1024 * 1024 - 256      # Kubo refuses larger fixed-size chunks
 HAMT_ESTIMATES = ("links", "block", "disabled")
@@ -32,6 +33,7 @@ class Profile:
     hamt_threshold: int = 262_144       # shard when the estimate is strictly greater
     hamt_fanout: int = 256
     trickle: bool = False
+    hash_code: int = SHA2_256           # multihash function of every block (sha2-256 by default)
 
     def __post_init__(self) -> None:
         if self.cid_version not in (0, 1):
@@ -42,6 +44,10 @@ class Profile:
             raise ConfigError(f"profile {self.name}: a node needs room for at least 2 links")
         if self.hamt_estimate not in HAMT_ESTIMATES:
             raise ConfigError(f"profile {self.name}: HAMT estimate must be one of {HAMT_ESTIMATES}")
+        if self.hash_code not in SUPPORTED_HASHES:
+            raise ConfigError(f"profile {self.name}: unsupported hash function 0x{self.hash_code:x}")
+        if self.hash_code != SHA2_256 and self.cid_version == 0:
+            raise ConfigError(f"profile {self.name}: CIDv0 only allows sha2-256")
         fanout = self.hamt_fanout
         if fanout < 8 or fanout > 1024 or fanout & (fanout - 1):
             raise ConfigError(f"profile {self.name}: HAMT fanout must be a power of two in 8..1024")

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
-from mirror.store.cid import CID, DAG_PB, RAW, encode_varint
+from mirror.store.cid import CID, DAG_PB, RAW, SHA2_256, encode_varint, new_hasher
 from mirror.store.layout import Child, Metadata, build_balanced, build_trickle
 from mirror.store.profiles import Profile
 from mirror.store.unixfs_pb import (DIRECTORY, FILE, HAMT_SHARD, MURMUR3_X64_64, SYMLINK,  # noqa: F401
@@ -149,6 +149,9 @@ class _Leaves:
         self._version = profile.cid_version
         self._raw = profile.raw_leaves and meta is None    # Kubo: mode/mtime need a dag-pb root
         self._leaf_type = UNIXFS_RAW if profile.trickle else FILE
+        self._hash_code = profile.hash_code
+        digest_size = new_hasher(profile.hash_code).digest_size
+        self._mh_prefix = encode_varint(profile.hash_code) + encode_varint(digest_size)
         self.meta = meta
         self.blocks = 0
 
@@ -170,7 +173,10 @@ class _Leaves:
         return self._raw_leaf(empty) if self._raw else self._pb_leaf(empty, self.meta)
 
     def _raw_leaf(self, chunk: memoryview) -> Child:
-        cid = CID(1, RAW, _SHA256_PREFIX + hashlib.sha256(chunk).digest())
+        if self._hash_code == SHA2_256:
+            cid = CID(1, RAW, _SHA256_PREFIX + hashlib.sha256(chunk).digest())
+        else:
+            cid = CID.of(chunk, RAW, 1, self._hash_code)
         self._put(cid, chunk)
         return Child(cid, len(chunk), len(chunk))
 
@@ -182,17 +188,17 @@ class _Leaves:
                                         mode=meta.mode if meta else None,
                                         mtime=meta.mtime if meta else None))[2:]
         head = b"\x0a" + encode_varint(len(head) + n + len(tail)) + head
-        digest = hashlib.sha256(head)
+        digest = new_hasher(self._hash_code, head)
         digest.update(chunk)
         digest.update(tail)
-        cid = CID(self._version, DAG_PB, _SHA256_PREFIX + digest.digest())
+        cid = CID(self._version, DAG_PB, self._mh_prefix + digest.digest())
         self.blocks += 1
         if self._sink is not None:      # join only when the block is kept
             self._sink.put(cid, b"".join((head, chunk, tail)))
         return Child(cid, len(head) + n + len(tail), n)
 
     def put_node(self, block: bytes) -> CID:
-        cid = CID(self._version, DAG_PB, _SHA256_PREFIX + hashlib.sha256(block).digest())
+        cid = CID.of(block, DAG_PB, self._version, self._hash_code)
         self._put(cid, block)
         return cid
 
