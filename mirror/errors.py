@@ -134,7 +134,6 @@ def is_retryable(exc: BaseException) -> bool:
 #   NotFound ── BlockNotFound (a block of the DAG is not in the local store; ``cid`` tells which)
 #            └─ PathNotFound  (no such name inside a UnixFS directory)
 #   UsageError ── BlockTooLarge (a block over the 2 MiB limit)
-#   IntegrityError ── UnixFSError (a stored DAG node breaks the UnixFS reading rules)
 #   MirrorError ── KuboError (the Kubo RPC API refused or failed a call; ``status`` tells)
 
 class BlockNotFound(NotFound):
@@ -153,10 +152,6 @@ class BlockTooLarge(UsageError):
     pass
 
 
-class UnixFSError(IntegrityError):
-    pass
-
-
 class KuboError(MirrorError):
     """The Kubo RPC API answered with an error (``status`` is the HTTP status)."""
 
@@ -167,3 +162,43 @@ class KuboError(MirrorError):
 
 class DagPBError(IntegrityError, ValueError):
     """A dag-pb or UnixFS block is malformed or not canonical (subclass of IntegrityError)."""
+
+
+# --- fetch (mirror.fetch) ------------------------------------------------------------------------
+#   FetchError ── TooLarge, RedirectLoop (above)
+#              ├─ TooManyRedirects                more than fetch.max_redirects hops
+#              ├─ FetchTimeout (TimeoutError)     connect, read or total timeout             retryable
+#              ├─ ConnectionFailed (ConnectionError)  refused, reset or dropped connection   retryable
+#              ├─ TruncatedBody                   body shorter than announced, broken stream retryable
+#              ├─ BadStatus                       an HTTP error status (``status``; 5xx/429 retryable)
+#              ├─ BadResponse (ValueError)        malformed response, unsupported encoding, bad body
+#              └─ RobotsUnavailable               robots.txt unreachable (5xx, timeout)      retryable
+
+class TooManyRedirects(FetchError):
+    pass
+
+
+class FetchTimeout(FetchError, TimeoutError):
+    pass
+
+
+class ConnectionFailed(FetchError, ConnectionError):
+    pass
+
+
+class TruncatedBody(FetchError):
+    pass
+
+
+class BadStatus(FetchError):
+    """An HTTP error status; ``retry_after`` holds the server's Retry-After in seconds, if any."""
+
+    retry_after: float | None = None
+
+
+class BadResponse(FetchError, ValueError):
+    pass
+
+
+class RobotsUnavailable(FetchError):
+    pass

@@ -120,6 +120,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fetch", "max_redirects", "int", 10, "Redirects followed before a fetch fails."),
     Setting("fetch", "retries", "int", 4, "Attempts after the first for retryable failures."),
     Setting("fetch", "obey_robots", "bool", True, "Obey robots.txt (including Crawl-delay)."),
+    Setting("fetch", "backoff", "float", 1.0,
+            "Base seconds of the exponential backoff (with jitter) between retries."),
+    Setting("fetch", "max_retry_after", "float", 300.0,
+            "Longest Retry-After (seconds) honoured; longer waits are cut to this."),
     # node
     Setting("node", "listen", "str", "127.0.0.1:8470", "HOST:PORT the node serves on."),
     Setting("node", "public_url", "str", "",

@@ -1,0 +1,261 @@
+"""The polite, hostile-input-safe fetcher: one aiohttp session per run.
+
+    async with Fetcher(settings, staging_dir) as fetcher:
+        page = await fetcher.get_page(url)          # Page | Skipped, body in memory (capped)
+        file = await fetcher.fetch_file(url)        # FetchedFile | Skipped, body in staging, sha256
+
+Every hop of a fetch is checked against robots.txt (``robots``) and waits for its host's turn
+(``politeness``); redirects are followed here, one hop at a time (http and https only, at most
+``fetch.max_redirects``, loops detected). Outcomes are values: 404/410 -> ``Skipped("gone")``,
+disallowed -> ``Skipped("robots")`` (nothing requested). Failures raise ``FetchError`` subclasses with
+``retryable`` set and the cause chained, after ``fetch.retries`` retries for retryable ones: timeouts,
+connection failures, truncated bodies, 408/425/429/500/502/503/504. Before a retry the host's next start
+is pushed back by Retry-After (429/503, capped at ``fetch.max_retry_after``) or by exponential backoff
+with jitter, so every request to that host waits. Bodies are decoded incrementally and capped on
+decoded bytes (``decode``, ``sinks``). A failed ``fetch_file`` leaves no staging file behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable, Union
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from mirror.errors import (
+    BadResponse, BadStatus, ConnectionFailed, FetchError, FetchTimeout, RedirectLoop, RobotsUnavailable,
+    TooLarge, TooManyRedirects, TruncatedBody,
+)
+from mirror.fetch.client import make_session, user_agent
+from mirror.fetch.decode import BodyDecoder
+from mirror.fetch.politeness import Politeness
+from mirror.fetch.results import FetchedFile, FetchStats, Page, Skipped, media_type, now_iso
+from mirror.fetch.retry import RETRY_AFTER_STATUS, RETRYABLE_STATUS, backoff, parse_retry_after
+from mirror.fetch.robots import ROBOTS_MAX, RobotsCache, origin_of
+from mirror.fetch.sinks import FileSink, PageSink
+from mirror.settings import Settings
+
+__all__ = ["Fetcher", "Page", "FetchedFile", "Skipped", "FetchStats"]
+
+PAGE_MAX = 32 * 2**20
+ROBOTS_REDIRECTS = 5              # RFC 9309: follow at least five
+GONE = frozenset({404, 410})
+
+Sink = Union[PageSink, FileSink]
+Result = Union[Page, FetchedFile]
+
+
+@dataclass
+class _Redirect:
+    location: str
+
+
+@dataclass
+class _Trace:
+    hop: str                      # the URL of the hop being tried (the host to hold back on failure)
+
+
+def _check_url(url: str) -> None:
+    if urlsplit(url).scheme.lower() not in ("http", "https") or not urlsplit(url).hostname:
+        raise FetchError(f"not an http(s) URL: {url!r}")
+
+
+class Fetcher:
+    """Fetch pages and files politely for one run (see the module docstring)."""
+
+    def __init__(self, settings: Settings, staging_dir: Path, *, per_host: int | None = None,
+                 delay: float | None = None, concurrency: int | None = None,
+                 obey_robots: bool | None = None, max_bytes: int | None = None) -> None:
+        f = settings.fetch
+        self.settings = settings
+        self.staging_dir = Path(staging_dir)
+        self.per_host = int(f.per_host if per_host is None else per_host)
+        self.delay = float(f.delay if delay is None else delay)
+        self.concurrency = int(f.concurrency if concurrency is None else concurrency)
+        self.obey_robots = bool(f.obey_robots if obey_robots is None else obey_robots)
+        self.max_bytes = int(f.max_bytes if max_bytes is None else max_bytes)
+        self.max_redirects = int(f.max_redirects)
+        self.retries = int(f.retries)
+        self.backoff = float(f.backoff)
+        self.max_retry_after = float(f.max_retry_after)
+        self.user_agent = user_agent(settings)
+        self.stats = FetchStats()
+        self._politeness = Politeness(self.per_host, self.delay, self.concurrency)
+        self._robots = RobotsCache(self.user_agent, self._load_robots, self._politeness.set_crawl_delay)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> "Fetcher":
+        await asyncio.to_thread(self.staging_dir.mkdir, parents=True, exist_ok=True)
+        self._session = make_session(self.settings, self.concurrency)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    # ------------------------------------------------------------------ public API
+
+    async def get_page(self, url: str, *, max_bytes: int = PAGE_MAX,
+                       headers: dict[str, str] | None = None) -> Page | Skipped:
+        """Fetch a small body into memory (at most ``max_bytes`` decoded bytes, and ``fetch.max_bytes``)."""
+        cap = min(max_bytes, self.max_bytes)
+        return await self._fetch(url, lambda hop: PageSink(hop, cap), headers)  # type: ignore[return-value]
+
+    async def fetch_file(self, url: str) -> FetchedFile | Skipped:
+        """Stream a body into a new file in the staging folder while hashing it (sha256)."""
+        return await self._fetch(  # type: ignore[return-value]
+            url, lambda hop: FileSink(hop, self.max_bytes, self.staging_dir), None)
+
+    async def allowed(self, url: str) -> bool:
+        """True when robots.txt lets us fetch ``url`` (always, with robots off); False while the
+        host's robots.txt is unreachable."""
+        if not self.obey_robots:
+            return True
+        try:
+            return await self._robots.can_fetch(url)
+        except RobotsUnavailable:
+            return False
+
+    # ------------------------------------------------------------------ retries and redirects
+
+    async def _fetch(self, url: str, new_sink: Callable[[str], Sink], headers: dict[str, str] | None, *,
+                     robots: bool = True, max_redirects: int | None = None) -> Result | Skipped:
+        _check_url(url)
+        attempt = 0
+        while True:
+            trace = _Trace(url)
+            try:
+                return await self._follow(url, new_sink, headers, robots, max_redirects, trace)
+            except FetchError as exc:
+                host = origin_of(trace.hop)
+                if isinstance(exc, RobotsUnavailable) or not exc.retryable or attempt >= self.retries:
+                    self.stats.errors += 1
+                    self.stats.host(host).errors += 1
+                    raise
+                wait = getattr(exc, "retry_after", None)
+                self._politeness.defer(host, backoff(attempt, self.backoff) if wait is None else wait)
+                attempt += 1
+                self.stats.retries += 1
+                self.stats.host(host).retries += 1
+
+    async def _follow(self, url: str, new_sink: Callable[[str], Sink], headers: dict[str, str] | None,
+                      robots: bool, max_redirects: int | None, trace: _Trace) -> Result | Skipped:
+        limit = self.max_redirects if max_redirects is None else max_redirects
+        seen = {url}
+        for _ in range(limit + 1):
+            if robots and self.obey_robots and not await self._robots.can_fetch(trace.hop):
+                self.stats.robots += 1
+                return Skipped(url, "robots")
+            outcome = await self._request(trace.hop, new_sink, headers)
+            if isinstance(outcome, Skipped) and robots:
+                self.stats.gone += 1
+            if not isinstance(outcome, _Redirect):
+                return replace(outcome, url=url)
+            if outcome.location in seen:
+                raise RedirectLoop(f"{url}: redirect loop at {outcome.location}")
+            seen.add(outcome.location)
+            trace.hop = outcome.location
+        raise TooManyRedirects(f"{url}: more than {limit} redirects")
+
+    # ------------------------------------------------------------------ one request
+
+    async def _request(self, url: str, new_sink: Callable[[str], Sink],
+                       headers: dict[str, str] | None) -> Result | Skipped | _Redirect:
+        assert self._session is not None, "use the Fetcher as 'async with Fetcher(...)'"
+        host = origin_of(url)
+        async with self._politeness.slot(host):
+            self.stats.requests += 1
+            self.stats.host(host).requests += 1
+            try:
+                async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
+                    return await self._handle(url, resp, new_sink)
+            except FetchError:
+                raise
+            except asyncio.TimeoutError as exc:
+                raise FetchTimeout(f"{url}: timed out", retryable=True) from exc
+            except aiohttp.ClientPayloadError as exc:
+                raise TruncatedBody(f"{url}: the body was cut short ({exc})", retryable=True) from exc
+            except aiohttp.InvalidURL as exc:
+                raise FetchError(f"invalid URL: {exc}") from exc
+            except aiohttp.ClientResponseError as exc:
+                raise BadResponse(f"{url}: malformed response ({exc.message})") from exc
+            except (aiohttp.ClientError, OSError) as exc:
+                raise ConnectionFailed(f"{url}: {exc or type(exc).__name__}", retryable=True) from exc
+
+    async def _handle(self, url: str, resp: aiohttp.ClientResponse,
+                      new_sink: Callable[[str], Sink]) -> Result | Skipped | _Redirect:
+        status = resp.status
+        if 300 <= status < 400 and status != 304:
+            return self._redirect(url, resp)
+        if status in GONE:
+            return Skipped(url, "gone", status)
+        if not (200 <= status < 300 or status == 304):
+            raise self._status_error(url, resp)
+        fetched_at = now_iso()
+        headers = CIMultiDictProxy(CIMultiDict(resp.headers))
+        sink = new_sink(url)
+        try:
+            await self._read(url, resp, sink)
+            if isinstance(sink, FileSink):
+                path, sha256, size = await sink.finish()
+                return FetchedFile(url, url, status, headers, path, sha256, size, media_type(headers),
+                                   fetched_at)
+            return Page(url, url, status, headers, await sink.finish(), fetched_at)
+        except BaseException:
+            await sink.abort()
+            raise
+
+    def _redirect(self, url: str, resp: aiohttp.ClientResponse) -> _Redirect:
+        location = resp.headers.get("Location", "").strip()
+        if not location:
+            raise BadResponse(f"{url}: HTTP {resp.status} without a Location", status=resp.status)
+        target = urldefrag(urljoin(url, location))[0]
+        if urlsplit(target).scheme.lower() not in ("http", "https") or not urlsplit(target).hostname:
+            raise FetchError(f"{url}: redirect to an unsupported URL {target!r}", status=resp.status)
+        return _Redirect(target)
+
+    def _status_error(self, url: str, resp: aiohttp.ClientResponse) -> BadStatus:
+        status = resp.status
+        exc = BadStatus(f"{url}: HTTP {status} {resp.reason or ''}".rstrip(), status=status,
+                        retryable=status in RETRYABLE_STATUS)
+        if status in RETRY_AFTER_STATUS:
+            exc.retry_after = parse_retry_after(resp.headers.get("Retry-After"), self.max_retry_after)
+        return exc
+
+    async def _read(self, url: str, resp: aiohttp.ClientResponse, sink: Sink) -> None:
+        """Stream the body through the decoder into ``sink``; raw bytes are capped too."""
+        decoder = BodyDecoder(resp.headers.get("Content-Encoding"), url)
+        length = resp.headers.get("Content-Length", "")
+        if decoder.encoding is None and length.isdigit() and int(length) > sink.cap \
+                and not getattr(sink, "truncate", False):
+            raise TooLarge(f"{url}: Content-Length {length} is over the cap of {sink.cap} bytes")
+        raw_cap, raw = sink.cap + sink.cap // 64 + 65536, 0
+        stats = self.stats.host(origin_of(url))
+        async for chunk in resp.content.iter_any():
+            raw += len(chunk)
+            if raw > raw_cap:
+                raise TooLarge(f"{url}: more than {raw_cap} encoded bytes")
+            for piece in decoder.feed(chunk):
+                self.stats.bytes += len(piece)
+                stats.bytes += len(piece)
+                if not await sink.write(piece):
+                    return
+        for piece in decoder.finish():
+            await sink.write(piece)
+
+    # ------------------------------------------------------------------ robots.txt
+
+    async def _load_robots(self, origin: str) -> str | None:
+        """robots.txt text for ``origin``; None when it is gone (no rules)."""
+        result = await self._fetch(f"{origin}/robots.txt",
+                                   lambda hop: PageSink(hop, ROBOTS_MAX, truncate=True), None,
+                                   robots=False, max_redirects=ROBOTS_REDIRECTS)
+        if isinstance(result, Skipped):
+            return None
+        assert isinstance(result, Page)
+        return result.body.decode("utf-8", errors="replace")

@@ -1,0 +1,112 @@
+"""robots.txt, fetched once per origin and obeyed (RFC 9309 spirit), parsed with protego.
+
+What the answer to ``GET /robots.txt`` means:
+
+- 2xx: the rules (the first ``ROBOTS_MAX`` bytes are read; the rest is ignored). Crawl-delay and
+  Request-rate for our User-Agent set the host's spacing (see ``politeness``).
+- 404/410 and other 4xx (401/403 too, as RFC 9309 says): no rules, everything allowed.
+- 429, 5xx, timeouts and connection failures, after the fetcher's retries: the host is *unreachable*;
+  RFC 9309 says to assume a complete disallow. We hold the host back for ``UNREACHABLE_HOLD`` seconds:
+  fetches raise ``RobotsUnavailable`` (retryable: a later run tries again) and ``allowed()`` says no.
+  After the hold, robots.txt is fetched again.
+- Other failures (too many redirects, a malformed response): no usable rules, everything allowed.
+
+``/robots.txt`` itself is always allowed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Awaitable, Callable
+
+from protego import Protego
+from yarl import URL
+
+from mirror.errors import BadStatus, FetchError, RobotsUnavailable
+
+log = logging.getLogger(__name__)
+
+ROBOTS_MAX = 512 * 1024          # RFC 9309: parse at least 500 KiB
+UNREACHABLE_HOLD = 60.0          # seconds a host with an unreachable robots.txt is held back
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host:port`` of a URL, lower-cased, with the port always written."""
+    u = URL(url)
+    return f"{(u.scheme or '').lower()}://{(u.host or '').lower()}:{u.port}"
+
+
+@dataclass
+class _Rules:
+    parser: Protego | None = None           # None: everything allowed
+    failure: FetchError | None = None       # robots.txt unreachable
+    until: float = 0.0                      # ... until this monotonic time
+
+
+def _parse(text: str) -> Protego | None:
+    try:
+        return Protego.parse(text)
+    except Exception:  # noqa: BLE001 - hostile input; protego's parse errors are not documented
+        log.warning("unreadable robots.txt; treating it as empty", exc_info=True)
+        return None
+
+
+class RobotsCache:
+    """Rules per origin, loaded on first use with ``load(origin) -> text | None`` (None: no rules)."""
+
+    def __init__(self, user_agent: str, load: Callable[[str], Awaitable[str | None]],
+                 on_delay: Callable[[str, float], None]) -> None:
+        self.user_agent = user_agent
+        self._load = load
+        self._on_delay = on_delay
+        self._rules: dict[str, _Rules] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def can_fetch(self, url: str) -> bool:
+        """True when robots.txt allows ``url``; raises ``RobotsUnavailable`` while the host is held."""
+        if URL(url).path == "/robots.txt":
+            return True
+        origin = origin_of(url)
+        rules = await self._rules_for(origin)
+        if rules.failure is not None:
+            raise RobotsUnavailable(f"{origin}/robots.txt is unreachable ({rules.failure}); "
+                                    "the host is held back", retryable=True) from rules.failure
+        return rules.parser is None or rules.parser.can_fetch(url, self.user_agent)
+
+    def _stale(self, rules: _Rules | None) -> bool:
+        return rules is None or (rules.failure is not None and time.monotonic() >= rules.until)
+
+    async def _rules_for(self, origin: str) -> _Rules:
+        rules = self._rules.get(origin)
+        if not self._stale(rules):
+            return rules  # type: ignore[return-value]
+        async with self._locks.setdefault(origin, asyncio.Lock()):
+            rules = self._rules.get(origin)
+            if self._stale(rules):
+                rules = self._rules[origin] = await self._fetch(origin)
+        return rules  # type: ignore[return-value]
+
+    async def _fetch(self, origin: str) -> _Rules:
+        try:
+            text = await self._load(origin)
+        except FetchError as exc:
+            if exc.retryable or (isinstance(exc, BadStatus) and exc.status == 429):
+                return _Rules(failure=exc, until=time.monotonic() + UNREACHABLE_HOLD)
+            return _Rules()
+        if text is None:
+            return _Rules()
+        parser = _parse(text)
+        if parser is not None:
+            self._apply_delay(origin, parser)
+        return _Rules(parser=parser)
+
+    def _apply_delay(self, origin: str, parser: Protego) -> None:
+        delay = parser.crawl_delay(self.user_agent) or 0.0
+        rate = parser.request_rate(self.user_agent)
+        if rate and rate.requests:
+            delay = max(delay, rate.seconds / rate.requests)
+        if delay > 0:
+            self._on_delay(origin, float(delay))
