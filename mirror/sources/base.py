@@ -1,0 +1,131 @@
+"""The protocol every source kind follows, and the records it yields.
+
+A *source* turns a location (a URL, a manifest file, a folder) into a stream of *records*: the
+metadata of one document, the files to fetch for it and every licence statement found, as found.
+Sources never decide on licences, never store and never index: ``mirror.pipeline`` does that.
+
+``Source.records(fetcher, state)`` yields ``Record`` values interleaved with ``Checkpoint`` values.
+A checkpoint's ``state`` is a small ``dict[str, str]``; the pipeline persists it only once every
+record yielded before it has been handled, and passes the last persisted one back as ``state`` on
+the next run. So a source resumes mid-list from ``state``, and a final checkpoint (after the last
+record) carries what the *next* run needs to be incremental (OAI ``from``, sitemap ``since``).
+
+``Record.datestamp`` is the source's "changed since" marker (OAI datestamp, sitemap lastmod, CKAN
+metadata_modified, IA publicdate, a file's mtime, a manifest line's digest): the pipeline compares
+it for equality with the value it stored last time and skips unchanged records.
+
+Failure of one record is a value too: ``Record.error`` (the source could not read it: a bad manifest
+line, a landing page that failed after retries) and ``Record.skipped`` (``"gone"`` or ``"robots"``,
+met while reading the record's page) let the pipeline count the record without the run aborting.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, AsyncIterator, ClassVar
+from urllib.parse import urlsplit
+
+from indexer.records import DocumentIn
+
+if TYPE_CHECKING:
+    from mirror.fetch.fetcher import Fetcher, Page
+
+
+@dataclass
+class FileRef:
+    """One file of a record: where to get it, with hints from the source."""
+
+    url: str                          # http(s) URL, or an absolute local path (manifest, folder)
+    name: str | None = None
+    media_type: str | None = None     # hint from the source; the response's type wins
+    size: int | None = None           # hint from the source
+    page: "Page | None" = None        # already fetched: store this body without fetching again
+
+
+@dataclass
+class Record:
+    """Metadata of one document from a source, with its files and licence statements."""
+
+    source_id: str                    # stable id within the collection
+    document: DocumentIn              # metadata filled, contents empty, collection "" (pipeline sets it)
+    files: list[FileRef] = field(default_factory=list)
+    license_statements: list[str] = field(default_factory=list)  # every statement found, as found
+    datestamp: str | None = None      # "changed since" marker, compared for equality
+    deleted: bool = False             # the source says it was withdrawn: retract it
+    error: str | None = None          # the source could not read this record: count it as failed
+    skipped: str | None = None        # "gone" | "robots": met while reading it; count, store nothing
+
+
+@dataclass
+class Checkpoint:
+    """Where to resume: persisted once every record yielded before it has been handled."""
+
+    state: dict[str, str]
+
+
+@dataclass
+class SourceOptions:
+    set_spec: str | None = None       # OAI-PMH --set
+    license: list[str] | None = None  # folder: the licence statements to apply (--license)
+    max_depth: int = 3                # site crawl: link depth from the start page
+    metadata_prefix: str | None = None  # OAI-PMH metadata format (default oai_dc)
+    limit: int | None = None          # stop after this many records (the pipeline also enforces it)
+
+
+class Source(ABC):
+    """One kind of collection. Subclasses set ``kind`` and implement the three methods."""
+
+    kind: ClassVar[str]
+
+    def __init__(self, location: str, options: SourceOptions) -> None:
+        self.location = location
+        self.options = options
+        self.total: int | None = None  # known number of records, for progress; set once known
+
+    @classmethod
+    @abstractmethod
+    async def detect(cls, location: str, fetcher: "Fetcher | None") -> bool:
+        """Cheap probe: does ``location`` look like this kind of source?"""
+
+    @abstractmethod
+    def default_collection(self) -> str:
+        """A collection name derived from the location (host and path slug, file stem...)."""
+
+    async def records(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
+        """Yield records and checkpoints, resuming from ``state`` (``{}`` on a first run).
+
+        With ``options.limit`` the stream stops after that many records and yields no checkpoint
+        after the last one, so a limited run never looks like a completed one."""
+        limit = self.options.limit
+        count = 0
+        async with aclosing(self.harvest(fetcher, dict(state))) as items:
+            async for item in items:
+                if limit is not None and count >= limit:
+                    return
+                if isinstance(item, Record):
+                    count += 1
+                yield item
+
+    @abstractmethod
+    def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
+        """The source's own stream behind ``records`` (implemented as an async generator)."""
+
+
+def slug(text: str) -> str:
+    """A collection-name-safe slug: lower case letters, digits, dots and dashes."""
+    text = re.sub(r"[^a-z0-9.]+", "-", text.lower()).strip("-.")
+    return text[:80] or "collection"
+
+
+def url_slug(url: str, *extra: str) -> str:
+    """``https://repo.example.org/oai/request`` -> ``repo.example.org-oai-request``."""
+    parts = urlsplit(url)
+    return slug("-".join([parts.hostname or "", parts.path, *extra]))
+
+
+def new_document(source_id: str, **fields: object) -> DocumentIn:
+    """A DocumentIn for a record: collection left empty for the pipeline to set."""
+    return DocumentIn(collection="", source_id=source_id, **fields)  # type: ignore[arg-type]

@@ -1,0 +1,191 @@
+"""A manifest: one document per line, as JSON Lines (``.jsonl``/``.ndjson``) or CSV with a header.
+
+Fields: ``url`` (an http(s) URL, or a path relative to the manifest) and ``license`` (an SPDX id or
+a licence URL; a list in JSON Lines) are required. Optional: ``title``, ``creators`` and
+``subjects`` (JSON lists in JSON Lines; ``;``-separated in CSV), ``date``, ``description``,
+``language``, ``type``, ``landing_url`` and ``id`` (the source id; default the ``url``).
+
+A local path becomes ``FileRef.url`` as an absolute path (a relative path may point anywhere the
+manifest's author chose: it is their manifest). For a manifest fetched over http(s) a relative
+``url`` resolves against the manifest's URL.
+
+A line that cannot be read (bad JSON, not an object, no ``url`` or ``license``) is a record with
+``error`` naming the line, and the run goes on. The datestamp of a line is a digest of its text, so
+an edited line counts as changed.
+
+State key: ``line``, the number of lines (CSV: rows) already yielded; a checkpoint every
+``CHECKPOINT_LINES`` lines. The last checkpoint is empty: a rerun reads the whole manifest again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import io
+import json
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator, TextIO
+from urllib.parse import urljoin, urlsplit
+
+from mirror.errors import NotACollection
+from mirror.sources.api import get_required
+from mirror.sources.base import Checkpoint, FileRef, Record, Source, new_document, slug
+from mirror.sources.files import file_name, file_type, local_path
+
+if TYPE_CHECKING:
+    from mirror.fetch.fetcher import Fetcher
+
+SUFFIXES = (".jsonl", ".ndjson", ".csv")
+CHECKPOINT_LINES = 100
+READ_BATCH = 500          # lines parsed per trip to a worker thread
+MAX_REMOTE = 64 * 2**20   # bytes of a manifest fetched over http(s)
+MAX_FIELD = 1 << 20       # characters of one CSV field
+_GENERIC_STEMS = {"manifest", "index", "list", "records", "documents"}
+
+Entry = tuple[int, str, "dict[str, Any] | None", "str | None"]   # line, raw text, fields, error
+
+
+def read_entries(fh: TextIO, is_csv: bool) -> Iterator[Entry]:
+    """``(line number, raw text, fields or None, error or None)`` for each non-blank entry."""
+    return _csv_entries(fh) if is_csv else _jsonl_entries(fh)
+
+
+def _jsonl_entries(fh: TextIO) -> Iterator[Entry]:
+    for lineno, raw in enumerate(fh, 1):
+        raw = raw.strip()
+        if not raw:
+            continue
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            yield lineno, raw, None, f"invalid JSON ({exc.args[0] if exc.args else exc})"
+            continue
+        if not isinstance(data, dict):
+            yield lineno, raw, None, "not a JSON object"
+            continue
+        yield lineno, raw, data, None
+
+
+def _csv_entries(fh: TextIO) -> Iterator[Entry]:
+    csv.field_size_limit(MAX_FIELD)
+    reader = csv.reader(fh)
+    header = [h.strip().lower() for h in next(reader, [])]
+    try:
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            raw = json.dumps(row, ensure_ascii=False)
+            if len(row) > len(header):
+                yield reader.line_num, raw, None, f"{len(row)} cells for {len(header)} columns"
+                continue
+            yield reader.line_num, raw, {k: v for k, v in zip(header, row) if k and v.strip()}, None
+    except csv.Error as exc:
+        yield reader.line_num, "", None, f"unreadable CSV ({exc})"
+
+
+class ManifestSource(Source):
+    kind = "manifest"
+
+    def __init__(self, location, options) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(location, options)
+        path = local_path(location)
+        self.path = path.resolve() if path is not None else None
+        self.is_csv = urlsplit(location).path.lower().endswith(".csv") if path is None \
+            else path.suffix.lower() == ".csv"
+
+    @classmethod
+    async def detect(cls, location: str, fetcher: "Fetcher | None") -> bool:
+        path = local_path(location)
+        if path is None:
+            return urlsplit(location).path.lower().endswith(SUFFIXES)
+        return path.suffix.lower() in SUFFIXES and path.is_file()
+
+    def default_collection(self) -> str:
+        path = self.path or Path(urlsplit(self.location).path)
+        return slug(path.parent.name if path.stem.lower() in _GENERIC_STEMS and path.parent.name
+                    else path.stem)
+
+    async def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
+        done = int(state.get("line") or 0)
+        count = 0
+        fh = await self._open(fetcher)
+        try:
+            entries = read_entries(fh, self.is_csv)
+            while batch := await asyncio.to_thread(lambda: list(islice(entries, READ_BATCH))):
+                for lineno, raw, data, error in batch:
+                    count += 1
+                    if count <= done:
+                        continue
+                    yield self._record(lineno, raw, data, error)
+                    if count % CHECKPOINT_LINES == 0:
+                        yield Checkpoint({"line": str(count)})
+        finally:
+            await asyncio.to_thread(fh.close)
+        yield Checkpoint({})
+
+    async def _open(self, fetcher: "Fetcher") -> TextIO:
+        if self.path is not None:
+            try:
+                return await asyncio.to_thread(open, self.path, encoding="utf-8-sig", newline="")
+            except OSError as exc:
+                raise NotACollection(f"cannot read manifest {self.path}: {exc.strerror}") from exc
+        page = await get_required(fetcher, self.location, max_bytes=MAX_REMOTE)
+        return io.StringIO(page.body.decode("utf-8-sig", errors="replace"), newline="")
+
+    def _record(self, lineno: int, raw: str, data: dict[str, Any] | None, error: str | None) -> Record:
+        where = f"{self.path.name if self.path else self.location}:{lineno}"
+        if data is not None:
+            error = error or _missing(data)
+        if error is not None or data is None:
+            source_id = str((data or {}).get("id") or (data or {}).get("url") or where)
+            return Record(source_id, new_document(source_id, raw_record=raw),
+                          error=f"line {lineno}: {error}")
+        url = self._resolve(str(data["url"]).strip())
+        source_id = str(data.get("id") or data["url"]).strip()
+        doc = new_document(
+            source_id, title=_text(data.get("title")) or file_name(url) or url,
+            creators=self._list(data.get("creators")), description=_text(data.get("description")),
+            subjects=self._list(data.get("subjects")), language=_text(data.get("language")) or None,
+            date=_text(data.get("date")) or None, type=_text(data.get("type")) or None,
+            source_url=url, landing_url=_text(data.get("landing_url")) or None, raw_record=raw)
+        license_ = data["license"]
+        statements = [str(v) for v in license_] if isinstance(license_, list) else [str(license_)]
+        ref = FileRef(url, name=file_name(url), media_type=file_type(url))
+        digest = "sha256:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+        return Record(source_id, doc, [ref], statements, datestamp=digest)
+
+    def _resolve(self, url: str) -> str:
+        if urlsplit(url).scheme in ("http", "https"):
+            return url
+        if self.path is None:
+            return urljoin(self.location, url)
+        path = local_path(url) or Path(url)
+        return str(path if path.is_absolute() else (self.path.parent / path).resolve())
+
+    def _list(self, value: Any) -> list[str]:
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return [str(v).strip() for v in value if str(v).strip()]
+        sep = ";" if self.is_csv else None
+        parts = str(value).split(sep) if sep else [str(value)]
+        return [p.strip() for p in parts if p.strip()]
+
+
+def _missing(data: dict[str, Any]) -> str | None:
+    missing = [k for k in ("url", "license") if not data.get(k) or not str(data[k]).strip()]
+    if missing:
+        return "missing " + " and ".join(f"'{k}'" for k in missing)
+    if not isinstance(data["url"], str):
+        return "'url' must be a string"
+    return None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return str(value).strip()

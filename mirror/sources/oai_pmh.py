@@ -1,0 +1,282 @@
+"""OAI-PMH 2.0 repositories: Identify, ListMetadataFormats, ListSets, ListRecords.
+
+A harvest is one ``ListRecords`` list, paged by resumption tokens. After each page the source yields
+a ``Checkpoint`` holding the *next* token, so a rerun resumes there. ``completeListSize`` sets
+``total``. Records whose header says ``status="deleted"`` come out as ``Record(deleted=True)``.
+
+State keys (all strings):
+    resumption_token  the token of the next page of the list in progress
+    list_from         the ``from`` that list started with ("" for a full harvest)
+    started           the ``responseDate`` of the list's first page
+    from              after a completed list: ``from`` for the next run (the ``started`` of that
+                      list, cut to the repository's granularity), so a rerun asks only for records
+                      created, changed or deleted since
+
+Protocol errors: ``noRecordsMatch`` is an empty list, not an error. ``badResumptionToken`` (an
+expired token, typically after a pause) restarts the list once from ``list_from``; the records
+already handled come again and the pipeline finds them unchanged. ``cannotDisseminateFormat`` and
+``noSetHierarchy`` raise ``NotACollection`` (the request cannot be satisfied as asked); other
+codes raise ``FetchError``; both name the code. Flow control (503 + Retry-After) is the fetcher's.
+
+Files: see ``mirror.sources.oai_dc``. A record that names only a landing page gets it fetched (a few
+at a time) and its file discovered there (``mirror.sources.pages``): the page's declared files
+(``citation_pdf_url``, ``<link rel="alternate">``), else DSpace/OJS download links, else the landing
+page itself. A landing URL that answers with a non-HTML body *is* the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, AsyncIterator
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from lxml import etree
+
+from mirror.errors import FetchError, NotACollection
+from mirror.sources.api import get_required
+from mirror.sources.base import Checkpoint, Record, Source, new_document, url_slug
+from mirror.sources.oai_dc import Harvested, oai, parse_record
+from mirror.sources.ordered import map_ordered
+from mirror.sources.pages import read_url
+from mirror.sources.xmlparse import parse_xml, text_of
+
+if TYPE_CHECKING:
+    from mirror.fetch.fetcher import Fetcher
+
+PROTOCOL_ARGS = {"verb", "metadataPrefix", "set", "from", "until", "resumptionToken", "identifier"}
+MAX_RESPONSE = 64 * 2**20     # bytes of one OAI-PMH response
+MAX_SET_PAGES = 100           # ListSets pages read when checking --set
+LANDING_CONCURRENCY = 4       # landing pages read at once (the fetcher still limits per host)
+DAY = "YYYY-MM-DD"
+
+
+class _ProtocolError(Exception):
+    """An ``<error code="...">`` answer; translated by ``OAIPMHSource._call``."""
+
+    def __init__(self, code: str, message: str, response_date: str) -> None:
+        super().__init__(f"OAI-PMH error {code}: {message}")
+        self.code = code
+        self.response_date = response_date
+
+
+@dataclass
+class Repository:
+    """What Identify says."""
+
+    name: str
+    granularity: str
+    earliest: str | None
+
+
+def base_url(location: str) -> str:
+    """The repository's base URL: ``location`` without OAI-PMH protocol arguments."""
+    parts = urlsplit(location)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in PROTOCOL_ARGS]
+    return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
+
+
+class OAIPMHSource(Source):
+    kind = "oai-pmh"
+
+    def __init__(self, location, options) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(location, options)
+        self.base = base_url(location)
+        self.prefix = options.metadata_prefix or "oai_dc"
+        self.repository: Repository | None = None
+        self.formats: list[str] = []    # metadata prefixes the repository offers
+
+    @classmethod
+    async def detect(cls, location: str, fetcher: "Fetcher | None") -> bool:
+        if fetcher is None or urlsplit(location).scheme not in ("http", "https"):
+            return False
+        try:
+            root = await _request(fetcher, base_url(location), verb="Identify")
+        except (FetchError, _ProtocolError):
+            return False
+        return root.find(oai("Identify")) is not None
+
+    def default_collection(self) -> str:
+        return url_slug(self.base, self.options.set_spec or "")
+
+    async def identify(self, fetcher: "Fetcher") -> Repository:
+        root = await self._call(fetcher, verb="Identify")
+        el = root.find(oai("Identify"))
+        if el is None:
+            raise NotACollection(f"{self.base}: Identify gave no <Identify> element")
+        self.repository = Repository(text_of(el.find(oai("repositoryName"))),
+                                     text_of(el.find(oai("granularity"))) or DAY,
+                                     text_of(el.find(oai("earliestDatestamp"))) or None)
+        return self.repository
+
+    async def list_formats(self, fetcher: "Fetcher") -> list[str]:
+        root = await self._call(fetcher, verb="ListMetadataFormats")
+        self.formats = [text_of(e) for e in root.iter(oai("metadataPrefix"))]
+        return self.formats
+
+    async def list_sets(self, fetcher: "Fetcher") -> list[tuple[str, str]]:
+        """``(setSpec, setName)`` of every set, following resumption tokens (bounded)."""
+        sets: list[tuple[str, str]] = []
+        args = {"verb": "ListSets"}
+        for _ in range(MAX_SET_PAGES):
+            root = await self._call(fetcher, **args)
+            sets += [(text_of(s.find(oai("setSpec"))), text_of(s.find(oai("setName"))))
+                     for s in root.iter(oai("set"))]
+            token = text_of(root.find(f"{oai('ListSets')}/{oai('resumptionToken')}"))
+            if not token:
+                break
+            args = {"verb": "ListSets", "resumptionToken": token}
+        return sets
+
+    async def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
+        await self.identify(fetcher)
+        await self._check_format(fetcher)
+        if self.options.set_spec:
+            await self._check_set(fetcher)
+        token = state.get("resumption_token") or None
+        list_from = (state.get("list_from") if token else state.get("from")) or ""
+        started = (state.get("started") if token else None) or ""
+        restarted = False
+        seen: set[str] = set()
+        while True:
+            try:
+                root = await self._call(fetcher, **self._list_args(token, list_from))
+            except _ProtocolError as exc:
+                if exc.code == "badResumptionToken" and token and not restarted:
+                    token, restarted = None, True
+                    continue
+                if exc.code == "noRecordsMatch":
+                    started = started or exc.response_date
+                    break
+                raise
+            started = started or _response_date(root)
+            listing = root.find(oai("ListRecords"))
+            if listing is None:
+                raise FetchError(f"{self.base}: ListRecords answer without <ListRecords>")
+            token = self._next_token(listing, seen)
+            async for record in self._page(fetcher, listing):
+                yield record
+            if not token:
+                break
+            yield Checkpoint({"resumption_token": token, "list_from": list_from, "started": started})
+        yield Checkpoint({"from": self._cut(started) if started else list_from})
+
+    def _list_args(self, token: str | None, list_from: str) -> dict[str, str]:
+        if token:
+            return {"verb": "ListRecords", "resumptionToken": token}
+        args = {"verb": "ListRecords", "metadataPrefix": self.prefix}
+        if self.options.set_spec:
+            args["set"] = self.options.set_spec
+        if list_from:
+            args["from"] = self._cut(list_from)
+        return args
+
+    def _next_token(self, listing: etree._Element, seen: set[str]) -> str | None:
+        el = listing.find(oai("resumptionToken"))
+        if el is None:
+            return None
+        size = el.get("completeListSize")
+        if size and size.isdigit():
+            self.total = int(size)
+        token = (el.text or "").strip() or None
+        if token in seen:
+            raise FetchError(f"{self.base}: the repository repeated resumption token {token!r}")
+        if token:
+            seen.add(token)
+        return token
+
+    async def _page(self, fetcher: "Fetcher", listing: etree._Element) -> AsyncIterator[Record]:
+        parsed: list[Harvested] = []
+        for el in listing.findall(oai("record")):
+            try:
+                parsed.append(parse_record(el))
+            except ValueError as exc:
+                raw = etree.tostring(el, encoding="unicode")[:2000]
+                parsed.append(Harvested(_broken(raw, str(exc))))
+        async for record in map_ordered(lambda h: _resolve(fetcher, h), parsed, LANDING_CONCURRENCY):
+            yield record
+
+    async def _check_format(self, fetcher: "Fetcher") -> None:
+        try:
+            formats = await self.list_formats(fetcher)
+        except FetchError as exc:
+            if exc.retryable:
+                raise
+            return   # some repositories answer nothing useful here: try the format anyway
+        if formats and self.prefix not in formats:
+            raise NotACollection(f"{self.base} does not offer metadata format {self.prefix!r}",
+                                 hint="it offers: " + ", ".join(formats))
+
+    async def _check_set(self, fetcher: "Fetcher") -> None:
+        specs = [spec for spec, _ in await self.list_sets(fetcher)]
+        if self.options.set_spec not in specs:
+            raise NotACollection(f"{self.base} has no set {self.options.set_spec!r}",
+                                 hint="sets: " + ", ".join(specs[:20]) + (" ..." if len(specs) > 20 else ""))
+
+    def _cut(self, stamp: str) -> str:
+        """A datestamp in the repository's granularity."""
+        if self.repository and self.repository.granularity == DAY:
+            return stamp[:10]
+        return stamp if "T" in stamp else stamp[:10]
+
+    async def _call(self, fetcher: "Fetcher", **args: str) -> etree._Element:
+        try:
+            return await _request(fetcher, self.base, **args)
+        except _ProtocolError as exc:
+            if exc.code in ("noRecordsMatch", "badResumptionToken"):
+                raise
+            if exc.code in ("cannotDisseminateFormat", "noSetHierarchy", "badVerb"):
+                raise NotACollection(f"{self.base}: {exc}") from exc
+            raise FetchError(f"{self.base}: {exc}") from exc
+
+
+async def _request(fetcher: "Fetcher", base: str, **args: str) -> etree._Element:
+    """One OAI-PMH request; the parsed ``<OAI-PMH>`` root. Protocol errors raise ``_ProtocolError``."""
+    sep = "&" if urlsplit(base).query else "?"
+    url = base + sep + urlencode(args)
+    page = await get_required(fetcher, url, max_bytes=MAX_RESPONSE)
+    root = parse_xml(page.body, url)
+    if root.tag != oai("OAI-PMH"):
+        raise FetchError(f"{url}: not an OAI-PMH response (root element {root.tag})")
+    error = root.find(oai("error"))
+    if error is not None:
+        raise _ProtocolError(error.get("code") or "unknown", text_of(error) or "no message",
+                             _response_date(root))
+    return root
+
+
+async def _resolve(fetcher: "Fetcher", item: Harvested) -> Record:
+    """Find the file of a record that named only a landing page."""
+    record = item.record
+    if record.deleted or record.files or not item.landing:
+        return record
+    page_record, info = await read_url(fetcher, item.landing[0])
+    if page_record.error or page_record.skipped:
+        record.error = page_record.error and f"landing page: {page_record.error}"
+        record.skipped = page_record.skipped
+        return record
+    record.license_statements += [s for s in page_record.license_statements
+                                  if s not in record.license_statements]
+    if info is None:            # the "landing page" is the file itself
+        record.files = page_record.files
+        for ref in record.files:
+            ref.media_type = ref.media_type or item.format_hint
+    else:
+        record.document.landing_url = page_record.document.landing_url
+        record.files = info.declared_files or info.repository_files or page_record.files
+    record.document.source_url = record.files[0].url if record.files else None
+    return record
+
+
+def _response_date(root: etree._Element) -> str:
+    text = text_of(root.find(oai("responseDate")))
+    if text:
+        return text
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _broken(raw: str, message: str) -> Record:
+    source_id = "unreadable:" + hashlib.sha1(raw.encode()).hexdigest()[:16]
+    return Record(source_id, new_document(source_id, raw_record=raw),
+                  error=f"unreadable OAI-PMH record: {message}")

@@ -1,0 +1,224 @@
+"""Read a fetched web page into a record: metadata, licence statements, files and links.
+
+Shared by every source that meets HTML: the sitemap and site sources (each page is a record) and
+the OAI-PMH source (a record's landing page, where the file and often the licence are).
+
+Metadata comes from the page's own markup, most specific first: Highwire ``citation_*`` meta tags,
+Dublin Core (``DC.*``/``dcterms.*``) meta tags, Open Graph, then ``<title>`` and ``<html lang>``.
+Licence statements come from ``mirror.licenses`` (``rel="license"`` links and anchors, JSON-LD,
+Dublin Core meta tags) and from the response's ``Link`` header; they are collected, never judged.
+
+Files a page *declares as its own* are ``<meta name="citation_pdf_url">`` and ``<link
+rel="alternate">`` with a file media type (not HTML, not a feed). Repository software also links
+its files plainly: DSpace ``/bitstream/`` and OJS ``/article/download/`` anchors
+(``PageInfo.repository_files``). All other anchors are ``PageInfo.links`` for a crawler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from mirror import licenses
+from mirror.errors import FetchError, TooLarge
+from mirror.sources.base import FileRef, Record, new_document
+from mirror.sources.files import NOT_FILE_TYPES, bare_type, file_name, file_type, is_html
+
+if TYPE_CHECKING:
+    from mirror.fetch.fetcher import Fetcher, Page
+
+_TITLE = ("citation_title", "dc.title", "dcterms.title", "og:title")
+_DESCRIPTION = ("description", "dc.description", "dcterms.abstract", "dcterms.description",
+                "citation_abstract", "og:description")
+_CREATORS = ("citation_author", "dc.creator", "dcterms.creator", "author")
+_DATE = ("citation_publication_date", "citation_date", "citation_online_date", "dc.date",
+         "dcterms.issued", "dcterms.date", "dcterms.created", "article:published_time")
+_LANGUAGE = ("dc.language", "dcterms.language", "citation_language")
+_TYPE = ("dc.type", "dcterms.type")
+_REPOSITORY_PATHS = ("/bitstream/", "/article/download/")
+MAX_LINKS = 5000  # anchors read from one page
+
+
+@dataclass
+class PageInfo:
+    """What one HTML page says about itself."""
+
+    title: str = ""
+    description: str = ""
+    creators: list[str] = field(default_factory=list)
+    date: str | None = None
+    language: str | None = None
+    type: str | None = None
+    license_statements: list[str] = field(default_factory=list)
+    declared_files: list[FileRef] = field(default_factory=list)
+    repository_files: list[FileRef] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)   # absolute http(s) URLs, fragments dropped
+
+
+def header(headers: Any, name: str) -> str | None:
+    """A response header by case-insensitive name (works on dicts and multidicts)."""
+    value = headers.get(name)
+    if value is None:
+        low = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == low), None)
+    return value
+
+
+def page_type(page: "Page") -> str:
+    return bare_type(header(page.headers, "Content-Type"))
+
+
+def clean_url(href: str, base: str) -> str | None:
+    """``href`` made absolute against ``base``, fragment dropped; None unless http(s)."""
+    try:
+        url = urldefrag(urljoin(base, href.strip()))[0]
+    except ValueError:
+        return None
+    return url if urlsplit(url).scheme in ("http", "https") else None
+
+
+def read_page(page: "Page") -> PageInfo:
+    """Metadata, licence statements, files and links of an HTML page."""
+    info = PageInfo(license_statements=list(licenses.from_link_header(page.headers)))
+    text = page.text()
+    try:
+        doc = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        return info
+    base = page.final_url
+    for href in doc.xpath("//base/@href")[:1]:
+        base = urljoin(page.final_url, href)
+    meta = _meta(doc)
+    info.title = _first(meta, _TITLE) or " ".join(" ".join(doc.xpath("//title//text()")).split())
+    info.description = _first(meta, _DESCRIPTION) or ""
+    info.creators = _dedupe(v for name in _CREATORS for v in meta.get(name, []))
+    info.date = _first(meta, _DATE)
+    info.language = (doc.get("lang") or doc.get("xml:lang") or _first(meta, _LANGUAGE) or None)
+    info.type = _first(meta, _TYPE)
+    info.license_statements += [s for s in licenses.from_html(text, base)
+                                if s not in info.license_statements]
+    info.declared_files = _declared_files(doc, meta, base)
+    _read_anchors(doc, base, info)
+    return info
+
+
+def _meta(doc: Any) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for el in doc.iter("meta"):
+        name = (el.get("name") or el.get("property") or "").strip().lower()
+        content = " ".join((el.get("content") or "").split())
+        if name and content:
+            out.setdefault(name, []).append(content)
+    return out
+
+
+def _first(meta: dict[str, list[str]], names: Iterable[str]) -> str | None:
+    return next((meta[n][0] for n in names if meta.get(n)), None)
+
+
+def _dedupe(values: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+def _declared_files(doc: Any, meta: dict[str, list[str]], base: str) -> list[FileRef]:
+    found: dict[str, FileRef] = {}
+    for href in meta.get("citation_pdf_url", []):
+        url = clean_url(href, base)
+        if url:
+            found.setdefault(url, FileRef(url, name=file_name(url), media_type="application/pdf"))
+    for el in doc.iter("link"):
+        rels = (el.get("rel") or "").lower().split()
+        mtype = bare_type(el.get("type"))
+        url = clean_url(el.get("href") or "", base)
+        if "alternate" in rels and url and mtype and mtype not in NOT_FILE_TYPES:
+            found.setdefault(url, FileRef(url, name=file_name(url), media_type=mtype))
+    return list(found.values())
+
+
+def _read_anchors(doc: Any, base: str, info: PageInfo) -> None:
+    links: dict[str, None] = {}
+    repository: dict[str, FileRef] = {}
+    for el in doc.xpath("//a[@href] | //area[@href]")[:MAX_LINKS]:
+        url = clean_url(el.get("href"), base)
+        if not url:
+            continue
+        links.setdefault(url)
+        path = urlsplit(url).path
+        if any(p in path for p in _REPOSITORY_PATHS) and not path.endswith("/license.txt"):
+            repository.setdefault(url.split("?")[0] if "/bitstream/" in path else url,
+                                  FileRef(url, name=file_name(url), media_type=file_type(url)))
+    info.links = list(links)
+    info.repository_files = list(repository.values())
+
+
+def page_record(page: "Page", info: PageInfo, *, source_id: str | None = None,
+                datestamp: str | None = None) -> Record:
+    """The record of an HTML page: the page itself is its first file, then its declared files."""
+    doc = new_document(source_id or page.url, title=info.title or file_name(page.final_url) or page.url,
+                       description=info.description, creators=info.creators, date=info.date,
+                       language=info.language, type=info.type, source_url=page.url,
+                       landing_url=page.final_url)
+    files = [FileRef(page.final_url, name=file_name(page.final_url), media_type=page_type(page),
+                     page=page)]
+    files += [f for f in info.declared_files if f.url != page.final_url]
+    return Record(doc.source_id, doc, files, list(info.license_statements), datestamp=datestamp)
+
+
+def file_record(url: str, *, page: "Page | None" = None, statements: Iterable[str] = (),
+                landing_url: str | None = None, datestamp: str | None = None,
+                title: str | None = None) -> Record:
+    """The record of a file met as a link: its licence statements come from where it was linked
+    (and its own ``Link`` header when it was fetched already)."""
+    found = list(statements)
+    if page is not None:
+        found += [s for s in licenses.from_link_header(page.headers) if s not in found]
+    media = page_type(page) if page is not None else None
+    doc = new_document(url, title=title or file_name(url) or url, source_url=url,
+                       landing_url=landing_url)
+    ref = FileRef(page.final_url if page else url, name=file_name(url),
+                  media_type=media or file_type(url), page=page)
+    return Record(url, doc, [ref], found, datestamp=datestamp)
+
+
+def failed_record(url: str, *, error: str | None = None, skipped: str | None = None,
+                  datestamp: str | None = None) -> Record:
+    """A record the source could not read (``error``) or was told to leave (``skipped``)."""
+    doc = new_document(url, title=file_name(url) or url, source_url=url)
+    return Record(url, doc, [], [], datestamp=datestamp, error=error, skipped=skipped)
+
+
+async def fetch_page(fetcher: "Fetcher", url: str) -> "Page | Record":
+    """``get_page(url)``, or a failed/skipped record saying why there is no page. A body too
+    large for a page raises ``TooLarge``: the caller makes it a file for the pipeline to stream."""
+    from mirror.fetch.fetcher import Skipped
+
+    try:
+        got = await fetcher.get_page(url)
+    except TooLarge:
+        raise
+    except FetchError as exc:
+        return failed_record(url, error=str(exc))
+    if isinstance(got, Skipped):
+        return failed_record(url, skipped=got.reason)
+    return got
+
+
+async def read_url(fetcher: "Fetcher", url: str, *, datestamp: str | None = None,
+                   inherited: Iterable[str] = ()) -> tuple[Record, PageInfo | None]:
+    """Fetch ``url`` and make its record: an HTML page's record and info, or a file's record
+    carrying the ``inherited`` licence statements of the page that linked it."""
+    try:
+        got = await fetch_page(fetcher, url)
+    except TooLarge:
+        return file_record(url, statements=inherited, datestamp=datestamp), None
+    if isinstance(got, Record):
+        got.datestamp = datestamp
+        return got, None
+    if not is_html(header(got.headers, "Content-Type")):
+        return file_record(url, page=got, statements=inherited, datestamp=datestamp), None
+    info = read_page(got)
+    return page_record(got, info, source_id=url, datestamp=datestamp), info
