@@ -1,0 +1,79 @@
+"""Searches running while a writer inserts into the same file never fail and see whole batches."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+from index_helpers import document
+
+from indexer.index import Index
+from indexer.records import SearchQuery
+
+BATCHES, PER_BATCH = 9, 100      # 900 documents: one search (limit 1000) sees them all
+
+
+def _batch(n: int) -> list:
+    return [document(f"{n}-{i}", title=f"common word {n} {i}", description="shared vocabulary " * 5)
+            for i in range(PER_BATCH)]
+
+
+async def _search_until(index: Index, done: asyncio.Event | threading.Event) -> list[int]:
+    """Count the matches over and over until ``done``; every count is a whole number of batches."""
+    counts = []
+    while not done.is_set():
+        hits = await index.search(SearchQuery("common", limit=1000))
+        counts.append(len(hits))
+        await asyncio.sleep(0)
+    return counts
+
+
+def _assert_whole_batches(counts: list[int], *, overlapped: bool) -> None:
+    assert counts == sorted(counts) and all(c % PER_BATCH == 0 for c in counts)
+    if overlapped:      # the searches really ran between the writes
+        assert any(0 < c < BATCHES * PER_BATCH for c in counts)
+
+
+async def test_search_while_another_task_writes(index: Index, db_path: Path) -> None:
+    done = asyncio.Event()
+
+    async def write() -> None:
+        try:
+            for n in range(BATCHES):
+                await index.upsert_documents(_batch(n))
+        finally:
+            done.set()
+
+    async with await Index.open(db_path) as reader:      # a second engine, like another process
+        _, counts = await asyncio.gather(write(), _search_until(reader, done))
+        final = await reader.search(SearchQuery("common", limit=1000))
+    assert len(final) == BATCHES * PER_BATCH
+    _assert_whole_batches(counts, overlapped=True)
+
+
+async def test_search_while_a_writer_thread_with_its_own_loop_writes(index: Index,
+                                                                     db_path: Path) -> None:
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    async def write() -> None:
+        async with await Index.open(db_path) as writer:
+            for n in range(BATCHES):
+                await writer.upsert_documents(_batch(n))
+
+    def run() -> None:
+        try:
+            asyncio.run(write())
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    counts = await _search_until(index, done)
+    thread.join()
+    assert errors == []
+    assert len(await index.search(SearchQuery("common", limit=1000))) == BATCHES * PER_BATCH
+    _assert_whole_batches(counts, overlapped=False)   # a thread may finish first
