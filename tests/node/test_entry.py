@@ -108,8 +108,8 @@ def test_unknown_kinds_are_opaque() -> None:
 
 
 def test_schema_covers_the_records() -> None:
-    assert set(DOCUMENT_FIELDS) == {f.name for f in fields(DocumentIn)}
-    assert set(CONTENT_FIELDS) == {f.name for f in fields(ContentIn)} - {"text"}
+    assert set(DOCUMENT_FIELDS.types) == {f.name for f in fields(DocumentIn)}
+    assert set(CONTENT_FIELDS.types) == {f.name for f in fields(ContentIn)} - {"text"}
 
 
 def test_a_valid_chain_and_its_continuation() -> None:
