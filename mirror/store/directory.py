@@ -93,7 +93,7 @@ def import_path(path: Path, profile: Profile, sink: BlockSink | None = None, *,
         return importer.file_result(path)
     if stat.S_ISDIR(mode) and not recursive:
         raise UsageError(f"{path} is a directory", hint="add directories with -r")
-    cid, tsize = importer.entry(path, mode)
+    cid, tsize = importer.entry(str(path), mode)
     return ImportResult(cid, "", tally.size, tsize, tally.blocks, profile.name)
 
 
@@ -105,7 +105,7 @@ class _TreeImporter:
         self._tally = tally
         self._writer = _NodeWriter(profile, sink, tally)
 
-    def entry(self, path: Path, mode: int) -> tuple[CID, int]:
+    def entry(self, path: str, mode: int) -> tuple[CID, int]:
         if stat.S_ISREG(mode):
             result = self.file_result(path)
             return result.cid, result.dag_size
@@ -115,7 +115,7 @@ class _TreeImporter:
             return self._symlink(path)
         raise UsageError(f"cannot add {path}: not a regular file, directory or symlink")
 
-    def file_result(self, path: Path) -> ImportResult:
+    def file_result(self, path: str | Path) -> ImportResult:
         try:
             with open(path, "rb", buffering=0) as stream:
                 result = import_file(stream, self._profile, self._sink)
@@ -125,27 +125,37 @@ class _TreeImporter:
         self._tally.size += result.size
         return result
 
-    def _directory(self, path: Path) -> tuple[CID, int]:
+    def _directory(self, path: str) -> tuple[CID, int]:
         try:
             with os.scandir(path) as listing:
-                children = sorted((item.name, item.path) for item in listing)
+                children = sorted((item.name, item.path, _entry_mode(item)) for item in listing
+                                  if self._hidden or not item.name.startswith("."))
         except OSError as exc:
             raise UsageError(f"cannot read directory {path}: {exc.strerror or exc}") from exc
         entries = []
-        for name, child in children:
-            if name.startswith(".") and not self._hidden:
-                continue
-            cid, tsize = self.entry(Path(child), _lstat(Path(child)).st_mode)
+        for name, child, mode in children:
+            cid, tsize = self.entry(child, mode)
             entries.append(PBLink(bytes(cid), _utf8_name(name, child), tsize))
         return _directory_node(entries, self._profile, self._writer)
 
-    def _symlink(self, path: Path) -> tuple[CID, int]:
+    def _symlink(self, path: str) -> tuple[CID, int]:
         try:
             target = os.fsencode(os.readlink(path))
         except OSError as exc:
             raise UsageError(f"cannot read symlink {path}: {exc.strerror or exc}") from exc
         block = encode_node(PBNode([], encode_unixfs(UnixFSData(SYMLINK, data=target))))
         return self._writer.put(block), len(block)
+
+
+def _entry_mode(item: os.DirEntry) -> int:
+    """The file type bits from the directory listing itself (no stat call on Linux)."""
+    if item.is_symlink():
+        return stat.S_IFLNK
+    if item.is_dir(follow_symlinks=False):
+        return stat.S_IFDIR
+    if item.is_file(follow_symlinks=False):
+        return stat.S_IFREG
+    return item.stat(follow_symlinks=False).st_mode
 
 
 def _lstat(path: Path) -> os.stat_result:

@@ -64,6 +64,7 @@ class _ChunkReader:
     """Fixed-size chunks of a stream, plus the sha256 and length of the whole stream."""
 
     def __init__(self, stream: BinaryIO, chunk_size: int) -> None:
+        self._read = stream.read
         self._readinto = getattr(stream, "readinto", None) or _ReadIntoAdapter(stream).readinto
         self._chunk_size = chunk_size
         self._hash = hashlib.sha256()
@@ -74,18 +75,28 @@ class _ChunkReader:
 
     def chunks(self) -> Iterator[memoryview]:
         """Yield chunk views; a view stays valid until the next-but-one chunk is requested."""
-        first = memoryview(bytearray(self._chunk_size))
-        got = self._read_full(first)
-        self.size = got
-        if got < self._chunk_size:          # the whole stream fits in one chunk: no thread
-            self._hash.update(first[:got])
-            if got:
-                yield first[:got]
+        first = self._read_first()
+        self.size = len(first)
+        if len(first) < self._chunk_size:       # the whole stream fits in one chunk: no thread
+            self._hash.update(first)
+            if first:
+                yield memoryview(first)
             return
-        yield from self._chunks_with_worker(first)
+        yield from self._chunks_with_worker(memoryview(first))
+
+    def _read_first(self) -> bytes:
+        """The first chunk through ``read`` (no chunk-sized buffer for the many small files)."""
+        parts, got = [], 0
+        while got < self._chunk_size:
+            part = self._read(self._chunk_size - got)
+            if not part:
+                break
+            parts.append(part)
+            got += len(part)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def _chunks_with_worker(self, first: memoryview) -> Iterator[memoryview]:
-        ring = [first] + [memoryview(bytearray(self._chunk_size)) for _ in range(_RING_SLOTS - 1)]
+        ring: list[memoryview | None] = [None] * _RING_SLOTS     # chunk i lives in slot i % 3
         work: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
         folded: queue.SimpleQueue[int] = queue.SimpleQueue()
         worker = threading.Thread(target=self._fold, args=(work, folded), daemon=True,
@@ -102,6 +113,8 @@ class _ChunkReader:
                 while done_count <= index - _RING_SLOTS:    # slot still being folded
                     done_count += folded.get()
                 buf = ring[index % _RING_SLOTS]
+                if buf is None:
+                    buf = ring[index % _RING_SLOTS] = memoryview(bytearray(self._chunk_size))
                 view = buf[:self._read_full(buf)]
                 self.size += len(view)
                 if not view:
