@@ -15,7 +15,7 @@ from mirror.store.directory import build_directory, import_path
 from mirror.store.hamt import hamt_hash, murmur3_x64_128
 from mirror.store.profiles import PROFILES
 from mirror.store.unixfs import DIRECTORY, HAMT_SHARD, SYMLINK, decode_unixfs, import_bytes
-from tests.store.test_vectors import BlockCollector
+from tests.store.vectors import BlockCollector
 
 V0 = PROFILES["unixfs-v0-2015"]
 V1 = PROFILES["unixfs-v1-2025"]

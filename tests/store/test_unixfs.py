@@ -17,7 +17,7 @@ from mirror.store.dagpb import decode_node
 from mirror.store.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from mirror.store.unixfs import FILE, decode_unixfs, import_bytes, import_file
 from mirror.store.unixfs_pb import RAW as UNIXFS_RAW
-from tests.store.test_vectors import BlockCollector
+from tests.store.vectors import BlockCollector
 from tests.store.vectors import ChaChaStream
 
 V0 = PROFILES["unixfs-v0-2015"]

@@ -19,7 +19,7 @@ from mirror.store.dagpb import PBLink, decode_node
 from mirror.store.directory import build_directory, import_path
 from mirror.store.profiles import PROFILES, Profile
 from mirror.store.unixfs import UnixTime, decode_unixfs, import_bytes, import_file
-from tests.store.vectors import ChaChaStream, hamt_names, load_vectors
+from tests.store.vectors import BlockCollector, ChaChaStream, hamt_names, load_vectors
 
 MULTIBLOCK = Path(__file__).with_name("multiblock.txt")    # gateway-conformance's 1026-byte lorem
 SLOW_SIZE = 512 * 1024 * 1024
@@ -136,18 +136,6 @@ def _chacha_params(rows: list[dict[str, str]]) -> list:
         marks = [pytest.mark.slow] if size > SLOW_SIZE else []
         params.append(pytest.param(row, marks=marks, id=f"{row['id']}-{size}B"))
     return params
-
-
-class BlockCollector:
-    """A BlockSink that keeps every block in a dict (small vectors only)."""
-
-    def __init__(self) -> None:
-        self.blocks: dict[CID, bytes] = {}
-        self.puts = 0
-
-    def put(self, cid: CID, data: bytes) -> None:
-        self.blocks[cid] = data
-        self.puts += 1
 
 
 @pytest.mark.parametrize("row", _chacha_params(CHACHA))

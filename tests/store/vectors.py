@@ -5,6 +5,7 @@
   binary stream, so gigabytes never sit in memory.
 * ``hamt_names``: the file names of Kubo's HAMT threshold directories (``createDeterministicFiles``).
 * ``load_vectors``: the expected CIDs, kept as data in ``vectors.csv``.
+* ``BlockCollector``: a BlockSink keeping every block in a dict, to inspect DAG layouts.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import io
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
+from mirror.store.cid import CID
 
 VECTORS_CSV = Path(__file__).with_name("vectors.csv")
 HAMT_ALPHABET = "abcdefghijklmnopqrstuvwxyz01234567890-_"     # 39 chars: "0" appears twice
@@ -59,3 +62,15 @@ def load_vectors(kind: str | None = None) -> list[dict[str, str]]:
     with VECTORS_CSV.open(newline="", encoding="utf-8") as f:
         rows = [row for row in csv.DictReader(f) if not row["id"].startswith("#")]
     return [row for row in rows if kind is None or row["kind"] == kind]
+
+
+class BlockCollector:
+    """A BlockSink that keeps every block in a dict (small vectors only)."""
+
+    def __init__(self) -> None:
+        self.blocks: dict[CID, bytes] = {}
+        self.puts = 0
+
+    def put(self, cid: CID, data: bytes) -> None:
+        self.blocks[cid] = data
+        self.puts += 1
