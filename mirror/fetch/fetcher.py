@@ -182,6 +182,8 @@ class Fetcher:
                 raise TruncatedBody(f"{url}: the body was cut short ({exc})", retryable=True) from exc
             except aiohttp.InvalidURL as exc:
                 raise FetchError(f"invalid URL: {exc}") from exc
+            except aiohttp.ClientConnectorCertificateError as exc:
+                raise ConnectionFailed(f"{url}: the TLS certificate is not valid ({exc})") from exc
             except aiohttp.ClientResponseError as exc:
                 raise BadResponse(f"{url}: malformed response ({exc.message})") from exc
             except (aiohttp.ClientError, OSError) as exc:
@@ -237,9 +239,9 @@ class Fetcher:
         raw_cap, raw = sink.cap + sink.cap // 64 + 65536, 0
         stats = self.stats.host(origin_of(url))
         async for chunk in resp.content.iter_any():
-            raw += len(chunk)
-            if raw > raw_cap:
+            if raw > raw_cap:  # compressed input that decodes to (almost) nothing, without end
                 raise TooLarge(f"{url}: more than {raw_cap} encoded bytes")
+            raw += len(chunk)
             for piece in decoder.feed(chunk):
                 self.stats.bytes += len(piece)
                 stats.bytes += len(piece)

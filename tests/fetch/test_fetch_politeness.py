@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from tests.servers.origin import Origin
 
 # Server-side start times may come a little closer than the client spaced them (the first request
 # also opens the connection); allow this much.
-SLACK = 0.03
+SLACK = 0.05
 
 
 def gaps(starts: list[float]) -> list[float]:
@@ -63,16 +62,14 @@ async def test_run_delay_wins_over_a_shorter_crawl_delay(settings: Settings, sta
 
 async def test_hosts_proceed_independently(settings: Settings, staging: Path, origin: Origin) -> None:
     async with Fetcher(settings, staging, per_host=1, delay=0.25) as fetcher:
-        began = time.monotonic()
         await asyncio.gather(*(fetcher.get_page(origin.url(f"/page/{i}", host=host))
                                for i in range(3) for host in ("127.0.0.1", "localhost")))
-        elapsed = time.monotonic() - began
-    for host in ("127.0.0.1", "localhost"):
-        starts = origin.recorder.starts(host)  # robots.txt + 3 pages each
+    a, b = origin.recorder.starts("127.0.0.1"), origin.recorder.starts("localhost")
+    for starts in (a, b):  # robots.txt + 3 pages each, spaced, one at a time
         assert len(starts) == 4 and min(gaps(starts)) >= 0.25 - SLACK
-        assert origin.recorder.max_in_flight[host] == 1
-    # four starts per host 0.25 s apart: about 0.75 s if the hosts overlap, 1.75 s if they took turns
-    assert elapsed < 1.4
+    assert origin.recorder.max_in_flight == {"127.0.0.1": 1, "localhost": 1}
+    # the hosts' sequences overlap in time instead of taking turns
+    assert b[0] < a[-1] and a[0] < b[-1]
 
 
 async def test_global_concurrency(settings: Settings, staging: Path, origin: Origin) -> None:

@@ -28,7 +28,8 @@ Endpoints (sizes in bytes; bodies are generated lazily, never materialised):
     /to?url=U&status=302             a redirect to U (absolute or relative)
     /bomb?size=N&encoding=gzip       Content-Encoding gzip (or deflate): a small stream that inflates
                                      to N zero bytes (1 GiB by default), produced piece by piece
-    /gzip?size=N&encoding=gzip       ``payload(N)`` compressed whole (gzip, deflate or raw-deflate)
+    /gzip?size=N&encoding=gzip&cut=K ``payload(N)`` compressed whole (gzip, deflate or raw-deflate),
+                                     less its last K bytes (a well-framed response, a broken stream)
     /huge?size=N&length=1            ``payload(N)`` streamed (Content-Length only with length=1)
     /status/{code}                   that status
     /license/{kind}                  HTML page with licence markup: link, a, jsonld, meta, header
@@ -266,6 +267,7 @@ class Origin:
         wbits = {"gzip": 31, "deflate": 15, "raw-deflate": -15}[encoding]
         z = zlib.compressobj(6, zlib.DEFLATED, wbits)
         body = z.compress(data) + z.flush()
+        body = body[:len(body) - int(request.query.get("cut", "0"))]  # cut: a stream that ends early
         return web.Response(body=body, headers={"Content-Encoding": encoding.replace("raw-", "")})
 
     async def _huge(self, request: web.Request) -> web.StreamResponse:
