@@ -70,8 +70,41 @@ class Scope:
         return self.same_host(url) and (urlsplit(url).path or "/").startswith(self.prefix)
 
 
+class _Crawl:
+    """The frontier, every URL met, and the final URLs already read (after redirects)."""
+
+    def __init__(self, queue: deque[Item], seen: set[str]) -> None:
+        self.queue, self.seen = queue, seen
+        self.read: set[str] = set()
+
+    @classmethod
+    def restore(cls, state: dict[str, str], start: str) -> "_Crawl":
+        if not state.get("queue"):
+            return cls(deque([(start, 0, [])]), {start})
+        queue = deque((url, int(depth), list(statements)) for url, depth, statements in unpack(state["queue"]))
+        crawl = cls(queue, set(unpack(state["seen"])) if state.get("seen") else set())
+        crawl.read = crawl.seen - {url for url, _, _ in queue}   # read before the checkpoint
+        return crawl
+
+    def state(self) -> dict[str, str]:
+        return {"queue": pack(list(self.queue)), "seen": pack(sorted(self.seen))}
+
+    def first_visit(self, record: Record) -> bool:
+        """False for a page reached again through a redirect; a page met through a redirect
+        takes its final URL as source id."""
+        final = record.files[0].url if record.files and record.files[0].page is not None else record.source_id
+        if final in self.read:
+            return False
+        self.read.add(final)
+        self.seen.add(final)
+        if final != record.source_id:
+            record.source_id = record.document.source_id = final
+        return True
+
+
 class SiteSource(Source):
     kind = "site"
+    checkpoint_every = CHECKPOINT_PAGES   # pages between checkpoints
 
     def __init__(self, location, options) -> None:  # type: ignore[no-untyped-def]
         super().__init__(location, options)
@@ -94,36 +127,32 @@ class SiteSource(Source):
         return url_slug(self.start.rsplit("/", 1)[0] if self.scope.prefix != "/" else self.start)
 
     async def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
-        if state.get("queue"):
-            queue: deque[Item] = deque(tuple(i) for i in unpack(state["queue"]))  # type: ignore[misc]
-            seen: set[str] = set(unpack(state.get("seen") or pack([])))
-        else:
-            queue, seen = deque([(self.start, 0, [])]), {self.start}
+        crawl = _Crawl.restore(state, self.start)
         pages = 0
-        while queue:
-            batch = [queue.popleft() for _ in range(min(BATCH, len(queue)))]
+        while crawl.queue:
+            batch = [crawl.queue.popleft() for _ in range(min(BATCH, len(crawl.queue)))]
 
             async def read(item: Item) -> tuple[int, tuple[Record, PageInfo | None]]:
                 return item[1], await read_url(fetcher, item[0], inherited=item[2])
 
             async for depth, (record, info) in map_ordered(read, batch, BATCH):
+                if not crawl.first_visit(record):
+                    continue
                 yield record
                 if info is not None:
-                    for item in self._follow(record, info, depth, seen, queue):
+                    for item in self._follow(record, info, depth, crawl):
                         yield item
             pages += len(batch)
-            if pages >= CHECKPOINT_PAGES and queue:
+            if pages >= self.checkpoint_every and crawl.queue:
                 pages = 0
-                yield Checkpoint({"queue": pack(list(queue)), "seen": pack(sorted(seen))})
+                yield Checkpoint(crawl.state())
         yield Checkpoint({})
 
-    def _follow(self, record: Record, info: PageInfo, depth: int, seen: set[str],
-                queue: deque[Item]) -> list[Record]:
+    def _follow(self, record: Record, info: PageInfo, depth: int, crawl: "_Crawl") -> list[Record]:
         """Queue the page's in-scope links; return the records of the files it links."""
-        final = record.files[0].url if record.files else record.source_id
-        seen.add(final)
+        seen, queue = crawl.seen, crawl.queue
         seen.update(f.url for f in record.files)
-        if depth >= self.options.max_depth or final not in self.scope:
+        if depth >= self.options.max_depth or record.source_id not in self.scope:
             return []
         files = []
         for url in info.links:
@@ -133,7 +162,7 @@ class SiteSource(Source):
                 if self.scope.same_host(url):
                     seen.add(url)
                     files.append(file_record(url, statements=record.license_statements,
-                                             landing_url=final))
+                                             landing_url=record.source_id))
             elif url in self.scope:
                 seen.add(url)
                 queue.append((url, depth + 1, list(record.license_statements)))

@@ -30,6 +30,7 @@ Pages under ``/docs/`` (the crawl scope), by licence markup:
     private/secret.html           disallowed by robots.txt
     gone.html                     linked and listed, answers 404
     redirect                      a 302 to license-link.html
+``/collection/manifest.jsonl`` is a remote manifest naming ``files/a.txt`` (relative to it).
 The index ``/docs/`` links them all, plus ``/other/page.html`` (out of scope), another host,
 ``mailto:``, ``javascript:`` and fragment links. ``/image.png`` is a PNG (not a collection).
 """
@@ -99,6 +100,9 @@ def make_pages() -> dict[str, SitePage]:
         "/files/report.pdf": SitePage(b"%PDF-1.4\n% report\n%%EOF\n", "application/pdf"),
         "/docs/private/secret.html": SitePage(_html("Secret")),
         "/other/page.html": SitePage(_html("Out of scope")),
+        "/collection/manifest.jsonl": SitePage(b'{"url": "files/a.txt", "license": "CC-BY-4.0", "title": "A"}\n',
+                                               "application/x-ndjson"),
+        "/collection/files/a.txt": SitePage(b"a text\n", "text/plain"),
     }
     for n in range(1, 6):
         nxt = f"<a href='{n + 1}.html'>next</a>" if n < 5 else ""
