@@ -17,7 +17,8 @@ dark (withdrawn) item is ``skipped="gone"``.
 
 The location is ``https://archive.org/details/NAME`` or, with ``--kind archive-org``, a bare
 collection name or ``BASE/details/NAME`` for another base URL (a local fake in tests). When the
-collection search finds nothing, the name is tried as a single item.
+collection search finds nothing, the name is tried as a single item; when that fails too, it is
+``NotACollection``.
 
 State key: ``cursor``, the scrape cursor of the next page.
 """
@@ -87,14 +88,14 @@ class ArchiveOrgSource(Source):
 
     async def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
         cursor = state.get("cursor") or None
-        first = True
         while True:
             data = await self._scrape(fetcher, cursor)
             identifiers = [i["identifier"] for i in data.get("items") or []
                            if isinstance(i, dict) and i.get("identifier")]
-            if first and not identifiers and cursor is None:
-                identifiers = [self.collection]       # maybe a single item
-            first = False
+            if not identifiers and cursor is None:   # no members: maybe the name of one item
+                async for item in self._single(fetcher):
+                    yield item
+                return
             async for record in map_ordered(lambda i: self.item(fetcher, i), identifiers, CONCURRENCY):
                 if record is not None:
                     yield record
@@ -102,6 +103,14 @@ class ArchiveOrgSource(Source):
             if not cursor:
                 break
             yield Checkpoint({"cursor": cursor})
+        yield Checkpoint({})
+
+    async def _single(self, fetcher: "Fetcher") -> AsyncIterator[Record | Checkpoint]:
+        record = await self.item(fetcher, self.collection)
+        if record is not None and record.error:
+            raise NotACollection(f"{self.base}/details/{self.collection}: no such collection or item")
+        if record is not None:
+            yield record
         yield Checkpoint({})
 
     async def _scrape(self, fetcher: "Fetcher", cursor: str | None) -> dict[str, Any]:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, AsyncIterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -36,6 +35,7 @@ from lxml import etree
 
 from mirror.errors import FetchError, NotACollection
 from mirror.sources.api import get_required
+from mirror.sources.dates import now_utc, parse_when
 from mirror.sources.base import Checkpoint, Record, Source, new_document, url_slug
 from mirror.sources.oai_dc import Harvested, oai, parse_record
 from mirror.sources.ordered import map_ordered
@@ -270,10 +270,9 @@ async def _resolve(fetcher: "Fetcher", item: Harvested) -> Record:
 
 
 def _response_date(root: etree._Element) -> str:
-    text = text_of(root.find(oai("responseDate")))
-    if text:
-        return text
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The response's date as ``YYYY-MM-DDThh:mm:ssZ`` (our clock when it is unreadable)."""
+    when = parse_when(text_of(root.find(oai("responseDate"))))
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else now_utc()
 
 
 def _broken(raw: str, message: str) -> Record:

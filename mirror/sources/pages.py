@@ -83,7 +83,7 @@ def clean_url(href: str, base: str) -> str | None:
 
 def read_page(page: "Page") -> PageInfo:
     """Metadata, licence statements, files and links of an HTML page."""
-    info = PageInfo(license_statements=list(licenses.from_link_header(page.headers)))
+    info = PageInfo(license_statements=list(licenses.from_link_header(page.headers, page.final_url)))
     text = page.text()
     try:
         doc = lxml.html.document_fromstring(text)
@@ -175,7 +175,7 @@ def file_record(url: str, *, page: "Page | None" = None, statements: Iterable[st
     (and its own ``Link`` header when it was fetched already)."""
     found = list(statements)
     if page is not None:
-        found += [s for s in licenses.from_link_header(page.headers) if s not in found]
+        found += [s for s in licenses.from_link_header(page.headers, page.final_url) if s not in found]
     media = page_type(page) if page is not None else None
     doc = new_document(url, title=title or file_name(url) or url, source_url=url,
                        landing_url=landing_url)

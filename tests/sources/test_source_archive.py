@@ -87,3 +87,8 @@ async def test_locations_and_detection(archive_server, fetcher):
     assert opened.default_collection() == "127.0.0.1-fakecoll"
     real = await open_source("https://archive.org/details/opensource", fetcher, SourceOptions())
     assert isinstance(real, ArchiveOrgSource) and real.default_collection() == "archive.org-opensource"
+
+
+async def test_an_unknown_name_is_not_a_collection(archive_server, fetcher):
+    with pytest.raises(NotACollection, match="no such collection or item"):
+        await harvest(source(archive_server, "nothing-by-this-name"), fetcher)
