@@ -1,0 +1,147 @@
+"""The content store of a node home: the facade the rest of openmirror calls.
+
+``ContentStore`` bundles the home's ``BlockStore`` with the default import profile and offers the
+operations the CLI, the harvest pipeline and the node need: import (``add_file``, ``add_path``),
+compute a CID without storing (``cid_of``), read back (``cat``, ``stat``, ``ls``, ``resolve``),
+check completeness (``has_all``), CAR export and import, and pushing to Kubo (``add``).
+
+Every method is synchronous (the importer hashes in the calling thread and a helper thread);
+async callers run them with ``asyncio.to_thread``. ``add`` is the one coroutine: import in a worker
+thread, then the optional Kubo push.
+
+Nothing half-stored: an import writes its blocks into one blockstore batch (stage, then commit).
+Blocks land in a staging folder inside the store and become visible only when the import has
+finished, all at once, with one durability step; if the import fails (unreadable file, I/O error,
+a bad name deep in a tree) the batch is dropped and the store is exactly as before. Staging was
+preferred over "write, then delete on failure" because deleting could remove a block that a
+concurrent import had just written and relies on, and because a crash mid-import leaves only a
+staging folder, swept at the next open, rather than orphan blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from mirror.errors import BlockNotFound, UsageError
+from mirror.store.blockstore import BlockStore
+from mirror.store.car import import_car, write_car, write_car_file
+from mirror.store.cid import CID
+from mirror.store.directory import import_path
+from mirror.store.exporter import DirEntry, FileStat, Scope, has_dag, iter_file, ls, resolve, stat
+from mirror.store.profiles import DEFAULT_PROFILE, Profile, get_profile
+from mirror.store.unixfs import ImportResult, import_file
+
+if TYPE_CHECKING:
+    from mirror.home import Home
+    from mirror.store.kubo import KuboClient
+
+__all__ = ["CID", "ContentStore", "ImportResult", "FileStat", "DirEntry", "open_store"]
+
+
+class ContentStore:
+    """A node's blocks plus its default profile; see the module docstring."""
+
+    def __init__(self, blocks: BlockStore, profile: str | Profile = DEFAULT_PROFILE) -> None:
+        self.blocks = blocks
+        self.default_profile = self.profile(profile)
+
+    def profile(self, name: str | Profile | None) -> Profile:
+        """A Profile from a name (UnknownProfile if unknown), or the store's default for None."""
+        if isinstance(name, Profile):
+            return name
+        if name is None:
+            return self.default_profile
+        return get_profile(name)
+
+    # --- import -------------------------------------------------------------------------
+
+    def add_file(self, source: Path | str | BinaryIO, profile: str | Profile | None = None) -> ImportResult:
+        """Store one file (a path or a binary stream); all blocks or none."""
+        chosen = self.profile(profile)
+        with self.blocks.batch() as batch:
+            if isinstance(source, (str, Path)):
+                return import_path(Path(source), chosen, batch)
+            return import_file(source, chosen, batch)
+
+    def add_path(self, path: Path | str, *, recursive: bool = False, hidden: bool = False,
+                 profile: str | Profile | None = None) -> ImportResult:
+        """Store a file, a symlink or (``recursive``) a directory tree; all blocks or none."""
+        chosen = self.profile(profile)
+        with self.blocks.batch() as batch:
+            return import_path(Path(path), chosen, batch, recursive=recursive, hidden=hidden)
+
+    def cid_of(self, source: Path | str | BinaryIO, *, recursive: bool = False, hidden: bool = False,
+               profile: str | Profile | None = None) -> ImportResult:
+        """The CID ``add`` would give, storing nothing (``ipfs add --only-hash``)."""
+        chosen = self.profile(profile)
+        if isinstance(source, (str, Path)):
+            return import_path(Path(source), chosen, None, recursive=recursive, hidden=hidden)
+        return import_file(source, chosen, None)
+
+    async def add(self, path: Path | str, *, recursive: bool = False, hidden: bool = False,
+                  profile: str | Profile | None = None, kubo: "KuboClient | None" = None) -> ImportResult:
+        """``openmirror add`` for one path: store it, then (with ``kubo``) push and pin it there."""
+        result = await asyncio.to_thread(self.add_path, path, recursive=recursive, hidden=hidden,
+                                         profile=profile)
+        if kubo is not None:
+            await kubo.push(self.blocks, result.cid)
+        return result
+
+    # --- reading ------------------------------------------------------------------------
+
+    def cat(self, cid: CID, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """The bytes of a file, streamed; BlockNotFound when the root is not stored here."""
+        return iter_file(self.blocks, cid, offset, length)
+
+    def stat(self, cid: CID) -> FileStat:
+        return stat(self.blocks, cid)
+
+    def ls(self, cid: CID) -> list[DirEntry]:
+        return list(ls(self.blocks, cid))
+
+    def resolve(self, cid: CID, path: str) -> CID:
+        return resolve(self.blocks, cid, path)
+
+    def has(self, cid: CID) -> bool:
+        return self.blocks.has(cid)
+
+    def has_all(self, cid: CID) -> bool:
+        """True when every block of the DAG under ``cid`` is stored here."""
+        return has_dag(self.blocks, cid)
+
+    def require(self, cid: CID) -> None:
+        """Raise BlockNotFound (with a hint) unless the root block of ``cid`` is stored here."""
+        if not self.blocks.has(cid):
+            raise BlockNotFound(cid, f"{cid} is not in the local store",
+                                hint="add it first, or import a CAR that holds it")
+
+    # --- CAR ----------------------------------------------------------------------------
+
+    def export_car(self, roots: Sequence[CID], out: BinaryIO | Path | str,
+                   scope: Scope = "all") -> int:
+        """Write a CARv1 of ``roots`` to a stream, or atomically to a file path; returns bytes."""
+        if not roots:
+            raise UsageError("a CAR export needs at least one root CID")
+        for root in roots:
+            self.require(root)
+        if isinstance(out, (str, Path)):
+            return write_car_file(self.blocks, roots, out, scope)
+        return write_car(self.blocks, roots, out, scope)
+
+    def import_car(self, source: BinaryIO | Path | str) -> list[CID]:
+        """Verify and store every block of a CAR (v1 or v2); all or nothing. Returns its roots."""
+        if isinstance(source, (str, Path)):
+            try:
+                with open(source, "rb") as fh:
+                    return import_car(self.blocks, fh)
+            except OSError as exc:
+                raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
+        return import_car(self.blocks, source)
+
+
+def open_store(home: "Home") -> ContentStore:
+    """The content store of a node home, with the home's ``store.profile`` as default."""
+    return ContentStore(BlockStore(home.blocks_dir), home.settings.store.profile)

@@ -92,8 +92,9 @@ class BlockStore:
             return cid.digest
         path = self.path_of(cid)
         try:
-            with open(path, "rb") as fh:
-                data = fh.read(MAX_BLOCK_SIZE + 1)
+            with open(path, "rb", buffering=0) as fh:
+                size = os.fstat(fh.fileno()).st_size
+                data = fh.read(min(size, MAX_BLOCK_SIZE + 1) + 1)
         except FileNotFoundError:
             raise BlockNotFound(cid) from None
         if len(data) > MAX_BLOCK_SIZE or not cid.verify(data):
