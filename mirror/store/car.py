@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-import dag_cbor
-
 from mirror.errors import BlockMismatch, BlockTooLarge, CarError, InvalidCID
 from mirror.store.blockstore import MAX_BLOCK_SIZE, BlockStore, check_block
 from mirror.store.cid import CID, IDENTITY, encode_varint
@@ -237,6 +235,9 @@ class CarReader:
 
 
 def _parse_header(header: bytes) -> list[CID]:
+    import dag_cbor  # imported here: loading it (and multiformats) costs ~0.1 s at start-up
+    from multiformats import CID as TaggedCID
+
     try:
         decoded = dag_cbor.decode(header)
     except Exception as exc:  # dag_cbor and multiformats raise many kinds; all mean "malformed"
@@ -247,9 +248,11 @@ def _parse_header(header: bytes) -> list[CID]:
     roots = decoded.get("roots")
     if not isinstance(roots, list) or set(decoded) != {"roots", "version"}:
         raise CarError("CAR header must hold exactly 'roots' (a list) and 'version'")
+    if not all(isinstance(root, TaggedCID) for root in roots):
+        raise CarError("CAR header roots must be CIDs (CBOR tag 42)")
     try:
         return [CID.from_bytes(bytes(root)) for root in roots]
-    except (InvalidCID, TypeError) as exc:
+    except InvalidCID as exc:
         raise CarError(f"CAR header has an invalid root: {exc}") from exc
 
 
