@@ -235,7 +235,7 @@ def verify_chain(entries: Sequence[Entry], *, author: str, after_seq: int, after
     """
     key = public_key(author)
     if key is None:
-        raise SignatureError(f"feed author is not a node id: {str(author)[:80]!r}")
+        raise SignatureError(f"feed author is not a usable node id: {str(author)[:80]!r}")
     if (after_seq == 0) != (after_hash is None):
         raise UsageError("after_hash must be None exactly when after_seq is 0")
     link_bad, problem = _first_bad_link(entries, author, after_seq, after_hash, after_ts)

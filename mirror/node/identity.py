@@ -8,7 +8,9 @@ The private key is never printed, logged or shown by ``repr``.
 
 The *node id* is the public key as text: ``"om"`` followed by the 32 raw key bytes in lower-case
 RFC 4648 base32 without padding (54 characters, ``[a-z2-7]``), safe in URLs, file names and
-settings. Only one text maps to each key: trailing bits must be zero.
+settings. Only one text maps to each key: trailing bits must be zero. Keys that are not canonical
+curve points or have small order are refused wherever a key is used: OpenSSL accepts forged
+signatures for them.
 """
 
 from __future__ import annotations
@@ -42,14 +44,18 @@ def encode_node_id(public_key: bytes) -> str:
 
 
 def is_node_id(text: object) -> bool:
-    """True when TEXT is a well-formed node id (cheap; does not check that it is a curve point)."""
+    """True when TEXT is a well-formed node id.
+
+    Cheap (no curve arithmetic): a well-formed id of an unusable key (not on the curve, or of
+    small order) still fails ``public_key``, ``parse_node_id`` and every verification.
+    """
     return isinstance(text, str) and _public_key_bytes(text) is not None
 
 
 def parse_node_id(text: str) -> bytes:
-    """The raw public key of a node id typed by a user; ``UsageError`` when malformed."""
+    """The raw public key of a node id typed by a user; ``UsageError`` when malformed or weak."""
     raw = _public_key_bytes(text)
-    if raw is None:
+    if raw is None or not is_strong_key(raw):
         raise UsageError(f"not a node id: {text[:80]!r}",
                          hint="a node id is 'om' and 52 letters a-z or digits 2-7 (openmirror status)")
     return raw
@@ -66,11 +72,53 @@ def _public_key_bytes(text: str) -> bytes | None:
     return raw if encode_node_id(raw) == text else None
 
 
+# Ed25519 curve arithmetic (RFC 8032 §5.1), used only to vet public keys.
+_P = 2**255 - 19
+_D = -121665 * pow(121666, -1, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _decode_point(raw: bytes) -> tuple[int, int] | None:
+    """The affine point a 32-byte key encodes, or None when it is not canonical or not on the curve."""
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    sign = raw[31] >> 7
+    if y >= _P:
+        return None
+    x2 = (y * y - 1) * pow(_D * y * y + 1, -1, _P) % _P
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P:
+        x = x * _SQRT_M1 % _P
+    if (x * x - x2) % _P or (x == 0 and sign):
+        return None
+    return (_P - x if x & 1 != sign else x), y
+
+
+def _times_eight_is_identity(point: tuple[int, int]) -> bool:
+    """[8]P == identity, by three doublings in projective coordinates (a = -1, no inversions)."""
+    x, y, z = point[0], point[1], 1
+    for _ in range(3):
+        b, c, d = (x + y) ** 2 % _P, x * x % _P, y * y % _P
+        f = d - c
+        j = f - 2 * z * z
+        x, y, z = (b - c - d) * j % _P, f * (-c - d) % _P, f * j % _P
+    return x == 0 and (y - z) % _P == 0
+
+
+def is_strong_key(raw: bytes) -> bool:
+    """True for a canonical Ed25519 public key that is not of small order.
+
+    A small-order key (such as the identity point) verifies forged signatures in common
+    implementations, OpenSSL included, so it can never be a node id.
+    """
+    point = _decode_point(raw)
+    return point is not None and not _times_eight_is_identity(point)
+
+
 @lru_cache(maxsize=1024)
 def public_key(node_id: str) -> Ed25519PublicKey | None:
-    """The loaded public key of NODE_ID, or None when it is malformed (cached: feeds repeat authors)."""
+    """The loaded public key of NODE_ID; None when malformed or weak (cached: feeds repeat authors)."""
     raw = _public_key_bytes(node_id) if isinstance(node_id, str) else None
-    if raw is None:
+    if raw is None or not is_strong_key(raw):
         return None
     try:
         return Ed25519PublicKey.from_public_bytes(raw)

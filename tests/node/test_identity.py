@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from mirror.errors import ConfigError, UsageError
-from mirror.node.identity import Identity, encode_node_id, is_node_id, parse_node_id
+from mirror.node.identity import Identity, encode_node_id, is_node_id, is_strong_key, parse_node_id, public_key
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -125,3 +125,24 @@ def test_sign_and_verify() -> None:
     assert not Identity.verify(me.node_id, b"hello", flipped)
     assert not Identity.verify(me.node_id, b"hello", sig[:63])
     assert not Identity.verify(me.node_id, b"hello", "not bytes")  # type: ignore[arg-type]
+
+
+P = 2**255 - 19
+# Encodings of small-order points (identity, order 2 and 4) and of non-canonical y >= p.
+WEAK = [bytes([1]) + bytes(31), bytes(32), (P - 1).to_bytes(32, "little"), P.to_bytes(32, "little"),
+        (P + 1).to_bytes(32, "little"), bytes(32)[:31] + b"\x80"]
+
+
+@pytest.mark.parametrize("raw", WEAK)
+def test_weak_keys_are_never_node_ids(raw: bytes) -> None:
+    node_id = encode_node_id(raw)
+    assert is_node_id(node_id)  # well-formed text ...
+    assert not is_strong_key(raw) and public_key(node_id) is None  # ... of an unusable key
+    with pytest.raises(UsageError):
+        parse_node_id(node_id)
+    forged = bytes([1]) + bytes(31) + bytes(32)  # R = identity, S = 0: "valid" for the identity key
+    assert not Identity.verify(node_id, b"any message", forged)
+
+
+def test_real_keys_are_strong() -> None:
+    assert all(is_strong_key(Identity.generate().public_key_bytes) for _ in range(50))
