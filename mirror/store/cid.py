@@ -253,6 +253,11 @@ class CID:
             if len(buf) < end:
                 raise InvalidCID("binary CIDv0 is truncated")
             return cls(0, DAG_PB, bytes(buf[offset:end])), end
+        head = bytes(buf[offset:offset + 4])
+        if head[0:1] == b"\x01" and head[2:4] == _SHA256_PREFIX and head[1] < 0x80:
+            end = offset + 36           # the common case: v1, one-byte codec, sha2-256
+            if len(buf) >= end:
+                return cls(1, head[1], bytes(buf[offset + 2:end])), end
         try:
             version, pos = decode_varint(buf, offset)
             if version != 1:
