@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import importlib
 import logging
+import pkgutil
 
 import click
 
 from cli.context import AppContext
 
-# Each module exposes COMMANDS, a list of click commands to register.
-_COMMAND_MODULES = (
-    "cli.config_cmds",
-    "cli.store_cmds",
-    "cli.index_cmds",
-    "cli.mirror_cmds",
-    "cli.node_cmds",
-    "cli.bundle_cmds",
-)
+import cli as _cli_package
+
+# Every cli/*_cmds.py module exposes COMMANDS, a list of click commands to register.
+_COMMAND_MODULES = sorted(f"cli.{m.name}" for m in pkgutil.iter_modules(_cli_package.__path__)
+                          if m.name.endswith("_cmds"))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
