@@ -22,7 +22,7 @@ BATCH = 1 << 20
 
 def _too_large(url: str, cap: int) -> TooLarge:
     return TooLarge(f"{url}: the body is larger than {cap} bytes",
-                    hint="raise fetch.max_bytes (--max-bytes) to accept larger bodies")
+                    hint="raise fetch.max_bytes (openmirror.toml or OPENMIRROR_FETCH_MAX_BYTES)")
 
 
 class PageSink:
