@@ -33,6 +33,7 @@ from indexer.transaction import Transaction, utc_now
 log = logging.getLogger(__name__)
 
 Listener = Callable[[list[Change]], Awaitable[None]]
+PrecommitHook = Callable[[Transaction, list[Change]], Awaitable[None]]
 
 
 class Index:
@@ -42,6 +43,7 @@ class Index:
         self._db = db
         self._collection_ids: dict[str, int] = {}
         self._listeners: list[Listener] = []
+        self._precommit: list[PrecommitHook] = []
         self._pending: deque[list[Change]] = deque()
         self._dispatching = False
 
@@ -73,6 +75,8 @@ class Index:
         async with self._db.write() as session:
             tx = Transaction(session, self._collection_ids)
             yield tx
+            for hook in list(self._precommit):
+                await hook(tx, tx.changes)
         self._collection_ids.update(tx.created_collections)
         if tx.changes:
             self._pending.append(tx.changes)
@@ -98,6 +102,14 @@ class Index:
             return await tx.retract(collection, source_id, origin=origin)
 
     # -- change hook -----------------------------------------------------------------------
+
+    def add_precommit_hook(self, hook: PrecommitHook) -> None:
+        """Call ``await hook(tx, changes)`` inside every write transaction, just before commit.
+
+        The hook may write its own rows through ``tx`` (the signed feed appends its entries this
+        way, so a document and its entry commit together); raising rolls the transaction back.
+        """
+        self._precommit.append(hook)
 
     def add_listener(self, callback: Listener) -> None:
         """Call ``await callback(changes)`` after every commit that changed documents."""
