@@ -218,7 +218,8 @@ def _cc_from_text(low: str) -> str | None:
 
 # ---------------------------------------------------------------- other licences by URL and by name
 
-_URL_IN_TEXT = re.compile(r"(?:https?://|www\.)[^\s<>\"'\])]+|(?<![\w.])(?:[a-z0-9-]+\.)*"
+# bounded label repetition keeps the scan linear on long runs of letters and dashes
+_URL_IN_TEXT = re.compile(r"(?:https?://|www\.)[^\s<>\"'\])]+|(?<![\w.])(?:[a-z0-9-]{1,63}\.){0,4}"
                           r"(?:creativecommons|opendatacommons)\.org/[^\s<>\"'\])]*", re.I)
 # hosts whose licence URLs are read by name (OGL, Etalab, Datenlizenz Deutschland, CDLA)
 _NAMED_HOSTS = ("nationalarchives.gov.uk", "data.gov.uk", "open.canada.ca", "data.gc.ca", "etalab.gouv.fr",
