@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
+import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from mirror.errors import BlockMismatch, BlockTooLarge, CarError, InvalidCID
+from mirror.errors import BlockMismatch, BlockTooLarge, CarError, InvalidCID, UsageError
 from mirror.store.blockstore import MAX_BLOCK_SIZE, BlockStore, check_block
 from mirror.store.cid import CID, IDENTITY, encode_varint
 from mirror.store.exporter import Scope, walk_dag
@@ -101,7 +101,11 @@ def write_car_file(store: BlockStore, roots: Sequence[CID], path: Path | str,
                    scope: Scope = "all") -> int:
     """Write a CAR to ``path`` atomically: a temp file beside it, renamed only when complete."""
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # the umask applies
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
             written = write_car(store, roots, fh, scope)

@@ -1,0 +1,206 @@
+"""``openmirror cid``, ``add``, ``cat`` and ``car``: the content store from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+
+from cli.context import AppContext, pass_app
+from cli.errors import handle_errors, report
+from cli.output import emit_json, stderr_console
+from mirror.errors import MirrorError, NotReady
+from mirror.store import ContentStore, ImportResult, open_store
+from mirror.store.cid import CID
+from mirror.store.exporter import SCOPES
+from mirror.store.kubo import KuboClient
+
+_CHUNK = 1 << 20
+
+profile_option = click.option("--profile", metavar="NAME",
+                              help="Import profile: unixfs-v1-2025 or unixfs-v0-2015 "
+                                   "(default: the store.profile setting).")
+recursive_option = click.option("-r", "--recursive", is_flag=True, help="Add directories and their contents.")
+hidden_option = click.option("-H", "--hidden", is_flag=True, help="Include files whose names start with a dot.")
+
+
+def _store(app: AppContext) -> ContentStore:
+    return open_store(app.home)
+
+
+@click.command("cid")
+@click.argument("path", type=click.Path(path_type=Path))
+@profile_option
+@recursive_option
+@hidden_option
+@pass_app
+@handle_errors
+def cid_command(app: AppContext, path: Path, profile: str | None, recursive: bool, hidden: bool) -> None:
+    """Print the CID `add` would give PATH, storing nothing.
+
+    Like `ipfs add -nQ`: only the CID is printed, identical to Kubo's under the same profile.
+
+    \b
+    Examples:
+        openmirror cid report.pdf
+        openmirror cid --profile unixfs-v0-2015 report.pdf
+        openmirror cid -r website/
+    """
+    result = _store(app).cid_of(path, recursive=recursive, hidden=hidden, profile=profile)
+    click.echo(str(result.cid))
+
+
+@click.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@profile_option
+@recursive_option
+@hidden_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per path.")
+@click.option("--ipfs-api", metavar="URL", help="Also add and pin in this Kubo node (default: store.ipfs_api).")
+@pass_app
+@handle_errors
+def add_command(app: AppContext, paths: tuple[Path, ...], profile: str | None, recursive: bool,
+                hidden: bool, as_json: bool, ipfs_api: str | None) -> None:
+    """Store files (or, with -r, directories) and print their CIDs.
+
+    One line per path, `added PATH CID`: the CID is always the last word. With --ipfs-api (or
+    the store.ipfs_api setting) the exact blocks are also imported and pinned in that Kubo node.
+    A path that fails is reported and skipped; nothing of it is stored.
+
+    \b
+    Examples:
+        openmirror add report.pdf
+        openmirror add -r --hidden website/ --json
+        openmirror add --ipfs-api http://127.0.0.1:5001 report.pdf
+    """
+    settings = app.home.settings
+    settings.set("store.ipfs_api", ipfs_api)
+    options = {"recursive": recursive, "hidden": hidden, "profile": profile}
+    code = asyncio.run(_add_paths(_store(app), paths, options, settings.store.ipfs_api,
+                                  settings.store.ipfs_api_auth or None, as_json or app.json))
+    if code:
+        sys.exit(code)
+
+
+async def _add_paths(store: ContentStore, paths: tuple[Path, ...], options: dict, api: str,
+                     auth: str | None, as_json: bool) -> int:
+    """Add each path, rendering as it goes; returns the exit code (the worst failure's, or 0)."""
+    kubo = KuboClient(api, auth) if api else None
+    code = 0
+    try:
+        if kubo is not None:
+            await kubo.version()            # refuse early, before storing anything, if Kubo is down
+        for path in paths:
+            try:
+                result = await store.add(path, kubo=kubo, **options)
+            except NotReady:
+                raise
+            except MirrorError as exc:
+                report(exc.message, exc.hint)
+                code = max(code, exc.exit_code)
+                continue
+            _render_added(path, result, as_json)
+    finally:
+        if kubo is not None:
+            await kubo.close()
+    return code
+
+
+def _render_added(path: Path, result: ImportResult, as_json: bool) -> None:
+    if as_json:
+        emit_json({"path": str(path), "cid": str(result.cid), "size": result.size,
+                   "sha256": result.sha256, "profile": result.profile})
+    else:
+        click.echo(f"added {path} {result.cid}")
+
+
+@click.command("cat")
+@click.argument("cid")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="First byte to print.")
+@click.option("--length", type=click.IntRange(min=0), default=None, help="Bytes to print at most.")
+@pass_app
+@handle_errors
+def cat_command(app: AppContext, cid: str, offset: int, length: int | None) -> None:
+    """Stream the bytes of a stored file to stdout.
+
+    Every block is verified against its hash as it is read; a damaged block stops the output
+    with exit code 4.
+
+    \b
+    Examples:
+        openmirror cat bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e
+        openmirror cat --offset 1000 --length 100 QmWSgS32xQEcXMeqd3YPJLrNBLSdsfYCep2U7CFkyrjXwY
+    """
+    root = CID.decode(cid)
+    store = _store(app)
+    store.require(root)
+    out = click.get_binary_stream("stdout")
+    for part in store.cat(root, offset, length):
+        out.write(part)
+    out.flush()
+
+
+@click.group("car")
+def car_group() -> None:
+    """Export and import CAR files (content-addressed archives)."""
+
+
+@car_group.command("export")
+@click.argument("cids", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, metavar="FILE", help="CAR file to write ('-' for stdout).")
+@click.option("--scope", type=click.Choice(SCOPES), default="all", show_default=True,
+              help="all: the whole DAG; entity: a file, or a directory node alone; block: the roots only.")
+@pass_app
+@handle_errors
+def car_export(app: AppContext, cids: tuple[str, ...], output: str, scope: str) -> None:
+    """Write the DAGs under CIDS to a CARv1 file.
+
+    Blocks come depth-first, each once, roots in the header; the file appears only when complete.
+
+    \b
+    Examples:
+        openmirror car export bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64 -o report.car
+        openmirror car export CID1 CID2 -o - | ipfs dag import
+    """
+    roots = [CID.decode(text) for text in cids]
+    store = _store(app)
+    if output == "-":
+        written = store.export_car(roots, click.get_binary_stream("stdout"), scope)  # type: ignore[arg-type]
+    else:
+        written = store.export_car(roots, Path(output), scope)  # type: ignore[arg-type]
+        stderr_console.print(f"wrote {output}: {written} bytes, {len(roots)} root(s)")
+
+
+@car_group.command("import")
+@click.argument("file", type=click.Path(path_type=str))
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per root.")
+@pass_app
+@handle_errors
+def car_import(app: AppContext, file: str, as_json: bool) -> None:
+    """Verify every block of a CAR file (v1 or v2) and store them; print its root CIDs.
+
+    A corrupted or truncated CAR is refused with exit code 4 and nothing of it is stored. Roots
+    the CAR does not fully hold are imported as far as they go, with a warning.
+
+    \b
+    Examples:
+        openmirror car import report.car
+        ipfs dag export CID | openmirror car import -
+    """
+    store = _store(app)
+    source = click.get_binary_stream("stdin") if file == "-" else Path(file)
+    roots = store.import_car(source)  # type: ignore[arg-type]
+    for root in roots:
+        complete = store.has_all(root)
+        if as_json or app.json:
+            emit_json({"cid": str(root), "complete": complete})
+        else:
+            click.echo(str(root))
+        if not complete:
+            click.echo(f"Warning: {root} is not complete in the local store (the CAR lacks some of "
+                       f"its blocks)", err=True)
+
+
+COMMANDS = [cid_command, add_command, cat_command, car_group]
