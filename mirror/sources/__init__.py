@@ -16,6 +16,7 @@ the reason and a ``--kind`` hint; an unreachable host raises the fetcher's ``Fet
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from mirror.errors import FetchError, NotACollection
@@ -64,12 +65,12 @@ async def open_source(location: str, fetcher: "Fetcher", options: SourceOptions,
 async def _open_local(location: str, options: SourceOptions) -> Source:
     path = local_path(location)
     assert path is not None
-    if not path.exists():
+    if not await asyncio.to_thread(path.exists):
         raise NotACollection(f"{path}: no such file or folder")
     for cls in (ManifestSource, FolderSource):
         if await cls.detect(location, None):
             return cls(location, options)
-    if path.is_dir():
+    if await asyncio.to_thread(path.is_dir):
         raise NotACollection(f"{path}: the folder holds no files to mirror")
     raise NotACollection(f"{path}: not a manifest (a .jsonl, .ndjson or .csv file) or a folder",
                          hint=KIND_HINT)

@@ -100,14 +100,16 @@ class Source(ABC):
         With ``options.limit`` the stream stops after that many records and yields no checkpoint
         after the last one, so a limited run never looks like a completed one."""
         limit = self.options.limit
+        if limit is not None and limit <= 0:
+            return
         count = 0
         async with aclosing(self.harvest(fetcher, dict(state))) as items:
             async for item in items:
-                if limit is not None and count >= limit:
-                    return
+                yield item
                 if isinstance(item, Record):
                     count += 1
-                yield item
+                    if limit is not None and count >= limit:
+                        return
 
     @abstractmethod
     def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:

@@ -67,7 +67,7 @@ class FolderSource(Source):
         path = local_path(location)
         if path is None:
             raise NotACollection(f"{location} is not a local folder")
-        self.root = path.resolve()
+        self.root = Path(os.path.abspath(path))   # no file system call on the event loop
         if not options.license:
             raise UsageError(f"mirroring the folder {path} needs the licence of its files",
                              hint="add --license SPDX-ID (e.g. --license CC-BY-4.0)")
@@ -75,15 +75,15 @@ class FolderSource(Source):
     @classmethod
     async def detect(cls, location: str, fetcher: "Fetcher | None") -> bool:
         path = local_path(location)
-        if path is None or not path.is_dir():
+        if path is None:
             return False
-        return await asyncio.to_thread(lambda: next(walk_files(path), None) is not None)
+        return await asyncio.to_thread(lambda: path.is_dir() and next(walk_files(path), None) is not None)
 
     def default_collection(self) -> str:
         return slug(self.root.name)
 
     async def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
-        if not self.root.is_dir():
+        if not await asyncio.to_thread(self.root.is_dir):
             raise NotACollection(f"{self.root}: not a folder")
         done = int(state.get("count") or 0)
         files = walk_files(self.root)

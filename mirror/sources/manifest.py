@@ -24,6 +24,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator, TextIO
@@ -91,7 +92,7 @@ class ManifestSource(Source):
     def __init__(self, location, options) -> None:  # type: ignore[no-untyped-def]
         super().__init__(location, options)
         path = local_path(location)
-        self.path = path.resolve() if path is not None else None
+        self.path = Path(os.path.abspath(path)) if path is not None else None   # no I/O on the loop
         self.is_csv = urlsplit(location).path.lower().endswith(".csv") if path is None \
             else path.suffix.lower() == ".csv"
 
@@ -100,7 +101,7 @@ class ManifestSource(Source):
         path = local_path(location)
         if path is None:
             return urlsplit(location).path.lower().endswith(SUFFIXES)
-        return path.suffix.lower() in SUFFIXES and path.is_file()
+        return path.suffix.lower() in SUFFIXES and await asyncio.to_thread(path.is_file)
 
     def default_collection(self) -> str:
         path = self.path or Path(urlsplit(self.location).path)
@@ -162,7 +163,7 @@ class ManifestSource(Source):
         if self.path is None:
             return urljoin(self.location, url)
         path = local_path(url) or Path(url)
-        return str(path if path.is_absolute() else (self.path.parent / path).resolve())
+        return os.path.normpath(path if path.is_absolute() else self.path.parent / path)
 
     def _list(self, value: Any) -> list[str]:
         if value is None:

@@ -101,7 +101,14 @@ class OAIPMHSource(Source):
         return url_slug(self.base, self.options.set_spec or "")
 
     async def identify(self, fetcher: "Fetcher") -> Repository:
-        root = await self._call(fetcher, verb="Identify")
+        """Read Identify; a base URL that does not answer it as OAI-PMH is NotACollection."""
+        try:
+            root = await self._call(fetcher, verb="Identify")
+        except FetchError as exc:
+            if exc.retryable:
+                raise
+            raise NotACollection(f"{self.base} is not an OAI-PMH repository ({exc})",
+                                 hint="check the base URL (it answers ?verb=Identify)") from exc
         el = root.find(oai("Identify"))
         if el is None:
             raise NotACollection(f"{self.base}: Identify gave no <Identify> element")

@@ -224,3 +224,9 @@ async def test_the_fake_speaks_oai_pmh_to_a_third_party_harvester(oai_server):
     started = time.monotonic()
     identifiers = await asyncio.to_thread(harvest_all)
     assert len(identifiers) == 40 and time.monotonic() - started < 10
+
+
+async def test_forcing_oai_on_a_web_page_is_not_a_collection(site_server, fetcher):
+    src = OAIPMHSource(site_server.docs, SourceOptions())
+    with pytest.raises(NotACollection, match="not an OAI-PMH repository"):
+        await harvest(src, fetcher)
