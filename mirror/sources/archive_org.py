@@ -119,7 +119,8 @@ class ArchiveOrgSource(Source):
             params["cursor"] = cursor
         data = await get_json(fetcher, f"{self.base}/services/search/v1/scrape?{urlencode(params)}")
         if not isinstance(data, dict) or data.get("error"):
-            raise FetchError(f"{self.base}: scrape API error: {data.get('error') if isinstance(data, dict) else data}")
+            error = data.get("error") if isinstance(data, dict) else data
+            raise FetchError(f"{self.base}: scrape API error: {error}")
         if isinstance(data.get("total"), int):
             self.total = data["total"]
         return data

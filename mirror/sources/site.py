@@ -81,7 +81,7 @@ class _Crawl:
     def restore(cls, state: dict[str, str], start: str) -> "_Crawl":
         if not state.get("queue"):
             return cls(deque([(start, 0, [])]), {start})
-        queue = deque((url, int(depth), list(statements)) for url, depth, statements in unpack(state["queue"]))
+        queue = deque((url, int(depth), list(found)) for url, depth, found in unpack(state["queue"]))
         crawl = cls(queue, set(unpack(state["seen"])) if state.get("seen") else set())
         crawl.read = crawl.seen - {url for url, _, _ in queue}   # read before the checkpoint
         return crawl

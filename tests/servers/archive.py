@@ -51,7 +51,8 @@ LICENSES = ["https://creativecommons.org/licenses/by/4.0/", "https://creativecom
 
 
 def _body(identifier: str, name: str) -> bytes:
-    return f"%PDF-1.4 {identifier}/{name}\n".encode() if name.endswith(".pdf") else f"{identifier},{name}\n".encode()
+    text = f"%PDF-1.4 {identifier}/{name}\n" if name.endswith(".pdf") else f"{identifier},{name}\n"
+    return text.encode()
 
 
 def _file(identifier: str, name: str, source: str, fmt: str, **extra: str) -> dict[str, Any]:
@@ -76,7 +77,8 @@ def make_item(i: int) -> dict[str, Any]:
         "creator": [f"Author {i}", "Second Author"] if i % 2 else f"Author {i}",
         "description": f"<p>About <b>item {i}</b>.</p>", "subject": "alpha; beta" if i % 2 else ["alpha", "gamma"],
         "date": f"{1900 + i % 100}", "language": "eng", "publicdate": "2015-03-04 05:06:07",
-        "addeddate": "2015-03-04 05:00:00", "uploader": "someone@example.org", "scanner": "Internet Archive HTML5 Uploader 1.6.4",
+        "addeddate": "2015-03-04 05:00:00", "uploader": "someone@example.org",
+        "scanner": "Internet Archive HTML5 Uploader 1.6.4",
     }
     lic = LICENSES[i % len(LICENSES)]
     if lic:
@@ -104,10 +106,12 @@ class ArchiveServer(FakeServer):
         self.items: dict[str, dict[str, Any]] = {f"item-{i:04d}": make_item(i) for i in range(n)}
         self.items["subcoll"] = make_collection_item("subcoll")
         self.dark = {"darkitem"}
-        for path, handler in (("/services/search/v1/scrape", self._scrape), ("/advancedsearch.php", self._advanced),
+        for path, handler in (("/services/search/v1/scrape", self._scrape),
+                              ("/advancedsearch.php", self._advanced),
                               ("/metadata/{identifier}", self._metadata),
                               ("/download/{identifier}/{name:.+}", self._download),
-                              ("/serve/{identifier}/{name:.+}", self._serve), ("/details/{identifier}", self._details)):
+                              ("/serve/{identifier}/{name:.+}", self._serve),
+                              ("/details/{identifier}", self._details)):
             self.app.router.add_get(path, handler)
 
     def _members(self, query: str) -> list[str]:

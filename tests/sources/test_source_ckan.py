@@ -35,8 +35,9 @@ async def test_dataset_fields_become_the_record(ckan_server, fetcher):
     assert rec.license_statements == ["odc-odbl", "http://www.opendefinition.org/licenses/odc-odbl",
                                       "Open Data Commons Open Database License (ODbL)"]
     csv, txt = rec.files
+    size = ckan_server.packages[1]["resources"][0]["size"]
     assert (csv.url, csv.name, csv.media_type, csv.size) == (
-        ckan_server.url + "/files/dataset-001/data.csv", "Data", "text/csv", ckan_server.packages[1]["resources"][0]["size"])
+        ckan_server.url + "/files/dataset-001/data.csv", "Data", "text/csv", size)
     assert txt.media_type == "text/plain"      # from format "TXT": no mimetype given
 
 

@@ -16,6 +16,10 @@ def crawl(server, **options) -> SiteSource:
     return SiteSource(server.docs, SourceOptions(**options))
 
 
+def by_path(run, server) -> dict:
+    return {k.removeprefix(server.url): v for k, v in run.by_id().items()}
+
+
 def paths(run, server) -> list[str]:
     return [r.source_id.removeprefix(server.url) for r in run.records]
 
@@ -36,7 +40,7 @@ async def test_crawl_stays_in_scope_and_reads_each_page_once(site_server, fetche
 
 
 async def test_robots_gone_and_licences(site_server, fetcher):
-    recs = {k.removeprefix(site_server.url): v for k, v in (await harvest(crawl(site_server), fetcher)).by_id().items()}
+    recs = by_path(await harvest(crawl(site_server), fetcher), site_server)
     assert recs["/docs/private/secret.html"].skipped == "robots"
     assert site_server.fetched("/docs/private/secret.html") == 0
     assert recs["/docs/gone.html"].skipped == "gone"
@@ -47,7 +51,7 @@ async def test_robots_gone_and_licences(site_server, fetcher):
 
 
 async def test_linked_files_become_records_inheriting_the_licence(site_server, fetcher):
-    recs = {k.removeprefix(site_server.url): v for k, v in (await harvest(crawl(site_server), fetcher)).by_id().items()}
+    recs = by_path(await harvest(crawl(site_server), fetcher), site_server)
     data_page = site_server.url + "/docs/data.html"
     for path in ("/docs/table.csv", "/files/report.pdf"):       # same host, even outside the path scope
         rec = recs[path]
