@@ -94,6 +94,7 @@ class DocumentContent(Base):
     """A document's file at ``position`` (0 is the primary file)."""
 
     __tablename__ = "document_contents"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     document_id: Mapped[int] = mapped_column(
         ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
@@ -139,3 +140,4 @@ class HarvestState(Base):
     key: Mapped[str] = mapped_column(primary_key=True)
     value: Mapped[str]
     updated_at: Mapped[str]
+from indexer import node_models as _node_models  # noqa: E402,F401  (the node's tables)

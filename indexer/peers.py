@@ -1,0 +1,111 @@
+"""Storage of the node's peers and blocked authors (plain Core statements on a caller's connection).
+
+The rules (backoff, bounds, which URL is acceptable) live in ``mirror.node.peers``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from indexer.node_models import BlockedAuthor, Peer
+
+peers = Peer.__table__
+blocked = BlockedAuthor.__table__
+
+CONFIGURED, LEARNED = "configured", "learned"
+
+
+@dataclass
+class PeerRow:
+    url: str
+    node_id: str | None
+    source: str
+    added_at: str
+    last_contact: str | None
+    last_error: str | None
+    failures: int
+    backoff_until: str | None
+    lag: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+async def list_peers(conn: AsyncConnection, *, limit: int | None = None) -> list[PeerRow]:
+    """Peers, most recently contacted first (never contacted last)."""
+    query = select(peers).order_by(peers.c.last_contact.is_(None), peers.c.last_contact.desc(),
+                                   peers.c.url)
+    if limit is not None:
+        query = query.limit(limit)
+    return [PeerRow(**row._asdict()) for row in await conn.execute(query)]
+
+
+async def get_peer(conn: AsyncConnection, url: str) -> PeerRow | None:
+    row = (await conn.execute(select(peers).where(peers.c.url == url))).first()
+    return PeerRow(**row._asdict()) if row else None
+
+
+async def count_peers(conn: AsyncConnection, source: str | None = None) -> int:
+    query = select(func.count()).select_from(peers)
+    if source is not None:
+        query = query.where(peers.c.source == source)
+    return await conn.scalar(query) or 0
+
+
+async def add_peer(conn: AsyncConnection, url: str, source: str, now: str) -> bool:
+    """Add a peer; an existing one is kept (a learned one becomes configured). True when new."""
+    stmt = sqlite_insert(peers).values(url=url, source=source, added_at=now, failures=0)
+    if source == CONFIGURED:
+        stmt = stmt.on_conflict_do_update(index_elements=["url"], set_={"source": CONFIGURED})
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=["url"])
+    before = await conn.scalar(select(func.count()).where(peers.c.url == url))
+    await conn.execute(stmt)
+    return not before
+
+
+async def update_peer(conn: AsyncConnection, url: str, **values: Any) -> None:
+    """Set columns of one peer (node_id, last_contact, last_error, failures, backoff_until, lag)."""
+    await conn.execute(update(peers).where(peers.c.url == url).values(**values))
+
+
+async def remove_peer(conn: AsyncConnection, url: str) -> bool:
+    result = await conn.execute(delete(peers).where(peers.c.url == url))
+    return bool(result.rowcount)
+
+
+async def prune_learned(conn: AsyncConnection, keep: int) -> int:
+    """Drop learned peers beyond KEEP: the most failing, then the least recently seen, go first."""
+    ordered = await conn.scalars(
+        select(peers.c.url).where(peers.c.source == LEARNED)
+        .order_by(peers.c.failures, peers.c.last_contact.is_(None), peers.c.last_contact.desc()))
+    drop = list(ordered)[keep:]
+    for lo in range(0, len(drop), 400):
+        await conn.execute(delete(peers).where(peers.c.url.in_(drop[lo:lo + 400])))
+    return len(drop)
+
+
+# -- blocked authors -----------------------------------------------------------------------------
+
+async def list_blocked(conn: AsyncConnection) -> list[str]:
+    return list(await conn.scalars(select(blocked.c.author).order_by(blocked.c.author)))
+
+
+async def block_author(conn: AsyncConnection, author: str, now: str) -> bool:
+    result = await conn.execute(sqlite_insert(blocked).values(author=author, blocked_at=now)
+                                .on_conflict_do_nothing(index_elements=["author"]))
+    return bool(result.rowcount)
+
+
+async def unblock_author(conn: AsyncConnection, author: str) -> bool:
+    result = await conn.execute(delete(blocked).where(blocked.c.author == author))
+    return bool(result.rowcount)
+
+
+async def is_blocked(conn: AsyncConnection, author: str) -> bool:
+    return bool(await conn.scalar(select(func.count()).where(blocked.c.author == author)))
