@@ -117,12 +117,14 @@ def make_entry(identity: Identity, seq: int, prev: "bytes | Entry | None", kind:
     that readers refuse: a bad argument raises ``UsageError``.
     """
     prev_hash = prev.hash if isinstance(prev, Entry) else prev
+    if prev_hash is not None and not isinstance(prev_hash, bytes):
+        raise UsageError("prev must be the previous Entry, its 32-byte hash, or None")
     if isinstance(prev, Entry):
         if prev.author != identity.node_id or prev.seq != seq - 1:
             raise UsageError(f"entry {seq} cannot follow {prev.author}#{prev.seq}")
         ts = max(ts or now_ts(), prev.ts)
     obj = {"v": PROTOCOL_VERSION, "author": identity.node_id, "seq": seq,
-           "prev": None if prev_hash is None else bytes(prev_hash).hex(),
+           "prev": None if prev_hash is None else prev_hash.hex(),
            "ts": ts or now_ts(), "kind": kind, "body": body}
     payload = encode_payload(obj)
     signature = identity.sign(SIGNING_CONTEXT + payload)
