@@ -339,6 +339,9 @@ def test_spec_vectors() -> None:
         prev = make_entry(me, entry.seq, prev, entry.kind, entry.body, ts=entry.ts)
         remade.append(prev)
     assert remade == got  # same bytes, same (deterministic) signatures
+    spec = (Path(__file__).parents[2] / "docs" / "protocol.md").read_text(encoding="utf-8")
+    last = vec["entries"][-1]
+    assert last["payload_utf8"] in spec and last["signature_hex"] in spec and last["hash_hex"] in spec
 
 
 def test_forgery_under_a_small_order_key_is_refused() -> None:
