@@ -233,10 +233,16 @@ class _Run:
         return ("failed", None)
 
     async def _process(self, record: Record) -> tuple[str, str | None]:
-        if getattr(record, "error", None):
+        if record.error:
             return await self._fail(record, record.error)
         if record.deleted:
             return await self._retract(record)
+        if record.skipped == "gone":
+            await self._status(record, "gone", None)
+            return ("gone", None)
+        if record.skipped:
+            await self._status(record, "skipped", record.skipped)
+            return ("skipped", record.skipped)
         decision = licenses.decide(record.license_statements, self.allow)
         if not decision.allowed:
             await self._status(record, "skipped", decision.reason)
@@ -253,15 +259,19 @@ class _Run:
         result = await self.ingestor.ingest(doc, record.files, self.fetcher, self.options.profile)
         if result.status in ("stored", "updated"):
             self.summary.bytes += result.bytes
-        await self._status(record, result.status if result.status != "updated" else "stored",
+        if result.status == "skipped":
+            await self._status(record, "skipped", result.detail)
+            return ("skipped", result.detail)
+        await self._status(record, "stored" if result.status == "updated" else result.status,
                            result.detail)
         return (result.status, None)
 
     async def _retract(self, record: Record) -> tuple[str, str | None]:
-        if not self.options.dry_run:
-            await self.index.retract(self.collection, record.source_id)
-            await self._status(record, "retracted", None)
-        return ("retracted", None)
+        if self.options.dry_run:
+            return ("retracted", None)
+        was_live = await self.index.retract(self.collection, record.source_id)
+        await self._status(record, "retracted" if was_live else "gone", None)
+        return ("retracted", None) if was_live else ("gone", None)
 
     async def _already_done(self, record: Record) -> bool:
         status = await self.index.get_record_status(self.collection, record.source_id)

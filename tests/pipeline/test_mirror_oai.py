@@ -1,0 +1,89 @@
+"""`openmirror mirror` against a local OAI-PMH repository, end to end through the real CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from indexer.index import Index
+from indexer.search import SearchQuery
+from mirror.store.cid import CID
+from mirror.store.profiles import get_profile
+from mirror.store.unixfs import import_bytes
+
+FAST = ("--delay", "0", "--per-host", "8")
+
+
+async def mirror_json(cli_run, *args: str):
+    res = await asyncio.to_thread(cli_run, "mirror", *args, *FAST, "--json")
+    assert res.stdout.strip(), res.stderr
+    return res, json.loads(res.stdout.strip().splitlines()[-1])
+
+
+async def test_oai_harvest_gates_licences_stores_and_is_incremental(cli_run, home_dir: Path, oai_server):
+    res, summary = await mirror_json(cli_run, oai_server.url)
+    assert res.exit_code == 0, res.stderr
+    # 40 records in ten shapes: file, dspace, csv and landing are open; the rest are gated
+    assert summary["stored"] == 16
+    assert summary["skipped"] == {"non-commercial": 4, "no-derivatives": 4, "arxiv-nonexclusive": 4,
+                                  "open-access-without-license": 4, "no-file": 4}
+    assert summary["failed"] == 0 and summary["gone"] == 4  # deleted records never held
+    assert summary["bytes"] > 0
+
+    index = await Index.open(home_dir / "index.sqlite")
+    try:
+        hits = await index.search(SearchQuery(text="record", limit=100))
+        titles = {h.title for h in hits}
+        assert "Record 0: a file record" in titles and "Record 2: a ojs record" not in titles
+        by_shape = {h.title.split(" a ")[1].split()[0] for h in hits}
+        assert by_shape == {"file", "dspace", "csv", "landing"}
+        doc = await index.get_document(summary["collection"], "oai:fake.example:0")
+        assert doc.license == "CC-BY-4.0" and doc.http_status == 200 and doc.retrieved_at
+        assert doc.license_statement and doc.raw_record and "oai_dc" in doc.raw_record
+        assert doc.contents and doc.contents[0].url.endswith(".pdf")
+    finally:
+        await index.close()
+
+    # a gated record's bytes never reach the store
+    nc = oai_server.records[2]
+    for body in nc.files.values():
+        cid = import_bytes(body, get_profile("unixfs-v1-2025")).cid
+        assert not _has_block(home_dir, cid)
+
+    # the rerun is incremental: nothing fetched again, everything unchanged
+    files_before = _file_requests(oai_server)
+    res, again = await mirror_json(cli_run, oai_server.url)
+    assert again["stored"] == 0 and again["failed"] == 0
+    assert _file_requests(oai_server) == files_before
+    oai_server.touch(0)
+    res, third = await mirror_json(cli_run, oai_server.url)
+    assert third["stored"] == 1 and third["updated"] in (0, 1)
+
+
+async def test_deleted_record_is_retracted(cli_run, home_dir: Path, oai_server):
+    _, first = await mirror_json(cli_run, oai_server.url)
+    oai_server.touch(0, deleted=True)
+    _, second = await mirror_json(cli_run, oai_server.url)
+    assert second["retracted"] == 1
+    index = await Index.open(home_dir / "index.sqlite")
+    try:
+        hits = await index.search(SearchQuery(text="file", limit=100))
+        assert "Record 0: a file record" not in {h.title for h in hits}
+    finally:
+        await index.close()
+
+
+async def test_not_a_collection_is_one_line_exit_2(cli_run, origin):
+    res = await asyncio.to_thread(cli_run, "mirror", origin.url("/file/10?ct=image/png"))
+    assert res.exit_code == 2
+    assert res.stderr.startswith("Error: ") and "Traceback" not in res.stderr
+
+
+def _file_requests(server) -> int:
+    return sum(1 for r in server.requests if not r.path.startswith(("/oai", "/robots.txt")))
+
+
+def _has_block(home: Path, cid: CID) -> bool:
+    from mirror.store.blockstore import BlockStore
+    return BlockStore(home / "blocks").has(cid)
