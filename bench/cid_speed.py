@@ -61,8 +61,8 @@ def make_file(path: Path, size_mib: int) -> Path:
     return path
 
 
-def run(cmd: list[str]) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MiB, stdout) of one child process."""
+def run(cmd: list[str]) -> tuple[float, float, str, float]:
+    """(seconds, peak RSS in MiB, stdout, CPU seconds) of one child process."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = proc.stdout.read(), proc.stderr.read()
@@ -71,7 +71,7 @@ def run(cmd: list[str]) -> tuple[float, float, str]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {err.decode()[-500:]}")
-    return elapsed, usage.ru_maxrss / 1024, out.decode().strip()
+    return elapsed, usage.ru_maxrss / 1024, out.decode().strip(), usage.ru_utime + usage.ru_stime
 
 
 def openmirror_command(home: Path) -> list[str] | None:
@@ -94,24 +94,27 @@ def in_process_pass(path: Path) -> float:
     return time.perf_counter() - start
 
 
-def measure(commands: dict[str, list[str]], path: Path, runs: int) -> dict[str, tuple[float, float, str]]:
-    samples: dict[str, list[tuple[float, float, str]]] = {name: [] for name in commands}
+Result = tuple[float, float, str, float]     # median seconds, max RSS MiB, stdout, median CPU s
+
+
+def measure(commands: dict[str, list[str]], path: Path, runs: int) -> dict[str, Result]:
+    samples: dict[str, list[Result]] = {name: [] for name in commands}
     for _ in range(runs):
         for name, cmd in commands.items():
             samples[name].append(run(cmd + [str(path)]))
-    return {name: (statistics.median(s[0] for s in runs_),
-                   max(s[1] for s in runs_), runs_[-1][2]) for name, runs_ in samples.items()}
+    return {name: (statistics.median(s[0] for s in runs_), max(s[1] for s in runs_), runs_[-1][2],
+                   statistics.median(s[3] for s in runs_)) for name, runs_ in samples.items()}
 
 
-def report(title: str, size_mib: int, results: dict[str, tuple[float, float, str]],
-           in_process: float | None) -> None:
+def report(title: str, size_mib: int, results: dict[str, Result], in_process: float | None) -> None:
     print(f"\n{title}: {size_mib} MiB file")
-    print(f"  {'command':<11} {'median s':>9} {'MB/s':>8} {'peak RSS MiB':>13}")
-    for name, (seconds, rss, _out) in results.items():
-        print(f"  {name:<11} {seconds:9.3f} {size_mib * 1.048576 / seconds:8.0f} {rss:13.1f}")
+    print(f"  {'command':<11} {'median s':>9} {'MB/s':>8} {'CPU s':>7} {'peak RSS MiB':>13}")
+    for name, (seconds, rss, _out, cpu) in results.items():
+        print(f"  {name:<11} {seconds:9.3f} {size_mib * 1.048576 / seconds:8.0f} {cpu:7.2f} {rss:13.1f}")
     if in_process is not None:
         print(f"  {'(in-proc)':<11} {in_process:9.3f} {size_mib * 1.048576 / in_process:8.0f}"
-              "               bare pass inside this process (no interpreter start)")
+              "                       bare pass inside this process (no interpreter start)")
+    print(f"  load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 def main() -> None:
