@@ -15,7 +15,6 @@ from mirror.errors import MirrorError, NotReady
 from mirror.store import ContentStore, ImportResult, open_store
 from mirror.store.cid import CID
 from mirror.store.exporter import SCOPES
-from mirror.store.kubo import KuboClient
 
 _CHUNK = 1 << 20
 
@@ -87,7 +86,11 @@ def add_command(app: AppContext, paths: tuple[Path, ...], profile: str | None, r
 async def _add_paths(store: ContentStore, paths: tuple[Path, ...], options: dict, api: str,
                      auth: str | None, as_json: bool) -> int:
     """Add each path, rendering as it goes; returns the exit code (the worst failure's, or 0)."""
-    kubo = KuboClient(api, auth) if api else None
+    kubo = None
+    if api:
+        from mirror.store.kubo import KuboClient  # aiohttp loads only when Kubo is in use
+
+        kubo = KuboClient(api, auth)
     code = 0
     try:
         if kubo is not None:

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from mirror.errors import BlockNotFound, UsageError
+from mirror.errors import BlockNotFound, MirrorError, UsageError
 from mirror.store.blockstore import BlockStore
 from mirror.store.car import import_car, write_car, write_car_file
 from mirror.store.cid import CID
@@ -59,12 +59,23 @@ class ContentStore:
     # --- import -------------------------------------------------------------------------
 
     def add_file(self, source: Path | str | BinaryIO, profile: str | Profile | None = None) -> ImportResult:
-        """Store one file (a path or a binary stream); all blocks or none."""
+        """Store the bytes of one file (a path, symlinks followed, or a binary stream); all or none."""
         chosen = self.profile(profile)
+        if not isinstance(source, (str, Path)):
+            return self._import_stream(source, chosen, "the input stream")
+        try:
+            stream = open(source, "rb", buffering=0)
+        except OSError as exc:
+            raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
+        with stream:
+            return self._import_stream(stream, chosen, str(source))
+
+    def _import_stream(self, stream: BinaryIO, profile: Profile, name: str) -> ImportResult:
         with self.blocks.batch() as batch:
-            if isinstance(source, (str, Path)):
-                return import_path(Path(source), chosen, batch)
-            return import_file(source, chosen, batch)
+            try:
+                return import_file(stream, profile, batch)
+            except OSError as exc:
+                raise MirrorError(f"reading {name} failed: {exc.strerror or exc}") from exc
 
     def add_path(self, path: Path | str, *, recursive: bool = False, hidden: bool = False,
                  profile: str | Profile | None = None) -> ImportResult:
