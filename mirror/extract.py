@@ -1,0 +1,215 @@
+"""Text extraction for search, bounded in size and time.
+
+``extract_text`` turns a stored file into plain text for the full-text index: plain text (with a
+charset guess), HTML (visible text only), PDF (the text layer, page by page), and the heads of CSV
+and JSON files. It reads at most a bounded prefix of a file, stops a PDF after ``timeout`` seconds
+or ``MAX_PDF_PAGES`` pages, and returns at most ``max_chars`` characters. A file it cannot parse
+gives ``None``: the document is still stored and found by its metadata. It never raises.
+
+It is synchronous and CPU-bound: call it through ``asyncio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import logging
+import re
+import time
+from pathlib import Path
+from typing import Callable
+
+log = logging.getLogger(__name__)
+
+MAX_PDF_PAGES = 500
+HTML_BYTES = 8 << 20            # HTML pages larger than this are cut (parsing is in memory)
+HEAD_BYTES = 100 << 10          # the "head" of a CSV or JSON file
+CSV_ROWS = 100
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_JSON_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"(\s*:)?')
+_KINDS = {
+    "text/plain": "text", "text/markdown": "text", "text/x-markdown": "text",
+    "text/html": "html", "application/xhtml+xml": "html",
+    "application/pdf": "pdf",
+    "text/csv": "csv", "text/tab-separated-values": "csv",
+    "application/json": "json", "application/ld+json": "json", "application/x-ndjson": "json",
+    "application/jsonl": "json", "application/geo+json": "json",
+}
+_BLOCKS = ("title", "p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6",
+           "section", "article", "header", "footer", "table", "ul", "ol", "pre", "blockquote",
+           "dd", "dt", "figcaption", "caption", "hr", "nav", "aside", "main", "address")
+_SUFFIXES = {".txt": "text", ".md": "text", ".text": "text", ".html": "html", ".htm": "html",
+             ".xhtml": "html", ".pdf": "pdf", ".csv": "csv", ".tsv": "csv", ".json": "json",
+             ".jsonl": "json", ".ndjson": "json", ".geojson": "json"}
+
+
+def extract_text(path: Path, media_type: str | None, *, max_chars: int = 200_000,
+                 timeout: float = 10.0) -> str | None:
+    """Searchable text of the file at ``path`` (at most ``max_chars``), or None."""
+    mime, charset = _parse_media_type(media_type)
+    kind = _kind(Path(path), mime)
+    if kind is None:
+        return None
+    try:
+        text = _EXTRACTORS[kind](Path(path), charset, max_chars, timeout)
+    except Exception as exc:  # any parser failure is an outcome: no text
+        log.debug("no text from %s (%s): %s", path, kind, exc)
+        return None
+    text = _tidy(text or "")[:max_chars]
+    return text or None
+
+
+def _parse_media_type(media_type: str | None) -> tuple[str, str | None]:
+    if not media_type:
+        return "", None
+    mime, _, params = media_type.partition(";")
+    charset = None
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"').lower()
+    return mime.strip().lower(), charset
+
+
+def _kind(path: Path, mime: str) -> str | None:
+    if mime in _KINDS:
+        return _KINDS[mime]
+    if mime.endswith("+json"):
+        return "json"
+    if mime.startswith("text/") and mime not in ("text/css", "text/javascript"):
+        return "text"
+    if mime in ("", "application/octet-stream", "binary/octet-stream"):
+        return _SUFFIXES.get(path.suffix.lower()) or _sniff(path)
+    return None
+
+
+def _sniff(path: Path) -> str | None:
+    try:
+        with path.open("rb") as f:
+            head = f.read(512)
+    except OSError:
+        return None
+    if head.startswith(b"%PDF-"):
+        return "pdf"
+    if re.match(rb"\s*(<!doctype html|<html)", head, re.IGNORECASE):
+        return "html"
+    return None
+
+
+def _read_head(path: Path, limit: int, charset: str | None) -> str:
+    """The first ``limit`` bytes of the file, decoded (see ``decode``)."""
+    return decode(_read_bytes(path, limit), charset, cut=path.stat().st_size > limit)
+
+
+def _read_bytes(path: Path, limit: int) -> bytes:
+    with path.open("rb") as f:
+        return f.read(limit)
+
+
+def decode(data: bytes, charset: str | None = None, *, cut: bool = False) -> str:
+    """Bytes to text: BOM, then the declared charset, then UTF-8, then Windows-1252.
+
+    With ``cut`` (``data`` is the head of a longer file) a character cut at the end is dropped.
+    """
+    for bom, encoding in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                          (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            return _decode(data[len(bom):], encoding, cut) or ""
+    for encoding in (charset, "utf-8"):
+        if encoding:
+            text = _decode(data, encoding, cut)
+            if text is not None:
+                return text
+    return data.decode("cp1252", errors="replace")
+
+
+def _decode(data: bytes, encoding: str, cut: bool) -> str | None:
+    try:
+        return codecs.getincrementaldecoder(encoding)().decode(data, final=not cut)
+    except (LookupError, UnicodeDecodeError):
+        return None
+
+
+def _tidy(text: str) -> str:
+    lines = (_SPACES.sub(" ", line).strip() for line in _CONTROL.sub(" ", text).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _text(path: Path, charset: str | None, max_chars: int, timeout: float) -> str:
+    return _read_head(path, max_chars * 4, charset)
+
+
+def _html(path: Path, charset: str | None, max_chars: int, timeout: float) -> str:
+    import lxml.html
+
+    head = _read_bytes(path, 4096)
+    text = _read_head(path, HTML_BYTES, charset or _meta_charset(head))
+    text = _XML_DECLARATION.sub("", text, count=1)
+    if not text.strip():
+        return ""
+    root = lxml.html.document_fromstring(text, parser=lxml.html.HTMLParser(remove_comments=True))
+    for element in root.xpath("//script | //style | //noscript | //template"):
+        element.drop_tree()
+    for element in root.iter(*_BLOCKS):          # keep blocks apart, inline elements together
+        element.tail = "\n" + (element.tail or "")
+    return "".join(root.itertext())
+
+
+def _meta_charset(head: bytes) -> str | None:
+    m = _META_CHARSET.search(head)
+    return m.group(1).decode("ascii").lower() if m else None
+
+
+def _pdf(path: Path, charset: str | None, max_chars: int, timeout: float) -> str:
+    from pypdf import PdfReader
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    deadline = time.monotonic() + timeout
+    reader = PdfReader(path)
+    if reader.is_encrypted and not reader.decrypt(""):
+        return ""
+    parts: list[str] = []
+    size = 0
+    for number, page in enumerate(reader.pages):
+        if number >= MAX_PDF_PAGES or size >= max_chars or time.monotonic() > deadline:
+            break
+        text = page.extract_text() or ""
+        parts.append(text)
+        size += len(text)
+    return "\n".join(parts)
+
+
+def _csv(path: Path, charset: str | None, max_chars: int, timeout: float) -> str:
+    text = _read_head(path, HEAD_BYTES, charset)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" or "\t" in text.split("\n", 1)[0] else ","
+    rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+    return "\n".join(" ".join(cell for cell in row if cell)
+                     for _, row in zip(range(CSV_ROWS), rows))
+
+
+def _json(path: Path, charset: str | None, max_chars: int, timeout: float) -> str:
+    """Keys (once each) and string values found in the head; works on a cut-off document."""
+    text = _read_head(path, HEAD_BYTES, charset)
+    keys: dict[str, None] = {}
+    values: list[str] = []
+    for m in _JSON_STRING.finditer(text):
+        try:
+            value = json.loads(f'"{m.group(1)}"')
+        except ValueError:
+            continue
+        if m.group(2):
+            keys.setdefault(value)
+        elif value.strip():
+            values.append(value)
+    return "\n".join([" ".join(keys)] + values)
+
+
+_EXTRACTORS: dict[str, Callable[[Path, str | None, int, float], str]] = {
+    "text": _text, "html": _html, "pdf": _pdf, "csv": _csv, "json": _json,
+}
