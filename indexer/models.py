@@ -140,4 +140,10 @@ class HarvestState(Base):
     key: Mapped[str] = mapped_column(primary_key=True)
     value: Mapped[str]
     updated_at: Mapped[str]
+
+
+# Listing documents by update time (OAI-PMH from/until and paging; indexer.listing, migration 0003).
+Index("ix_documents_updated_at_id", Document.updated_at, Document.id)
+Index("ix_documents_collection_id_updated_at_id", Document.collection_id, Document.updated_at,
+      Document.id)
 from indexer import node_models as _node_models  # noqa: E402,F401  (the node's tables)

@@ -14,8 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer import fts
@@ -30,8 +29,24 @@ texts = ContentText.__table__
 _FINGERPRINTED = ("title", "creators", "description", "subjects", "language", "date", "type",
                   "source_url", "landing_url", "license", "license_url", "license_statement",
                   "raw_record")
-_UPDATE = update(documents).where(documents.c.id == bindparam("b_id"))
-_INSERT_CONTENTS = sqlite_insert(contents).on_conflict_do_nothing(index_elements=["sha256"])
+# Hot statements run as plain executemany with tuples: SQLAlchemy's per-row parameter
+# processing costs more than SQLite itself on the bulk path. _values() follows this order.
+_DOC_COLUMNS = ("collection_id", "source_id", "title", "creators", "description", "subjects",
+                "language", "date", "type", "source_url", "landing_url", "license", "license_url",
+                "license_statement", "retrieved_at", "http_status", "http_headers", "raw_record",
+                "deleted", "fingerprint", "updated_at")
+assert set(_DOC_COLUMNS) | {"id"} == {c.name for c in documents.columns}
+_INSERT_DOC = (f"INSERT INTO documents (id, {', '.join(_DOC_COLUMNS)}) "
+               f"VALUES ({', '.join('?' * (len(_DOC_COLUMNS) + 1))})")
+_UPDATE_DOC = (f"UPDATE documents SET {', '.join(f'{c} = ?' for c in _DOC_COLUMNS[2:])} "
+               "WHERE id = ?")
+_INSERT_CONTENT = ("INSERT INTO contents (sha256, size, media_type, cid, profile, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING")
+_INSERT_LINK = ("INSERT INTO document_contents (document_id, position, content_id, name, url) "
+                "VALUES (?, ?, ?, ?, ?)")
+_INSERT_TEXT = "INSERT INTO texts (content_id, text) VALUES (?, ?)"
+_to_json = json.JSONEncoder(ensure_ascii=False).encode     # default separators: see indexer.db
+_to_canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
 
 def fingerprint(doc: DocumentIn) -> str:
@@ -39,8 +54,7 @@ def fingerprint(doc: DocumentIn) -> str:
     meta = [getattr(doc, name) for name in _FINGERPRINTED]
     files = [[c.sha256.lower(), c.size, c.cid, c.profile, c.media_type, c.name, c.url]
              for c in doc.contents]
-    data = json.dumps([meta, files], ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(data.encode()).hexdigest()[:32]
+    return hashlib.sha256(_to_canonical([meta, files]).encode()).hexdigest()[:32]
 
 
 def in_json(column: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
@@ -92,20 +106,18 @@ async def _upsert_run(conn: AsyncConnection, docs: list[DocumentIn],
     others = await _linked_documents(conn, list(new_texts), exclude=set(changed_ids))
     await fts.unindex(conn, changed_ids + others)
     if plan.changed:
-        await conn.execute(_UPDATE, [_row(d, None, fp, now) | {"b_id": i}
-                                     for d, i, fp in plan.changed])
+        await conn.exec_driver_sql(_UPDATE_DOC, [_values(d, None, fp, now) + (i,)
+                                                 for d, i, fp in plan.changed])
         await conn.execute(delete(links).where(in_json(links.c.document_id, changed_ids)))
     if plan.new:
-        await conn.execute(insert(documents), [_row(d, collection_ids, fp, now) | {"id": i}
-                                               for d, i, fp in plan.new])
-    link_rows = [{"document_id": i, "position": pos, "content_id": sha_ids[c.sha256.lower()],
-                  "name": c.name, "url": c.url}
+        await conn.exec_driver_sql(_INSERT_DOC, [(i,) + _values(d, collection_ids, fp, now)
+                                                 for d, i, fp in plan.new])
+    link_rows = [(i, pos, sha_ids[c.sha256.lower()], c.name, c.url)
                  for d, i, _ in plan.new + plan.changed for pos, c in enumerate(d.contents)]
     if link_rows:
-        await conn.execute(insert(links), link_rows)
+        await conn.exec_driver_sql(_INSERT_LINK, link_rows)
     if new_texts:
-        await conn.execute(insert(texts), [{"content_id": k, "text": v}
-                                           for k, v in new_texts.items()])
+        await conn.exec_driver_sql(_INSERT_TEXT, list(new_texts.items()))
     await fts.index(conn, [i for _, i, _ in plan.new] + changed_ids + others)
     return plan.results
 
@@ -147,34 +159,32 @@ async def _existing(conn: AsyncConnection, docs: list[DocumentIn],
     return found
 
 
-def _row(doc: DocumentIn, collection_ids: dict[str, int] | None, fp: str,
-         now: str) -> dict[str, Any]:
-    """The column values of ``doc``; without the key columns when ``collection_ids`` is None."""
-    key = {} if collection_ids is None else {
-        "collection_id": collection_ids[doc.collection], "source_id": doc.source_id}
-    return key | {
-        "title": doc.title or "", "creators": list(doc.creators or []),
-        "description": doc.description or "", "subjects": list(doc.subjects or []),
-        "language": doc.language, "date": doc.date, "type": doc.type,
-        "source_url": doc.source_url, "landing_url": doc.landing_url, "license": doc.license,
-        "license_url": doc.license_url, "license_statement": doc.license_statement,
-        "retrieved_at": doc.retrieved_at, "http_status": doc.http_status,
-        "http_headers": dict(doc.http_headers or {}), "raw_record": doc.raw_record,
-        "deleted": False, "fingerprint": fp, "updated_at": now,
-    }
+def _values(doc: DocumentIn, collection_ids: dict[str, int] | None, fp: str,
+            now: str) -> tuple[Any, ...]:
+    """Column values of ``doc`` in ``_DOC_COLUMNS`` order; without the two key columns when
+    ``collection_ids`` is None (for an update)."""
+    values = (
+        doc.title or "", _to_json(list(doc.creators or ())), doc.description or "",
+        _to_json(list(doc.subjects or ())), doc.language, doc.date, doc.type, doc.source_url,
+        doc.landing_url, doc.license, doc.license_url, doc.license_statement, doc.retrieved_at,
+        doc.http_status, _to_json(dict(doc.http_headers)) if doc.http_headers else "{}",
+        doc.raw_record, 0, fp, now)
+    if collection_ids is None:
+        return values
+    return (collection_ids[doc.collection], doc.source_id) + values
 
 
 async def _store_contents(conn: AsyncConnection, docs: list[DocumentIn], now: str) -> dict[str, int]:
     """Insert the contents not yet known; sha256 -> content id for every content of ``docs``."""
-    rows = {}
+    rows: dict[str, tuple[Any, ...]] = {}
     for doc in docs:
         for c in doc.contents:
             sha = c.sha256.lower()
-            rows.setdefault(sha, {"sha256": sha, "size": c.size, "media_type": c.media_type,
-                                  "cid": c.cid, "profile": c.profile, "created_at": now})
+            if sha not in rows:
+                rows[sha] = (sha, c.size, c.media_type, c.cid, c.profile, now)
     if not rows:
         return {}
-    await conn.execute(_INSERT_CONTENTS, list(rows.values()))
+    await conn.exec_driver_sql(_INSERT_CONTENT, list(rows.values()))
     found = await conn.execute(select(contents.c.sha256, contents.c.id)
                                .where(in_json(contents.c.sha256, list(rows))))
     return {sha: id_ for sha, id_ in found}

@@ -111,6 +111,7 @@ def upgrade() -> None:
                                 name=op.f("fk_document_contents_document_id_documents")),
         sa.ForeignKeyConstraint(["content_id"], ["contents.id"], ondelete="RESTRICT",
                                 name=op.f("fk_document_contents_content_id_contents")),
+        sqlite_with_rowid=False,
     )
     op.create_index(op.f("ix_document_contents_content_id"), "document_contents", ["content_id"])
     op.create_table(
