@@ -30,6 +30,7 @@ Scope = Literal["all", "entity", "block"]
 SCOPES: tuple[str, ...] = ("all", "entity", "block")
 
 _UNSAFE_NAMES = ("", ".", "..")
+MAX_DEPTH = 64     # real DAGs are a few levels deep; a hostile one must not exhaust the stack
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def _file_size(node: _Node) -> int:
     if len(fs.blocksizes) != len(node.pb.links):
         raise DagPBError(f"{node.cid}: {len(fs.blocksizes)} blocksizes for {len(node.pb.links)} links")
     total = len(fs.data or b"") + sum(fs.blocksizes)
-    if fs.filesize is not None and fs.filesize != total and (fs.filesize or node.pb.links):
+    if fs.filesize is not None and fs.filesize != total:
         raise DagPBError(f"{node.cid}: filesize {fs.filesize} but the node holds {total} bytes")
     return total
 
@@ -138,7 +139,10 @@ def walk_file_range(store: BlockStore, cid: CID, offset: int = 0,
     yield from _range(store, node, offset, end)
 
 
-def _range(store: BlockStore, node: _Node, start: int, end: int) -> Iterator[tuple[CID, bytes, bytes]]:
+def _range(store: BlockStore, node: _Node, start: int, end: int,
+           depth: int = 0) -> Iterator[tuple[CID, bytes, bytes]]:
+    if depth > MAX_DEPTH:
+        raise DagPBError(f"{node.cid}: file DAG deeper than {MAX_DEPTH} levels")
     if node.fs is None:
         yield node.cid, node.block, node.block[start:end]
         return
@@ -152,7 +156,7 @@ def _range(store: BlockStore, node: _Node, start: int, end: int) -> Iterator[tup
             break
         if pos + size > start:
             child = _load_file_child(store, node.cid, _link_cid(link.hash), size)
-            yield from _range(store, child, max(start - pos, 0), min(end - pos, size))
+            yield from _range(store, child, max(start - pos, 0), min(end - pos, size), depth + 1)
         pos += size
 
 
@@ -206,7 +210,9 @@ def _hamt_width(node: _Node) -> int:
     return len(f"{fanout - 1:X}")
 
 
-def _hamt_entries(store: BlockStore, node: _Node) -> Iterator[DirEntry]:
+def _hamt_entries(store: BlockStore, node: _Node, depth: int = 0) -> Iterator[DirEntry]:
+    if depth > MAX_DEPTH:
+        raise DagPBError(f"{node.cid}: HAMT deeper than {MAX_DEPTH} levels")
     assert node.pb is not None
     width = _hamt_width(node)
     for link in node.pb.links:
@@ -219,7 +225,7 @@ def _hamt_entries(store: BlockStore, node: _Node) -> Iterator[DirEntry]:
         shard = _load(store, child)
         if shard.kind != HAMT_SHARD:
             raise DagPBError(f"{node.cid}: HAMT bucket {link.name} points at a non-shard node")
-        yield from _hamt_entries(store, shard)
+        yield from _hamt_entries(store, shard, depth + 1)
 
 
 def resolve(store: BlockStore, cid: CID, path: str) -> CID:

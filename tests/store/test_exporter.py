@@ -14,7 +14,7 @@ from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID, DAG_PB, RAW
 from mirror.store.dagpb import PBLink, PBNode, decode_node, encode_node
 from mirror.store.directory import import_path
-from mirror.store.exporter import has_dag, iter_file, ls, resolve, stat, walk_dag, walk_file_range
+from mirror.store.exporter import MAX_DEPTH, has_dag, iter_file, ls, resolve, stat, walk_dag, walk_file_range
 from mirror.store.profiles import PROFILES, Profile
 from mirror.store.unixfs import import_bytes
 from mirror.store.unixfs_pb import DIRECTORY, FILE, UnixFSData, decode_unixfs, encode_unixfs
@@ -273,3 +273,16 @@ def test_io_stream_import_reads_back(store: BlockStore) -> None:
     for part in iter_file(store, cid, 100, 1500):
         out.write(part)
     assert out.getvalue() == data[100:1600]
+
+
+def test_a_hostile_deep_chain_is_refused_not_a_crash(store: BlockStore) -> None:
+    child = CID.of(b"x", RAW)
+    store.put(child, b"x")
+    with store.batch() as batch:
+        for _ in range(MAX_DEPTH + 2):
+            block = encode_node(PBNode([PBLink(bytes(child), "", 1)],
+                                       encode_unixfs(UnixFSData(FILE, filesize=1, blocksizes=[1]))))
+            child = CID.of(block, DAG_PB)
+            batch.put(child, block)
+    with pytest.raises(DagPBError, match="deeper than"):
+        read(store, child)

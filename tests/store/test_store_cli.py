@@ -209,6 +209,8 @@ def test_car_round_trip_between_homes(cli_run, home_dir: Path, tmp_path: Path, h
     imported = run_in(other, "car", "import", str(car))
     assert imported.exit_code == 0 and imported.stdout.splitlines() == [file_cid, dir_cid]
     assert run_in(other, "cat", file_cid).stdout_bytes == b"hello world"
+    from_stdin = cli_run("car", "import", "-", input=car.read_bytes())
+    assert from_stdin.exit_code == 0 and from_stdin.stdout.splitlines() == [file_cid, dir_cid]
     as_json = run_in(other, "car", "import", "--json", str(car))
     assert [json.loads(line) for line in as_json.stdout.splitlines()] == [
         {"cid": file_cid, "complete": True}, {"cid": dir_cid, "complete": True}]
