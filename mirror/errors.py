@@ -202,3 +202,15 @@ class BadResponse(FetchError, ValueError):
 
 class RobotsUnavailable(FetchError):
     pass
+
+
+# --- retrieval from peers (mirror.node.retrieve) -------------------------------------------------
+#   NotFound ── ContentUnavailable   no peer holds the content (or some of its blocks)
+#   IntegrityError ── NoHonestHolder  every peer that had the content sent bytes that do not match
+
+class ContentUnavailable(NotFound):
+    pass
+
+
+class NoHonestHolder(IntegrityError):
+    pass

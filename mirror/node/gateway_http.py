@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Mapping, TypeVar
 from aiohttp import web
 
 from mirror.errors import BlockNotFound, IntegrityError, NotFound
-from mirror.node.ratelimit import TokenBucket
+from mirror.node.ratelimit import UploadLimiter
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID
@@ -84,7 +84,7 @@ class GatewayState:
 
     store: ContentStore
     index: "Index | None" = None
-    limiter: TokenBucket | None = None
+    limiter: UploadLimiter | None = None
 
 
 GATEWAY = web.AppKey("openmirror_gateway", GatewayState)
@@ -210,7 +210,7 @@ async def iterate_in_thread(items: Iterator[T]) -> AsyncIterator[T]:
 
 
 async def write_body(response: web.StreamResponse, chunks: AsyncIterator[bytes],
-                     limiter: TokenBucket | None) -> int:
+                     limiter: UploadLimiter | None) -> int:
     """Write chunks to a prepared response through the upload limiter; returns the bytes sent."""
     sent = 0
     async for chunk in chunks:

@@ -20,8 +20,8 @@ DEFAULT_BURST_SECONDS = 0.05     # credit a quiet bucket may hold: 50 ms worth o
 MIN_BURST = 64 * 1024            # ... but at least one typical network read
 
 
-class TokenBucket:
-    """Limits the bytes per second passing through ``take``; see the module docstring."""
+class UploadLimiter:
+    """A token bucket of bytes: limits what passes through ``take``; see the module docstring."""
 
     def __init__(self, rate: float, burst: float | None = None) -> None:
         if rate <= 0:
@@ -53,6 +53,6 @@ class TokenBucket:
             await asyncio.sleep(delay)
 
 
-def limiter_for(rate: int | float) -> TokenBucket | None:
+def limiter_for(rate: int | float) -> UploadLimiter | None:
     """A bucket for a ``node.upload_rate`` value, or None when the rate is 0 (no limit)."""
-    return TokenBucket(rate) if rate and rate > 0 else None
+    return UploadLimiter(rate) if rate and rate > 0 else None

@@ -10,7 +10,7 @@ from holder_server import HolderServer, gateway, http, make_node  # noqa: F401  
 
 from mirror.node.gateway import accepted_types, negotiate
 from mirror.node.gateway_http import GATEWAY, Problem
-from mirror.node.ratelimit import TokenBucket
+from mirror.node.ratelimit import UploadLimiter
 from mirror.store.cid import CID, RAW
 
 RAW_TYPE = "application/vnd.ipld.raw"
@@ -141,7 +141,7 @@ def test_accept_ranking_and_negotiation() -> None:
 
 
 def test_token_bucket_delays_by_the_bytes_over_the_burst() -> None:
-    bucket = TokenBucket(rate=1000, burst=100)
+    bucket = UploadLimiter(rate=1000, burst=100)
     assert bucket.delay_for(100) == 0
     assert bucket.delay_for(500) == pytest.approx(0.5, abs=0.02)
     assert bucket.delay_for(100) == pytest.approx(0.6, abs=0.02)      # queued behind the first
