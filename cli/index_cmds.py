@@ -1,0 +1,184 @@
+"""``openmirror search``, ``show``, ``stats`` and ``db``: the metadata index from the command line."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, Awaitable, Callable, TypeVar
+
+import click
+
+from cli.context import AppContext, pass_app
+from cli.errors import handle_errors
+from cli.output import emit_json, emit_mapping, emit_rows
+from indexer import migrate
+from indexer.errors import NotIndexed
+from indexer.index import Index
+from indexer.records import DocumentOut, SearchQuery
+
+T = TypeVar("T")
+SEARCH_COLUMNS = ["title", "creators", "license", "collection", "date", "cid"]
+RAW_RECORD_CHARS = 2000
+
+
+async def _with_index(path: Path, call: Callable[[Index], Awaitable[T]]) -> T:
+    async with await Index.open(path) as index:
+        return await call(index)
+
+
+@click.command("search")
+@click.argument("query")
+@click.option("--license", "license_", metavar="SPDX", help="SPDX id; a trailing * matches a family (CC-BY*).")
+@click.option("--collection", help="Only this collection.")
+@click.option("--type", "type_", help="Only this document type (article, dataset, ...).")
+@click.option("--after", metavar="DATE", help="Dated on or after YYYY[-MM[-DD]].")
+@click.option("--before", metavar="DATE", help="Dated before YYYY[-MM[-DD]].")
+@click.option("--lang", help="Language tag; 'en' also matches 'en-GB'.")
+@click.option("--limit", type=int, default=20, show_default=True, help="At most this many results (1-1000).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per result.")
+@pass_app
+@handle_errors
+def search_command(app: AppContext, query: str, license_: str | None, collection: str | None,
+                   type_: str | None, after: str | None, before: str | None, lang: str | None,
+                   limit: int, as_json: bool) -> None:
+    """Search the index: words, "quoted phrases" and prefix* terms, all must match.
+
+    Results are ranked by relevance (a match in the title counts most). An empty QUERY lists the
+    newest documents that pass the filters.
+
+    \b
+    Examples:
+        openmirror search "open data"
+        openmirror search 'glacier* "mass balance"' --license 'CC-BY*' --after 2020
+        openmirror search "" --collection zenodo --lang en --limit 100 --json
+    """
+    query_ = SearchQuery(query, license=license_, collection=collection, type=type_, after=after,
+                         before=before, lang=lang, limit=limit)
+    hits = asyncio.run(_with_index(app.home.db_path, lambda index: index.search(query_)))
+    emit_rows([hit.to_dict() for hit in hits], SEARCH_COLUMNS, as_json=as_json or app.json)
+
+
+@click.command("show")
+@click.argument("cid")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per document.")
+@pass_app
+@handle_errors
+def show_command(app: AppContext, cid: str, as_json: bool) -> None:
+    """Show the full metadata and provenance of every document with this CID (or sha256).
+
+    \b
+    Examples:
+        openmirror show bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy
+        openmirror show bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy --json
+    """
+    docs = asyncio.run(_with_index(app.home.db_path, lambda index: index.find_by_cid(cid)))
+    if not docs:
+        raise NotIndexed(f"no document with CID {cid} in the index",
+                         hint='find CIDs with: openmirror search "words"')
+    for number, doc in enumerate(docs):
+        if as_json or app.json:
+            emit_json(doc.to_dict())
+            continue
+        if number:
+            click.echo()
+        emit_mapping(_readable(doc), as_json=False)
+
+
+def _readable(doc: DocumentOut) -> dict[str, Any]:
+    data = doc.to_dict()
+    files = data.pop("contents")
+    raw = data.pop("raw_record") or ""
+    for number, file in enumerate(files, 1):
+        for key, value in file.items():
+            data[f"file {number} {key}"] = value
+    if len(raw) > RAW_RECORD_CHARS:
+        raw = raw[:RAW_RECORD_CHARS] + f" … ({len(raw) - RAW_RECORD_CHARS} more characters; --json shows all)"
+    data["raw_record"] = raw.replace("\n", " ")
+    return data
+
+
+@click.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@pass_app
+@handle_errors
+def stats_command(app: AppContext, as_json: bool) -> None:
+    """Count documents, bytes and licences, per collection and in all.
+
+    \b
+    Examples:
+        openmirror stats
+        openmirror stats --json
+    """
+    stats = asyncio.run(_with_index(app.home.db_path, lambda index: index.stats()))
+    if as_json or app.json:
+        emit_json(stats.to_dict())
+        return
+    emit_mapping({"documents": stats.documents, "retracted": stats.retracted,
+                  "contents": stats.contents, "bytes": _human(stats.bytes)}, as_json=False)
+    rows = [{"collection": c.name, "documents": c.documents, "bytes": _human(c.bytes),
+             "licenses": "; ".join(f"{k or 'unknown'}: {v}" for k, v in
+                                   sorted(c.licenses.items(), key=lambda kv: -kv[1]))}
+            for c in stats.collections]
+    if rows:
+        click.echo()
+        emit_rows(rows, ["collection", "documents", "bytes", "licenses"], as_json=False)
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+@click.group("db")
+def db_group() -> None:
+    """Look at and upgrade the index database schema."""
+
+
+@db_group.command("upgrade")
+@pass_app
+@handle_errors
+def db_upgrade(app: AppContext) -> None:
+    """Apply pending schema migrations to the index (opening it does this too).
+
+    \b
+    Examples:
+        openmirror db upgrade
+    """
+    path = app.home.db_path
+    before = migrate.upgrade(path)
+    result = {"path": str(path), "from": before.current, "to": before.head}
+    if app.json:
+        emit_json(result)
+    elif before.up_to_date:
+        click.echo(f"index {path} is at revision {before.head}, the newest")
+    else:
+        click.echo(f"index {path} upgraded from {before.current or 'nothing'} to {before.head}")
+
+
+@db_group.command("current")
+@pass_app
+@handle_errors
+def db_current(app: AppContext) -> None:
+    """Print the index's schema revision and the newest this openmirror knows; changes nothing.
+
+    \b
+    Examples:
+        openmirror db current
+        openmirror --json db current
+    """
+    path = app.home.db_path
+    revision = migrate.check(path)
+    result = {"path": str(path), "current": revision.current, "head": revision.head,
+              "up_to_date": revision.up_to_date}
+    if app.json:
+        emit_json(result)
+    else:
+        state = "up to date" if revision.up_to_date else "openmirror db upgrade applies the rest"
+        click.echo(f"{revision.current or 'none (no index yet)'}  (newest {revision.head}; {state})")
+
+
+COMMANDS = [search_command, show_command, stats_command, db_group]
