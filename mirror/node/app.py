@@ -1,0 +1,205 @@
+"""The volunteer node: the HTTP service plus the background work that keeps its index in sync.
+
+    node = Node(home, listen="127.0.0.1:0", peers=["http://a.example:8470"])
+    await node.start()          # opens index and store, serves, syncs until stopped
+    ...
+    await node.stop()
+
+``build_app(node)`` registers the ``/api/v1`` routes, then lets ``mirror.node.gateway`` (``/ipfs``)
+and ``mirror.node.web`` (``/``, ``/doc``, ``/collection``, ``/static``, ``/oai``) add theirs when
+those modules exist. Background work (``mirror.node.gossip``): a sync with every peer on connect
+and every ``node.sync_interval`` seconds, pulls triggered by notifies, notifies to peers when a
+feed grows here (including appends by another process on the same home, noticed by polling the
+node's own feed head every second), and a one-off check of which contents are held.
+
+Keyword overrides set ``node.*`` settings for this node only: ``Node(home, sync_interval=0.5)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from indexer.index import Index
+from mirror.errors import UsageError
+from mirror.home import Home
+from mirror.node import held, status
+from mirror.node.api import NODE_KEY, add_api_routes, protocol_middleware
+from mirror.node.apply import Merger
+from mirror.node.client import client_session
+from mirror.node.feed import open_index
+from mirror.node.gossip import Gossip
+from mirror.node.identity import Identity
+from mirror.node.limits import MAX_JSON_REQUEST, RateLimiter, Timeouts
+from mirror.node.peers import CONFIGURED, PeerBook, normalize_url
+from mirror.node.reader import Reader
+from mirror.node.sync import SyncReport, Syncer
+from mirror.settings import Settings
+from mirror.store import ContentStore, open_store
+
+log = logging.getLogger(__name__)
+STORAGE_TTL = 30.0           # seconds a measured storage_used is reused
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[v6]:PORT``) as (host, port); ``UsageError`` when malformed."""
+    host, sep, port = text.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise UsageError(f"not HOST:PORT: {text!r}", hint="e.g. --listen 127.0.0.1:8470")
+    return host, int(port)
+
+
+class Node:
+    home: Home
+    settings: Settings
+    identity: Identity
+    index: Index
+    store: ContentStore
+    url: str
+
+    def __init__(self, home: Home, *, listen: str | None = None, peers: list[str] | None = None,
+                 **overrides: Any) -> None:
+        self.home = home
+        self.settings = home.settings
+        for name, value in overrides.items():
+            self.settings.set(f"node.{name}", value, "override")
+        self.listen = parse_listen(listen or self.settings.node.listen)
+        self.configured_peers = [normalize_url(p) for p in [*self.settings.node.peers, *(peers or [])]]
+        host, port = self.listen
+        self.url = normalize_url(self.settings.node.public_url or f"http://{_host(host)}:{port}")
+        self.serving = False
+        self.limiter = RateLimiter(self.settings.node.rate_limit, self.settings.node.rate_burst)
+        self._opened = False
+        self._runner: web.AppRunner | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._storage: tuple[float, int] | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open identity, store, index and peers (no server, no background work)."""
+        if self._opened:
+            return
+        node = self.settings.node
+        self.identity = await asyncio.to_thread(Identity.load_or_create, self.home.key_file)
+        self.store = open_store(self.home)
+        self.index = await open_index(self.home, identity=self.identity, store=self.store)
+        self.reader = Reader(self.index.path)
+        self.merger = Merger(self.index, self.store, self.identity.node_id, node.accept_authors)
+        self.book = PeerBook(self.index, self.reader, backoff=node.backoff,
+                             backoff_max=node.backoff_max, self_url=self.url)
+        timeouts = Timeouts(total=node.peer_timeout, read=min(30.0, node.peer_timeout),
+                            connect=min(10.0, node.peer_timeout))
+        self.session: aiohttp.ClientSession = client_session(timeouts, self.settings.fetch.user_agent)
+        self.gossip = Gossip(self)
+        self.syncer = Syncer(self.merger, self.reader, on_applied=self.gossip.applied)
+        for url in self.configured_peers:
+            await self.book.add(url, CONFIGURED)
+        self._opened = True
+
+    async def start(self) -> None:
+        """Open everything, serve on ``listen`` and start the background work."""
+        await self.open()
+        try:
+            actual = await self._serve()
+        except BaseException:
+            await self.stop()
+            raise
+        if not self.settings.node.public_url:
+            self.url = normalize_url(f"http://{_host(self.listen[0])}:{actual}")
+            self.book.self_url = self.url
+        self.serving = True
+        self.spawn(self.gossip.run())
+        self.spawn(held.reconcile(self.index, self.reader.read, self.store))
+        log.info("node %s serving on %s", self.identity.node_id, self.url)
+
+    async def _serve(self) -> int:
+        """Start the HTTP server; returns the port it listens on."""
+        self._runner = web.AppRunner(build_app(self), access_log=None, shutdown_timeout=2.0)
+        await self._runner.setup()
+        host, port = self.listen
+        site = web.TCPSite(self._runner, host, port, backlog=256)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        return int(self._runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        """Stop background work and the server, then close the index (idempotent)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.serving = False
+        if self._opened:
+            await self.session.close()
+            await self.reader.close()
+            await self.index.close()
+            self._opened = False
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        """Run CORO in the background until it ends or the node stops."""
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("node task failed", exc_info=task.exception())
+
+    # -- operations ----------------------------------------------------------------------------
+
+    async def sync_all(self) -> list[SyncReport]:
+        """One sync with every peer not backed off, in parallel (``join --once``)."""
+        peers = [p for p in await self.book.all() if not self.book.in_backoff(p)]
+        return list(await asyncio.gather(*(self.gossip.sync_peer(p.url) for p in peers)))
+
+    async def add_peer(self, url: str) -> tuple[str, bool]:
+        """Add a configured peer and sync with it soon; returns (normalised URL, was new)."""
+        url = normalize_url(url)
+        added = await self.book.add(url, CONFIGURED)
+        self.gossip.wake()
+        return url, added
+
+    def on_notify(self, author: str, seq: int, origin: str | None) -> None:
+        """A peer says AUTHOR's feed reached SEQ (a hint: checked, then pulled and verified)."""
+        self.spawn(self.gossip.notified(author, seq, origin))
+
+    async def status(self) -> dict[str, Any]:
+        """The status fields (see ``mirror.node.status``); storage_used is cached briefly."""
+        loop = asyncio.get_running_loop()
+        if self._storage is None or loop.time() - self._storage[0] > STORAGE_TTL:
+            self._storage = (loop.time(), await status.storage_used(self.store))
+        return await status.collect(self.identity, self.reader, used=self._storage[1], url=self.url)
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def build_app(node: Node) -> web.Application:
+    """The node's aiohttp application: the API, then the gateway and web routes if present."""
+    app = web.Application(client_max_size=MAX_JSON_REQUEST, middlewares=[protocol_middleware])
+    app[NODE_KEY] = node
+    add_api_routes(app)
+    for name in ("mirror.node.gateway", "mirror.node.web"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.setup_routes(app, node)
+    return app

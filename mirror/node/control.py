@@ -1,0 +1,118 @@
+"""What the node commands do (``serve``, ``join``, ``peers``, ``status``), as library coroutines.
+
+The CLI parses options, calls one of these and renders the result; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable
+
+from indexer.index import Index
+from mirror.errors import UsageError
+from mirror.home import Home
+from mirror.node.app import Node
+from mirror.node.apply import Merger
+from mirror.node.feed import open_index
+from mirror.node.identity import Identity, parse_node_id
+from mirror.node.peers import CONFIGURED, PeerBook, normalize_url, peer_state
+from mirror.node.reader import Reader
+from mirror.node.status import home_status
+from mirror.store import open_store
+
+ReadyFn = Callable[[Node], None]
+
+
+async def serve(home: Home, *, listen: str | None = None, peers: list[str] | None = None,
+                on_ready: ReadyFn | None = None, **overrides: Any) -> None:
+    """Run a node until SIGINT or SIGTERM, then shut it down cleanly."""
+    node = Node(home, listen=listen, peers=peers, **overrides)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await node.start()
+        if on_ready is not None:
+            on_ready(node)
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await node.stop()
+
+
+async def join_once(home: Home, url: str, **overrides: Any) -> dict[str, Any]:
+    """Add URL as a peer, sync once with every peer, and summarise (no server is started)."""
+    url = normalize_url(url)
+    node = Node(home, peers=[url], **overrides)
+    start = time.monotonic()
+    await node.open()
+    try:
+        reports = await node.sync_all()
+        documents = (await node.status())["documents"]
+    finally:
+        await node.stop()
+    return {"peer": url, "entries": sum(r.entries for r in reports),
+            "documents_changed": sum(r.documents for r in reports), "documents": documents,
+            "bytes": sum(r.bytes for r in reports), "seconds": round(time.monotonic() - start, 3),
+            "feeds": sorted({a for r in reports for a in r.feeds}),
+            "lag": sum(r.lag for r in reports),
+            "errors": {r.peer: r.error for r in reports if r.error}}
+
+
+@asynccontextmanager
+async def _opened(home: Home) -> AsyncIterator[tuple[Index, Reader, Identity]]:
+    identity = await asyncio.to_thread(Identity.load_or_create, home.key_file)
+    index = await open_index(home, identity=identity)
+    reader = Reader(home.db_path)
+    try:
+        yield index, reader, identity
+    finally:
+        await reader.close()
+        await index.close()
+
+
+def _book(home: Home, index: Index, reader: Reader) -> PeerBook:
+    node = home.settings.node
+    return PeerBook(index, reader, backoff=node.backoff, backoff_max=node.backoff_max)
+
+
+async def list_peers(home: Home) -> list[dict[str, Any]]:
+    """Every known peer with its state (ok, new, failing, backoff), last contact and lag."""
+    async with _opened(home) as (index, reader, _):
+        found = await _book(home, index, reader).all()
+    return [{"url": p.url, "node_id": p.node_id, "state": peer_state(p),
+             "last_contact": p.last_contact, "lag": p.lag, "failures": p.failures,
+             "source": p.source, "last_error": p.last_error} for p in found]
+
+
+async def add_peer(home: Home, url: str) -> dict[str, Any]:
+    """Add a configured peer (a running node picks it up within a second)."""
+    async with _opened(home) as (index, reader, _):
+        added = await _book(home, index, reader).add(url, CONFIGURED)
+    return {"url": normalize_url(url), "added": added}
+
+
+async def remove_peer(home: Home, url: str) -> dict[str, Any]:
+    async with _opened(home) as (index, reader, _):
+        removed = await _book(home, index, reader).remove(url)
+    return {"url": normalize_url(url), "removed": removed}
+
+
+async def set_blocked(home: Home, key: str, blocked: bool) -> dict[str, Any]:
+    """Block or unblock an author and re-derive the documents it touched."""
+    parse_node_id(key)
+    async with _opened(home) as (index, _reader, identity):
+        if blocked and key == identity.node_id:
+            raise UsageError("a node cannot block its own key")
+        merger = Merger(index, open_store(home), identity.node_id, home.settings.node.accept_authors)
+        changed = await (merger.block(key) if blocked else merger.unblock(key))
+    return {"author": key, "blocked": blocked, "documents_changed": changed}
+
+
+async def status(home: Home) -> dict[str, Any]:
+    return await home_status(home)

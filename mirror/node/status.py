@@ -1,0 +1,53 @@
+"""What ``openmirror status`` and ``GET /api/v1/status`` report about a node.
+
+Fields: ``node_id``, ``url``, ``protocol``, ``documents`` (live documents in the index), ``held``
+(live documents having files, every one of them fully held in the local blockstore),
+``storage_used`` (bytes of block data in the blockstore), ``feeds`` (feeds held), ``entries``
+(entries held), ``peers`` (known peers), ``blocked`` (blocked authors). Later issues add fields
+(``storage_budget``, ``under_replicated``, …); readers ignore fields they do not know.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from indexer import feeds
+from indexer import peers as peer_rows
+from indexer.index import Index
+from mirror.home import Home
+from mirror.node.entry import PROTOCOL_VERSION
+from mirror.node.identity import Identity
+from mirror.node.reader import Reader
+from mirror.store import ContentStore, open_store
+
+
+async def storage_used(store: ContentStore) -> int:
+    """Bytes of block data in STORE (walks the blockstore's folders in a worker thread)."""
+    return (await asyncio.to_thread(store.blocks.stats))[1]
+
+
+async def collect(identity: Identity, reader: Reader, *, used: int, url: str | None) -> dict[str, Any]:
+    """The status fields, read in one snapshot of the index."""
+    async with reader.read() as conn:
+        documents = await feeds.count_documents(conn)
+        held = await feeds.count_held_documents(conn)
+        feed_count, entry_count = await feeds.feed_totals(conn)
+        peer_count = await peer_rows.count_peers(conn)
+        blocked = len(await peer_rows.list_blocked(conn))
+    return {"node_id": identity.node_id, "url": url, "protocol": PROTOCOL_VERSION,
+            "documents": documents, "held": held, "storage_used": used, "feeds": feed_count,
+            "entries": entry_count, "peers": peer_count, "blocked": blocked}
+
+
+async def home_status(home: Home) -> dict[str, Any]:
+    """The status of HOME read from its files (no running node needed)."""
+    identity = await asyncio.to_thread(Identity.load_or_create, home.key_file)
+    index = await Index.open(home.db_path)       # creates or migrates the index
+    await index.close()
+    reader = Reader(home.db_path)
+    try:
+        url = home.settings.node.public_url or f"http://{home.settings.node.listen}"
+        return await collect(identity, reader, used=await storage_used(open_store(home)), url=url)
+    finally:
+        await reader.close()
