@@ -152,6 +152,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("node", "backoff_max", "float", 3600.0, "Longest a failing peer is left alone, in seconds."),
     Setting("node", "peer_exchange", "bool", True,
             "Learn new peers from the peer lists of the nodes this one syncs with."),
+    Setting("node", "name", "str", "",
+            "Name of this node on its web pages and in OAI-PMH Identify; default 'openmirror node ID'."),
+    Setting("node", "admin_email", "str", "",
+            "Administrator's e-mail address given in OAI-PMH Identify (adminEmail)."),
+    Setting("node", "oai_page_size", "int", 100,
+            "Records (or identifiers) per OAI-PMH list response; the rest follows by resumption token."),
     # pinning
     Setting("pinning", "endpoint", "str", "", "IPFS Pinning Service API endpoint for remote pinning."),
     Setting("pinning", "token", "str", "", "Bearer token for the pinning service."),

@@ -1,0 +1,102 @@
+"""A real node for the web page, OAI-PMH and browser tests, without the sync machinery.
+
+``WebNode`` carries what ``mirror.node.web.setup_routes`` uses (home, settings, identity, a real
+``Index`` and ``ContentStore`` on a tmp home, and ``url``); ``WebServer`` serves it on 127.0.0.1,
+port 0, with the real web routes and the real gateway (``/ipfs``). Documents go in through the real
+APIs: the file through ``ContentStore.add_file``, its metadata through ``Index.upsert_document``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from indexer.index import Index
+from indexer.records import ContentIn, DocumentIn
+from mirror.home import Home
+from mirror.node import gateway, web as web_routes
+from mirror.node.identity import Identity
+from mirror.settings import Settings
+from mirror.store import ContentStore, open_store
+
+
+@dataclass
+class WebNode:
+    home: Home
+    settings: Settings
+    identity: Identity
+    index: Index
+    store: ContentStore
+    url: str = "http://127.0.0.1:0"
+
+    @classmethod
+    async def open(cls, path: Path, **settings: Any) -> "WebNode":
+        home = Home.open(path)
+        for key, value in settings.items():
+            home.settings.set(f"node.{key}", value)
+        return cls(home, home.settings, Identity.load_or_create(home.key_file),
+                   await Index.open(home.db_path), open_store(home))
+
+    async def add(self, data: bytes, *, name: str = "file.txt", media_type: str = "text/plain",
+                  collection: str = "books", source_id: str | None = None,
+                  **fields: Any) -> DocumentIn:
+        """Store DATA and index a document for it; returns the document as indexed."""
+        folder = self.home.staging_dir
+        path = folder / f"upload-{hashlib.sha256(data).hexdigest()[:16]}"
+        path.write_bytes(data)
+        result = self.store.add_file(path)
+        path.unlink()
+        content = ContentIn(sha256=result.sha256, size=result.size, cid=str(result.cid),
+                            profile=result.profile, media_type=media_type, name=name,
+                            url=fields.pop("final_url", None))
+        fields.setdefault("title", name)
+        fields.setdefault("license", "CC-BY-4.0")
+        doc = DocumentIn(collection=collection, source_id=source_id or str(result.cid),
+                         contents=[content], **fields)
+        await self.index.upsert_document(doc)
+        return doc
+
+    async def close(self) -> None:
+        await self.index.close()
+
+
+class WebServer:
+    """The node's web face (and gateway) on 127.0.0.1; ``url`` is set once started."""
+
+    def __init__(self, node: WebNode) -> None:
+        self.node = node
+        self.app = web.Application()
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return self.node.url
+
+    async def start(self) -> "WebServer":
+        gateway.setup_routes(self.app, self.node)
+        web_routes.setup_routes(self.app, self.node)
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.node.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+async def start_site(path: Path, **settings: Any) -> WebServer:
+    return await WebServer(await WebNode.open(path, **settings)).start()
+
+
+async def stop_site(server: WebServer) -> None:
+    await server.close()
+    await server.node.close()
