@@ -20,6 +20,7 @@ from indexer import migrate
 from indexer.records import ContentIn, DocumentIn, SearchQuery
 from mirror.home import Home
 from mirror.node.app import Node
+from mirror.store.cid import CID, RAW
 
 # Fast timings for tests: quick syncs and backoff, no request rate limit.
 FAST: dict[str, Any] = {"sync_interval": 0.5, "rate_limit": 0, "backoff": 0.3, "backoff_max": 2.0,
@@ -30,8 +31,13 @@ def document(i: int, *, collection: str = "c", license: str | None = "CC-BY-4.0"
              title: str | None = None, statement: str | None = None) -> DocumentIn:
     return DocumentIn(collection=collection, source_id=f"doc-{i}", title=title or f"River survey {i}",
                       creators=["Ada"], license=license, license_statement=statement,
-                      contents=[ContentIn(sha256=f"{i:064x}", size=100 + i, cid="bafkqaaa",
+                      contents=[ContentIn(sha256=f"{i:064x}", size=100 + i, cid=_cid(i),
                                           profile="unixfs-v1-2025", media_type="text/plain")])
+
+
+def _cid(i: int) -> str:
+    """A raw-leaf CID of some bytes no test stores."""
+    return str(CID.of(f"content {i}".encode(), RAW))
 
 
 async def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02,
