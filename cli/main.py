@@ -1,23 +1,56 @@
-"""The ``openmirror`` root command. Command bodies live in one module per topic."""
+"""The ``openmirror`` root command. Command bodies live in one module per topic.
+
+Commands are loaded lazily: ``openmirror cid FILE`` imports only ``cli.store_cmds`` (and what it
+needs), not the index, the crawler and the node, so a one-shot command starts fast and small.
+``COMMAND_MODULES`` maps every command name to its module; a test checks it against the modules'
+own ``COMMANDS`` lists.
+"""
 
 from __future__ import annotations
 
 import importlib
 import logging
-import pkgutil
 
 import click
 
 from cli.context import AppContext
 
-import cli as _cli_package
+COMMAND_MODULES: dict[str, str] = {
+    "config": "cli.config_cmds",
+    "cid": "cli.store_cmds", "add": "cli.store_cmds", "cat": "cli.store_cmds", "car": "cli.store_cmds",
+    "search": "cli.index_cmds", "show": "cli.index_cmds", "stats": "cli.index_cmds", "db": "cli.index_cmds",
+    "mirror": "cli.mirror_cmds",
+    "serve": "cli.node_cmds", "join": "cli.node_cmds", "peers": "cli.node_cmds", "status": "cli.node_cmds",
+    "get": "cli.get_cmds",
+    "verify": "cli.verify_cmds",
+    "pin": "cli.pin_cmds",
+    "export": "cli.bundle_cmds", "import": "cli.bundle_cmds",
+}
 
-# Every cli/*_cmds.py module exposes COMMANDS, a list of click commands to register.
-_COMMAND_MODULES = sorted(f"cli.{m.name}" for m in pkgutil.iter_modules(_cli_package.__path__)
-                          if m.name.endswith("_cmds"))
+
+def load_command(name: str) -> click.Command | None:
+    """Import the module that defines command NAME and return the command (None if unknown)."""
+    module_name = COMMAND_MODULES.get(name)
+    if module_name is None:
+        return None
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:   # a command of a stage that has not landed yet
+            return None
+        raise
+    return next((c for c in module.COMMANDS if c.name == name), None)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(n for n in COMMAND_MODULES if self.get_command(ctx, n) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return load_command(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", type=click.Path(file_okay=False, path_type=str), envvar="OPENMIRROR_HOME",
               help="Node home folder (default: $OPENMIRROR_HOME or the user data dir).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
@@ -37,19 +70,6 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, verbose: int, quiet
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     ctx.obj = AppContext(home_path=home, json=as_json, verbose=verbose)
-
-
-for _name in _COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as _exc:
-        # TODO(lead): drop once every stage has landed; a module whose dependencies are not
-        # written yet is left out instead of breaking every other command.
-        if not (_exc.name or "").startswith(("cli.", "mirror.", "indexer.")):
-            raise
-        continue
-    for _command in _module.COMMANDS:
-        cli.add_command(_command)
 
 
 def main() -> None:
