@@ -1,12 +1,14 @@
 """The SQLite database under the index: engines, pragmas and the single-writer discipline.
 
-Two async engines share one file (WAL mode, so readers never wait for the writer):
+Engines sharing one file (WAL mode, so readers never wait for the writer):
 
-* the **writer**: one connection; every write transaction holds ``Database.lock`` (an asyncio
-  lock, so one task writes at a time in this process) and starts with ``BEGIN IMMEDIATE`` (so
-  another process writing the same file makes us wait ``busy_timeout``, never fail mid-way);
-* the **readers**: a small pool of ``query_only`` connections, each read in its own deferred
-  transaction (one consistent snapshot per read).
+* the **writer** (async): one connection; every write transaction holds ``Database.lock`` (an
+  asyncio lock, so one task writes at a time in this process) and starts with ``BEGIN IMMEDIATE``
+  (so another process writing the same file makes us wait ``busy_timeout``, never fail mid-way);
+* the **readers**: small pools of ``query_only`` connections, each read in its own deferred
+  transaction (one consistent snapshot per read). ``read()`` hands out an async connection;
+  ``run_read(fn)`` runs a whole synchronous read function in a worker thread, which costs one
+  thread hop instead of several per statement (the search path uses it).
 
 SQLite errors that mean the file is not a database or is corrupt become ``DatabaseDamaged`` here.
 """
@@ -18,15 +20,17 @@ import json
 import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
 from indexer.errors import DatabaseDamaged
 
+T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000
 READERS = 4
 _DAMAGED_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
@@ -57,13 +61,8 @@ def _to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _engine(path: Path, pragmas: tuple[str, ...], begin: str, pool_size: int) -> AsyncEngine:
-    engine = create_async_engine(f"sqlite+aiosqlite:///{path}", poolclass=AsyncAdaptedQueuePool,
-                                 pool_size=pool_size, max_overflow=0,
-                                 connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
-                                 json_serializer=_to_json)
-
-    @event.listens_for(engine.sync_engine, "connect")
+def _configure(engine: Engine, pragmas: tuple[str, ...], begin: str) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None   # we issue BEGIN ourselves
         cursor = dbapi_conn.cursor()
@@ -71,10 +70,26 @@ def _engine(path: Path, pragmas: tuple[str, ...], begin: str, pool_size: int) ->
             cursor.execute(pragma)
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql(begin)
 
+
+def _async_engine(path: Path, pragmas: tuple[str, ...], begin: str, pool_size: int) -> AsyncEngine:
+    engine = create_async_engine(f"sqlite+aiosqlite:///{path}", poolclass=AsyncAdaptedQueuePool,
+                                 pool_size=pool_size, max_overflow=0,
+                                 connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+                                 json_serializer=_to_json)
+    _configure(engine.sync_engine, pragmas, begin)
+    return engine
+
+
+def _thread_engine(path: Path, pragmas: tuple[str, ...], pool_size: int) -> Engine:
+    engine = create_engine(f"sqlite:///{path}", poolclass=QueuePool, pool_size=pool_size,
+                           max_overflow=0, json_serializer=_to_json,
+                           connect_args={"timeout": BUSY_TIMEOUT_MS / 1000,
+                                         "check_same_thread": False})
+    _configure(engine, pragmas, "BEGIN")
     return engine
 
 
@@ -84,8 +99,9 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = asyncio.Lock()
-        self.writer = _engine(path, _WRITER_PRAGMAS, "BEGIN IMMEDIATE", pool_size=1)
-        self.reader = _engine(path, _READER_PRAGMAS, "BEGIN", pool_size=READERS)
+        self.writer = _async_engine(path, _WRITER_PRAGMAS, "BEGIN IMMEDIATE", pool_size=1)
+        self.reader = _async_engine(path, _READER_PRAGMAS, "BEGIN", pool_size=READERS)
+        self.thread_reader = _thread_engine(path, _READER_PRAGMAS, pool_size=READERS)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -108,6 +124,19 @@ class Database:
         except DBAPIError as exc:
             raise damaged_error(exc, self.path) or exc
 
+    async def run_read(self, fn: Callable[[Connection], T]) -> T:
+        """``fn(conn)`` in a worker thread, on a read-only connection in one snapshot."""
+        return await asyncio.to_thread(self._run_read, fn)
+
+    def _run_read(self, fn: Callable[[Connection], T]) -> T:
+        try:
+            with self.thread_reader.connect() as conn:
+                with conn.begin():
+                    return fn(conn)
+        except DBAPIError as exc:
+            raise damaged_error(exc, self.path) or exc
+
     async def dispose(self) -> None:
         await self.writer.dispose()
         await self.reader.dispose()
+        await asyncio.to_thread(self.thread_reader.dispose)

@@ -172,8 +172,7 @@ class Index:
     async def search(self, query: SearchQuery) -> list[Hit]:
         """Full-text search with filters; raises ``QueryError`` for a query it cannot run."""
         plan = search.plan(query)
-        async with self._db.read() as conn:
-            return await search.run(conn, plan)
+        return await self._db.run_read(lambda conn: search.run(conn, plan))
 
     async def check(self) -> None:
         """Raise ``DatabaseDamaged`` when the full-text index disagrees with the documents."""

@@ -12,20 +12,19 @@ of the best ``limit`` matches first, then the snippets and metadata of those.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (Column, ColumnElement, Integer, MetaData, Select, Table, Text, and_, func,
-                        literal, or_, select)
+from sqlalchemy import (Column, ColumnElement, Connection, Integer, MetaData, Select, Table, Text,
+                        and_, bindparam, func, literal, or_, select)
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer.errors import QueryError
 from indexer.fts import FTS_TABLE
 from indexer.models import Collection, Content, Document, DocumentContent
 from indexer.records import Hit, SearchQuery
-from indexer.write import in_json
 
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
@@ -134,18 +133,43 @@ def _date(value: str | None, *, after: bool) -> ColumnElement[bool] | None:
     return mine >= theirs if after else mine < theirs
 
 
-async def run(conn: AsyncConnection, plan: Plan) -> list[Hit]:
-    """The hits of a checked query, best first."""
+def _json_values(name: str) -> Select[Any]:
+    """The values of a JSON list passed as the bound parameter ``name``."""
+    return select(func.json_each(bindparam(name)).table_valued("value").c.value)
+
+
+_MATCH = fts_table.c[FTS_TABLE].op("MATCH")
+_SNIPPETS = (select(fts_table.c.rowid,
+                    func.snippet(fts_table.c[FTS_TABLE], -1, bindparam("start"), bindparam("end"),
+                                 "…", SNIPPET_TOKENS))
+             .where(_MATCH(bindparam("match")), fts_table.c.rowid.in_(_json_values("ids"))))
+_HIT_ROWS = (select(documents.c.id, documents.c.title, documents.c.creators, documents.c.license,
+                    documents.c.license_url, documents.c.source_url, documents.c.date,
+                    collections.c.name.label("collection"), contents.c.cid, contents.c.sha256,
+                    contents.c.media_type, contents.c.size)
+             .join_from(documents, collections, collections.c.id == documents.c.collection_id)
+             .outerjoin(links, and_(links.c.document_id == documents.c.id, links.c.position == 0))
+             .outerjoin(contents, contents.c.id == links.c.content_id)
+             .where(documents.c.id.in_(_json_values("ids"))))
+
+
+def run(conn: Connection, plan: Plan) -> list[Hit]:
+    """The hits of a checked query, best first (synchronous: one worker-thread call)."""
     try:
-        ranked = list(await conn.execute(_ranked(plan)))
-        ids = [row[0] for row in ranked]
-        snippets = await _snippets(conn, plan, ids) if plan.match else {}
-        rows = {row.id: row for row in await conn.execute(_hit_rows(ids))} if ids else {}
+        ranked = conn.execute(_ranked(plan)).all()
+        if not ranked:
+            return []
+        ids = json.dumps([row[0] for row in ranked])
+        snippets: dict[int, str] = {}
+        if plan.match:
+            snippets = dict(conn.execute(_SNIPPETS, {"match": plan.match, "ids": ids,
+                                                     "start": plan.marks[0], "end": plan.marks[1]}).all())
+        rows = {row.id: row for row in conn.execute(_HIT_ROWS, {"ids": ids})}
     except OperationalError as exc:
         if "fts5" in str(exc.orig).lower():
             raise QueryError(f"cannot search for that: {exc.orig}") from exc
         raise
-    return [_hit(rows[i], -score if plan.match else 0.0, snippets.get(i, ""))
+    return [_hit(rows[i], -score if plan.match else 0.0, snippets.get(i) or "")
             for i, score in ranked if i in rows]
 
 
@@ -155,8 +179,7 @@ def _ranked(plan: Plan) -> Select[Any]:
         query = select(documents.c.id, literal(0.0)).where(documents.c.deleted.is_(False))
         order = documents.c.id.desc()
     else:
-        query = select(fts_table.c.rowid, fts_table.c.rank).where(
-            fts_table.c[FTS_TABLE].op("MATCH")(plan.match))
+        query = select(fts_table.c.rowid, fts_table.c.rank).where(_MATCH(plan.match))
         order = fts_table.c.rank
         if plan.filters:
             query = query.join(documents, documents.c.id == fts_table.c.rowid)
@@ -164,28 +187,6 @@ def _ranked(plan: Plan) -> Select[Any]:
         query = query.join(collections, collections.c.id == documents.c.collection_id)
         query = query.where(and_(*plan.filters))
     return query.order_by(order).limit(plan.limit)
-
-
-async def _snippets(conn: AsyncConnection, plan: Plan, ids: list[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    snippet = func.snippet(fts_table.c[FTS_TABLE], -1, plan.marks[0], plan.marks[1], "…",
-                           SNIPPET_TOKENS)
-    rows = await conn.execute(
-        select(fts_table.c.rowid, snippet)
-        .where(fts_table.c[FTS_TABLE].op("MATCH")(plan.match), in_json(fts_table.c.rowid, ids)))
-    return {rowid: text or "" for rowid, text in rows}
-
-
-def _hit_rows(ids: list[int]) -> Select[Any]:
-    return (select(documents.c.id, documents.c.title, documents.c.creators, documents.c.license,
-                   documents.c.license_url, documents.c.source_url, documents.c.date,
-                   collections.c.name.label("collection"), contents.c.cid, contents.c.sha256,
-                   contents.c.media_type, contents.c.size)
-            .join_from(documents, collections, collections.c.id == documents.c.collection_id)
-            .outerjoin(links, and_(links.c.document_id == documents.c.id, links.c.position == 0))
-            .outerjoin(contents, contents.c.id == links.c.content_id)
-            .where(in_json(documents.c.id, ids)))
 
 
 def _hit(row: Any, score: float, snippet: str) -> Hit:
