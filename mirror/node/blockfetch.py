@@ -5,12 +5,13 @@ and classifies the answer, reading at most 2 MiB + 1 byte within a deadline:
 
     bytes        200 with a body (still unverified: the writer checks it)
     Missing      404/410/451: the peer does not hold that block
-    PeerFailed   anything else: timeouts, connection errors, 5xx, 429 (``retry_after``)
+    PeerFailed   anything else: timeouts, connection errors, 5xx, 429 (``busy``, ``retry_after``)
     PeerLied     a body over the 2 MiB block limit (announced or sent)
 
 ``BlockWriter`` verifies each block against its CID and stages it into a blockstore batch, all in
 one worker thread, so verification and writing never block the event loop and batches can be
-committed (every ``COMMIT_BLOCKS`` blocks and at ``close``) without racing a write. A block that
+committed (every ``COMMIT_BLOCKS`` blocks or ``COMMIT_BYTES`` bytes, and at ``close``) without
+racing a write. A block that
 does not hash to its CID raises ``BlockMismatch`` and is never written.
 """
 
@@ -27,7 +28,8 @@ from mirror.store.cid import CID, DAG_PB
 from mirror.store.dagpb import decode_node
 
 RAW_TYPE = "application/vnd.ipld.raw"
-COMMIT_BLOCKS = 256
+COMMIT_BLOCKS = 256                 # commit a batch after this many blocks ...
+COMMIT_BYTES = 32 * 1024 * 1024     # ... or this many bytes, so durability overlaps the transfer
 _READ = 256 * 1024
 _MAX_RETRY_AFTER = 30.0
 
@@ -37,11 +39,13 @@ class Missing(Exception):
 
 
 class PeerFailed(Exception):
-    """The request failed for a reason that may pass (``retry_after``: the peer's wish, seconds)."""
+    """The request failed for a reason that may pass: ``busy`` for 429/503 (the peer is alive but
+    wants us to slow down), ``retry_after`` for its wish in seconds."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, busy: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.busy = busy
 
 
 class PeerLied(Exception):
@@ -61,7 +65,8 @@ async def fetch_block(session: aiohttp.ClientSession, peer: str, cid: CID, timeo
                 raise Missing(f"{peer} does not hold {cid}")
             if resp.status != 200:
                 raise PeerFailed(f"{peer} answered {resp.status} for {cid}",
-                                 _retry_after(resp.headers.get("Retry-After")))
+                                 _retry_after(resp.headers.get("Retry-After")),
+                                 busy=resp.status in (429, 503))
             if (resp.content_length or 0) > MAX_BLOCK_SIZE:
                 raise PeerLied(f"{peer} announced {resp.content_length} bytes for one block")
             return await _read_bounded(resp, peer, cid)
@@ -107,11 +112,12 @@ def links_of(cid: CID, block: bytes) -> list[CID]:
 class BlockWriter:
     """Verify, stage and periodically commit blocks in one worker thread (see the module docstring)."""
 
-    def __init__(self, blocks: BlockStore, every: int = COMMIT_BLOCKS) -> None:
+    def __init__(self, blocks: BlockStore, every: int = COMMIT_BLOCKS,
+                 every_bytes: int = COMMIT_BYTES) -> None:
         self._blocks = blocks
-        self._every = every
+        self._every, self._every_bytes = every, every_bytes
         self._batch: BlockBatch | None = None
-        self._staged = 0
+        self._staged = self._staged_bytes = 0
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="block-writer")
 
     async def put(self, cid: CID, data: bytes) -> list[CID]:
@@ -123,14 +129,16 @@ class BlockWriter:
             self._batch = BlockBatch(self._blocks)
         self._batch.put(cid, data)           # hashes first: BlockMismatch leaves nothing behind
         self._staged += 1
+        self._staged_bytes += len(data)
         links = links_of(cid, data)
-        if self._staged >= self._every:
+        if self._staged >= self._every or self._staged_bytes >= self._every_bytes:
             self._commit()
         return links
 
     def _commit(self) -> None:
         if self._batch is not None:
-            batch, self._batch, self._staged = self._batch, None, 0
+            batch, self._batch = self._batch, None
+            self._staged = self._staged_bytes = 0
             batch.commit()
 
     async def close(self) -> None:

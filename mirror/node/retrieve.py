@@ -15,7 +15,7 @@ bounded). Different blocks come from different holders in parallel:
   a holder beaten that way has its window halved (it grows back by one per answer);
 * a holder that sends bytes not matching the CID (or an oversized block) is a liar: it is dropped
   for this retrieval and reported; one that fails ``MAX_FAILURES`` times in a row is dropped too;
-  429/503 pause it for its Retry-After.
+  429/503 pause it for its Retry-After (and drop it only after ``MAX_BUSY`` in a row).
 
 Nothing unverified is stored (``BlockWriter`` hashes first). Verified blocks are committed as they
 come, so an interrupted or failed retrieval leaves them for the next attempt (which reuses local
@@ -42,6 +42,7 @@ FRONTIER_LIMIT = 100_000    # blocks waiting to be asked for before the walk tur
 HEDGE_MIN = 0.5             # never hedge a request younger than this (seconds)
 HEDGE_FACTOR = 4.0
 MAX_FAILURES = 5            # failures in a row before a holder is dropped
+MAX_BUSY = 20               # 429/503 answers in a row before a holder is dropped
 PROBE_TIMEOUT = 5.0
 PROBE_PARALLEL = 32
 
@@ -118,6 +119,7 @@ class _Holder:
     window: int
     in_flight: int = 0
     failures: int = 0
+    busy: int = 0
     paused_until: float = 0.0
     gone: bool = False
 
@@ -284,7 +286,7 @@ class _Retrieval:
             raise error
 
     async def _done(self, key: bytes, holder: _Holder, links: list[CID], size: int, took: float) -> None:
-        holder.failures = 0
+        holder.failures = holder.busy = 0
         holder.window = min(self.parallel, holder.window + 1)
         self.latency = took if self.latency is None else 0.8 * self.latency + 0.2 * took
         want = self.wants.pop(key, None)
@@ -307,10 +309,14 @@ class _Retrieval:
             self.again.append(key)
 
     def _failed(self, holder: _Holder, error: PeerFailed) -> None:
-        holder.failures += 1
-        pause = error.retry_after if error.retry_after is not None else 0.1 * 2 ** holder.failures
+        if error.busy:
+            holder.busy += 1
+        else:
+            holder.failures += 1
+        backoff = 0.1 * 2 ** (holder.failures + min(holder.busy, 8))
+        pause = error.retry_after if error.retry_after is not None else backoff
         holder.paused_until = time.monotonic() + min(pause, 30.0)
-        if holder.failures >= MAX_FAILURES:
+        if holder.failures >= MAX_FAILURES or holder.busy >= MAX_BUSY:
             self._drop(holder, liar=False)
 
     def _drop(self, holder: _Holder, *, liar: bool) -> None:

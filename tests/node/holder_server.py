@@ -104,6 +104,20 @@ def delaying(seconds: float) -> Any:
     return middleware
 
 
+def throttling(every: int) -> Any:
+    """A busy peer: every ``every``-th request gets 429 with ``Retry-After: 0``."""
+    seen = [0]
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        seen[0] += 1
+        if seen[0] % every == 0:
+            return web.Response(status=429, headers={"Retry-After": "0"})
+        return await handler(request)
+
+    return middleware
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from holder_server import SMALL, HolderServer, gateway, http, sha256  # noqa: F401  (fixtures)
+from holder_server import SMALL, HolderServer, gateway, http  # noqa: F401  (fixtures)
 
 from mirror.node.gateway_car import byte_span
 from mirror.node.gateway_http import Problem

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from holder_server import HolderNode, HolderServer, corrupting, delaying, make_node, sha256
+from holder_server import HolderNode, HolderServer, corrupting, delaying, make_node, sha256, throttling
 
 from mirror.errors import ContentUnavailable, NoHonestHolder
 from mirror.node.retrieve import find_holders, retrieve
@@ -118,6 +118,14 @@ async def test_a_slow_holder_gets_fewer_blocks(swarm) -> None:
     assert_complete(store, swarm.cid)
     assert stats.per_holder_blocks[slow.url] * 4 < stats.per_holder_blocks[fast.url]
     assert stats.hedged >= 1          # its requests were asked again from the fast holder
+
+
+async def test_a_busy_holder_is_waited_for_not_dropped(swarm) -> None:
+    busy = await swarm.holder(throttling(2))               # every second request: 429
+    store = await swarm.local()
+    stats = await retrieve(store, swarm.cid, [busy.url])
+    assert_complete(store, swarm.cid)
+    assert stats.dropped == [] and len(busy.requests) > 1.5 * stats.blocks
 
 
 async def test_nobody_has_it(swarm) -> None:

@@ -1,0 +1,177 @@
+"""Multi-source retrieval: a fresh node's ``get`` time from 1, 2 and 4 holders at the same upload rate.
+
+    python bench/swarm.py [--size-mib 200] [--rate-mib 20] [--holders 1,2,4] [--parallel 8]
+
+One content of SIZE MiB (random bytes, default profile) is held by up to max(HOLDERS) holder
+nodes. Each holder is its own process serving the real gateway over its own home, with the same
+``node.upload_rate`` (RATE MiB/s). For each K in HOLDERS a fresh home runs the library call behind
+``openmirror get`` (find holders, retrieve every block verified, write the file) against the
+first K holders. Printed: the time, the throughput, the speed-up over one holder and the target
+0.8 x K (issue 6).
+
+The machine has 2 cores, so the rate is kept low (4 x 20 MiB/s = 80 MiB/s in all) to make the
+holders' upload limit, not the CPU, the bottleneck; the CPU seconds of the client and of the
+holder processes are printed to show it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiohttp import web  # noqa: E402
+
+from mirror.home import Home  # noqa: E402
+from mirror.node.gateway import setup_routes  # noqa: E402
+from mirror.node.get import get_content  # noqa: E402
+from mirror.store import open_store  # noqa: E402
+
+MiB = 1 << 20
+
+
+# --- a holder process ----------------------------------------------------------------------
+
+async def serve(home_path: Path, rate: int) -> None:
+    """Serve the gateway of one home until killed; prints ``PORT n`` once listening."""
+    home = Home.open(home_path)
+    home.settings.set("node.upload_rate", rate)
+    node = SimpleNamespace(store=open_store(home), index=None, settings=home.settings)
+    app = web.Application()
+    setup_routes(app, node)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    print(f"PORT {site._server.sockets[0].getsockname()[1]}", flush=True)  # type: ignore[union-attr]
+    await asyncio.Event().wait()
+
+
+def start_holder(home: Path, rate: int) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", str(home), "--rate", str(rate)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if not line.startswith("PORT "):
+        proc.kill()
+        raise RuntimeError(f"holder did not start: {line!r}")
+    return proc, f"http://127.0.0.1:{line.split()[1]}"
+
+
+# --- the benchmark -------------------------------------------------------------------------
+
+def make_content(work: Path, size: int) -> tuple[Path, str]:
+    path = work / "content.bin"
+    digest = hashlib.sha256()
+    with open(path, "wb") as fh:
+        left = size
+        while left:
+            chunk = os.urandom(min(left, 4 * MiB))
+            fh.write(chunk)
+            digest.update(chunk)
+            left -= len(chunk)
+    return path, digest.hexdigest()
+
+
+def make_holders(work: Path, content: Path, count: int) -> tuple[list[Path], str]:
+    """Import the content once; every holder home gets hard links to the same block files."""
+    seed = Home.open(work / "seed")
+    cid = open_store(seed).add_file(content).cid
+    homes = []
+    for i in range(count):
+        home = Home.open(work / f"holder{i}")
+        shutil.copytree(seed.blocks_dir, home.blocks_dir, dirs_exist_ok=True, copy_function=os.link,
+                        ignore=shutil.ignore_patterns(".staging"))
+        homes.append(home.path)
+    return homes, str(cid)
+
+
+async def fetch_once(work: Path, cid: str, urls: list[str], parallel: int, expect: str) -> float:
+    from mirror.store.cid import CID
+
+    home = Home.open(Path(tempfile.mkdtemp(dir=work, prefix="fresh-")))
+    out = home.path / "out.bin"
+    started = time.perf_counter()
+    result = await get_content(home, CID.decode(cid), peers=urls, out=out)
+    seconds = time.perf_counter() - started
+    assert result.stats is not None and result.source == "peers"
+    if await asyncio.to_thread(_sha256_file, out) != expect:
+        raise SystemExit("the fetched file differs from the original")
+    per = ", ".join(f"{b / MiB:.0f}" for b in result.stats.per_holder.values())
+    print(f"  K={len(urls)}: {seconds:6.2f} s  {result.size / MiB / seconds:6.1f} MiB/s  "
+          f"(MiB per holder: {per}; hedged {result.stats.hedged})", flush=True)
+    shutil.rmtree(home.path)
+    return seconds
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(4 * MiB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+async def bench(args: argparse.Namespace) -> None:
+    counts = sorted({int(k) for k in args.holders.split(",")})
+    rate = int(args.rate_mib * MiB)
+    with tempfile.TemporaryDirectory(prefix="swarm-", dir=args.workdir) as tmp:
+        work = Path(tmp)
+        content, expect = make_content(work, int(args.size_mib * MiB))
+        homes, cid = make_holders(work, content, max(counts))
+        content.unlink()
+        procs = [start_holder(home, rate) for home in homes]
+        print(f"{args.size_mib} MiB content {cid}; every holder limited to {args.rate_mib} MiB/s "
+              f"(node.upload_rate); parallel={args.parallel} per holder", flush=True)
+        try:
+            cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+            times = {k: await fetch_once(work, cid, [url for _, url in procs[:k]], args.parallel, expect)
+                     for k in counts}
+            cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        finally:
+            for proc, _url in procs:
+                proc.terminate()
+                proc.wait()
+        holders_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    base = times[counts[0]] * counts[0]
+    print("\nholders  seconds  speed-up  target (0.8 x K)")
+    for k in counts:
+        speedup = base / times[k]
+        verdict = "ok" if speedup >= 0.8 * k else "BELOW TARGET"
+        print(f"{k:7d}  {times[k]:7.2f}  {speedup:7.2f}x  {0.8 * k:5.1f}x  {verdict}")
+    client = (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
+    served = holders_cpu.ru_utime + holders_cpu.ru_stime
+    wall = sum(times.values())
+    print(f"\nCPU: client {client:.1f} s, holder processes {served:.1f} s over {wall:.1f} s of "
+          f"fetching on {os.cpu_count()} cores (the upload limit, not the CPU, sets the pace)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=float, default=200)
+    parser.add_argument("--rate-mib", type=float, default=20)
+    parser.add_argument("--holders", default="1,2,4")
+    parser.add_argument("--parallel", type=int, default=8)
+    parser.add_argument("--workdir", default=None, help="where the temporary homes go")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--rate", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve is not None:
+        asyncio.run(serve(args.serve, args.rate))
+    else:
+        asyncio.run(bench(args))
+
+
+if __name__ == "__main__":
+    main()
