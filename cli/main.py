@@ -63,7 +63,7 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, verbose: int, quiet
 
     \b
     Examples:
-        openmirror mirror examples/collection/manifest.jsonl
+        openmirror mirror examples/notes/manifest.jsonl
         openmirror search "open data"
         openmirror serve --listen 127.0.0.1:8470
     """

@@ -50,7 +50,7 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
 
     \b
     Examples:
-        openmirror mirror examples/collection/manifest.jsonl
+        openmirror mirror examples/notes/manifest.jsonl
         openmirror mirror https://repo.example.org/oai --set physics --limit 100
         openmirror mirror https://data.example.gov --kind ckan --license CC-BY-4.0
         openmirror mirror ./reports --license CC0-1.0 --json

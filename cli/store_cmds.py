@@ -56,55 +56,59 @@ def cid_command(app: AppContext, path: Path, profile: str | None, recursive: boo
 @profile_option
 @recursive_option
 @hidden_option
+@click.option("--collection", default="local", show_default=True, help="Collection to index files in.")
+@click.option("--license", "license_", metavar="SPDX|URL", help="Licence of the files (SPDX id or licence URL).")
+@click.option("--no-index", is_flag=True, help="Only store; do not index the files for search.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per path.")
 @click.option("--ipfs-api", metavar="URL", help="Also add and pin in this Kubo node (default: store.ipfs_api).")
 @pass_app
 @handle_errors
 def add_command(app: AppContext, paths: tuple[Path, ...], profile: str | None, recursive: bool,
-                hidden: bool, as_json: bool, ipfs_api: str | None) -> None:
+                hidden: bool, collection: str, license_: str | None, no_index: bool, as_json: bool,
+                ipfs_api: str | None) -> None:
     """Store files (or, with -r, directories) and print their CIDs.
 
-    One line per path, `added PATH CID`: the CID is always the last word. With --ipfs-api (or
-    the store.ipfs_api setting) the exact blocks are also imported and pinned in that Kubo node.
-    A path that fails is reported and skipped; nothing of it is stored.
+    One line per path, `added PATH CID`: the CID is always the last word. Files are also indexed
+    for search (in --collection, with --license); only documents with an open licence spread to
+    other nodes. With --ipfs-api (or the store.ipfs_api setting) the exact blocks are also
+    imported and pinned in that Kubo node. A path that fails is reported and skipped; nothing of
+    it is stored.
 
     \b
     Examples:
-        openmirror add report.pdf
+        openmirror add report.pdf --license CC-BY-4.0
         openmirror add -r --hidden website/ --json
         openmirror add --ipfs-api http://127.0.0.1:5001 report.pdf
     """
     settings = app.home.settings
     settings.set("store.ipfs_api", ipfs_api)
-    options = {"recursive": recursive, "hidden": hidden, "profile": profile}
-    code = asyncio.run(_add_paths(_store(app), paths, options, settings.store.ipfs_api,
+    options = {"recursive": recursive, "hidden": hidden, "profile": profile, "collection": collection,
+               "license": license_, "index": not no_index}
+    code = asyncio.run(_add_paths(app, list(paths), options, settings.store.ipfs_api,
                                   settings.store.ipfs_api_auth or None, as_json or app.json))
     if code:
         sys.exit(code)
 
 
-async def _add_paths(store: ContentStore, paths: tuple[Path, ...], options: dict, api: str,
+async def _add_paths(app: AppContext, paths: list[Path], options: dict, api: str,
                      auth: str | None, as_json: bool) -> int:
     """Add each path, rendering as it goes; returns the exit code (the worst failure's, or 0)."""
+    from mirror.ingest import add_paths
+
     kubo = None
     if api:
         from mirror.store.kubo import KuboClient  # aiohttp loads only when Kubo is in use
-
         kubo = KuboClient(api, auth)
     code = 0
     try:
         if kubo is not None:
             await kubo.version()            # refuse early, before storing anything, if Kubo is down
-        for path in paths:
-            try:
-                result = await store.add(path, kubo=kubo, **options)
-            except NotReady:
-                raise
-            except MirrorError as exc:
-                report(exc.message, exc.hint)
-                code = max(code, exc.exit_code)
-                continue
-            _render_added(path, result, as_json)
+        async for added in add_paths(app.home, paths, kubo=kubo, **options):
+            if added.error is not None:
+                report(added.error.message, added.error.hint)
+                code = max(code, added.error.exit_code)
+            else:
+                _render_added(added.path, added.result, as_json)
     finally:
         if kubo is not None:
             await kubo.close()

@@ -19,15 +19,18 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, AsyncIterator
 
 from indexer.index import Index
-from indexer.records import ContentIn, DocumentIn
-from mirror.errors import IntegrityError
+from indexer.records import ContentIn, DocumentIn, UpsertResult
+from mirror import licenses
+from mirror.errors import IntegrityError, MirrorError, NotReady
 from mirror.extract import extract_text
 from mirror.fetch.fetcher import FetchedFile, Fetcher, Skipped
 from mirror.home import Home
+from mirror.node.feed import open_index
 from mirror.sources.base import FileRef
-from mirror.store import ContentStore, open_store
+from mirror.store import ContentStore, ImportResult, open_store
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +88,24 @@ class Ingestor:
         return IngestResult(result.status, bytes=size, document_id=result.document_id,
                             detail=f"{gone} file(s) gone" if gone else None)
 
-    async def add_local(self, doc: DocumentIn, path: Path, profile: str | None = None) -> IngestResult:
-        """Store and index one local file (``openmirror add``)."""
-        return await self.ingest(doc, [FileRef(url=str(path), name=path.name)], None, profile)
+    async def index_added(self, path: Path, result: ImportResult, *, collection: str,
+                          license: str | None = None) -> UpsertResult:
+        """Index a file ``openmirror add`` just stored, as a document of COLLECTION.
+
+        Its title is the file name, its source id the absolute path; LICENSE (an SPDX id or a
+        licence URL) is normalised, and an unknown statement is kept as found.
+        """
+        media_type = _guess_type(path.name)
+        spdx = licenses.normalize(license) if license else None
+        text = await asyncio.to_thread(extract_text, path, media_type)
+        doc = DocumentIn(collection=collection, source_id=str(path.resolve()), title=path.name,
+                         license=spdx, license_url=licenses.license_url(spdx) if spdx else None,
+                         license_statement=license, retrieved_at=_now(),
+                         source_url=path.resolve().as_uri())
+        doc.contents = [ContentIn(sha256=result.sha256, size=result.size, cid=str(result.cid),
+                                  profile=result.profile, media_type=media_type, name=path.name,
+                                  url=doc.source_url, text=text)]
+        return await self.index.upsert_document(doc)
 
     async def _obtain(self, ref: FileRef, fetcher: Fetcher | None) -> _Obtained | None:
         if ref.page is not None:
@@ -161,3 +179,44 @@ def _name_of(url: str) -> str:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Added:
+    """What ``add_paths`` did with one path: its import result, or the error that stopped it."""
+
+    path: Path
+    result: ImportResult | None = None
+    error: MirrorError | None = None
+    indexed: str | None = None       # the index outcome (stored/updated/unchanged) for a file
+
+
+async def add_paths(home: Home, paths: list[Path], *, recursive: bool = False, hidden: bool = False,
+                    profile: str | None = None, collection: str = "local", license: str | None = None,
+                    index: bool = True, kubo: Any = None) -> AsyncIterator[Added]:
+    """``openmirror add``: store each path (pushing to Kubo when given) and index each file.
+
+    A path that fails is yielded with its error and nothing of it is stored; the others go on.
+    Directories (with ``recursive``) are stored as UnixFS directories and not indexed.
+    """
+    store = open_store(home)
+    opened = await open_index(home, store=store) if index else None
+    try:
+        ingestor = Ingestor(home, opened, store) if opened else None
+        for path in paths:
+            try:
+                result = await store.add(path, recursive=recursive, hidden=hidden, profile=profile,
+                                         kubo=kubo)
+            except NotReady:
+                raise
+            except MirrorError as exc:
+                yield Added(path, error=exc)
+                continue
+            indexed = None
+            if ingestor is not None and result.sha256:
+                upsert = await ingestor.index_added(path, result, collection=collection, license=license)
+                indexed = upsert.status
+            yield Added(path, result, indexed=indexed)
+    finally:
+        if opened is not None:
+            await opened.close()

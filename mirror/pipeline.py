@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from indexer.index import Index
+from mirror.node.feed import open_index
 from indexer.records import CollectionIn
 from mirror import licenses
 from mirror.errors import MirrorError
@@ -131,7 +132,7 @@ async def mirror_collection(home: Home, location: str, options: MirrorOptions,
         collection = options.collection or source.default_collection()
         summary = Summary(collection=collection, source=location, kind=source.kind,
                           dry_run=options.dry_run)
-        index = await Index.open(home.db_path)
+        index = await open_index(home)
         try:
             run = _Run(home, index, fetcher, source, collection, options, summary, progress)
             await run.execute()
