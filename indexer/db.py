@@ -99,20 +99,29 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = asyncio.Lock()
+        self._holder: asyncio.Task[Any] | None = None
         self.writer = _async_engine(path, _WRITER_PRAGMAS, "BEGIN IMMEDIATE", pool_size=1)
         self.reader = _async_engine(path, _READER_PRAGMAS, "BEGIN", pool_size=READERS)
         self.thread_reader = _thread_engine(path, _READER_PRAGMAS, pool_size=READERS)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction holding the writer lock; commits on success, rolls back on error."""
+        """A write transaction holding the writer lock; commits on success, rolls back on error.
+
+        A task that already holds the lock gets a RuntimeError instead of waiting for itself.
+        """
+        if self._holder is not None and self._holder is asyncio.current_task():
+            raise RuntimeError("nested index write: use the transaction you already hold")
         async with self.lock:
+            self._holder = asyncio.current_task()
             try:
                 async with AsyncSession(self.writer, expire_on_commit=False) as session:
                     async with session.begin():
                         yield session
             except DBAPIError as exc:
                 raise damaged_error(exc, self.path) or exc
+            finally:
+                self._holder = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -1,7 +1,8 @@
 """The upsert every write path goes through: a batch of documents in a few Core statements.
 
 A document is keyed on (collection, source_id); its files' contents on the sha256 of their bytes
-(the same bytes under two documents are one ``contents`` row and two links). A document whose
+(the same bytes under two documents are one ``contents`` row and two links; the first CID and
+profile recorded for those bytes stay). A document whose
 *fingerprint* (metadata, licence and file list; not the fetch time, HTTP status and headers, which
 change on every fetch) is unchanged is not written at all. Full-text maintenance follows the rule in
 ``indexer.fts``: unindex what will change, write, index what changed.

@@ -137,6 +137,15 @@ async def test_a_rolled_back_transaction_stores_and_reports_nothing(index: Index
     assert [c.document.source_id for c in heard[0]] == ["b"]
 
 
+async def test_writing_beside_the_held_transaction_fails_instead_of_hanging(index: Index) -> None:
+    with pytest.raises(RuntimeError, match="nested index write"):
+        async with index.transaction() as tx:
+            await tx.upsert_document(document("a"))
+            await index.upsert_document(document("b"))
+    assert await index.get_document("papers", "a") is None
+    assert (await index.upsert_document(document("b"))).status == "stored"
+
+
 async def test_a_failing_listener_does_not_undo_the_write(index: Index) -> None:
     async def broken(changes: list[Change]) -> None:
         raise ValueError("listener bug")
