@@ -104,7 +104,10 @@ def _license(value: str | None) -> ColumnElement[bool] | None:
 
 
 def _collection(value: str | None) -> ColumnElement[bool] | None:
-    return None if value is None else collections.c.name == value
+    if value is None:
+        return None
+    named = select(collections.c.id).where(collections.c.name == value).scalar_subquery()
+    return documents.c.collection_id == named
 
 
 def _type(value: str | None) -> ColumnElement[bool] | None:
@@ -184,7 +187,6 @@ def _ranked(plan: Plan) -> Select[Any]:
         if plan.filters:
             query = query.join(documents, documents.c.id == fts_table.c.rowid)
     if plan.filters:
-        query = query.join(collections, collections.c.id == documents.c.collection_id)
         query = query.where(and_(*plan.filters))
     return query.order_by(order).limit(plan.limit)
 
