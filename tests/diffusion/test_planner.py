@@ -25,23 +25,20 @@ def state(i: int, size: int = 10, copies: int = 0, *, held: bool = False, own: b
                         holders=holders)
 
 
+ITEMS = st.lists(st.tuples(st.integers(1, 50), st.integers(0, 5), st.booleans(), st.booleans(),
+                           st.sampled_from(["a", "b"])), max_size=40)
+
+
 @st.composite
 def scenarios(draw):  # type: ignore[no-untyped-def]
-    count = draw(st.integers(0, 40))
-    states = []
-    for i in range(count):
-        held = draw(st.booleans())
-        copies = draw(st.integers(0, 5))
-        holders = tuple(NODES[1:1 + copies]) if held else ()
-        states.append(state(i, draw(st.integers(1, 50)), copies, held=held, own=draw(st.booleans()),
-                            collection=draw(st.sampled_from(["a", "b"])), holders=holders))
-    budget = draw(st.integers(0, 600))
-    k = draw(st.integers(1, 4))
-    return PlanInput(NODES[0], budget, states, copies=k,
+    states = [state(i, size, copies, held=held, own=own, collection=collection,
+                    holders=tuple(NODES[1:1 + copies]) if held else ())
+              for i, (size, copies, held, own, collection) in enumerate(draw(ITEMS))]
+    return PlanInput(NODES[0], draw(st.integers(0, 600)), states, copies=draw(st.integers(1, 4)),
                      collections=tuple(draw(st.sets(st.sampled_from(["a", "b"]), max_size=1))))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(scenarios())
 def test_budget_is_never_exceeded_and_own_content_is_never_dropped(request: PlanInput) -> None:
     plan = make_plan(request)
@@ -56,7 +53,7 @@ def test_budget_is_never_exceeded_and_own_content_is_never_dropped(request: Plan
     assert all(s.copies < request.copies for s in plan.fetch)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(scenarios())
 def test_scarcest_first_and_deterministic(request: PlanInput) -> None:
     plan = make_plan(request)
