@@ -14,10 +14,10 @@ caller decides which error to raise.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Callable
 
-from indexer.records import DocumentIn
+from indexer.records import ContentIn, DocumentIn
 
 PUT, RETRACT = "put", "retract"
 MAX_INT = (1 << 53) - 1  # integers stay exact in every JSON implementation
@@ -131,9 +131,33 @@ def check_body(kind: str, body: Any) -> str | None:
     return check_opaque(body)
 
 
+_DOCUMENT_NAMES = tuple(f.name for f in fields(DocumentIn) if f.name != "contents")
+_CONTENT_NAMES = tuple(f.name for f in fields(ContentIn) if f.name != "text")
+
+
+def _plain(value: Any) -> Any:
+    if type(value) is list:
+        return list(value)
+    if type(value) is dict:
+        return dict(value)
+    return value
+
+
 def put_body(document: DocumentIn) -> dict[str, Any]:
-    """The body of a ``put`` entry for DOCUMENT."""
-    return document.to_dict()
+    """The body of a ``put`` entry for DOCUMENT: ``document.to_dict()``, built without the deep
+    copies of ``dataclasses.asdict`` (a large share of signing time on bulk writes)."""
+    body = {name: _plain(getattr(document, name)) for name in _DOCUMENT_NAMES}
+    body["contents"] = [{name: getattr(c, name) for name in _CONTENT_NAMES} for c in document.contents]
+    return body
+
+
+def document_of(body: dict[str, Any]) -> DocumentIn:
+    """The document a checked put BODY carries (``DocumentIn.from_dict``, without its per-call
+    field introspection; lists and objects are copied so the entry's body stays untouched)."""
+    values = {name: _plain(body[name]) for name in _DOCUMENT_NAMES if name in body}
+    values["contents"] = [ContentIn(**{name: c[name] for name in _CONTENT_NAMES if name in c})
+                          for c in body.get("contents") or ()]
+    return DocumentIn(**values)
 
 
 def retract_body(collection: str, source_id: str, reason: str = "") -> dict[str, Any]:

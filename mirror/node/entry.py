@@ -29,7 +29,7 @@ from typing import Any, Sequence
 
 from indexer.records import DocumentIn
 from mirror.errors import PeerError, SignatureError, UsageError
-from mirror.node.bodies import MAX_INT, PUT, RETRACT, check_body
+from mirror.node.bodies import MAX_INT, PUT, RETRACT, check_body, document_of
 from mirror.node.identity import SIGNATURE_SIZE, Identity, is_node_id, public_key
 
 PROTOCOL_VERSION = 1
@@ -87,7 +87,7 @@ class Entry:
         """The document a ``put`` entry carries."""
         if self.kind != PUT:
             raise UsageError(f"entry {self.author}#{self.seq} is a {self.kind!r}, not a put")
-        return DocumentIn.from_dict(self.body)
+        return document_of(self.body)
 
 
 def now_ts() -> str:
