@@ -316,6 +316,11 @@ async def _own_content_ids(conn: AsyncConnection, me: str) -> set[int]:
 
 async def held_sha256s(conn: AsyncConnection) -> list[str]:
     """The sha256 of every content marked fully held here."""
-    rows = await conn.execute(select(contents.c.sha256)
+    return [s for s, _cid in await held_contents(conn)]
+
+
+async def held_contents(conn: AsyncConnection) -> list[tuple[str, str]]:
+    """(sha256, cid) of every content marked fully held here."""
+    rows = await conn.execute(select(contents.c.sha256, contents.c.cid)
                               .join(held, held.c.content_id == contents.c.id))
-    return [s for (s,) in rows]
+    return [(s, c) for s, c in rows]
