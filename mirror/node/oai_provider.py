@@ -31,9 +31,9 @@ from multidict import MultiMapping
 from indexer import listing
 from indexer.listing import DateRange
 from mirror.node import oai_xml as xml
-from mirror.node.oai_codec import (BadDate, BadToken, ListState, TokenCodec, bounds, datestamp,
-                                   make_identifier, now_ms, parse_identifier, set_collection,
-                                   set_spec)
+from mirror.node.oai_codec import (MAX_TOKEN, BadDate, BadToken, ListState, TokenCodec, bounds,
+                                   datestamp, make_identifier, now_ms, parse_identifier,
+                                   set_collection, set_spec)
 from mirror.node.reader import Reader
 from mirror.node.web_html import site_name
 
@@ -41,6 +41,7 @@ PREFIX = "oai_dc"
 MAX_ARG = 4096                       # characters of one argument
 MAX_PAGE_SIZE = 1000
 _LIST = frozenset({"from", "until", "set", "resumptionToken"})
+_UNECHOED = ("badVerb", "badArgument")   # the protocol asks for a bare <request> after these
 VERBS: dict[str, tuple[frozenset[str], frozenset[str]]] = {   # verb: (required, optional)
     "Identify": (frozenset(), frozenset()),
     "ListMetadataFormats": (frozenset(), frozenset({"identifier"})),
@@ -88,8 +89,8 @@ class Provider:
         try:
             await getattr(self, verb)(root, args, response_date)
         except OAIError as exc:
-            root = xml.error(xml.envelope(response_date, self.base_url, {"verb": verb, **args}),
-                             exc.code, str(exc))
+            echoed = None if exc.code in _UNECHOED else {"verb": verb, **args}
+            root = xml.error(xml.envelope(response_date, self.base_url, echoed), exc.code, str(exc))
         return _response(root)
 
     # -- verbs -----------------------------------------------------------------------------------
@@ -216,7 +217,9 @@ def check_arguments(given: MultiMapping[Any]) -> tuple[str, dict[str, str]]:
         values = given.getall(key)
         if key not in required | optional:
             raise OAIError("badArgument", f"{verb} takes no argument {key[:40]!r}")
-        if len(values) != 1 or not isinstance(values[0], str) or len(values[0]) > MAX_ARG:
+        # An overlong token is refused by the codec (badResumptionToken), not here.
+        limit = 4 * MAX_TOKEN if key == "resumptionToken" else MAX_ARG
+        if len(values) != 1 or not isinstance(values[0], str) or len(values[0]) > limit:
             raise OAIError("badArgument", f"the argument {key} is repeated, too long or not text")
         args[key] = values[0]
     if "resumptionToken" in args and len(args) > 1:

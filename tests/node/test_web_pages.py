@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp import ClientSession
 from lxml import html
-from web_node import WebServer, start_site, stop_site
+from web_node import WebServer, http, start_site, stop_site  # noqa: F401  (fixture)
 
 from indexer.records import SearchQuery
 
@@ -21,12 +21,6 @@ async def site(tmp_path: Path):
         yield server
     finally:
         await stop_site(server)
-
-
-@pytest.fixture
-async def http():
-    async with ClientSession() as session:
-        yield session
 
 
 async def get(http: ClientSession, url: str) -> tuple[int, html.HtmlElement, dict]:

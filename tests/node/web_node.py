@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+import pytest
+from aiohttp import ClientSession, web
 
 from indexer.index import Index
 from indexer.records import ContentIn, DocumentIn
@@ -100,3 +101,10 @@ async def start_site(path: Path, **settings: Any) -> WebServer:
 async def stop_site(server: WebServer) -> None:
     await server.close()
     await server.node.close()
+
+
+@pytest.fixture
+async def http():
+    """An HTTP client session (a fixture the test modules import)."""
+    async with ClientSession() as session:
+        yield session
