@@ -26,6 +26,7 @@ from mirror.node.entry import PROTOCOL_VERSION
 from mirror.node.identity import is_node_id
 from mirror.node.limits import (FEEDS_PAGE, FORKS_LISTED, MAX_JSON_REQUEST, MAX_NOTIFY, MAX_URL,
                                 SERVER_BODY_TIMEOUT)
+from mirror.node.peers import is_loopback
 
 if TYPE_CHECKING:
     from mirror.node.app import Node
@@ -140,7 +141,10 @@ async def post_notify(request: web.Request) -> web.Response:
 
 async def get_peers(request: web.Request) -> web.Response:
     node = request.app[NODE_KEY]
-    return web.json_response({"peers": await node.book.public()})
+    listed = await node.book.public()
+    if request.remote not in _LOOPBACK:           # loopback URLs mean nothing to another host
+        listed = [p for p in listed if not is_loopback(p["url"])]
+    return web.json_response({"peers": listed})
 
 
 async def post_peers(request: web.Request) -> web.Response:

@@ -22,7 +22,7 @@ from indexer.feeds import Head
 from indexer.records import Change
 from mirror.errors import IntegrityError, MirrorError, PeerError, UsageError
 from mirror.node.client import PeerClient, PeerRetryLater
-from mirror.node.peers import LEARNED, normalize_url
+from mirror.node.peers import LEARNED, normalize_url, reachable_from
 from mirror.node.sync import ForkFound, SyncReport
 
 if TYPE_CHECKING:
@@ -103,13 +103,13 @@ class Gossip:
         if node.serving and client.url not in self._greeted:
             head = await node.reader.head(node.identity.node_id)
             try:
-                await client.notify(self._notice(head))
+                await client.notify(self._notice(head, client.url))
                 self._greeted.add(client.url)
             except PeerError as exc:
                 log.info("greeting %s failed: %s", client.url, exc)
         if node.settings.node.peer_exchange:
             try:
-                await node.book.learn(await client.peers())
+                await node.book.learn([u for u in await client.peers() if reachable_from(u, client.url)])
             except PeerError as exc:
                 log.info("peer list of %s unreadable: %s", client.url, exc)
 
@@ -122,9 +122,11 @@ class Gossip:
 
     # -- notifies out ----------------------------------------------------------------------------
 
-    def _notice(self, head: Head) -> dict[str, Any]:
+    def _notice(self, head: Head, to: str) -> dict[str, Any]:
+        """A notify about HEAD for the peer at TO; our URL as origin when TO could reach it."""
+        origin = self.node.url if self.node.serving and reachable_from(self.node.url, to) else None
         return {"author": head.author, "seq": head.seq, "head": head.head.hex() if head.head else None,
-                "origin": self.node.url if self.node.serving else None}
+                "origin": origin}
 
     async def applied(self, author: str, head: Head, source: str | None) -> None:
         """Entries of AUTHOR up to HEAD were applied (from peer SOURCE): tell the other peers."""
@@ -133,10 +135,10 @@ class Gossip:
     async def _fanout(self, head: Head, exclude: str | None = None) -> None:
         if not self.node.serving:
             return
-        notice = self._notice(head)
         for peer in await self.node.book.all():
             if peer.url == exclude or self.node.book.in_backoff(peer):
                 continue
+            notice = self._notice(head, peer.url)
             box = self._outbox.get(peer.url)
             if box is None:
                 self._outbox[peer.url] = {head.author: notice}

@@ -10,6 +10,7 @@ up to ``node.backoff_max``; one success resets it.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
 from urllib.parse import urlsplit
@@ -22,7 +23,8 @@ from mirror.node.entry import format_ts, now_ts
 from mirror.node.limits import MAX_LEARNED_PEERS, MAX_URL, PEERS_LISTED
 from mirror.node.reader import Reader
 
-__all__ = ["CONFIGURED", "LEARNED", "PeerBook", "PeerRow", "backoff_seconds", "normalize_url"]
+__all__ = ["CONFIGURED", "LEARNED", "PeerBook", "PeerRow", "backoff_seconds", "is_loopback",
+           "normalize_url", "reachable_from"]
 
 
 def normalize_url(url: str) -> str:
@@ -46,6 +48,22 @@ def normalize_url(url: str) -> str:
         host = f"[{host}]"
     netloc = host if port is None else f"{host}:{port}"
     return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
+
+
+def is_loopback(url: str) -> bool:
+    """True when URL names this machine's loopback interface (reachable from this host only)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def reachable_from(url: str, where: str) -> bool:
+    """Whether a node at WHERE could reach URL: a loopback URL only from the same host."""
+    return not is_loopback(url) or is_loopback(where)
 
 
 def backoff_seconds(failures: int, base: float, cap: float) -> float:

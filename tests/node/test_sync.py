@@ -122,3 +122,35 @@ async def test_a_new_entry_crosses_a_chain_of_five_nodes_by_notify(nodes: NodeFa
     await wait_for(lambda: titles(chain[-1], "notified"), timeout=5, what="the entry at the end")
     assert time.monotonic() - start < 5
     assert {row[1] for row in await live(chain[2])} == {"doc-1"}
+
+
+async def test_joining_one_node_finds_the_others_and_dead_peers_are_backed_off(
+        nodes: NodeFactory) -> None:
+    a = await nodes.start("a")
+    b = await nodes.start("b", peers=[a.url])
+    await wait_for(lambda: _contacted(b, a.url), what="b to reach a")
+    c = await nodes.start("c", peers=[b.url])
+    await wait_for(lambda: _contacted(c, a.url), what="c to learn a from b's peer list")
+    assert (await c.book.get(a.url)).source == "learned"
+    a_url = a.url
+    await nodes.stop(a)
+    await wait_for(lambda: _backed_off(c, a_url), what="c to back off the dead peer")
+    first = await c.book.get(a_url)
+    await wait_for(lambda: _failures(c, a_url, 2), what="a second failure, later")
+    second = await c.book.get(a_url)
+    assert second.backoff_until > first.backoff_until and "Cannot connect" in second.last_error
+
+
+async def _contacted(node: Node, url: str) -> bool:
+    peer = await node.book.get(url)
+    return peer is not None and peer.last_contact is not None
+
+
+async def _backed_off(node: Node, url: str) -> bool:
+    peer = await node.book.get(url)
+    return peer is not None and node.book.in_backoff(peer)
+
+
+async def _failures(node: Node, url: str, n: int) -> bool:
+    peer = await node.book.get(url)
+    return peer is not None and peer.failures >= n
