@@ -8,12 +8,13 @@ What it does, in one run:
    in batches of 1,000, so every document is one signed entry committed with it); the documents
    are the Zenodo-like records of ``bench/entry_speed.py``;
 2. A runs as its own process (``openmirror serve``); a fresh node B syncs from it over loopback
-   (HTTP, pages of 1,000). Printed: the full-sync time
-   and bytes received, next to the size of the same entries as one zstd-compressed JSON Lines
-   stream (payload fields plus base64 signature; target: bytes <= 1.5x), and the time the same
-   pages take to decode and verify alone (what a sync cannot go below);
-3. 1,000 new documents on A (written by this process while A serves); B syncs again. Printed: delta bytes and time next to the new
-   entries' own size (payload + signature; target: bytes <= 2x, whatever the size of the index);
+   (HTTP, pages of 1,000). Printed: the full-sync time and bytes received, next to the size of the
+   same entries as one zstd-compressed JSON Lines stream (payload fields plus base64 signature;
+   target: bytes <= 1.5x), and the time the same pages take to decode and verify alone (what a
+   sync cannot go below);
+3. 1,000 new documents on A (written by this process while A serves); B syncs again. Printed:
+   delta bytes and time next to the new entries' own size (payload + signature; target: bytes
+   <= 2x, whatever the size of the index);
 4. ten fresh nodes in a chain, each joined to the one before (peer exchange off, sync interval
    10 minutes, so only notifies can carry an entry): the time for a new entry written on the first
    to be searchable on the last (target: a few seconds).

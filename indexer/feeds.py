@@ -144,14 +144,29 @@ async def add_entries(conn: AsyncConnection, author: str, rows: list[EntryRow], 
                        .values(seq=last.seq, head=last.hash, ts=last.ts, updated_at=now))
 
 
-async def read_entries(conn: AsyncConnection, author: str, after: int,
-                       limit: int) -> list[tuple[bytes, bytes]]:
-    """(payload, signature) of AUTHOR's entries with seq AFTER+1 … in order, at most LIMIT."""
+async def read_entries(conn: AsyncConnection, author: str, after: int, limit: int,
+                       max_bytes: int | None = None) -> list[tuple[bytes, bytes]]:
+    """(payload, signature) of AUTHOR's entries with seq AFTER+1 … in order, at most LIMIT, and
+    (with MAX_BYTES) no more payload bytes than that (the first entry always comes)."""
+    feed_id = await conn.scalar(select(feeds.c.id).where(feeds.c.author == author))
+    if feed_id is None:
+        return []
+    last = after + limit
+    if max_bytes is not None:
+        sizes = await conn.execute(
+            select(entries.c.seq, func.length(entries.c.payload))
+            .where(entries.c.feed_id == feed_id, entries.c.seq > after)
+            .order_by(entries.c.seq).limit(limit))
+        total, last = 0, after
+        for seq, size in sizes:
+            total += size
+            if total > max_bytes and last > after:
+                break
+            last = seq
     rows = await conn.execute(
         select(entries.c.payload, entries.c.signature)
-        .join_from(entries, feeds, entries.c.feed_id == feeds.c.id)
-        .where(feeds.c.author == author, entries.c.seq > after)
-        .order_by(entries.c.seq).limit(limit))
+        .where(entries.c.feed_id == feed_id, entries.c.seq > after, entries.c.seq <= last)
+        .order_by(entries.c.seq))
     return [(bytes(p), bytes(s)) for p, s in rows]
 
 

@@ -21,7 +21,8 @@ from indexer import peers as peer_rows
 from indexer.errors import QueryError
 from indexer.records import SearchQuery
 from mirror.errors import UsageError
-from mirror.node.codec import MEDIA_TYPE, PAGE_DEFAULT_ENTRIES, PAGE_MAX_ENTRIES, encode_page
+from mirror.node.codec import (MEDIA_TYPE, PAGE_DEFAULT_ENTRIES, PAGE_MAX_BYTES, PAGE_MAX_ENTRIES,
+                               encode_page)
 from mirror.node.entry import PROTOCOL_VERSION
 from mirror.node.identity import is_node_id
 from mirror.node.limits import (FEEDS_PAGE, FORKS_LISTED, MAX_JSON_REQUEST, MAX_NOTIFY, MAX_URL,
@@ -117,7 +118,8 @@ async def get_entries(request: web.Request) -> web.Response:
         if await peer_rows.is_blocked(conn, author):
             raise BadRequest("this node blocks that author", 403, "blocked")
         head = await feeds.get_head(conn, author)
-        rows = await feeds.read_entries(conn, author, after, limit) if head.seq else []
+        rows = (await feeds.read_entries(conn, author, after, limit, max_bytes=PAGE_MAX_BYTES)
+                if head.seq else [])
     if not head.seq:
         raise BadRequest("this node holds no entry of that author", 404, "not_found")
     body = await asyncio.to_thread(encode_page, rows, max_entries=limit)

@@ -46,9 +46,9 @@ async def test_local_changes_become_a_verified_chain(tmp_path: Path) -> None:
         (5, "retract", "doc-0")]
     verify_chain(entries, author=me, after_seq=0, after_hash=None)
     assert entries[3].document().title == "Corrected title"
-    assert entries[0].body["contents"][0] == {"sha256": f"{0:064x}", "size": 100, "cid": document(0).contents[0].cid,
-                                              "profile": "unixfs-v1-2025", "media_type": "text/plain",
-                                              "name": None, "url": None}
+    assert entries[0].body["contents"][0] == {
+        "sha256": f"{0:064x}", "size": 100, "cid": document(0).contents[0].cid,
+        "profile": "unixfs-v1-2025", "media_type": "text/plain", "name": None, "url": None}
 
 
 async def test_an_entry_that_cannot_be_signed_rolls_the_change_back(tmp_path: Path) -> None:
