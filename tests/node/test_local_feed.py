@@ -102,3 +102,23 @@ async def test_held_contents_are_tracked_for_status(tmp_path: Path) -> None:
     finally:
         await reader.close()
         await index.close()
+
+
+async def test_entries_are_read_with_a_byte_cap(tmp_path: Path) -> None:
+    home = NodeFactory(tmp_path).home("a")
+    index = await open_index(home)
+    me = Identity.load_or_create(home.key_file).node_id
+    try:
+        await index.upsert_documents([document(i, title="t" * 5000) for i in range(10)])
+    finally:
+        await index.close()
+    size = len((await _entries(home, me))[0].payload)
+    reader = Reader(home.db_path)
+    try:
+        async with reader.read() as conn:
+            assert len(await feeds.read_entries(conn, me, 0, 10, max_bytes=3 * size + 10)) == 3
+            assert len(await feeds.read_entries(conn, me, 4, 10, max_bytes=1)) == 1   # one at least
+            assert len(await feeds.read_entries(conn, me, 4, 3)) == 3
+            assert await feeds.read_entries(conn, "om" + "a" * 52, 0, 3) == []
+    finally:
+        await reader.close()
