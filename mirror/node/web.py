@@ -7,7 +7,8 @@ Routes (all GET/HEAD; server-rendered HTML, no JavaScript):
 
     /                     search box and filters; ``/?q=...&license=&collection=&type=&after=
                           &before=&lang=&page=`` shows results (without a query: the newest)
-    /doc/{cid}            a document page: metadata, provenance, CID, digest, known copies
+    /doc/{cid}            a document page: metadata, provenance, CID, digest, and the known
+                          live copies (this node's and other holders', ``mirror.node.copies``)
     /collection/{name}    counts, licences and recent documents of one collection
     /static/{name}        the stylesheet (files of ``mirror/node/static``), served by the node
     /oai                  the OAI-PMH data provider (``mirror.node.oai_provider``), GET and POST
@@ -33,6 +34,7 @@ from indexer import listing
 from indexer.errors import IndexError_, QueryError
 from indexer.records import Hit, SearchQuery
 from mirror.node import oai_provider
+from mirror.node.copies import holder_urls
 from mirror.node.held import holds
 from mirror.node.reader import Reader
 from mirror.node.web_html import SECURITY_HEADERS, render, site_name
@@ -212,13 +214,17 @@ async def document(request: web.Request) -> web.Response:
                                    "No document on this node has that CID."), 404)
     content = next((c for c in docs[0].contents if cid in (c.cid, c.sha256)), docs[0].contents[0])
     held = await asyncio.to_thread(holds, state.node.store, content.cid)
-    copies = await known_copies(state.node, content.cid)
-    return render(document_page(state.site_name, cid, docs, held, copies))
+    others = await other_copies(state, content.sha256)
+    return render(document_page(state.site_name, cid, docs, held, others))
 
 
-async def known_copies(node: Any, cid: str) -> int | None:
-    """How many live copies the network is known to hold; None while nothing tracks them."""
-    return None
+async def other_copies(state: WebState, sha256: str) -> int:
+    """Live copies of a content known on other nodes (``mirror.node.copies``)."""
+    node = state.node
+    holders = await holder_urls(node.index, me=node.identity.node_id, sha256=sha256,
+                                holder_timeout=node.settings.node.holder_timeout,
+                                read=state.reader.read)
+    return len(holders)
 
 
 async def collection(request: web.Request) -> web.Response:

@@ -189,9 +189,10 @@ def filename_for(cid: str, media_type: str | None, *urls: str | None) -> str:
 
 # -- a document --------------------------------------------------------------------------------
 
-def document_page(site: str, cid: str, docs: list[DocumentOut], held: bool | None,
-                  copies: int | None) -> Element:
-    """Everything known about the content CID and the document(s) that list it."""
+def document_page(site: str, cid: str, docs: list[DocumentOut], held: bool,
+                  others: int) -> Element:
+    """Everything known about the content CID and the document(s) that list it; HELD says this
+    node has the whole file, OTHERS counts live copies known on other nodes."""
     doc = docs[0]
     content = next((c for c in doc.contents if cid in (c.cid, c.sha256)), doc.contents[0])
     title = doc.title or "Untitled document"
@@ -200,7 +201,7 @@ def document_page(site: str, cid: str, docs: list[DocumentOut], held: bool | Non
                           h("p", license_badge(doc.license, doc.license_url), " ",
                             h("a", doc.collection, href=collection_href(doc.collection)),
                             class_="lede"),
-                          _file_section(content, doc, held, copies)]
+                          _file_section(content, doc, held, others)]
     if doc.description:
         parts.append(h("section", h("h2", "Description", id="description"),
                        [h("p", para) for para in doc.description.split("\n\n") if para.strip()],
@@ -216,19 +217,26 @@ def document_page(site: str, cid: str, docs: list[DocumentOut], held: bool | Non
     return page(title, site, parts)
 
 
-def _file_section(content: ContentOut, doc: DocumentOut, held: bool | None,
-                  copies: int | None) -> Element:
+def copies_text(held: bool, others: int) -> str:
+    """``3 (this node and 2 other nodes)``, ``1 (this node)``, ``0``..."""
+    plural = "node" if others == 1 else "nodes"
+    if held:
+        return f"{others + 1} (this node and {others} other {plural})" if others else "1 (this node)"
+    if not others:
+        return "0 (no live copy is known)"
+    return f"{others} (on {'another node' if others == 1 else 'other nodes'})"
+
+
+def _file_section(content: ContentOut, doc: DocumentOut, held: bool, others: int) -> Element:
     name = content.name or filename_for(content.cid, content.media_type, content.url, doc.source_url)
-    known = ("unknown (this node does not track other holders yet)" if copies is None
-             else str(copies))
     rows = [("CID", h("code", content.cid, class_="cid")),
             ("SHA-256", h("code", content.sha256)),
             ("Profile", content.profile),
             ("Size", f"{human_size(content.size)} ({content.size} bytes)"),
             ("Media type", content.media_type),
             ("File name", content.name),
-            ("Held on this node", None if held is None else ("yes" if held else "no")),
-            ("Known copies", h("span", known, class_="copies"))]
+            ("Held on this node", "yes" if held else "no"),
+            ("Known live copies", h("span", copies_text(held, others), class_="copies"))]
     return h("section", h("h2", "File", id="file"),
              h("p", h("a", "Download ", name, href=download_href(content.cid, name), download=name,
                       class_="download button")),

@@ -4,6 +4,7 @@ pages, not-found and error states, hostile metadata, and the stylesheet."""
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,10 @@ from aiohttp import ClientSession
 from lxml import html
 from web_node import WebServer, http, start_site, stop_site  # noqa: F401  (fixture)
 
-from indexer.records import SearchQuery
+from indexer import diffusion
+from indexer.diffusion import HoldingRow
+from indexer.records import ContentIn, DocumentIn, SearchQuery
+from mirror.node.entry import format_ts
 
 
 @pytest.fixture
@@ -219,7 +223,7 @@ async def test_the_document_page_shows_metadata_and_provenance(site, http) -> No
     assert rows["Size"] == f"3.2 KiB ({len(data)} bytes)"
     assert rows["Media type"] == "text/plain"
     assert rows["Held on this node"] == "yes"
-    assert rows["Known copies"].startswith("unknown")
+    assert rows["Known live copies"] == "1 (this node)"
     assert rows["Subjects"] == "rivers; maps" and rows["Language"] == "en"
     assert rows["Source URL"] == "https://origin.example/report"
     assert rows["Final URL"] == "https://cdn.origin.example/report.txt"
@@ -234,6 +238,35 @@ async def test_the_document_page_shows_metadata_and_provenance(site, http) -> No
         f"/ipfs/{content.cid}?filename=report.txt"]
     assert tree.xpath("//a[@href='https://origin.example/report']/@rel") == [
         "nofollow noopener noreferrer"]
+
+
+async def announce(site: WebServer, author: str, sha256: str, seen: datetime) -> None:
+    """Store another node's holdings announcement claiming SHA256 (the diffusion tables)."""
+    row = HoldingRow(author=author, seq=1, ts=format_ts(seen), seen_at=format_ts(seen),
+                     url=f"http://{author}.example", budget=1 << 30, used=0, count=1,
+                     set_hash=hashlib.sha256(author.encode()).digest(), set_data=b"",
+                     payload=b"{}", signature=b"")
+    async with site.node.index.transaction() as tx:
+        assert await diffusion.put_holding(await tx.connection(), row, [sha256[:16]])
+
+
+async def test_the_document_page_counts_live_copies_on_other_nodes(site, http) -> None:
+    doc = await site.node.add(b"widely held", title="Popular")
+    content = doc.contents[0]
+    now = datetime.now(timezone.utc)
+    await announce(site, "alive", content.sha256, now)
+    await announce(site, "stale", content.sha256, now - timedelta(hours=2))
+    _, tree, _ = await get(http, f"{site.url}/doc/{content.cid}")
+    assert texts(tree, "//span[@class='copies']") == ["2 (this node and 1 other node)"]
+    absent = ContentIn(sha256="ab" * 32, size=10, cid="bafkreiabababababababababababababababababababababababababab",
+                       profile="unixfs-v1-2025", media_type="text/plain", name="absent.txt")
+    await site.node.index.upsert_document(DocumentIn(collection="books", source_id="absent",
+                                                     title="Elsewhere", contents=[absent]))
+    await announce(site, "holder", absent.sha256, now)
+    _, tree, _ = await get(http, f"{site.url}/doc/{absent.cid}")
+    rows = dict(zip(texts(tree, "//tr/th"), texts(tree, "//tr/td")))
+    assert rows["Held on this node"] == "no"
+    assert rows["Known live copies"] == "1 (on another node)"
 
 
 async def test_the_document_page_is_reached_by_sha256_too(site, http) -> None:
