@@ -39,7 +39,7 @@ from mirror.home import Home
 from mirror.node import held
 from mirror.node.copies import holder_urls, snapshot
 from mirror.node.get import known_peers
-from mirror.node.retrieve import find_holders, retrieve
+from mirror.node.replicate import fetch_from
 from mirror.store import ContentStore, open_store
 from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID, DAG_PB, RAW
@@ -206,13 +206,9 @@ async def _fetch_again(store: ContentStore, damage: Damage, urls: list[str],
                        session: aiohttp.ClientSession) -> bool:
     """Retrieve the damaged block (and, for a dag-pb node, what is missing under it)."""
     cid = CID.decode(damage.cid)
-    holders = await find_holders(cid, urls, session=session)
-    if not holders:
-        damage.detail = f"none of {len(set(urls))} peer(s) holds it"
-        return False
     aside = _set_aside(store, cid) if damage.kind == "corrupted" else None
     try:
-        await retrieve(store, cid, holders, session=session)
+        await fetch_from(store, cid, urls, session)
         await asyncio.to_thread(store.blocks.get, cid)
     except (MirrorError, OSError) as exc:
         damage.detail = str(exc)
