@@ -29,6 +29,7 @@ SHA2_512 = 0x13
 BLAKE2B_256 = 0xB220
 
 MAX_IDENTITY_DIGEST = 128     # UnixFS spec: longer identity CIDs are refused
+MIN_VERIFY_DIGEST = 20        # shorter (truncated) digests never verify: they bind nothing
 MAX_DIGEST = 1024             # bound for hostile input; real digests are <= 64 bytes
 _MAX_VARINT_BYTES = 9         # multiformats unsigned-varint: at most 63 bits
 
@@ -324,4 +325,5 @@ class CID:
         if code == IDENTITY:
             return bytes(data) == digest
         full = new_hasher(code, data).digest()
-        return len(digest) <= len(full) and full[:len(digest)] == digest
+        # a truncated digest is valid multihash, but one too short to bind the bytes proves nothing
+        return MIN_VERIFY_DIGEST <= len(digest) <= len(full) and full[:len(digest)] == digest

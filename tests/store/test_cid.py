@@ -134,3 +134,15 @@ def test_constructor_guards_v0() -> None:
         CID(3, RAW, b"\x12\x20" + bytes(32))
     with pytest.raises(InvalidCID, match="base58btc"):
         CID.decode(HELLO_V0).encode("base36")
+
+
+def test_truncated_digests_too_short_to_bind_never_verify():
+    import hashlib
+
+    from mirror.store.cid import RAW, CID, encode_varint
+    data = b"anything at all"
+    full = hashlib.sha256(data).digest()
+    for n, ok in ((0, False), (4, False), (19, False), (20, True), (32, True)):
+        cid = CID(1, RAW, b"\x12" + encode_varint(n) + full[:n])
+        assert cid.verify(data) is ok
+        assert not CID(1, RAW, b"\x12" + encode_varint(n) + bytes(n)).verify(data)
