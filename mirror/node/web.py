@@ -46,6 +46,7 @@ MAX_PAGE = 40                      # the index ranks at most 1000 hits per query
 MAX_PARAM = 1000                   # characters of one search parameter
 RECENT = 10                        # documents listed on a collection page
 SUMMARY_TTL = 30.0                 # seconds a collection's counts are reused (they scan it)
+NAMES_TTL = 5.0                    # seconds the collection list of the search form is reused
 SUMMARIES_KEPT = 256
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 _CID_LIKE = re.compile(r"[A-Za-z0-9]{1,128}")
@@ -69,6 +70,15 @@ class WebState:
     site_name: str
     static: dict[str, StaticFile]
     summaries: dict[str, tuple[float, Any]] = field(default_factory=dict)
+    names: tuple[float, list[str]] | None = None
+
+    async def collections(self) -> list[str]:
+        """Every collection's name (for the search form), reused for ``NAMES_TTL`` seconds."""
+        now = asyncio.get_running_loop().time()
+        if self.names is None or now - self.names[0] >= NAMES_TTL:
+            async with self.reader.read() as conn:
+                self.names = (now, await listing.collection_names(conn))
+        return self.names[1]
 
     async def summary(self, name: str) -> Any:
         """``listing.collection_summary`` of NAME, reused for ``SUMMARY_TTL`` seconds."""
@@ -166,8 +176,7 @@ def to_query(params: SearchParams, limit: int) -> SearchQuery:
 
 async def search(request: web.Request) -> web.Response:
     state = request.app[WEB_KEY]
-    async with state.reader.read() as conn:
-        collections = await listing.collection_names(conn)
+    collections = await state.collections()
     try:
         params = parse_params(request.query)
     except BadParams as exc:
