@@ -376,6 +376,20 @@ async def _read_at_most(resp: aiohttp.ClientResponse, limit: int) -> bytes:
     return bytes(body)
 
 
+async def note_contact(index: Index, node_id: str, at: str | None = None) -> None:
+    """Record that NODE_ID answered us (a sync, a block): it counts as live from AT (now)."""
+    async with index.transaction() as tx:
+        await rows.mark_seen(await tx.connection(), node_id, at or now_ts())
+
+
+async def forget_silent(index: Index, older_than: float) -> int:
+    """Forget the announcements of nodes not seen for OLDER_THAN seconds (they are no longer
+    relayed); returns how many."""
+    moment = datetime.now(timezone.utc) - timedelta(seconds=older_than)
+    async with index.transaction() as tx:
+        return await rows.prune_holdings(await tx.connection(), format_ts(moment))
+
+
 # -- HTTP ----------------------------------------------------------------------------------------
 
 def setup_routes(app: web.Application, node: "Node") -> None:

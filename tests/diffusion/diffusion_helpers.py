@@ -94,9 +94,9 @@ class Volunteer:
         await self.node.index.upsert_document(document(content, collection, license))
         return content
 
-    async def publish(self, budget: int = 1 << 30, used: int = 0) -> holdings.Announcement:
+    async def publish(self, budget: int = 1 << 30, used: int = 0, ts: str | None = None) -> holdings.Announcement:
         return await holdings.publish_holdings(self.node.index, self.node.identity, url=self.url,
-                                               budget=budget, used=used, read=self.node.reader.read)
+                                               budget=budget, used=used, read=self.node.reader.read, ts=ts)
 
 
 def content_of(result: ImportResult, name: str) -> ContentIn:

@@ -17,7 +17,7 @@ from indexer import diffusion as rows
 from mirror.errors import PeerError, SignatureError
 from mirror.node.copies import content_states, holder_urls
 from mirror.node.entry import encode_payload
-from mirror.node.holdings import SIGNING_CONTEXT, Announcement, pull_holdings
+from mirror.node.holdings import SIGNING_CONTEXT, Announcement, forget_silent, note_contact, pull_holdings
 from tests.servers.local_app import FakeServer
 
 
@@ -140,3 +140,19 @@ async def test_a_lying_relay_is_refused_and_nothing_is_stored(swarm: Swarm, tmp_
         await liar.close()
     assert await stored(b, a.node_id) is None
     assert SIGNING_CONTEXT.startswith(b"openmirror-announce")
+
+
+async def test_contact_keeps_a_holder_live_and_silent_ones_are_forgotten(swarm: Swarm, tmp_path: Path) -> None:
+    a, b = await swarm.start("a"), await swarm.start("b")
+    x = await a.add(tmp_path, "x.bin", os.urandom(2000))
+    await b.node.index.upsert_document(document(x), origin=a.node_id)
+    await a.publish(ts="2020-01-01T00:00:00.000000Z")
+    await pull(b, a)
+    assert (await copies_seen(b))[x.sha256] == 0                  # announced long ago: not live
+    await note_contact(b.node.index, a.node_id)
+    assert (await copies_seen(b))[x.sha256] == 1                  # but it answered us just now
+    assert await forget_silent(b.node.index, 3600) == 0
+    await note_contact(b.node.index, a.node_id, at="2021-01-01T00:00:00.000000Z")   # never backwards
+    assert (await copies_seen(b))[x.sha256] == 1
+    assert await forget_silent(b.node.index, 0) == 1              # silent since a moment ago
+    assert await stored(b, a.node_id) is None and (await copies_seen(b))[x.sha256] == 0
