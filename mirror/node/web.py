@@ -133,8 +133,6 @@ def friendly(handler: Handler) -> Handler:
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
             return await handler(request)
-        except QueryError:
-            raise
         except IndexError_ as exc:
             state = request.app[WEB_KEY]
             return render(message_page(state.site_name, "The index is not available",

@@ -70,30 +70,18 @@ def search_page(site: str, params: SearchParams, collections: list[str], hits: l
 
 
 def search_form(params: SearchParams, collections: list[str]) -> Element:
-    def field(name: str, label: str, hint: str | None = None, **attrs: object) -> Element:
-        hint_id = f"{name}-hint" if hint else None
-        return h("div", h("label", label, for_=f"f-{name}"),
-                 h("input", id=f"f-{name}", name=name, value=getattr(params, name) or None,
-                   aria_describedby=hint_id, **{"type": "text", **attrs}),
-                 h("small", hint, id=hint_id) if hint else None, class_="field")
-
-    if len(collections) <= MAX_COLLECTION_OPTIONS:
-        options = [h("option", "Any collection", value="")] + [
-            h("option", name, value=name, selected=name == params.collection) for name in collections]
-        collection = h("div", h("label", "Collection", for_="f-collection"),
-                       h("select", options, id="f-collection", name="collection"), class_="field")
-    else:
-        collection = field("collection", "Collection")
+    """The search box, then the filters in a fieldset; every control has its label."""
     filters = h("fieldset",
                 h("legend", "Filters"),
-                field("license", "Licence", "An SPDX id, or a family such as CC-BY*",
-                      list="licences", autocomplete="off"),
+                _text_field(params, "license", "Licence", "An SPDX id, or a family such as CC-BY*",
+                            list="licences", autocomplete="off"),
                 h("datalist", [h("option", value=v) for v in LICENSE_SUGGESTIONS], id="licences"),
-                collection,
-                field("type", "Type", "For example: text, dataset, image"),
-                field("after", "Date from", "YYYY, YYYY-MM or YYYY-MM-DD (inclusive)"),
-                field("before", "Date before", "YYYY, YYYY-MM or YYYY-MM-DD (exclusive)"),
-                field("lang", "Language", "A language tag such as en or pt-BR"),
+                _collection_field(params, collections),
+                _text_field(params, "type", "Type", "For example: text, dataset, image"),
+                _text_field(params, "after", "Date from", "YYYY, YYYY-MM or YYYY-MM-DD (inclusive)"),
+                _text_field(params, "before", "Date before",
+                            "YYYY, YYYY-MM or YYYY-MM-DD (exclusive)"),
+                _text_field(params, "lang", "Language", "A language tag such as en or pt-BR"),
                 class_="filters")
     query = h("div", h("label", "Search documents", for_="f-q"),
               h("input", id="f-q", name="q", type="search", value=params.q or None,
@@ -103,6 +91,25 @@ def search_form(params: SearchParams, collections: list[str]) -> Element:
               class_="field field-q")
     return h("form", query, filters, h("button", "Search", type="submit"),
              method="get", action="/", role="search", class_="search")
+
+
+def _text_field(params: SearchParams, name: str, label: str, hint: str | None = None,
+                **attrs: object) -> Element:
+    hint_id = f"{name}-hint" if hint else None
+    return h("div", h("label", label, for_=f"f-{name}"),
+             h("input", id=f"f-{name}", name=name, value=getattr(params, name) or None,
+               aria_describedby=hint_id, **{"type": "text", **attrs}),
+             h("small", hint, id=hint_id) if hint else None, class_="field")
+
+
+def _collection_field(params: SearchParams, collections: list[str]) -> Element:
+    """A select of the collections; a text box when there are too many to list."""
+    if len(collections) > MAX_COLLECTION_OPTIONS:
+        return _text_field(params, "collection", "Collection")
+    options = [h("option", "Any collection", value="")] + [
+        h("option", name, value=name, selected=name == params.collection) for name in collections]
+    return h("div", h("label", "Collection", for_="f-collection"),
+             h("select", options, id="f-collection", name="collection"), class_="field")
 
 
 def _results(params: SearchParams, hits: list[Hit], *, more: bool, per_page: int,

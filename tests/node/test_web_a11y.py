@@ -8,15 +8,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import pytest_asyncio
 from aiohttp import ClientSession
 from lxml import html
 from web_node import start_site, stop_site
 
 
-@pytest.fixture
-async def pages(tmp_path: Path):
-    """(path, status, parsed page, headers) for one page of every kind."""
-    server = await start_site(tmp_path / "home")
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def pages(tmp_path_factory: pytest.TempPathFactory):
+    """(path, status, parsed page, headers) for one page of every kind (read once per module)."""
+    server = await start_site(tmp_path_factory.mktemp("a11y") / "home")
     try:
         doc = await server.node.add(b"accessible", title="Readable atlas", collection="maps",
                                     description="Text.", source_url="https://origin.example/a")
