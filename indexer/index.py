@@ -169,10 +169,12 @@ class Index:
         async with self._db.read() as conn:
             return await read.stats(conn)
 
-    async def search(self, query: SearchQuery) -> list[Hit]:
-        """Full-text search with filters; raises ``QueryError`` for a query it cannot run."""
+    async def search(self, query: SearchQuery, *,
+                     timeout: float = search.SEARCH_TIMEOUT) -> list[Hit]:
+        """Full-text search with filters; raises ``QueryError`` for a query it cannot run
+        (or one still running after ``timeout`` seconds)."""
         plan = search.plan(query)
-        return await self._db.run_read(lambda conn: search.run(conn, plan))
+        return await self._db.run_read(lambda conn: search.run(conn, plan, timeout))
 
     async def check(self) -> None:
         """Raise ``DatabaseDamaged`` when the full-text index disagrees with the documents."""

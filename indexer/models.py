@@ -146,5 +146,8 @@ class HarvestState(Base):
 Index("ix_documents_updated_at_id", Document.updated_at, Document.id)
 Index("ix_documents_collection_id_updated_at_id", Document.collection_id, Document.updated_at,
       Document.id)
+# Counting live documents per collection and licence from the index alone (Index.stats, 0005).
+Index("ix_documents_collection_id_license_deleted", Document.collection_id, Document.license,
+      Document.deleted)
 from indexer import node_models as _node_models  # noqa: E402,F401  (the node's tables)
 from indexer import diffusion_models as _diffusion_models  # noqa: E402,F401  (holdings and audits)

@@ -176,12 +176,13 @@ class Hit:
 
 @dataclass
 class SearchQuery:
-    """A search: words, "quoted phrases" and ``prefix*`` in ``text`` (all must match) plus filters.
+    """A search: words, "quoted phrases" and ``prefix*`` (3 letters or more) in ``text``, all of
+    which must match, plus filters.
 
     ``license`` is an SPDX id, or a family with a trailing ``*`` (``CC-BY*``); ``after`` (inclusive)
     and ``before`` (exclusive) are ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` compared at the precision
-    both dates have; ``lang`` ``en`` also matches ``en-GB``. An empty ``text`` lists the newest
-    documents that pass the filters. ``marks`` wrap the matched words in ``snippet``.
+    both dates have; ``lang`` ``en`` also matches ``en-GB``. An empty ``text`` lists the most
+    recently updated documents that pass the filters. ``marks`` wrap the matched words in ``snippet``.
     """
 
     text: str = ""

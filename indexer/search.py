@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +30,10 @@ from indexer.records import Hit, SearchQuery
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
 MAX_LIMIT = 1000
+MIN_PREFIX = 3                  # characters before a '*': shorter prefixes match too many words
 SNIPPET_TOKENS = 16
+SEARCH_TIMEOUT = 10.0           # seconds one search may run before it is stopped
+_PROGRESS_STEPS = 10_000        # SQLite VM steps between two looks at the clock
 
 fts_table = Table(FTS_TABLE, MetaData(), Column("rowid", Integer), Column("rank"),
                   Column(FTS_TABLE, Text))
@@ -68,6 +72,9 @@ def fts_query(text: str) -> str | None:
         phrase, word = m.group(1), m.group(2)
         prefix = word is not None and word.endswith("*")
         body = (phrase if phrase is not None else word).rstrip("*" if prefix else "")
+        if prefix and len(_SEARCHABLE.findall(body)) < MIN_PREFIX:
+            raise QueryError(f"prefix {word!r} is too short: use at least {MIN_PREFIX} letters "
+                             "before the *")
         if _SEARCHABLE.search(body):
             terms.append('"' + body.replace('"', '""') + '"' + ("*" if prefix else ""))
     if not terms:
@@ -156,39 +163,54 @@ _HIT_ROWS = (select(documents.c.id, documents.c.title, documents.c.creators, doc
              .where(documents.c.id.in_(_json_values("ids"))))
 
 
-def run(conn: Connection, plan: Plan) -> list[Hit]:
-    """The hits of a checked query, best first (synchronous: one worker-thread call)."""
+def run(conn: Connection, plan: Plan, timeout: float = SEARCH_TIMEOUT) -> list[Hit]:
+    """The hits of a checked query, best first (synchronous: one worker-thread call).
+
+    A search still running after ``timeout`` seconds is stopped with a QueryError.
+    """
+    sqlite = conn.connection.driver_connection
+    deadline = time.monotonic() + timeout
+    sqlite.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
     try:
-        ranked = conn.execute(_ranked(plan)).all()
-        if not ranked:
-            return []
-        ids = json.dumps([row[0] for row in ranked])
-        snippets: dict[int, str] = {}
-        if plan.match:
-            snippets = dict(conn.execute(_SNIPPETS, {"match": plan.match, "ids": ids,
-                                                     "start": plan.marks[0], "end": plan.marks[1]}).all())
-        rows = {row.id: row for row in conn.execute(_HIT_ROWS, {"ids": ids})}
+        return _run(conn, plan)
     except OperationalError as exc:
+        if "interrupted" in str(exc.orig).lower():
+            raise QueryError(f"the search took more than {timeout:g} s and was stopped: "
+                             "use more specific words or filters") from exc
         if "fts5" in str(exc.orig).lower():
             raise QueryError(f"cannot search for that: {exc.orig}") from exc
         raise
+    finally:
+        sqlite.set_progress_handler(None, 0)
+
+
+def _run(conn: Connection, plan: Plan) -> list[Hit]:
+    ranked = conn.execute(_ranked(plan)).all()
+    if not ranked:
+        return []
+    ids = json.dumps([row[0] for row in ranked])
+    snippets: dict[int, str] = {}
+    if plan.match:
+        snippets = dict(conn.execute(_SNIPPETS, {"match": plan.match, "ids": ids,
+                                                 "start": plan.marks[0], "end": plan.marks[1]}).all())
+    rows = {row.id: row for row in conn.execute(_HIT_ROWS, {"ids": ids})}
     return [_hit(rows[i], -score if plan.match else 0.0, snippets.get(i) or "")
             for i, score in ranked if i in rows]
 
 
 def _ranked(plan: Plan) -> Select[Any]:
     """(document id, rank) of the best ``plan.limit`` matches."""
-    if plan.match is None:
+    if plan.match is None:           # newest updates first (indexes on updated_at, id serve it)
         query = select(documents.c.id, literal(0.0)).where(documents.c.deleted.is_(False))
-        order = documents.c.id.desc()
+        order = (documents.c.updated_at.desc(), documents.c.id.desc())
     else:
         query = select(fts_table.c.rowid, fts_table.c.rank).where(_MATCH(plan.match))
-        order = fts_table.c.rank
+        order = (fts_table.c.rank,)
         if plan.filters:
             query = query.join(documents, documents.c.id == fts_table.c.rowid)
     if plan.filters:
         query = query.where(and_(*plan.filters))
-    return query.order_by(order).limit(plan.limit)
+    return query.order_by(*order).limit(plan.limit)
 
 
 def _hit(row: Any, score: float, snippet: str) -> Hit:

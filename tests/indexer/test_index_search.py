@@ -207,6 +207,21 @@ async def test_operators_are_plain_words(corpus: Index) -> None:
     assert await _titles(corpus, "(glacier") == await _titles(corpus, "glacier")
 
 
+async def test_short_prefixes_are_refused(corpus: Index) -> None:
+    with pytest.raises(QueryError, match="too short"):
+        await corpus.search(SearchQuery("gl*"))
+    assert await _titles(corpus, "gla*") == ["Glacier retreat in the Alps", "Mountain hydrology"]
+
+
+async def test_a_search_running_too_long_is_stopped(index: Index) -> None:
+    await index.upsert_documents([document(str(i), type="article") for i in range(3000)])
+    slow = SearchQuery("", type="nothing-matches")          # scans every document
+    assert await index.search(slow) == []
+    with pytest.raises(QueryError, match="was stopped"):
+        await index.search(slow, timeout=-1)
+    assert len(await index.search(SearchQuery("document"))) == 20    # the connection still works
+
+
 def test_every_term_is_quoted() -> None:
     assert fts_query('open "big data" clim* NOT (x) col:y') == (
         '"open" "big data" "clim"* "NOT" "(x)" "col:y"')
