@@ -35,7 +35,8 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _JSON_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"(\s*:)?')
 _KINDS = {
     "text/plain": "text", "text/markdown": "text", "text/x-markdown": "text",
-    "text/html": "html", "application/xhtml+xml": "html",
+    "text/html": "html", "application/xhtml+xml": "html", "text/xml": "html",
+    "application/xml": "html",
     "application/pdf": "pdf",
     "text/csv": "csv", "text/tab-separated-values": "csv",
     "application/json": "json", "application/ld+json": "json", "application/x-ndjson": "json",
@@ -45,7 +46,7 @@ _BLOCKS = ("title", "p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", 
            "section", "article", "header", "footer", "table", "ul", "ol", "pre", "blockquote",
            "dd", "dt", "figcaption", "caption", "hr", "nav", "aside", "main", "address")
 _SUFFIXES = {".txt": "text", ".md": "text", ".text": "text", ".html": "html", ".htm": "html",
-             ".xhtml": "html", ".pdf": "pdf", ".csv": "csv", ".tsv": "csv", ".json": "json",
+             ".xhtml": "html", ".xml": "html", ".pdf": "pdf", ".csv": "csv", ".tsv": "csv", ".json": "json",
              ".jsonl": "json", ".ndjson": "json", ".geojson": "json"}
 
 
@@ -82,6 +83,8 @@ def _kind(path: Path, mime: str) -> str | None:
         return _KINDS[mime]
     if mime.endswith("+json"):
         return "json"
+    if mime.endswith("+xml"):
+        return "html"                # the text of every element, markup dropped
     if mime.startswith("text/") and mime not in ("text/css", "text/javascript"):
         return "text"
     if mime in ("", "application/octet-stream", "binary/octet-stream"):

@@ -82,6 +82,12 @@ def test_html_honours_a_meta_charset(tmp_path: Path) -> None:
     assert text == "naïve"
 
 
+def test_xml_gives_its_text_without_markup(tmp_path: Path) -> None:
+    record = '<?xml version="1.0" encoding="UTF-8"?><record><title>Lakes</title><p>Bodensee</p></record>'
+    assert extract_text(write(tmp_path, "r.xml", record), "application/xml") == "Lakes\nBodensee"
+    assert extract_text(write(tmp_path, "r.rss", record), "application/rss+xml") == "Lakes\nBodensee"
+
+
 def test_pdf_text_layer_page_by_page(tmp_path: Path) -> None:
     path = write(tmp_path, "a.pdf", make_pdf(["Glacier mass balance", "Second page here"]))
     text = extract_text(path, "application/pdf")
