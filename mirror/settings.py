@@ -257,3 +257,24 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def markdown() -> str:
+    """docs/settings.md: every setting with its type, default, environment variable and help."""
+    lines = ["# Settings", "",
+             "Generated from `mirror/settings.py` (`python -m mirror.settings > docs/settings.md`); a test keeps",
+             "it in step. Values are layered: default < the home's `openmirror.toml` < environment < flags.",
+             "`openmirror config show` prints the effective values and where each came from."]
+    section = None
+    for s in SETTINGS:
+        if s.section != section:
+            section = s.section
+            lines += ["", f"## [{section}]", "", "| key | type | default | environment | meaning |",
+                      "|---|---|---|---|---|"]
+        default = _toml_value(s.default).replace("|", "\\|")
+        lines.append(f"| `{s.key}` | {s.kind} | `{default}` | `{s.env}` | {s.help} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

@@ -53,3 +53,9 @@ def test_config_show_cli(cli_run):
     res = cli_run("config", "show", "--json")
     assert res.exit_code == 0
     assert '"key": "node.copies"' in res.output
+
+
+def test_docs_settings_md_is_current():
+    from mirror.settings import markdown
+    doc = Path(__file__).parents[1] / "docs" / "settings.md"
+    assert doc.read_text() == markdown(), "regenerate: python -m mirror.settings > docs/settings.md"
