@@ -4,26 +4,37 @@ Every error openmirror raises on purpose is a ``MirrorError``; the CLI turns it 
 ``Error: ...`` (plus ``Hint: ...``) and the exit code below. Lower-layer errors (OSError,
 aiohttp, sqlite) are translated once, at the boundary where they enter, with the cause chained.
 Outcomes (a record skipped for its licence, unchanged, gone) are never raised: see
-``mirror.pipeline.Outcome``.
+``mirror.pipeline.Summary``.
 
     MirrorError                         exit 1
     ├── UsageError (ValueError)         exit 2   bad input from the user or a config file
     │   ├── InvalidCID
     │   ├── ConfigError
     │   ├── UnknownProfile
-    │   └── NotACollection              SOURCE is not a collection we can harvest
+    │   ├── NotACollection              SOURCE is not a collection we can harvest
+    │   └── BlockTooLarge               a block over the 2 MiB limit
     ├── NotReady (RuntimeError)         exit 3   environment not ready (Kubo down, schema too new)
     ├── NotFound (LookupError)          exit 1   no such content, locally or on any peer
+    │   ├── BlockNotFound               a block of the DAG is not in the local store (``cid``)
+    │   ├── PathNotFound                no such name inside a UnixFS directory
+    │   └── ContentUnavailable          no peer holds the content (or some of its blocks)
     ├── FetchError (OSError)            exit 1   a network fetch failed (``retryable`` tells)
     │   ├── TooLarge                    the decoded body passed the size cap
-    │   └── RedirectLoop
+    │   ├── RedirectLoop, TooManyRedirects
+    │   ├── FetchTimeout (TimeoutError), ConnectionFailed (ConnectionError), TruncatedBody  retryable
+    │   ├── BadStatus                   an HTTP error status (``status``; 5xx/429 retryable)
+    │   ├── BadResponse (ValueError)    malformed response, unsupported encoding, bad body
+    │   └── RobotsUnavailable           robots.txt unreachable (5xx, timeout), retryable
+    ├── KuboError                       exit 1   the Kubo RPC API refused or failed a call
     ├── PeerError                       exit 1   a peer broke the protocol or misbehaved
     └── IntegrityError                  exit 4   bytes do not match their hash or signature
         ├── BlockCorrupted              a stored block no longer matches its multihash
         ├── BlockMismatch               bytes offered for a CID do not hash to it
+        ├── DagPBError (ValueError)     a dag-pb or UnixFS block is malformed or not canonical
         ├── CarError                    a CAR file is truncated or malformed
         ├── CIDMismatch                 Kubo computed another CID than ours
-        └── SignatureError              a feed entry or announcement fails verification
+        ├── SignatureError              a feed entry or announcement fails verification
+        └── NoHonestHolder              every peer that had the content sent wrong bytes
 """
 
 from __future__ import annotations
