@@ -291,15 +291,21 @@ async def unchecked_contents(conn: AsyncConnection, after_id: int, limit: int) -
 
 
 async def count_held_documents(conn: AsyncConnection) -> int:
-    """Live documents that have files and hold every one of them here."""
-    missing = (select(links.c.document_id)
-               .join_from(links, held, held.c.content_id == links.c.content_id, isouter=True)
-               .where(held.c.content_id.is_(None)))
-    with_files = select(links.c.document_id)
+    """Live documents that have files and hold every one of them here.
+
+    Work is proportional to the documents with at least one held file (a node that holds little
+    counts fast): candidates come from ``held_contents``, then each is checked for a missing file.
+    """
+    dc, other = links.alias("dc"), links.alias("other")
+    held_other = held.alias("held_other")
+    candidates = select(dc.c.document_id).join_from(held, dc, dc.c.content_id == held.c.content_id)
+    missing = (select(other.c.document_id)
+               .join_from(other, held_other, held_other.c.content_id == other.c.content_id,
+                          isouter=True)
+               .where(other.c.document_id == documents.c.id, held_other.c.content_id.is_(None)))
     return await conn.scalar(
         select(func.count()).select_from(documents)
-        .where(documents.c.deleted.is_(False), documents.c.id.in_(with_files),
-               documents.c.id.not_in(missing))) or 0
+        .where(documents.c.deleted.is_(False), documents.c.id.in_(candidates), ~missing.exists())) or 0
 
 
 async def count_documents(conn: AsyncConnection) -> int:

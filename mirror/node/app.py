@@ -56,12 +56,22 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 class Node:
+    """One volunteer node on a home. The attributes below the first group exist after ``open``."""
+
     home: Home
     settings: Settings
+    url: str                       # public base URL (node.public_url, or http://LISTEN once serving)
+    serving: bool                  # the HTTP server is up
+    limiter: RateLimiter           # per-address request limits of the API
     identity: Identity
-    index: Index
+    index: Index                   # opened through mirror.node.feed.open_index: local changes signed
     store: ContentStore
-    url: str
+    reader: Reader                 # read snapshots of the node's tables
+    merger: Merger                 # stores and merges verified runs
+    book: PeerBook                 # the peers table
+    syncer: Syncer                 # pulls from peers
+    gossip: Gossip                 # background syncs and notifies
+    session: aiohttp.ClientSession
 
     def __init__(self, home: Home, *, listen: str | None = None, peers: list[str] | None = None,
                  **overrides: Any) -> None:
@@ -96,7 +106,7 @@ class Node:
                              backoff_max=node.backoff_max, self_url=self.url)
         timeouts = Timeouts(total=node.peer_timeout, read=min(30.0, node.peer_timeout),
                             connect=min(10.0, node.peer_timeout))
-        self.session: aiohttp.ClientSession = client_session(timeouts, self.settings.fetch.user_agent)
+        self.session = client_session(timeouts, self.settings.fetch.user_agent)
         self.gossip = Gossip(self)
         self.syncer = Syncer(self.merger, self.reader, on_applied=self.gossip.applied)
         for url in self.configured_peers:

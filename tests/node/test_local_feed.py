@@ -96,7 +96,12 @@ async def test_held_contents_are_tracked_for_status(tmp_path: Path) -> None:
         held_doc = document(1)
         held_doc.contents = [ContentIn(sha256=stored.sha256, size=stored.size, cid=str(stored.cid),
                                        profile=stored.profile)]
-        await index.upsert_documents([held_doc, document(2)])     # doc-2's content is not here
+        half = document(3)                                           # one file here, one not
+        half.contents = held_doc.contents + half.contents
+        gone = document(4)
+        gone.contents = held_doc.contents
+        await index.upsert_documents([held_doc, document(2), half, gone])   # doc-2's file: not here
+        await index.retract("c", "doc-4")
         async with reader.read() as conn:
             assert await feeds.count_held_documents(conn) == 1
     finally:
