@@ -38,7 +38,7 @@ def scenarios(draw):  # type: ignore[no-untyped-def]
                      collections=tuple(draw(st.sets(st.sampled_from(["a", "b"]), max_size=1))))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(scenarios())
 def test_budget_is_never_exceeded_and_own_content_is_never_dropped(request: PlanInput) -> None:
     plan = make_plan(request)
