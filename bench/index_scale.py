@@ -161,6 +161,17 @@ async def time_searches(index: Index, raw: sqlite3.Connection,
     return ours, bare
 
 
+def sha256_rate() -> float:
+    """GB/s of sha256 on one core: how fast this machine is right now (STYLE.md: 1.95 quiet)."""
+    data = bytes(1 << 25)
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        hashlib.sha256(data).digest()
+        best = min(best, time.perf_counter() - t0)
+    return len(data) / best / 1e9
+
+
 def size_of(path: Path) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
 
@@ -179,6 +190,7 @@ async def main() -> None:
     ap.add_argument("--abstract", default="40-120", help="abstract length in words, LOW-HIGH")
     ap.add_argument("--dir", type=Path, help="where to put the databases (default: a temp dir)")
     args = ap.parse_args()
+    speed_before = sha256_rate()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         db, raw_db = Path(tmp) / "index.sqlite", Path(tmp) / "raw.sqlite"
         low, high = (int(n) for n in args.abstract.split("-"))
@@ -196,6 +208,8 @@ async def main() -> None:
           f"{args.abstract} words, zipf {args.zipf})")
     print(f"load average           {' '.join(f'{x:.1f}' for x in os.getloadavg())} on "
           f"{os.cpu_count()} CPUs (other work on the machine slows both sides alike)")
+    print(f"machine speed          sha256 {speed_before:.2f} GB/s before, {sha256_rate():.2f} after "
+          "(1.95 on a quiet machine, STYLE.md)")
     print(f"insert via Index       {rate:,.0f} docs/s   target >= {TARGET_INSERT:,}: "
           f"{rate / TARGET_INSERT:.2f}x  {verdict(rate >= TARGET_INSERT)}")
     print(f"insert raw sqlite3     {raw_rate:,.0f} docs/s   (Index at {rate / raw_rate:.2f}x of raw)")
