@@ -70,7 +70,8 @@ async def by_cid(conn: AsyncConnection, cid: str, *, include_deleted: bool = Fal
              .where(or_(contents.c.cid == cid, contents.c.sha256 == cid.lower()))
              .order_by(links.c.document_id))
     if not include_deleted:
-        query = query.where(documents.c.deleted.is_(False))
+        # unary + keeps SQLite off the index on `deleted`, which would scan every live document
+        query = query.where((+documents.c.deleted).is_(False))
     return await load(conn, list(await conn.scalars(query)))
 
 

@@ -77,6 +77,7 @@ async def upsert(conn: AsyncConnection, docs: list[DocumentIn], collection_ids: 
                  now: str) -> list[UpsertResult]:
     """Upsert ``docs`` (collections already resolved in ``collection_ids``); results in order."""
     results: list[UpsertResult] = []
+    docs = [_clean(doc) for doc in docs]
     for run in _unique_runs(docs):
         results += await _upsert_run(conn, run, collection_ids, now)
     return results
@@ -212,3 +213,55 @@ async def _linked_documents(conn: AsyncConnection, content_ids: list[int],
     ids = await conn.scalars(select(links.c.document_id).distinct()
                              .where(in_json(links.c.content_id, content_ids)))
     return [i for i in ids if i not in exclude]
+
+
+def _clean_text(value: str) -> str:
+    """VALUE, with lone surrogates (which UTF-8 cannot hold; JSON escapes can make them) replaced."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "replace").decode("utf-8")
+
+
+def _clean_value(value: object) -> object:
+    if isinstance(value, str):
+        return _clean_text(value)
+    if isinstance(value, list):
+        return [_clean_value(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean_text(str(k)): _clean_value(v) for k, v in value.items()}
+    return value
+
+
+def _clean(doc: DocumentIn) -> DocumentIn:
+    """DOC as is when every text is valid UTF-8 (the usual case, checked cheaply), else a cleaned copy."""
+    if _utf8_ok("".join(_texts(doc))):
+        return doc
+    cleaned = DocumentIn.from_dict(_clean_value(doc.to_dict()))  # type: ignore[arg-type]
+    for new, old in zip(cleaned.contents, doc.contents):
+        new.text = _clean_text(old.text) if old.text else old.text
+    return cleaned
+
+
+def _texts(doc: DocumentIn) -> Iterator[str]:
+    for value in (doc.collection, doc.source_id, doc.title, doc.description, doc.language, doc.date,
+                  doc.type, doc.source_url, doc.landing_url, doc.license, doc.license_url,
+                  doc.license_statement, doc.retrieved_at, doc.raw_record):
+        if value:
+            yield value
+    yield from doc.creators
+    yield from doc.subjects
+    for key, value in doc.http_headers.items():
+        yield key
+        yield value
+    for c in doc.contents:
+        yield from (v for v in (c.sha256, c.cid, c.profile, c.media_type, c.name, c.url, c.text) if v)
+
+
+def _utf8_ok(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
