@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy import literal_column, Row, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer.models import Collection, Content, Document, DocumentContent
@@ -71,7 +71,7 @@ async def by_cid(conn: AsyncConnection, cid: str, *, include_deleted: bool = Fal
              .order_by(links.c.document_id))
     if not include_deleted:
         # unary + keeps SQLite off the index on `deleted`, which would scan every live document
-        query = query.where((+documents.c.deleted).is_(False))
+        query = query.where(literal_column("+documents.deleted") == 0)
     return await load(conn, list(await conn.scalars(query)))
 
 
