@@ -91,7 +91,7 @@ def _run_with_progress(home: Any, source: str, options: MirrorOptions, show_bar:
 def _print_summary(s: Summary) -> None:
     verb = "would store" if s.dry_run else "stored"
     skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(s.skipped.items())) or "0"
-    out = Console()
+    out = Console(soft_wrap=True)
     out.print(f"[bold]{s.collection}[/] ({s.kind}): {verb} {s.stored + s.updated} "
               f"(updated {s.updated}), unchanged {s.unchanged}, skipped {skipped}, gone {s.gone}, "
               f"retracted {s.retracted}, failed {s.failed}, {_human(s.bytes)} in {s.seconds:.1f}s")
