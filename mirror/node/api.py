@@ -4,6 +4,11 @@ status and search.
 Read endpoints are open to anyone; administrative ones (``POST /api/v1/peers``) answer only
 requests from the loopback address or bearing ``Authorization: Bearer <node.admin_token>``.
 Every parameter is checked and bounded; errors are ``{"error": {"code", "message"}}``.
+
+Every route is rate limited per client address (``protocol_middleware``): the API at
+``node.rate_limit`` requests per second (notifies a quarter of it), while ``/ipfs/`` (one request
+per block, the path replication and ``get`` take) has its own class ``BLOCK_RATE_FACTOR`` times
+higher, its bytes being capped by ``node.upload_rate`` instead.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ if TYPE_CHECKING:
 
 NODE_KEY: web.AppKey["Node"] = web.AppKey("openmirror_node")
 MAX_SEARCH = 100
+BLOCK_RATE_FACTOR = 100       # /ipfs requests per second: 100 x node.rate_limit (2000/s by default)
+BLOCK_BURST_FACTOR = 40       # ... and 40 x node.rate_burst at once (4000 by default)
 _LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
 
 
@@ -203,8 +210,11 @@ async def get_search(request: web.Request) -> web.Response:
 async def protocol_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     """Rate limit per client address, turn ``BadRequest`` into JSON errors, mark the protocol."""
     node = request.app[NODE_KEY]
-    kind = "notify" if request.path == "/api/v1/notify" else "any"
-    wait = node.limiter.check(request.remote or "?", kind)
+    address = request.remote or "?"
+    if request.path.startswith("/ipfs/"):
+        wait = node.block_limiter.check(address, "block")
+    else:
+        wait = node.limiter.check(address, "notify" if request.path == "/api/v1/notify" else "any")
     if wait > 0:
         response: web.StreamResponse = error(429, "rate_limited", "too many requests",
                                              {"Retry-After": str(max(1, round(wait)))})

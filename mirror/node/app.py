@@ -10,7 +10,10 @@ and ``mirror.node.web`` (``/``, ``/doc``, ``/collection``, ``/static``, ``/oai``
 those modules exist. Background work (``mirror.node.gossip``): a sync with every peer on connect
 and every ``node.sync_interval`` seconds, pulls triggered by notifies, notifies to peers when a
 feed grows here (including appends by another process on the same home, noticed by polling the
-node's own feed head every second), and a one-off check of which contents are held.
+node's own feed head every second), and a one-off check of which contents are held. Diffusion
+(``mirror.node.upkeep``): holdings pulled after every sync, replication rounds within the
+node's storage budget, announcements and heartbeats, audits, remote pinning. ``build_app`` also
+registers the holdings and audit routes (``mirror.node.holdings``, ``mirror.node.audit``).
 
 Keyword overrides set ``node.*`` settings for this node only: ``Node(home, sync_interval=0.5)``.
 """
@@ -28,8 +31,8 @@ from aiohttp import web
 from indexer.index import Index
 from mirror.errors import UsageError
 from mirror.home import Home
-from mirror.node import held, status
-from mirror.node.api import NODE_KEY, add_api_routes, protocol_middleware
+from mirror.node import audit, held, holdings, status
+from mirror.node.api import BLOCK_BURST_FACTOR, BLOCK_RATE_FACTOR, NODE_KEY, add_api_routes, protocol_middleware
 from mirror.node.apply import Merger
 from mirror.node.client import client_session
 from mirror.node.feed import open_index
@@ -39,11 +42,13 @@ from mirror.node.limits import MAX_JSON_REQUEST, RateLimiter, Timeouts
 from mirror.node.peers import CONFIGURED, PeerBook, normalize_url
 from mirror.node.reader import Reader
 from mirror.node.sync import SyncReport, Syncer
+from mirror.node.upkeep import Upkeep
 from mirror.settings import Settings
 from mirror.store import ContentStore, open_store
 
 log = logging.getLogger(__name__)
 STORAGE_TTL = 30.0           # seconds a measured storage_used is reused
+HEALTH_TTL = 2.0             # seconds the copies figures of status are reused
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -63,6 +68,7 @@ class Node:
     url: str                       # public base URL (node.public_url, or http://LISTEN once serving)
     serving: bool                  # the HTTP server is up
     limiter: RateLimiter           # per-address request limits of the API
+    block_limiter: RateLimiter     # per-address request limits of /ipfs (much higher)
     identity: Identity
     index: Index                   # opened through mirror.node.feed.open_index: local changes signed
     store: ContentStore
@@ -71,6 +77,7 @@ class Node:
     book: PeerBook                 # the peers table
     syncer: Syncer                 # pulls from peers
     gossip: Gossip                 # background syncs and notifies
+    upkeep: Upkeep                 # background diffusion: holdings, replication, audits, pinning
     session: aiohttp.ClientSession
 
     def __init__(self, home: Home, *, listen: str | None = None, peers: list[str] | None = None,
@@ -84,11 +91,14 @@ class Node:
         host, port = self.listen
         self.url = normalize_url(self.settings.node.public_url or f"http://{_host(host)}:{port}")
         self.serving = False
-        self.limiter = RateLimiter(self.settings.node.rate_limit, self.settings.node.rate_burst)
+        rate, burst = self.settings.node.rate_limit, self.settings.node.rate_burst
+        self.limiter = RateLimiter(rate, burst)
+        self.block_limiter = RateLimiter(rate * BLOCK_RATE_FACTOR, burst * BLOCK_BURST_FACTOR)
         self._opened = False
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._storage: tuple[float, int] | None = None
+        self._health: tuple[float, dict[str, Any]] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -108,7 +118,9 @@ class Node:
                             connect=min(10.0, node.peer_timeout))
         self.session = client_session(timeouts, self.settings.fetch.user_agent)
         self.gossip = Gossip(self)
-        self.syncer = Syncer(self.merger, self.reader, on_applied=self.gossip.applied)
+        self.upkeep = Upkeep(self)
+        self.syncer = Syncer(self.merger, self.reader, on_applied=self.gossip.applied,
+                             on_synced=self.upkeep.synced)
         for url in self.configured_peers:
             await self.book.add(url, CONFIGURED)
         self._opened = True
@@ -126,8 +138,12 @@ class Node:
             self.book.self_url = self.url
         self.serving = True
         self.spawn(self.gossip.run())
-        self.spawn(held.reconcile(self.index, self.reader.read, self.store))
+        self.spawn(self._reconcile_then_upkeep())
         log.info("node %s serving on %s", self.identity.node_id, self.url)
+
+    async def _reconcile_then_upkeep(self) -> None:
+        await held.reconcile(self.index, self.reader.read, self.store)
+        await self.upkeep.run()
 
     async def _serve(self) -> int:
         """Start the HTTP server; returns the port it listens on."""
@@ -188,11 +204,16 @@ class Node:
         self.spawn(self.gossip.notified(author, seq, origin))
 
     async def status(self) -> dict[str, Any]:
-        """The status fields (see ``mirror.node.status``); storage_used is cached briefly."""
-        loop = asyncio.get_running_loop()
-        if self._storage is None or loop.time() - self._storage[0] > STORAGE_TTL:
-            self._storage = (loop.time(), await status.storage_used(self.store))
-        return await status.collect(self.identity, self.reader, used=self._storage[1], url=self.url)
+        """The status fields (see ``mirror.node.status``); storage_used and the copies figures are
+        cached briefly (the API is open to anyone)."""
+        now = asyncio.get_running_loop().time()
+        if self._storage is None or now - self._storage[0] > STORAGE_TTL:
+            self._storage = (now, await status.storage_used(self.store))
+        if self._health is None or now - self._health[0] > HEALTH_TTL:
+            self._health = (now, await status.health_fields(self.reader, self.identity.node_id,
+                                                            self.settings))
+        fields = await status.collect(self.identity, self.reader, used=self._storage[1], url=self.url)
+        return fields | self._health[1]
 
 
 def _host(host: str) -> str:
@@ -204,6 +225,8 @@ def build_app(node: Node) -> web.Application:
     app = web.Application(client_max_size=MAX_JSON_REQUEST, middlewares=[protocol_middleware])
     app[NODE_KEY] = node
     add_api_routes(app)
+    holdings.setup_routes(app, node)
+    audit.setup_routes(app, node)
     for name in ("mirror.node.gateway", "mirror.node.web"):
         try:
             module = importlib.import_module(name)

@@ -3,8 +3,11 @@
 Fields: ``node_id``, ``url``, ``protocol``, ``documents`` (live documents in the index), ``held``
 (live documents having files, every one of them fully held in the local blockstore),
 ``storage_used`` (bytes of block data in the blockstore), ``feeds`` (feeds held), ``entries``
-(entries held), ``peers`` (known peers), ``blocked`` (blocked authors). Later issues add fields
-(``storage_budget``, ``under_replicated``, …); readers ignore fields they do not know.
+(entries held), ``peers`` (known peers), ``blocked`` (blocked authors), and the diffusion figures
+of ``mirror.node.copies.health``: ``storage_budget``, ``storage_budget_used`` (bytes of others'
+content held), ``own_bytes``, ``copies_target``, ``contents``, ``under_replicated`` and per
+collection {contents, held, under_replicated, copies: distribution of known live copies}. Readers
+ignore fields they do not know.
 """
 
 from __future__ import annotations
@@ -12,13 +15,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from indexer import feeds
+from indexer import diffusion, feeds
 from indexer import peers as peer_rows
 from indexer.index import Index
 from mirror.home import Home
+from mirror.node.budget import storage_budget
+from mirror.node.copies import health, live_cutoff
 from mirror.node.entry import PROTOCOL_VERSION
 from mirror.node.identity import Identity
 from mirror.node.reader import Reader
+from mirror.settings import Settings
 from mirror.store import ContentStore, open_store
 
 
@@ -40,6 +46,14 @@ async def collect(identity: Identity, reader: Reader, *, used: int, url: str | N
             "entries": entry_count, "peers": peer_count, "blocked": blocked}
 
 
+async def health_fields(reader: Reader, me: str, settings: Settings) -> dict[str, Any]:
+    """The diffusion fields for the node ME with SETTINGS (budget, copies target, holder timeout)."""
+    async with reader.read() as conn:
+        states = await diffusion.content_states(
+            conn, me=me, cutoff=live_cutoff(float(settings.node.holder_timeout)))
+    return health(states, copies=int(settings.node.copies), budget=storage_budget(settings))
+
+
 async def home_status(home: Home) -> dict[str, Any]:
     """The status of HOME read from its files (no running node needed)."""
     identity = await asyncio.to_thread(Identity.load_or_create, home.key_file)
@@ -48,6 +62,7 @@ async def home_status(home: Home) -> dict[str, Any]:
     reader = Reader(home.db_path)
     try:
         url = home.settings.node.public_url or f"http://{home.settings.node.listen}"
-        return await collect(identity, reader, used=await storage_used(open_store(home)), url=url)
+        fields = await collect(identity, reader, used=await storage_used(open_store(home)), url=url)
+        return fields | await health_fields(reader, identity.node_id, home.settings)
     finally:
         await reader.close()

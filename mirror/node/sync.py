@@ -29,6 +29,7 @@ from mirror.node.limits import PAGE_ENTRIES
 from mirror.node.reader import Reader
 
 AppliedFn = Callable[[str, Head, str], Awaitable[None]]   # (author, new head, peer url)
+SyncedFn = Callable[[PeerClient, "SyncReport"], Awaitable[None]]   # after a sync with a peer
 
 
 class ForkFound(PeerError):
@@ -56,17 +57,19 @@ class SyncReport:
 
 class Syncer:
     def __init__(self, merger: Merger, reader: Reader, *, on_applied: AppliedFn | None = None,
-                 page: int = PAGE_ENTRIES) -> None:
+                 on_synced: SyncedFn | None = None, page: int = PAGE_ENTRIES) -> None:
         self.merger = merger
         self.reader = reader
         self.on_applied = on_applied
+        self.on_synced = on_synced
         self.page = page
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def sync(self, client: PeerClient, authors: set[str] | None = None) -> SyncReport:
         """Pull from CLIENT's peer every accepted feed (or only AUTHORS) it holds beyond ours.
 
-        Raises ``PeerError`` (the report so far is lost) when the peer misbehaves.
+        Raises ``PeerError`` (the report so far is lost) when the peer misbehaves. ``on_synced``
+        runs after a sync that completed (the node pulls the peer's holdings announcements then).
         """
         start = time.monotonic()
         report = SyncReport(client.url)
@@ -85,6 +88,8 @@ class Syncer:
         report.lag = await self._lag(wanted)
         report.bytes = client.bytes_in
         report.seconds = time.monotonic() - start
+        if self.on_synced is not None:
+            await self.on_synced(client, report)
         return report
 
     async def _sync_feed(self, client: PeerClient, feed: RemoteFeed, mine: Head | None,

@@ -1,8 +1,8 @@
 """Real volunteer nodes for the diffusion tests, without background work.
 
 A ``Volunteer`` is a real ``Node`` (its own home, key, index with the feed hook, blockstore and
-read pool), opened but not started: the test serves ``build_app(node)`` plus the diffusion routes
-(``mirror.node.holdings``, ``mirror.node.audit``) on 127.0.0.1 port 0 itself, so nothing runs
+read pool), opened but not started: the test serves ``build_app(node)`` (with the diffusion routes
+of ``mirror.node.holdings`` and ``mirror.node.audit``) on 127.0.0.1 port 0 itself, so nothing runs
 that the test did not ask for. ``seen`` logs the paths each one served. Homes start from one
 migrated index file copied into place (``NodeFactory.template``: migrating each home takes
 ~0.4 s).
@@ -19,7 +19,7 @@ from aiohttp import web
 
 from indexer.records import ContentIn, DocumentIn
 from mirror.home import Home
-from mirror.node import audit, holdings
+from mirror.node import holdings
 from mirror.node.app import Node, build_app
 from mirror.store import ImportResult
 from tests.node.holder_server import SMALL      # 1 KiB chunks, 4 links: many blocks from little data
@@ -60,8 +60,6 @@ class Volunteer:
         volunteer = cls(node)
         app = build_app(node)
         app.middlewares.insert(0, volunteer._log)
-        holdings.setup_routes(app, node)
-        audit.setup_routes(app, node)
         volunteer._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await volunteer._runner.setup()
         site = web.TCPSite(volunteer._runner, "127.0.0.1", 0)
