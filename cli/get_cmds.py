@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 import click
@@ -52,7 +53,7 @@ def get_command(app: AppContext, cid: str, output: Path | None, peers: tuple[str
 
 
 def _stream(app: AppContext, root: CID) -> None:
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer
     for part in open_store(app.home).cat(root):
         out.write(part)
     out.flush()

@@ -18,7 +18,8 @@ def _section(path: str, command: click.Command, parent: click.Context) -> list[s
 
 
 def reference() -> str:
-    root = click.Context(cli, info_name="openmirror", terminal_width=100, max_content_width=100)
+    root = click.Context(cli, info_name="openmirror", terminal_width=100, max_content_width=100,
+                         help_option_names=cli.context_settings["help_option_names"])
     lines = ["# Command reference", "",
              "Generated from each command's `--help` (`python -m cli.reference > docs/commands.md`); a test",
              "keeps it current. Global options (`--home`, `--json`, `-v`, `-q`) go before the command.", ""]

@@ -143,7 +143,7 @@ def cat_command(app: AppContext, cid: str, offset: int, length: int | None) -> N
     root = CID.decode(cid)
     store = _store(app)
     store.require(root)
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer
     for part in store.cat(root, offset, length):
         out.write(part)
     out.flush()
@@ -174,7 +174,7 @@ def car_export(app: AppContext, cids: tuple[str, ...], output: str, scope: str) 
     roots = [CID.decode(text) for text in cids]
     store = _store(app)
     if output == "-":
-        written = store.export_car(roots, click.get_binary_stream("stdout"), scope)  # type: ignore[arg-type]
+        written = store.export_car(roots, sys.stdout.buffer, scope)  # type: ignore[arg-type]
     else:
         written = store.export_car(roots, Path(output), scope)  # type: ignore[arg-type]
         stderr_console.print(f"wrote {output}: {written} bytes, {len(roots)} root(s)")
@@ -197,7 +197,7 @@ def car_import(app: AppContext, file: str, as_json: bool) -> None:
         ipfs dag export CID | openmirror car import -
     """
     store = _store(app)
-    source = click.get_binary_stream("stdin") if file == "-" else Path(file)
+    source = sys.stdin.buffer if file == "-" else Path(file)
     roots = store.import_car(source)  # type: ignore[arg-type]
     for root in roots:
         complete = store.has_all(root)
