@@ -20,7 +20,7 @@ from mirror.bundle.files import Progress as ProgressFn
 
 T = TypeVar("T")
 _LABELS = {"entries": "entries written", "content": "content", "verify": "entries verified",
-           "apply": "entries applied"}
+           "apply": "entries applied", "text": "text extracted"}
 
 
 @click.command("export")
@@ -119,7 +119,7 @@ def _print_import(r: ImportReport) -> None:
     click.echo(f"searchable here: {searchable}")
     click.echo(f"documents applied {r.documents_applied}; entries verified {r.entries}, new "
                f"{r.entries_stored}; contents {r.contents}, kept {r.contents_kept}, new blocks "
-               f"{r.blocks_new} ({decimal(r.bytes_new)})")
+               f"{r.blocks_new} ({decimal(r.bytes_new)}), text extracted from {r.texts}")
     notes = [(r.refused_licence, "entries refused by this node's licence gate (stored, not indexed)"),
              (r.contents_dropped, "contents not kept: no document here refers to them"),
              (len(r.authors_skipped), "feeds skipped: blocked or not accepted here"),

@@ -17,7 +17,7 @@ Modules: ``manifest`` (the manifest and file names), ``files`` (folder and tar, 
 as hashed streams), ``export``, ``verify`` (checks before anything is kept), ``load`` (import).
 """
 
-from mirror.bundle.export import ExportReport, export_bundle
+from mirror.bundle.export import ExportReport, Sizes, export_bundle
 from mirror.bundle.load import ImportReport, import_bundle
 
-__all__ = ["ExportReport", "ImportReport", "export_bundle", "import_bundle"]
+__all__ = ["ExportReport", "ImportReport", "Sizes", "export_bundle", "import_bundle"]

@@ -72,8 +72,22 @@ class _Selection:
     sizes: dict[str, int]         # CID text -> size, contents of live documents in order
 
 
+@dataclass(frozen=True)
+class Sizes:
+    """How much goes in one file (smaller values only make more files)."""
+
+    page_entries: int = PAGE_MAX_ENTRIES
+    roots_per_car: int = ROOTS_PER_CAR
+
+    def __post_init__(self) -> None:
+        if not (0 < self.page_entries <= PAGE_MAX_ENTRIES and 0 < self.roots_per_car <= ROOTS_PER_CAR):
+            raise UsageError(f"entries per page must be 1…{PAGE_MAX_ENTRIES} and roots per CAR "
+                             f"1…{ROOTS_PER_CAR}")
+
+
 async def export_bundle(home: Home, collection: str, out: Path, *, force: bool = False,
-                        allow_missing: bool = False, progress: Progress | None = None) -> ExportReport:
+                        allow_missing: bool = False, progress: Progress | None = None,
+                        sizes: Sizes = Sizes()) -> ExportReport:
     """Write COLLECTION as a bundle at OUT (a folder, or a ``.tar`` file); see the module docstring."""
     start = time.monotonic()
     node_id = (await asyncio.to_thread(Identity.load_or_create, home.key_file)).node_id
@@ -94,7 +108,7 @@ async def export_bundle(home: Home, collection: str, out: Path, *, force: bool =
         manifest = Manifest(collection, now_ts(), node_id)
         sink = await asyncio.to_thread(open_sink, out, force=force)
         try:
-            await _write_all(sink, reader, store, heads, held, manifest, report, progress)
+            await _write_all(sink, reader, store, heads, held, manifest, report, progress, sizes)
         except BaseException:
             await asyncio.to_thread(sink.abort)
             raise
@@ -107,11 +121,11 @@ async def export_bundle(home: Home, collection: str, out: Path, *, force: bool =
 
 async def _write_all(sink: BundleSink, reader: Reader, store: ContentStore, heads: dict[str, int],
                      held: list[CID], manifest: Manifest, report: ExportReport,
-                     progress: Progress | None) -> None:
+                     progress: Progress | None, sizes: Sizes) -> None:
     total = sum(heads.values())
     for author in sorted(heads):
         manifest.feeds.append(await _write_feed(sink, reader, author, heads[author], report, total,
-                                                progress))
+                                                progress, sizes.page_entries))
     manifest.forks, report.forks = await _write_forks(sink, reader, sorted(heads))
     written = 0
 
@@ -121,8 +135,8 @@ async def _write_all(sink: BundleSink, reader: Reader, store: ContentStore, head
         if progress is not None:
             progress("content", written, report.content_bytes)
 
-    for number, lo in enumerate(range(0, len(held), ROOTS_PER_CAR)):
-        part = held[lo:lo + ROOTS_PER_CAR]
+    for number, lo in enumerate(range(0, len(held), sizes.roots_per_car)):
+        part = held[lo:lo + sizes.roots_per_car]
         manifest.content.append(await asyncio.to_thread(_write_car, sink, store, number, part, count))
     report.authors = len(heads)
     report.car_bytes = sum(f.size for f in manifest.content)
@@ -185,12 +199,13 @@ async def _authors(reader: Reader, keys: set[tuple[str, str]]) -> dict[str, int]
 
 
 async def _write_feed(sink: BundleSink, reader: Reader, author: str, last_seq: int,
-                      report: ExportReport, total: int, progress: Progress | None) -> FeedRecord:
+                      report: ExportReport, total: int, progress: Progress | None,
+                      page_entries: int) -> FeedRecord:
     files: list[EntriesFile] = []
     after, head = 0, b""
     while after < last_seq:
         async with reader.read() as conn:
-            pairs = await feeds.read_entries(conn, author, after, min(PAGE_MAX_ENTRIES, last_seq - after),
+            pairs = await feeds.read_entries(conn, author, after, min(page_entries, last_seq - after),
                                              max_bytes=PAGE_PAYLOAD_BYTES)
         if not pairs:
             raise MirrorError(f"the stored feed of {author[:16]}… ends at {after}, before {last_seq}")

@@ -267,6 +267,7 @@ class TarSink(BundleSink):
         if path.is_dir():
             raise UsageError(f"{path} is a folder")
         self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.part")
         self._fh = open(self._tmp, "wb")
         self._mtime = int(time.time())

@@ -31,14 +31,15 @@ from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from hashlib import sha256
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator, Callable, Iterator
 
 from indexer import feeds, listing
 from indexer.feeds import ForkRow
 from indexer.index import Index
-from indexer.records import Change
+from indexer.records import Change, ContentOut
 from mirror.bundle.files import BundleSource, Progress, open_source
 from mirror.bundle.manifest import MAX_MANIFEST_BYTES, FeedRecord, Manifest, parse_manifest
+from mirror.bundle.texts import extract_texts
 from mirror.bundle.verify import (StoredContent, check_files, read_feed, remove_blocks,
                                   store_content, verify_feed, verify_forks)
 from mirror.errors import PeerError
@@ -75,6 +76,7 @@ class ImportReport:
     contents: int = 0             # contents in the bundle
     contents_kept: int = 0        # held now for live documents
     contents_dropped: int = 0     # not kept: no live document here refers to them
+    texts: int = 0                # contents whose text was extracted for search
     blocks_new: int = 0
     bytes_new: int = 0
     seconds: float = 0.0
@@ -122,7 +124,10 @@ async def import_bundle(home: Home, path: Path, *, progress: Progress | None = N
             report.contents, report.blocks_new = len(content.roots), len(content.new)
             report.bytes_new = content.new_bytes
             touched = await _apply(node, source, manifest, forks, report, progress)
-            await _settle_content(node, content, report)
+            kept = await _settle_content(node, content, report)
+            report.texts = await extract_texts(node.index, node.reader, node.store, home.staging_dir,
+                                               kept, max_bytes=home.settings.fetch.max_bytes,
+                                               progress=_counter("text", progress))
             report.collections = await _live_counts(node.reader, {manifest.collection, *touched})
     finally:
         source.close()
@@ -139,7 +144,8 @@ async def _verify_feeds(source: BundleSource, manifest: Manifest, progress: Prog
     return done
 
 
-def _byte_counter(what: str, manifest: Manifest, progress: Progress | None):  # type: ignore[no-untyped-def]
+def _byte_counter(what: str, manifest: Manifest,
+                  progress: Progress | None) -> Callable[[int], None] | None:
     if progress is None:
         return None
     total, done = sum(f.size for f in manifest.content), 0
@@ -149,6 +155,12 @@ def _byte_counter(what: str, manifest: Manifest, progress: Progress | None):  # 
         done += n
         progress(what, done, total)
     return count
+
+
+def _counter(what: str, progress: Progress | None) -> Callable[[int, int], None] | None:
+    if progress is None:
+        return None
+    return lambda done, total: progress(what, done, total)
 
 
 # -- entries ---------------------------------------------------------------------------------------
@@ -237,17 +249,25 @@ async def _record_fork(node: _Home, author: str, theirs: Entry) -> None:
 
 # -- content and summary ---------------------------------------------------------------------------
 
-async def _settle_content(node: _Home, content: StoredContent, report: ImportReport) -> None:
-    """Keep the contents live documents here refer to; remove the blocks added for the others."""
-    wanted: list[str] = []
+async def _settle_content(node: _Home, content: StoredContent,
+                          report: ImportReport) -> list[ContentOut]:
+    """Keep the contents live documents here refer to (returned); remove the blocks this import
+    added for the others."""
+    wanted: dict[str, ContentOut] = {}
     unwanted: list[str] = []
     for root in content.roots:
         text = str(root)
-        (wanted if await node.index.find_by_cid(text) else unwanted).append(text)
+        docs = await node.index.find_by_cid(text)
+        found = next((c for d in docs for c in d.contents if c.cid == text), None)
+        if found is None:
+            unwanted.append(text)
+        else:
+            wanted[text] = found
     if unwanted and content.new:
-        await asyncio.to_thread(_remove_unshared, node.store, unwanted, wanted, content.new)
+        await asyncio.to_thread(_remove_unshared, node.store, unwanted, list(wanted), content.new)
     report.contents_kept, report.contents_dropped = len(wanted), len(unwanted)
-    await held.refresh(node.index, node.store, wanted)
+    await held.refresh(node.index, node.store, list(wanted))
+    return list(wanted.values())
 
 
 def _remove_unshared(store: ContentStore, unwanted: list[str], wanted: list[str],
