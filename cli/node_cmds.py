@@ -11,8 +11,9 @@ import click
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors
 from cli.output import emit_json, emit_mapping, emit_rows
-from mirror.errors import EXIT_FAILURE
+from mirror.errors import EXIT_FAILURE, ConfigError, UsageError
 from mirror.node import control
+from mirror.settings import parse_size
 
 PEER_COLUMNS = ["url", "node_id", "state", "last_contact", "lag", "failures"]
 
@@ -27,45 +28,92 @@ def _ready_printer(as_json: bool) -> Any:
     return ready
 
 
+def _size(option: str, text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_size(text)
+    except ConfigError as exc:
+        raise UsageError(f"{option}: {exc.message} (use bytes or a unit: 300KB, 20GB, 20GiB)") from None
+
+
+def diffusion_options(fn: Any) -> Any:
+    """The options of ``serve`` and ``join`` that say what this volunteer holds for others."""
+    options = [
+        click.option("--storage", metavar="SIZE",
+                     help="Bytes of others' content to hold: 300KB, 20GB, 20GiB (default: node.storage)."),
+        click.option("--copies", type=click.IntRange(1, 100), metavar="K",
+                     help="Target live copies of every content in the network (default: node.copies)."),
+        click.option("--collection", "collections", multiple=True, metavar="NAME",
+                     help="Hold only content of this collection (repeatable)."),
+        click.option("--license", "licenses", multiple=True, metavar="SPDX",
+                     help="Hold only content under this licence (repeatable)."),
+        click.option("--upload-rate", metavar="SIZE",
+                     help="Bytes per second served to others, e.g. 5MB (default: node.upload_rate)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _overrides(storage: str | None, copies: int | None, collections: tuple[str, ...],
+               licenses: tuple[str, ...], upload_rate: str | None) -> dict[str, Any]:
+    """The node.* settings the diffusion options set (only those given)."""
+    given = {"storage": _size("--storage", storage), "copies": copies,
+             "collections": list(collections) or None, "licenses": list(licenses) or None,
+             "upload_rate": _size("--upload-rate", upload_rate)}
+    return {name: value for name, value in given.items() if value is not None}
+
+
 @click.command("serve")
 @click.option("--listen", metavar="HOST:PORT", help="Address to serve on (default: node.listen).")
 @click.option("--peer", "peers", multiple=True, metavar="URL", help="Peer to sync with (repeatable).")
+@diffusion_options
 @click.option("--json", "as_json", is_flag=True, help="Print the node id and URL as JSON when ready.")
 @pass_app
 @handle_errors
-def serve_cmd(app: AppContext, listen: str | None, peers: tuple[str, ...], as_json: bool) -> None:
-    """Run this node: serve the index and content, sync with peers, until interrupted.
+def serve_cmd(app: AppContext, listen: str | None, peers: tuple[str, ...], storage: str | None,
+              copies: int | None, collections: tuple[str, ...], licenses: tuple[str, ...],
+              upload_rate: str | None, as_json: bool) -> None:
+    """Run this node: serve the index and content, sync with peers, hold copies, until interrupted.
 
     \b
     Examples:
         openmirror serve
         openmirror serve --listen 0.0.0.0:8470 --peer http://mirror.example.org:8470
+        openmirror serve --storage 20GB --copies 3 --collection theses --license CC-BY-4.0
     """
+    overrides = _overrides(storage, copies, collections, licenses, upload_rate)
     asyncio.run(control.serve(app.home, listen=listen, peers=list(peers),
-                              on_ready=_ready_printer(as_json or app.json)))
+                              on_ready=_ready_printer(as_json or app.json), **overrides))
 
 
 @click.command("join")
 @click.argument("url")
 @click.option("--listen", metavar="HOST:PORT", help="Address to serve on (default: node.listen).")
 @click.option("--once", is_flag=True, help="Sync once, print a summary and exit.")
+@diffusion_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (or the ready line) as JSON.")
 @pass_app
 @handle_errors
-def join_cmd(app: AppContext, url: str, listen: str | None, once: bool, as_json: bool) -> None:
-    """Join the network through the node at URL: add it as a peer, sync, keep serving.
+def join_cmd(app: AppContext, url: str, listen: str | None, once: bool, storage: str | None,
+             copies: int | None, collections: tuple[str, ...], licenses: tuple[str, ...],
+             upload_rate: str | None, as_json: bool) -> None:
+    """Join the network through the node at URL: add it as a peer, sync, hold copies, keep serving.
 
     \b
     Examples:
         openmirror join http://mirror.example.org:8470
+        openmirror join http://mirror.example.org:8470 --storage 300GB --copies 3
         openmirror join http://mirror.example.org:8470 --once --json
     """
     as_json = as_json or app.json
+    overrides = _overrides(storage, copies, collections, licenses, upload_rate)
     if not once:
         asyncio.run(control.serve(app.home, listen=listen, peers=[url],
-                                  on_ready=_ready_printer(as_json)))
+                                  on_ready=_ready_printer(as_json), **overrides))
         return
-    summary = asyncio.run(control.join_once(app.home, url))
+    summary = asyncio.run(control.join_once(app.home, url, **overrides))
     if as_json:
         emit_json(summary)
     else:
@@ -159,9 +207,11 @@ def peers_unblock(app: AppContext, key: str) -> None:
 @pass_app
 @handle_errors
 def status_cmd(app: AppContext, as_json: bool) -> None:
-    """Show this node's id, peers, documents, held content, storage used and feeds.
+    """Show this node's id, peers, documents, held content, storage, budget and copies.
 
-    Reads the home, so it works whether or not the node is running.
+    Reads the home, so it works whether or not the node is running. The JSON form adds the
+    copies figures per collection (contents, held here, under-replicated, distribution of
+    known live copies).
 
     \b
     Examples:
