@@ -21,12 +21,13 @@ staging folder, swept at the next open, rather than orphan blocks.
 from __future__ import annotations
 
 import asyncio
+from contextlib import nullcontext
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from mirror.errors import BlockNotFound, MirrorError, UsageError
-from mirror.store.blockstore import BlockStore
+from mirror.store.blockstore import BlockBatch, BlockStore
 from mirror.store.car import import_car, write_car, write_car_file
 from mirror.store.cid import CID
 from mirror.store.directory import import_path
@@ -58,22 +59,27 @@ class ContentStore:
 
     # --- import -------------------------------------------------------------------------
 
-    def add_file(self, source: Path | str | BinaryIO, profile: str | Profile | None = None) -> ImportResult:
-        """Store the bytes of one file (a path, symlinks followed, or a binary stream); all or none."""
+    def add_file(self, source: Path | str | BinaryIO, profile: str | Profile | None = None, *,
+                 batch: BlockBatch | None = None) -> ImportResult:
+        """Store the bytes of one file (a path, symlinks followed, or a binary stream); all or none.
+
+        With BATCH (``blocks.open_batch()``) the blocks are staged in it and the caller commits
+        or aborts it (``commit_batches`` commits many with one durability step)."""
         chosen = self.profile(profile)
         if not isinstance(source, (str, Path)):
-            return self._import_stream(source, chosen, "the input stream")
+            return self._import_stream(source, chosen, "the input stream", batch)
         try:
             stream = open(source, "rb", buffering=0)
         except OSError as exc:
             raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
         with stream:
-            return self._import_stream(stream, chosen, str(source))
+            return self._import_stream(stream, chosen, str(source), batch)
 
-    def _import_stream(self, stream: BinaryIO, profile: Profile, name: str) -> ImportResult:
-        with self.blocks.batch() as batch:
+    def _import_stream(self, stream: BinaryIO, profile: Profile, name: str,
+                       batch: BlockBatch | None) -> ImportResult:
+        with self.blocks.batch() if batch is None else nullcontext(batch) as into:
             try:
-                return import_file(stream, profile, batch)
+                return import_file(stream, profile, into)
             except OSError as exc:
                 raise MirrorError(f"reading {name} failed: {exc.strerror or exc}") from exc
 

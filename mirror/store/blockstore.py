@@ -13,6 +13,7 @@ bytes) name one file. Identity CIDs are never stored: their bytes are the digest
 Durability without one fsync per block (STYLE.md: that caps near 1,600 blocks/s): a ``BlockBatch``
 writes blocks into its own staging folder; ``commit`` flushes them to disk once (``syncfs`` on Linux,
 one fsync per file elsewhere), renames each into place, then fsyncs each touched folder once.
+``commit_batches`` does the same for many batches at once (a harvest's documents).
 ``abort`` removes the staging folder, so a failed import leaves nothing of itself behind, and a
 crash leaves only a staging folder that the next ``BlockStore`` open sweeps. A lone ``put`` is a
 batch of one block.
@@ -146,6 +147,10 @@ class BlockStore:
             for cid, data in blocks:
                 batch.put(cid, data)
 
+    def open_batch(self) -> "BlockBatch":
+        """A staging batch the caller commits (``commit``, ``commit_batches``) or aborts."""
+        return BlockBatch(self)
+
     @contextmanager
     def batch(self) -> Iterator["BlockBatch"]:
         """A staging batch: committed when the block exits cleanly, discarded on any error."""
@@ -192,6 +197,13 @@ class BlockBatch:
 
     def put(self, cid: CID, data: bytes | memoryview) -> None:
         check_block(cid, data)
+        self.put_hashed(cid, data)
+
+    def put_hashed(self, cid: CID, data: bytes | memoryview) -> None:
+        """``put`` for a block whose CID the caller has just computed from these very bytes (the
+        importer): hashing them a second time could not disagree, so only the size is checked."""
+        if len(data) > MAX_BLOCK_SIZE:
+            raise BlockTooLarge(f"block {cid} has {len(data)} bytes; the limit is {MAX_BLOCK_SIZE}")
         if cid.hash_code == IDENTITY:
             return
         final = self.store.path_of(cid)
@@ -213,27 +225,64 @@ class BlockBatch:
 
     def commit(self) -> None:
         """Flush every staged block, move it into place, then make the renames durable."""
-        with self._lock:
-            self._closed = True
-            pending = list(self._pending.items())
-        staged = [self._dir / key for key, _ in pending]
-        _sync_files(staged, self._dir)
-        touched: set[Path] = set()
-        for source, (_key, final) in zip(staged, pending):
-            if not final.parent.is_dir():
-                final.parent.mkdir(exist_ok=True)
-                touched.add(self.store.root)
-            os.replace(source, final)
-            touched.add(final.parent)
-        for folder in touched:
-            _fsync_dir(folder)
-        shutil.rmtree(self._dir, ignore_errors=True)
+        commit_batches([self])
 
     def abort(self) -> None:
+        """Drop the staged blocks; a no-op once committed (or being committed)."""
         with self._lock:
+            if self._closed:
+                return
             self._closed = True
             self._pending.clear()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+    def _close(self) -> list[tuple[Path, Path]]:
+        """Close for commit: (staged file, final path) of every pending block."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("this batch is already committed or aborted")
+            self._closed = True
+            return [(self._dir / key, final) for key, final in self._pending.items()]
+
+
+def commit_batches(batches: list[BlockBatch]) -> None:
+    """Commit BATCHES with one durability step for all of them: flush every staged block (one
+    ``syncfs`` when there are several), rename each into place, make the renames durable (one
+    ``syncfs``, or one fsync per touched folder when there are few), remove the staging folders.
+
+    A harvest commits the blocks of many documents this way just before the index transaction
+    that refers to them, instead of two flushes per document. On an error every batch not yet
+    moved into place is aborted and the error raised."""
+    moves: list[tuple[Path, Path]] = []
+    try:
+        for batch in batches:
+            moves += batch._close()
+        if not moves:
+            return
+        store = batches[0].store
+        _sync_files([staged for staged, _ in moves], store._staging)
+        touched: set[Path] = set()
+        for staged, final in moves:
+            if not final.parent.is_dir():
+                final.parent.mkdir(exist_ok=True)
+                touched.add(store.root)
+            os.replace(staged, final)
+            touched.add(final.parent)
+        if not (len(touched) >= _SYNCFS_MIN_FILES and _syncfs(store.root)):
+            for folder in touched:
+                _fsync_dir(folder)
+    finally:
+        for batch in batches:
+            _remove_staging(batch._dir)
+
+
+def _remove_staging(folder: Path) -> None:
+    try:
+        os.rmdir(folder)                      # empty once committed: the cheap case
+    except FileNotFoundError:
+        pass
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _sync_files(paths: list[Path], folder: Path) -> None:

@@ -37,7 +37,9 @@ _RING_SLOTS = 3     # one chunk held by the layout, one being read, one being fo
 
 
 class BlockSink(Protocol):
-    """Receives every block the importer makes (the blockstore implements this)."""
+    """Receives every block the importer makes (the blockstore implements this). A sink that also
+    has ``put_hashed(cid, data)`` gets the blocks through it: the importer computed each CID from
+    those very bytes, so the sink need not hash them again."""
 
     def put(self, cid: CID, data: bytes) -> None: ...
 
@@ -159,6 +161,7 @@ class _Leaves:
         self._chunks = chunks
         self._next: memoryview | None = None
         self._sink = sink
+        self._store = None if sink is None else getattr(sink, "put_hashed", sink.put)
         self._version = profile.cid_version
         self._raw = profile.raw_leaves and meta is None    # Kubo: mode/mtime need a dag-pb root
         self._leaf_type = UNIXFS_RAW if profile.trickle else FILE
@@ -206,8 +209,8 @@ class _Leaves:
         digest.update(tail)
         cid = CID(self._version, DAG_PB, self._mh_prefix + digest.digest())
         self.blocks += 1
-        if self._sink is not None:      # join only when the block is kept
-            self._sink.put(cid, b"".join((head, chunk, tail)))
+        if self._store is not None:     # join only when the block is kept
+            self._store(cid, b"".join((head, chunk, tail)))
         return Child(cid, len(head) + n + len(tail), n)
 
     def put_node(self, block: bytes) -> CID:
@@ -217,8 +220,8 @@ class _Leaves:
 
     def _put(self, cid: CID, block: bytes | memoryview) -> None:
         self.blocks += 1
-        if self._sink is not None:
-            self._sink.put(cid, bytes(block))
+        if self._store is not None:
+            self._store(cid, bytes(block))
 
 
 def import_file(stream: BinaryIO, profile: Profile, sink: BlockSink | None = None, *,
