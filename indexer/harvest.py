@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer.models import Collection, HarvestState, RecordStatus
 from indexer.records import RecordState
+from indexer.write import in_json
 
 collections = Collection.__table__
 state = HarvestState.__table__
@@ -42,12 +43,21 @@ async def set_state(conn: AsyncConnection, collection_id: int, key: str, value: 
 
 async def set_record_status(conn: AsyncConnection, collection_id: int, source_id: str, status: str,
                             datestamp: str | None, detail: str | None, now: str) -> None:
-    stmt = sqlite_insert(records).values(collection_id=collection_id, source_id=source_id,
-                                         status=status, datestamp=datestamp, detail=detail,
-                                         updated_at=now)
+    await set_record_statuses(conn, collection_id, [(source_id, status, datestamp, detail)], now)
+
+
+async def set_record_statuses(conn: AsyncConnection, collection_id: int,
+                              rows: list[tuple[str, str, str | None, str | None]], now: str) -> None:
+    """Set many records' (source_id, status, datestamp, detail) in one statement."""
+    if not rows:
+        return
+    stmt = sqlite_insert(records)
     await conn.execute(stmt.on_conflict_do_update(
         index_elements=["collection_id", "source_id"],
-        set_={name: stmt.excluded[name] for name in ("status", "datestamp", "detail", "updated_at")}))
+        set_={name: stmt.excluded[name] for name in ("status", "datestamp", "detail", "updated_at")}),
+        [{"collection_id": collection_id, "source_id": source_id, "status": status,
+          "datestamp": datestamp, "detail": detail, "updated_at": now}
+         for source_id, status, datestamp, detail in rows])
 
 
 def _records(collection: str):  # type: ignore[no-untyped-def]
@@ -61,6 +71,16 @@ async def get_record_status(conn: AsyncConnection, collection: str,
                             source_id: str) -> RecordState | None:
     row = (await conn.execute(_records(collection).where(records.c.source_id == source_id))).first()
     return RecordState(*row) if row else None
+
+
+async def get_record_statuses(conn: AsyncConnection, collection: str,
+                              source_ids: list[str]) -> dict[str, RecordState]:
+    """source_id -> state, for those of SOURCE_IDS that have one (one query)."""
+    if not source_ids:
+        return {}
+    rows = await conn.execute(_records(collection)
+                              .where(in_json(records.c.source_id, sorted(set(source_ids)))))
+    return {row.source_id: RecordState(*row) for row in rows}
 
 
 async def list_records(conn: AsyncConnection, collection: str, status: str, *, after: str = "",

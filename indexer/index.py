@@ -200,6 +200,12 @@ class Index:
         async with self._db.read() as conn:
             return await harvest.get_record_status(conn, collection, source_id)
 
+    async def get_record_statuses(self, collection: str,
+                                  source_ids: list[str]) -> dict[str, RecordState]:
+        """source_id -> state for those of SOURCE_IDS that have one."""
+        async with self._db.read() as conn:
+            return await harvest.get_record_statuses(conn, collection, source_ids)
+
     async def list_records(self, collection: str, status: str, *, after: str = "",
                            limit: int = 1000) -> list[RecordState]:
         """Records with ``status`` (e.g. those left "in_flight"), ``limit`` at a time after ``after``."""

@@ -99,3 +99,9 @@ class Transaction:
                                 datestamp: str | None = None, detail: str | None = None) -> None:
         await harvest.set_record_status(await self.connection(), await self.collection_id(collection),
                                         source_id, status, datestamp, detail, utc_now())
+
+    async def set_record_statuses(self, collection: str,
+                                  rows: list[tuple[str, str, str | None, str | None]]) -> None:
+        """Set many records' (source_id, status, datestamp, detail) of one collection at once."""
+        await harvest.set_record_statuses(await self.connection(), await self.collection_id(collection),
+                                          rows, utc_now())
