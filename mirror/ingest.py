@@ -31,6 +31,7 @@ from mirror.home import Home
 from mirror.node.feed import open_index
 from mirror.sources.base import FileRef
 from mirror.store import ContentStore, ImportResult, open_store
+from mirror.store.blockstore import BlockBatch
 
 log = logging.getLogger(__name__)
 
@@ -65,27 +66,46 @@ class Ingestor:
 
     async def ingest(self, doc: DocumentIn, files: list[FileRef], fetcher: Fetcher | None,
                      profile: str | None = None) -> IngestResult:
+        """Store DOC's files and write DOC to the index in a transaction of its own."""
+        gone, blocks = await self.collect(doc, files, fetcher, profile)
+        await asyncio.to_thread(blocks.commit)
+        if not doc.contents:
+            return IngestResult("gone" if gone else "skipped", detail=None if gone else "no-file")
+        return self.outcome(doc, await self.index.upsert_document(doc), gone)
+
+    async def collect(self, doc: DocumentIn, files: list[FileRef], fetcher: Fetcher | None,
+                      profile: str | None = None) -> tuple[int, BlockBatch]:
+        """Obtain and import DOC's files, setting ``doc.contents`` (and provenance from the first);
+        returns how many files were gone, and the batch their blocks are staged in: the caller
+        commits it before the index refers to them, or aborts it. See ``outcome``."""
         contents: list[ContentIn] = []
         gone = 0
-        for ref in files:
-            got = await self._obtain(ref, fetcher)
-            if got is None:
-                gone += 1
-                continue
-            try:
-                contents.append(await self._import(got, ref, profile))
-                if len(contents) == 1:
-                    _provenance(doc, got)
-            finally:
-                if got.temporary:
-                    with contextlib.suppress(OSError):
-                        got.path.unlink()
-        if not contents:
-            return IngestResult("gone" if gone else "skipped", detail=None if gone else "no-file")
+        blocks = self.store.blocks.open_batch()
+        try:
+            for ref in files:
+                got = await self._obtain(ref, fetcher)
+                if got is None:
+                    gone += 1
+                    continue
+                try:
+                    contents.append(await self._import(got, ref, profile, blocks))
+                    if len(contents) == 1:
+                        _provenance(doc, got)
+                finally:
+                    if got.temporary:
+                        with contextlib.suppress(OSError):
+                            got.path.unlink()
+        except BaseException:
+            await asyncio.to_thread(blocks.abort)
+            raise
         doc.contents = contents
-        result = await self.index.upsert_document(doc)
-        size = sum(c.size for c in contents)
-        return IngestResult(result.status, bytes=size, document_id=result.document_id,
+        return gone, blocks
+
+    @staticmethod
+    def outcome(doc: DocumentIn, result: UpsertResult, gone: int) -> IngestResult:
+        """The ingest result of a collected DOC once its upsert returned RESULT."""
+        return IngestResult(result.status, bytes=sum(c.size for c in doc.contents),
+                            document_id=result.document_id,
                             detail=f"{gone} file(s) gone" if gone else None)
 
     async def index_added(self, path: Path, result: ImportResult, *, collection: str,
@@ -118,7 +138,7 @@ class Ingestor:
                              media_type=ref.media_type or _guess_type(local.name))
         if fetcher is None:
             raise ValueError(f"cannot fetch {ref.url} without a fetcher")
-        fetched = await fetcher.fetch_file(ref.url)
+        fetched = await fetcher.fetch_file(ref.url, digest=False)   # the import hashes it
         if isinstance(fetched, Skipped):
             return None
         return _from_fetched(fetched, ref)
@@ -134,8 +154,9 @@ class Ingestor:
                          media_type=ctype.split(";")[0].strip() or "text/html",
                          sha256=hashlib.sha256(page.body).hexdigest())
 
-    async def _import(self, got: _Obtained, ref: FileRef, profile: str | None) -> ContentIn:
-        result = await asyncio.to_thread(self.store.add_file, got.path, profile)
+    async def _import(self, got: _Obtained, ref: FileRef, profile: str | None,
+                      blocks: BlockBatch) -> ContentIn:
+        result = await asyncio.to_thread(self.store.add_file, got.path, profile, batch=blocks)
         if got.sha256 and got.sha256 != result.sha256:
             raise IntegrityError(f"{got.url}: bytes changed between fetch and import")
         text = await asyncio.to_thread(extract_text, got.path, got.media_type)

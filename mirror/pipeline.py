@@ -24,11 +24,13 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from indexer.index import Index
+from indexer.transaction import Transaction
 from mirror.node.feed import open_index
 from indexer.records import CollectionIn
 from mirror import licenses
 from mirror.errors import MirrorError
 from mirror.fetch.fetcher import Fetcher
+from mirror.batch import GroupCommit, StatusRow, status_reader
 from mirror.home import Home
 from mirror.ingest import Ingestor
 from mirror.sources import SourceOptions, open_source
@@ -152,6 +154,8 @@ class _Run:
         self.allow = set(allow) if allow else None
         self.ingestor = Ingestor(home, index)
         self.checkpoints = _Checkpoints()
+        self.writes = GroupCommit(index)     # the workers' index writes, committed in groups
+        self.statuses = status_reader(index, collection)   # and their status lookups, in bulk
         self.pass_id = ""
         self.concurrency = options.concurrency or home.settings.fetch.concurrency
 
@@ -161,13 +165,14 @@ class _Run:
                                                         self.source.kind))
         state = await self._load_state()
         queue: asyncio.Queue[_Work | None] = asyncio.Queue(maxsize=self.concurrency * 2)
-        workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.concurrency)]
-        try:
-            finished = await self._feed(queue, state)
-        finally:
-            for _ in workers:
-                await queue.put(None)
-            await asyncio.gather(*workers, return_exceptions=False)
+        async with self.writes:
+            workers = [asyncio.create_task(self._worker(queue)) for _ in range(self.concurrency)]
+            try:
+                finished = await self._feed(queue, state)
+            finally:
+                for _ in workers:
+                    await queue.put(None)
+                await asyncio.gather(*workers, return_exceptions=False)
         if finished and not self.options.dry_run:
             await self.index.set_state(self.collection, STATE_COMPLETE, "1")
 
@@ -176,7 +181,7 @@ class _Run:
         self.pass_id = await get(self.collection, STATE_PASS) or ""
         complete = await get(self.collection, STATE_COMPLETE) == "1"
         if not self.pass_id or complete:
-            self.pass_id = _now()
+            self.pass_id = _new_pass_id(self.pass_id)
             if not self.options.dry_run:
                 await self.index.set_state(self.collection, STATE_PASS, self.pass_id)
                 await self.index.set_state(self.collection, STATE_COMPLETE, "0")
@@ -199,7 +204,7 @@ class _Run:
 
     async def _persist(self, states: list[dict[str, str]]) -> None:
         if states and not self.options.dry_run:
-                await self.index.set_state(self.collection, "source", json.dumps(states[-1]))
+            await self.writes.write(state=(self.collection, "source", json.dumps(states[-1])))
 
     async def _worker(self, queue: asyncio.Queue) -> None:
         while (work := await queue.get()) is not None:
@@ -228,8 +233,8 @@ class _Run:
     async def _fail(self, record: Record, message: str) -> tuple[str, str | None]:
         self.summary.failures.append({"source_id": record.source_id, "error": message})
         if not self.options.dry_run:
-            await self.index.set_record_status(self.collection, record.source_id, "failed",
-                                               datestamp=record.datestamp, detail=f"{self.pass_id} {message}")
+            await self.writes.write(status=(self.collection, record.source_id, "failed",
+                                            record.datestamp, f"{self.pass_id} {message}"))
         log.warning("failed %s: %s", record.source_id, message)
         return ("failed", None)
 
@@ -257,25 +262,36 @@ class _Run:
         doc.source_id = record.source_id
         doc.license, doc.license_url = decision.spdx, decision.url
         doc.license_statement = decision.statement
-        result = await self.ingestor.ingest(doc, record.files, self.fetcher, self.options.profile)
+        gone, blocks = await self.ingestor.collect(doc, record.files, self.fetcher, self.options.profile)
+        try:
+            if not doc.contents:
+                status = "gone" if gone else "skipped"
+                await self._status(record, status, None if gone else "no-file")
+                return (status, None if gone else "no-file")
+            detail = f"{gone} file(s) gone" if gone else None
+            upserted = await self.writes.write(doc=doc, blocks=blocks, status=lambda r: self._row(
+                record, "stored" if r is None or r.status == "updated" else r.status, detail))
+        finally:
+            blocks.abort()                   # a no-op once the write committed them
+        assert upserted is not None
+        result = self.ingestor.outcome(doc, upserted, gone)
         if result.status in ("stored", "updated"):
             self.summary.bytes += result.bytes
-        if result.status == "skipped":
-            await self._status(record, "skipped", result.detail)
-            return ("skipped", result.detail)
-        await self._status(record, "stored" if result.status == "updated" else result.status,
-                           result.detail)
         return (result.status, None)
 
     async def _retract(self, record: Record) -> tuple[str, str | None]:
         if self.options.dry_run:
             return ("retracted", None)
-        was_live = await self.index.retract(self.collection, record.source_id)
-        await self._status(record, "retracted" if was_live else "gone", None)
-        return ("retracted", None) if was_live else ("gone", None)
+        async def write(tx: Transaction) -> bool:
+            was_live = await tx.retract(self.collection, record.source_id)
+            await tx.set_record_statuses(self.collection, [self._row(
+                record, "retracted" if was_live else "gone", None)[1:]])  # type: ignore[list-item]
+            return was_live
+
+        return ("retracted", None) if await self.writes.run(write) else ("gone", None)
 
     async def _already_done(self, record: Record) -> bool:
-        status = await self.index.get_record_status(self.collection, record.source_id)
+        status = await self.statuses.get(record.source_id)
         if not status or status.status not in ("stored", "unchanged"):
             return False
         if record.datestamp and status.datestamp == record.datestamp:
@@ -285,10 +301,16 @@ class _Run:
     async def _status(self, record: Record, status: str, reason: str | None) -> None:
         if self.options.dry_run:
             return
+        await self.writes.write(status=self._row(record, status, reason))
+
+    def _row(self, record: Record, status: str, reason: str | None) -> StatusRow:
+        """The record-status row of RECORD (its detail starts with the pass id)."""
         detail = self.pass_id + (f" {reason}" if reason else "")
-        await self.index.set_record_status(self.collection, record.source_id, status,
-                                           datestamp=record.datestamp, detail=detail)
+        return (self.collection, record.source_id, status, record.datestamp, detail)
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+def _new_pass_id(previous: str) -> str:
+    """A pass id: the time the pass started, to the microsecond, never equal to the previous one
+    (record statuses of the previous pass must not count as done in this one)."""
+    now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return now if now != previous else f"{now}.1"

@@ -106,10 +106,11 @@ class Fetcher:
         cap = min(max_bytes, self.max_bytes)
         return await self._fetch(url, lambda hop: PageSink(hop, cap), headers)  # type: ignore[return-value]
 
-    async def fetch_file(self, url: str) -> FetchedFile | Skipped:
-        """Stream a body into a new file in the staging folder while hashing it (sha256)."""
+    async def fetch_file(self, url: str, *, digest: bool = True) -> FetchedFile | Skipped:
+        """Stream a body into a new file in the staging folder while hashing it (sha256; with
+        ``digest=False`` not hashed, for a caller that hashes the file itself, as the importer does)."""
         return await self._fetch(  # type: ignore[return-value]
-            url, lambda hop: FileSink(hop, self.max_bytes, self.staging_dir), None)
+            url, lambda hop: FileSink(hop, self.max_bytes, self.staging_dir, digest=digest), None)
 
     async def allowed(self, url: str) -> bool:
         """True when robots.txt lets us fetch ``url`` (always, with robots off); False while the

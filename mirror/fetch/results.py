@@ -91,7 +91,7 @@ class FetchedFile:
     status: int
     headers: Mapping[str, str]
     path: Path
-    sha256: str                   # hex digest of the decoded bytes
+    sha256: str | None            # hex digest of the decoded bytes (None: not asked for)
     size: int
     media_type: str | None
     fetched_at: str

@@ -58,16 +58,17 @@ class PageSink:
 
 
 class FileSink:
-    """Stream a body into a new file in ``staging_dir`` while computing its sha256."""
+    """Stream a body into a new file in ``staging_dir`` while computing its sha256 (unless not
+    ``digest``: the sha256 is then None)."""
 
-    def __init__(self, url: str, cap: int, staging_dir: Path) -> None:
+    def __init__(self, url: str, cap: int, staging_dir: Path, *, digest: bool = True) -> None:
         self.url = url
         self.cap = cap
         self.staging_dir = staging_dir
         self.size = 0
         self.path: Path | None = None
         self._file: BinaryIO | None = None
-        self._hash = hashlib.sha256()
+        self._hash = hashlib.sha256() if digest else None
         self._batch = bytearray()
         self._pending: asyncio.Future[None] | None = None
 
@@ -80,12 +81,12 @@ class FileSink:
             await self._submit(close=False)
         return True
 
-    async def finish(self) -> tuple[Path, str, int]:
-        """Write what is left, close the file; (path, sha256 hex, size)."""
+    async def finish(self) -> tuple[Path, str | None, int]:
+        """Write what is left, close the file; (path, sha256 hex or None, size)."""
         await self._submit(close=True)
         await self._drain()
         assert self.path is not None
-        return self.path, self._hash.hexdigest(), self.size
+        return self.path, self._hash.hexdigest() if self._hash else None, self.size
 
     async def abort(self) -> None:
         """Stop, close and remove the staging file (also after a failed write)."""
@@ -119,7 +120,8 @@ class FileSink:
             self.path = Path(name)
             self._file = os.fdopen(fd, "wb")
         if data:
-            self._hash.update(data)
+            if self._hash is not None:
+                self._hash.update(data)
             self._file.write(data)
         if close:
             self._file.close()

@@ -1,0 +1,236 @@
+"""Group commit: the index writes and reads of many concurrent workers, done in bulk.
+
+    async with GroupCommit(index) as writes:
+        result = await writes.write(doc=doc, status=lambda r: ("c", doc.source_id, r.status, None, None))
+        await writes.write(state=("c", "source", token))
+        await writes.run(lambda tx: tx.retract("c", source_id))
+
+SQLite has one writer, and a write costs far more one at a time than in bulk: a transaction per
+document spends its time on the commit, the session round trips and the signed-feed hook, while
+``upsert_documents`` over hundreds of documents is an order of magnitude cheaper per document. A
+harvest's workers fetch and hash in parallel, then each hands its writes here; one task takes
+every write queued by then and applies them, in the order they came, in a single
+``Index.transaction()``: the documents of consecutive ``write`` calls go through one
+``upsert_documents``, their record statuses through one statement, harvest states last (only the
+newest value of a key). A ``run`` job is applied in its place in the order, between bulks. While a
+batch commits the next writes queue up, so batches grow exactly as far as the writer is the
+bottleneck and a lone write is applied at once (no timer).
+
+Blocks a document refers to come staged with its write and are committed first, those of the
+whole group with one durability step (``commit_batches``) instead of two disk flushes per document.
+
+A call returns once its transaction has committed, so a caller may rely on the write being
+durable (a harvest checkpoint is persisted only after the records before it). When a batch fails,
+its writes are applied again one per transaction: a bad document fails alone, the others commit.
+
+``Coalescer`` does the same for reads (``status_reader``: record statuses): the lookups made while
+one query runs are answered together by the next query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Generic, TypeVar
+
+from indexer.index import Index
+from indexer.records import DocumentIn, RecordState, UpsertResult
+from indexer.transaction import Transaction
+from mirror.store.blockstore import BlockBatch, commit_batches
+
+K = TypeVar("K")
+V = TypeVar("V")
+Job = Callable[[Transaction], Awaitable[Any]]
+StatusRow = tuple[str, str, str, "str | None", "str | None"]    # collection, source_id, status,
+#                                                                 datestamp, detail
+StatusFn = Callable[["UpsertResult | None"], "StatusRow | None"]
+
+MAX_BATCH = 500
+
+
+@dataclass
+class _Write:
+    doc: DocumentIn | None = None
+    status: StatusFn | StatusRow | None = None
+    state: tuple[str, str, str | None] | None = None      # collection, key, value
+    job: Job | None = None
+    blocks: BlockBatch | None = None                      # staged blocks DOC refers to
+
+
+class GroupCommit:
+    def __init__(self, index: Index, max_batch: int = MAX_BATCH) -> None:
+        self.index = index
+        self.max_batch = max_batch
+        self.transactions = 0                 # transactions run (for tests and benches)
+        self._queue: list[tuple[_Write, asyncio.Future]] = []
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._task: asyncio.Task | None = None
+
+    async def __aenter__(self) -> "GroupCommit":
+        self._task = asyncio.create_task(self._loop())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def write(self, *, doc: DocumentIn | None = None, status: StatusFn | StatusRow | None = None,
+                    state: tuple[str, str, str | None] | None = None,
+                    blocks: BlockBatch | None = None) -> UpsertResult | None:
+        """Upsert DOC, then set a record STATUS (a row, or a function of DOC's upsert result) and a
+        harvest STATE (collection, key, value); returns DOC's upsert result. BLOCKS (staged, not
+        committed) are committed first, with those of the whole group in one durability step."""
+        return await self._submit(_Write(doc, status, state, blocks=blocks))
+
+    async def run(self, job: Job) -> Any:
+        """Run JOB inside a shared write transaction, in its place in the order; its result."""
+        return await self._submit(_Write(job=job))
+
+    async def close(self) -> None:
+        """Apply what is queued, then stop (later calls use a transaction of their own)."""
+        self._closed = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+
+    async def _submit(self, write: _Write) -> Any:
+        if self._closed or self._task is None or self._task.done():
+            await _commit_blocks([write])
+            return (await self._transaction([write]))[0]
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._queue.append((write, future))
+        self._wake.set()
+        return await future
+
+    async def _loop(self) -> None:
+        while True:
+            if not self._queue:
+                if self._closed:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+            batch = [(write, future) for write, future in batch if not future.done()]
+            if batch:                               # (a cancelled caller's write is dropped)
+                await self._apply(batch)
+
+    async def _apply(self, batch: list[tuple[_Write, asyncio.Future]]) -> None:
+        try:
+            await _commit_blocks([write for write, _ in batch])
+        except Exception as exc:                    # no document may refer to blocks not stored
+            for _, future in batch:
+                _settle(future, exc=exc)
+            return
+        try:
+            results = await self._transaction([write for write, _ in batch])
+        except Exception as exc:
+            if len(batch) == 1:
+                _settle(batch[0][1], exc=exc)       # handed to the caller, not swallowed
+            else:
+                for item in batch:                  # find the write that broke it: one at a time
+                    await self._apply([item])
+            return
+        except BaseException:
+            for _, future in batch:
+                future.cancel()
+            raise
+        for (_, future), result in zip(batch, results):
+            _settle(future, result=result)
+
+    async def _transaction(self, writes: list[_Write]) -> list[Any]:
+        self.transactions += 1
+        results: list[Any] = []
+        async with self.index.transaction() as tx:
+            bulk: list[_Write] = []
+            for write in writes:
+                if write.job is None:
+                    bulk.append(write)
+                    continue
+                results += await _bulk(tx, bulk)
+                bulk = []
+                results.append(await write.job(tx))
+            results += await _bulk(tx, bulk)
+        return results
+
+
+async def _commit_blocks(writes: list[_Write]) -> None:
+    """Commit the staged blocks of WRITES in one durability step (before any index write)."""
+    staged = [w.blocks for w in writes if w.blocks is not None]
+    if staged:
+        await asyncio.to_thread(commit_batches, staged)
+    for write in writes:
+        write.blocks = None
+
+
+async def _bulk(tx: Transaction, writes: list[_Write]) -> list[UpsertResult | None]:
+    """Apply consecutive writes: documents, then record statuses, then harvest states."""
+    if not writes:
+        return []
+    docs = [w.doc for w in writes if w.doc is not None]
+    upserted = iter(await tx.upsert_documents(docs) if docs else [])
+    results = [next(upserted) if w.doc is not None else None for w in writes]
+    rows: dict[str, list[tuple[str, str | None, str | None, str | None]]] = {}
+    for write, result in zip(writes, results):
+        row = write.status(result) if callable(write.status) else write.status
+        if row is not None:
+            collection, *rest = row
+            rows.setdefault(collection, []).append(tuple(rest))  # type: ignore[arg-type]
+    for collection, statuses in rows.items():
+        await tx.set_record_statuses(collection, statuses)  # type: ignore[arg-type]
+    states = {(w.state[0], w.state[1]): w.state[2] for w in writes if w.state is not None}
+    for (collection, key), value in states.items():
+        await tx.set_state(collection, key, value)
+    return results
+
+
+def _settle(future: asyncio.Future, *, result: Any = None, exc: BaseException | None = None) -> None:
+    if future.done():                       # the caller was cancelled meanwhile
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)
+
+
+class Coalescer(Generic[K, V]):
+    """Answer many concurrent single-key lookups with one bulk call per round.
+
+    ``fetch(keys)`` returns a dict; a key it leaves out maps to None.
+    """
+
+    def __init__(self, fetch: Callable[[list[K]], Awaitable[dict[K, V]]]) -> None:
+        self._fetch = fetch
+        self._waiting: dict[K, list[asyncio.Future]] = {}
+        self._running = False
+        self._task: asyncio.Task | None = None
+
+    async def get(self, key: K) -> V | None:
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, []).append(future)
+        if not self._running:
+            self._running = True
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                waiting, self._waiting = self._waiting, {}
+                try:
+                    found = await self._fetch(list(waiting))
+                except Exception as exc:
+                    for futures in waiting.values():
+                        for future in futures:
+                            _settle(future, exc=exc)
+                    continue
+                for key, futures in waiting.items():
+                    for future in futures:
+                        _settle(future, result=found.get(key))
+        finally:
+            self._running = False
+
+
+def status_reader(index: Index, collection: str) -> Coalescer[str, RecordState]:
+    """Record statuses of COLLECTION by source id, looked up in bulk."""
+    return Coalescer(lambda ids: index.get_record_statuses(collection, ids))
