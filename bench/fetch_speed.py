@@ -24,47 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
-from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from mirror.fetch import Fetcher, FetchedFile  # noqa: E402
 from mirror.settings import Settings  # noqa: E402
 
-SIZES = {"small": 20_000, "big": 20 * 10**6}
-
-
-def serve(port_queue: "multiprocessing.Queue[int]") -> None:
-    bodies = {name: bytes(range(256)) * (size // 256) + b"x" * (size % 256) for name, size in SIZES.items()}
-
-    async def handler(request: web.Request) -> web.Response:
-        return web.Response(body=bodies[request.match_info["kind"]], content_type="application/octet-stream")
-
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_get("/{kind}/{i}", handler)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        port_queue.put(runner.addresses[0][1])
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
-
-
-async def bare(urls: list[str], concurrency: int) -> float:
-    """Seconds for a plain aiohttp loop to read every body and drop it."""
-    sem = asyncio.Semaphore(concurrency)
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
-        async def one(url: str) -> None:
-            async with sem, session.get(url) as resp:
-                async for _ in resp.content.iter_any():
-                    pass
-        began = time.perf_counter()
-        await asyncio.gather(*(one(u) for u in urls))
-        return time.perf_counter() - began
+from crawl_speed import SIZES, bare, serve  # noqa: E402  (same origin and bare loop)
 
 
 async def fetcher_run(urls: list[str], concurrency: int, staging: Path) -> float:
@@ -110,7 +77,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     args = parser.parse_args()
     ports: multiprocessing.Queue[int] = multiprocessing.Queue()
-    server = multiprocessing.Process(target=serve, args=(ports,), daemon=True)
+    counts = {"small": args.small, "big": args.big}
+    server = multiprocessing.Process(target=serve, args=(counts, ports), daemon=True)
     server.start()
     try:
         asyncio.run(run(args, ports.get(timeout=30)))
