@@ -5,7 +5,7 @@ Layout (like Kubo's flatfs ``next-to-last/2``)::
     blocks/
       SHARDING                     the sharding scheme, for humans and tools
       2Q/CIQ...2QA.data            key = base32 (upper, unpadded) of the multihash; dir = key[-3:-1]
-      .staging/<pid>-<id>/         blocks written by an open batch, not yet visible
+      .staging/<pid>-<id>/         a process's staged blocks (<batch>.<key>), not yet visible
 
 Keying by multihash means a CIDv0 and the equivalent CIDv1 (and a raw and a dag-pb CID of the same
 bytes) name one file. Identity CIDs are never stored: their bytes are the digest.
@@ -72,6 +72,8 @@ class BlockStore:
         self.root = Path(root)
         self._staging = self.root / _STAGING
         self._staging.mkdir(parents=True, exist_ok=True)
+        self._session: tuple[int, Path] | None = None      # (pid, this process's staging folder)
+        self._session_lock = threading.Lock()
         sharding = self.root / "SHARDING"
         if not sharding.exists():
             sharding.write_text(_SHARDING, encoding="ascii")
@@ -172,10 +174,16 @@ class BlockStore:
             return False
         return True
 
-    def _new_staging_dir(self) -> Path:
-        path = self._staging / f"{os.getpid()}-{uuid.uuid4().hex}"
-        path.mkdir(parents=True)
-        return path
+    def _staging_dir(self) -> Path:
+        """This process's staging folder, made on first use; batches name their files apart in it
+        (a folder per batch cost a mkdir and an rmdir per document)."""
+        pid = os.getpid()
+        with self._session_lock:
+            if self._session is None or self._session[0] != pid:
+                path = self._staging / f"{pid}-{uuid.uuid4().hex}"
+                path.mkdir(parents=True)
+                self._session = (pid, path)
+            return self._session[1]
 
     def _sweep_stale_staging(self) -> None:
         """Remove staging folders left by processes that are gone (a crash mid-batch)."""
@@ -190,10 +198,15 @@ class BlockBatch:
 
     def __init__(self, store: BlockStore) -> None:
         self.store = store
-        self._dir = store._new_staging_dir()
+        self._dir = store._staging_dir()
+        self._tag = uuid.uuid4().hex[:16]
         self._pending: dict[str, Path] = {}      # key -> final path
         self._lock = threading.Lock()
         self._closed = False
+        self._aborted = False
+
+    def _staged(self, key: str) -> Path:
+        return self._dir / f"{self._tag}.{key}"
 
     def put(self, cid: CID, data: bytes | memoryview) -> None:
         check_block(cid, data)
@@ -214,8 +227,12 @@ class BlockBatch:
             if key in self._pending or final.exists():
                 return
             self._pending[key] = final
-        with open(self._dir / key, "wb") as fh:
+        staged = self._staged(key)
+        with open(staged, "wb") as fh:
             fh.write(data)
+        with self._lock:
+            if self._aborted:                   # aborted while this block was being written
+                staged.unlink(missing_ok=True)
 
     def has(self, cid: CID) -> bool:
         return block_key(cid.multihash) in self._pending or self.store.has(cid)
@@ -232,9 +249,10 @@ class BlockBatch:
         with self._lock:
             if self._closed:
                 return
-            self._closed = True
-            self._pending.clear()
-        shutil.rmtree(self._dir, ignore_errors=True)
+            self._closed = self._aborted = True
+            keys, self._pending = list(self._pending), {}
+        for key in keys:
+            self._staged(key).unlink(missing_ok=True)
 
     def _close(self) -> list[tuple[Path, Path]]:
         """Close for commit: (staged file, final path) of every pending block."""
@@ -242,7 +260,7 @@ class BlockBatch:
             if self._closed:
                 raise RuntimeError("this batch is already committed or aborted")
             self._closed = True
-            return [(self._dir / key, final) for key, final in self._pending.items()]
+            return [(self._staged(key), final) for key, final in self._pending.items()]
 
 
 def commit_batches(batches: list[BlockBatch]) -> None:
@@ -254,6 +272,7 @@ def commit_batches(batches: list[BlockBatch]) -> None:
     that refers to them, instead of two flushes per document. On an error every batch not yet
     moved into place is aborted and the error raised."""
     moves: list[tuple[Path, Path]] = []
+    moved = 0
     try:
         for batch in batches:
             moves += batch._close()
@@ -267,22 +286,17 @@ def commit_batches(batches: list[BlockBatch]) -> None:
                 final.parent.mkdir(exist_ok=True)
                 touched.add(store.root)
             os.replace(staged, final)
+            moved += 1
             touched.add(final.parent)
         if not (len(touched) >= _SYNCFS_MIN_FILES and _syncfs(store.root)):
             for folder in touched:
                 _fsync_dir(folder)
-    finally:
+    except BaseException:
+        for staged, _ in moves[moved:]:
+            staged.unlink(missing_ok=True)
         for batch in batches:
-            _remove_staging(batch._dir)
-
-
-def _remove_staging(folder: Path) -> None:
-    try:
-        os.rmdir(folder)                      # empty once committed: the cheap case
-    except FileNotFoundError:
-        pass
-    except OSError:
-        shutil.rmtree(folder, ignore_errors=True)
+            batch.abort()                       # those not reached yet (a no-op for the others)
+        raise
 
 
 def _sync_files(paths: list[Path], folder: Path) -> None:

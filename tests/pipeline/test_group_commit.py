@@ -53,7 +53,7 @@ async def test_concurrent_writes_share_transactions_and_all_commit(tmp_path: Pat
             assert doc is not None and doc.contents[0].cid == cid
         statuses = await index.get_record_statuses("reports", [f"r{i}" for i in range(n)] + ["nope"])
         assert len(statuses) == n and {s.status for s in statuses.values()} == {"stored"}
-        assert not any((home.path / "blocks" / ".staging").iterdir())   # staging folders removed
+        assert not [p for p in (home.path / "blocks" / ".staging").rglob("*") if p.is_file()]   # nothing left staged
     finally:
         await index.close()
 
@@ -117,7 +117,7 @@ def test_commit_batches_makes_many_batches_visible_at_once_and_drops_aborted(tmp
         fresh.append((store.add_file(_write(tmp_path / f"y{i}", 7000 + i), batch=batch), batch))
     commit_batches([b for _, b in fresh])
     assert all(store.has_all(r.cid) for r, _ in fresh)
-    assert not any((store.blocks.root / ".staging").iterdir())
+    assert not [p for p in (store.blocks.root / ".staging").rglob("*") if p.is_file()]
 
 
 def _write(path: Path, size: int) -> Path:

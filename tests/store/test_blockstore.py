@@ -136,7 +136,7 @@ def test_batch_is_invisible_until_commit_and_leaves_no_temp_files(store: BlockSt
         assert len(batch) == 20
     assert all(store.get(raw_cid(b)) == b for b in blocks)
     assert staged_files(store) == []
-    assert list((store.root / ".staging").iterdir()) == []
+    assert not [p for p in (store.root / ".staging").rglob("*") if p.is_file()]
 
 
 def test_failed_batch_stores_nothing(store: BlockStore) -> None:
@@ -149,7 +149,7 @@ def test_failed_batch_stores_nothing(store: BlockStore) -> None:
                 batch.put(raw_cid(data), data)
             batch.put(raw_cid(b"a"), b"b")
     assert store.stats() == (1, len(before))
-    assert list((store.root / ".staging").iterdir()) == []
+    assert not [p for p in (store.root / ".staging").rglob("*") if p.is_file()]
 
 
 def test_stale_staging_of_a_dead_process_is_swept(tmp_path: Path) -> None:

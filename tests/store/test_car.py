@@ -47,7 +47,7 @@ def make_tree(root: Path) -> Path:
 
 def assert_unchanged(store: ContentStore) -> None:
     assert store.blocks.stats() == (0, 0)
-    assert list((store.blocks.root / ".staging").iterdir()) == []
+    assert not [p for p in (store.blocks.root / ".staging").rglob("*") if p.is_file()]
 
 
 # --- header -------------------------------------------------------------------------------------
