@@ -156,13 +156,19 @@ class Ingestor:
 
     async def _import(self, got: _Obtained, ref: FileRef, profile: str | None,
                       blocks: BlockBatch) -> ContentIn:
-        result = await asyncio.to_thread(self.store.add_file, got.path, profile, batch=blocks)
+        result, text = await asyncio.to_thread(self._import_file, got, profile, blocks)
         if got.sha256 and got.sha256 != result.sha256:
             raise IntegrityError(f"{got.url}: bytes changed between fetch and import")
-        text = await asyncio.to_thread(extract_text, got.path, got.media_type)
         return ContentIn(sha256=result.sha256, size=result.size, cid=str(result.cid),
                          profile=result.profile, media_type=got.media_type,
                          name=ref.name or _name_of(got.url), url=got.url, text=text)
+
+    def _import_file(self, got: _Obtained, profile: str | None,
+                     blocks: BlockBatch) -> tuple[ImportResult, str | None]:
+        """Import and extract in one worker-thread hop (a thread hop per step costs as much as
+        the work for a small file)."""
+        return (self.store.add_file(got.path, profile, batch=blocks),
+                extract_text(got.path, got.media_type))
 
 
 def _provenance(doc: DocumentIn, got: _Obtained) -> None:
