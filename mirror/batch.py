@@ -103,17 +103,22 @@ class GroupCommit:
         return await future
 
     async def _loop(self) -> None:
-        while True:
-            if not self._queue:
-                if self._closed:
-                    return
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
-            batch = [(write, future) for write, future in batch if not future.done()]
-            if batch:                               # (a cancelled caller's write is dropped)
-                await self._apply(batch)
+        try:
+            while True:
+                if not self._queue:
+                    if self._closed:
+                        return
+                    self._wake.clear()
+                    await self._wake.wait()
+                    continue
+                batch, self._queue = self._queue[:self.max_batch], self._queue[self.max_batch:]
+                batch = [(write, future) for write, future in batch if not future.done()]
+                if batch:                           # (a cancelled caller's write is dropped)
+                    await self._apply(batch)
+        finally:                                    # stopped early: nobody waits forever
+            for _, future in self._queue:
+                future.cancel()
+            self._queue = []
 
     async def _apply(self, batch: list[tuple[_Write, asyncio.Future]]) -> None:
         try:
