@@ -12,12 +12,12 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import delete, func, insert, select, tuple_, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer.models import Content, Document, DocumentContent
-from indexer.node_models import BlockedAuthor, DocVersion, Feed, FeedEntry, FeedFork, HeldContent
+from indexer.node_models import RETRACTED, BlockedAuthor, DocVersion, Feed, FeedEntry, FeedFork, HeldContent
 from indexer.write import in_json
 
 feeds = Feed.__table__
@@ -218,13 +218,11 @@ async def list_forks(conn: AsyncConnection, *, author: str | None = None,
 
 async def get_versions(conn: AsyncConnection,
                        keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Version]:
-    """The stored winner of each key that has one."""
-    wanted = list(set(keys))
+    """The stored winner of each key that has one (one indexed lookup per collection)."""
     found: dict[tuple[str, str], Version] = {}
-    for lo in range(0, len(wanted), 400):          # bound the number of bound parameters
-        chunk = wanted[lo:lo + 400]
+    for collection, source_ids in _by_collection(keys).items():
         rows = await conn.execute(select(versions).where(
-            tuple_(versions.c.collection, versions.c.source_id).in_(chunk)))
+            versions.c.collection == collection, in_json(versions.c.source_id, source_ids)))
         for r in rows:
             found[(r.collection, r.source_id)] = Version(r.collection, r.source_id, r.ts, r.author,
                                                          r.seq, bytes(r.hash), r.kind)
@@ -243,10 +241,18 @@ async def put_versions(conn: AsyncConnection, rows: list[Version]) -> None:
 
 
 async def delete_versions(conn: AsyncConnection, keys: Iterable[tuple[str, str]]) -> None:
-    wanted = list(set(keys))
-    for lo in range(0, len(wanted), 400):
+    for collection, source_ids in _by_collection(keys).items():
         await conn.execute(delete(versions).where(
-            tuple_(versions.c.collection, versions.c.source_id).in_(wanted[lo:lo + 400])))
+            versions.c.collection == collection, in_json(versions.c.source_id, source_ids)))
+
+
+def _by_collection(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    """Keys grouped by collection, so each lookup uses the (collection, source_id) index (a
+    row-value IN list made SQLite scan the whole table: slower with every document held)."""
+    grouped: dict[str, set[str]] = {}
+    for collection, source_id in keys:
+        grouped.setdefault(collection, set()).add(source_id)
+    return {collection: sorted(ids) for collection, ids in grouped.items()}
 
 
 async def keys_won_by(conn: AsyncConnection, author: str) -> list[tuple[str, str]]:
@@ -310,5 +316,6 @@ async def count_held_documents(conn: AsyncConnection) -> int:
 
 async def count_documents(conn: AsyncConnection) -> int:
     """Live (not retracted) documents."""
-    return await conn.scalar(select(func.count()).select_from(documents)
-                             .where(documents.c.deleted.is_(False))) or 0
+    total = await conn.scalar(select(func.count()).select_from(documents)) or 0
+    retracted = await conn.scalar(select(func.count()).select_from(documents).where(RETRACTED)) or 0
+    return total - retracted

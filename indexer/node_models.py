@@ -10,20 +10,22 @@
 Entries are stored as the exact bytes received (``payload``, ``signature``); the other columns
 are parsed from them for lookups. ``target`` is a 63-bit hash of the (collection, source_id) a put
 or retract is about (NULL for other kinds), so the entries about one document are found without
-parsing every payload; callers always compare the exact key after reading. The node also adds an
-index on ``documents.deleted`` (status counts live documents). No crypto here:
+parsing every payload; callers always compare the exact key after reading. The node also adds a
+partial index of retracted documents (status counts live documents as all minus those). No crypto here:
 ``mirror.node`` signs and verifies, the index only stores.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from indexer.models import Base, Document
 
-# Live documents are counted on every status request: a small index instead of a table scan.
-Index("ix_documents_deleted", Document.__table__.c.deleted)
+# Live documents are counted on every status request as all minus the retracted ones, which this
+# small partial index holds (migration 0006; a full index on ``deleted`` misled the planner).
+RETRACTED = text("documents.deleted = 1")      # the partial index's own term: use it to count
+Index("ix_documents_retracted", Document.__table__.c.deleted, sqlite_where=text("deleted = 1"))
 
 
 class Feed(Base):

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import literal_column, Row, Select, func, or_, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer.models import Collection, Content, Document, DocumentContent
+from indexer.node_models import RETRACTED
 from indexer.records import CollectionStats, ContentOut, DocumentOut, IndexStats
 from indexer.write import in_json
 
@@ -70,8 +71,7 @@ async def by_cid(conn: AsyncConnection, cid: str, *, include_deleted: bool = Fal
              .where(or_(contents.c.cid == cid, contents.c.sha256 == cid.lower()))
              .order_by(links.c.document_id))
     if not include_deleted:
-        # unary + keeps SQLite off the index on `deleted`, which would scan every live document
-        query = query.where(literal_column("+documents.deleted") == 0)
+        query = query.where(documents.c.deleted.is_(False))
     return await load(conn, list(await conn.scalars(query)))
 
 
@@ -118,6 +118,6 @@ async def stats(conn: AsyncConnection) -> IndexStats:
             select(links.c.content_id).join_from(links, documents,
                                                  links.c.document_id == documents.c.id)
             .where(live))))).one()
-    retracted = await conn.scalar(select(func.count()).where(documents.c.deleted.is_(True)))
+    retracted = await conn.scalar(select(func.count()).select_from(documents).where(RETRACTED))
     return IndexStats(documents=sum(c.documents for c in per.values()), retracted=retracted or 0,
                       contents=totals[0], bytes=totals[1], collections=list(per.values()))

@@ -1,0 +1,87 @@
+"""Query plans that must not grow with the index: SQLite's own EXPLAIN QUERY PLAN for the
+statements the code builds, on a real migrated index file.
+
+Each of these was once a full scan or a sort of every document (found by bench/sync_scale.py at
+500,000 documents): the winner lookup of the signed feed (a row-value IN list), browsing the
+newest documents (an index on ``deleted`` chosen over the update-time index), counting live ones.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
+
+from sqlalchemy import event, func, select
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from indexer import feeds, search
+from indexer.index import Index
+from indexer.models import Document
+from indexer.node_models import RETRACTED
+from indexer.records import DocumentIn, SearchQuery
+
+documents = Document.__table__
+
+
+def _plan(db: Path, statement) -> str:                   # noqa: ANN001
+    sql = str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+    with sqlite3.connect(db) as conn:
+        return " / ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+
+
+async def _index(tmp_path: Path) -> Path:
+    index = await Index.open(tmp_path / "index.sqlite")
+    try:
+        await index.upsert_documents([DocumentIn(collection="c", source_id=f"s{i}", title=f"t {i}")
+                                      for i in range(50)])
+        await index.retract("c", "s3")
+    finally:
+        await index.close()
+    return tmp_path / "index.sqlite"
+
+
+async def test_browsing_newest_walks_the_update_time_index(tmp_path: Path) -> None:
+    db = await _index(tmp_path)
+    plan = _plan(db, search._ranked(search.plan(SearchQuery(text="", limit=20))))
+    assert "ix_documents_updated_at_id" in plan and "TEMP B-TREE" not in plan, plan
+
+
+async def test_retracted_documents_are_counted_from_the_partial_index(tmp_path: Path) -> None:
+    db = await _index(tmp_path)
+    plan = _plan(db, select(func.count()).select_from(documents).where(RETRACTED))
+    assert "ix_documents_retracted" in plan, plan
+    async with _recording(db) as (conn, _):
+        assert await feeds.count_documents(conn) == 49
+
+
+async def test_version_lookups_search_the_key_index(tmp_path: Path) -> None:
+    db = await _index(tmp_path)
+    async with _recording(db) as (conn, executed):
+        await feeds.get_versions(conn, [("c", "a"), ("c", "b"), ("d", "a")])
+        await feeds.delete_versions(conn, [("c", "a"), ("d", "b")])
+    assert len(executed) == 4                            # one statement per collection, each
+    with sqlite3.connect(db) as raw:
+        for sql, params in executed:
+            plan = " / ".join(row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + sql, params))
+            assert "SEARCH doc_versions USING INDEX" in plan and "SCAN doc_versions" not in plan, plan
+
+
+@asynccontextmanager
+async def _recording(db: Path) -> AsyncIterator[tuple[AsyncConnection, list[tuple[str, Any]]]]:
+    """A connection to DB whose executed statements (SQL, parameters) are recorded."""
+    engine = create_async_engine(f"sqlite+aiosqlite:///{db}")
+    executed: list[tuple[str, Any]] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def record(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        executed.append((statement, parameters))
+
+    try:
+        async with engine.connect() as conn:
+            yield conn, executed
+    finally:
+        await engine.dispose()
