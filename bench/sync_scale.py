@@ -53,6 +53,7 @@ from mirror.node.app import Node  # noqa: E402
 from mirror.node.codec import decode_page, encode_page  # noqa: E402
 from mirror.node.entry import verify_chain  # noqa: E402
 from mirror.node.feed import open_index  # noqa: E402
+from mirror.node.identity import Identity  # noqa: E402
 from mirror.node.reader import Reader  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,6 +79,16 @@ async def fill(home: Home, start: int, count: int, seed: int = 1) -> float:
     finally:
         await index.close()
     return time.perf_counter() - began
+
+
+async def written(home: Home) -> int:
+    """How many entries A's own feed holds (a --reuse run writes only the rest)."""
+    reader = Reader(home.db_path)
+    try:
+        async with reader.read() as conn:
+            return (await feeds.get_head(conn, Identity.load_or_create(home.key_file).node_id)).seq
+    finally:
+        await reader.close()
 
 
 async def read_feed(home: Home, author: str, after: int = 0) -> list[tuple[bytes, bytes]]:
@@ -174,10 +185,11 @@ async def main(args: argparse.Namespace) -> None:
     root = Path(args.dir or tempfile.mkdtemp(prefix="om-sync-"))
     log(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; work dir {root}")
     home_a, home_b = Home.open(root / "a"), Home.open(root / "b")
-    if not args.reuse or not home_a.db_path.exists():
-        seconds = await fill(home_a, 0, args.entries)
-        log(f"A: {args.entries:,} documents written through the feed API in {seconds:.1f}s "
-            f"({args.entries / seconds:,.0f}/s)")
+    have = await written(home_a) if args.reuse and home_a.db_path.exists() else 0
+    if have < args.entries:
+        seconds = await fill(home_a, have, args.entries - have)
+        log(f"A: {args.entries - have:,} documents written through the feed API in {seconds:.1f}s "
+            f"({(args.entries - have) / seconds:,.0f}/s), {args.entries:,} in all")
     async with serving(home_a) as (url, author):
         rows = await read_feed(home_a, author)
         baseline = jsonl_zstd(rows)
@@ -207,6 +219,7 @@ if __name__ == "__main__":
     parser.add_argument("--delta", type=int, default=1000)
     parser.add_argument("--chain", type=int, default=10)
     parser.add_argument("--dir", help="work folder (kept); default a temporary one")
-    parser.add_argument("--reuse", action="store_true", help="reuse node A from --dir if present")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse node A from --dir if present (writing only the entries it lacks)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary work folder")
     asyncio.run(main(parser.parse_args()))
