@@ -123,10 +123,13 @@ class GroupCommit:
     async def _apply(self, batch: list[tuple[_Write, asyncio.Future]]) -> None:
         try:
             await _commit_blocks([write for write, _ in batch])
-        except Exception as exc:                    # no document may refer to blocks not stored
-            for _, future in batch:
-                _settle(future, exc=exc)
-            return
+        except Exception as exc:                    # no document may refer to blocks not stored:
+            for write, future in batch:             # those with blocks fail, the others go on
+                if write.blocks is not None:
+                    _settle(future, exc=exc)
+            batch = [(write, future) for write, future in batch if write.blocks is None]
+            if not batch:
+                return
         try:
             results = await self._transaction([write for write, _ in batch])
         except Exception as exc:

@@ -148,3 +148,27 @@ async def test_coalescer_answers_concurrent_lookups_with_few_calls(tmp_path: Pat
         assert [f.status if f else None for f in found] == ["stored"] * 10 + [None, None]
     finally:
         await index.close()
+
+
+async def test_when_blocks_cannot_be_stored_their_documents_are_not_indexed(tmp_path: Path) -> None:
+    home = Home.open(tmp_path / "home")
+    store = open_store(home)
+    index = await open_index(home)
+    try:
+        blocks = store.blocks.open_batch()
+        result = store.add_file(_write(tmp_path / "lost.bin", 4000), batch=blocks)
+        for staged in (store.blocks.root / ".staging").rglob("*"):
+            if staged.is_file():
+                staged.unlink()                               # the disk lost the staged block
+        content = ContentIn(sha256=result.sha256, size=result.size, cid=str(result.cid),
+                            profile=result.profile, name="lost.bin")
+        async with GroupCommit(index) as writes:
+            outcome = await asyncio.gather(writes.write(doc=_doc(1, [content]), blocks=blocks),
+                                           writes.write(doc=_doc(2)), return_exceptions=True)
+        assert isinstance(outcome[0], OSError), outcome
+        assert outcome[1].status == "stored"                  # a write without blocks goes on
+        assert await index.get_document("reports", "r1") is None
+        assert not (await index.get_document("reports", "r2")).deleted
+        assert not store.has_all(result.cid)
+    finally:
+        await index.close()
