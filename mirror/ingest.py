@@ -3,8 +3,9 @@
 The one path every byte takes into a home, whether it comes from a harvest (``pipeline``) or from
 ``openmirror add``: obtain the bytes (already fetched page, local file, or a streamed fetch into
 staging), import them into the blockstore as a UnixFS DAG (CID under the chosen profile, sha256 of
-the whole stream beside it), extract bounded text for search, then write the document and its
-contents to the index in one transaction. Staging files are always removed.
+the whole stream beside it, blocks staged until the caller commits them), extract bounded text for
+search; the caller then writes the document (the harvest through ``mirror.batch.GroupCommit``, after
+its blocks). Staging files are always removed.
 """
 
 from __future__ import annotations
@@ -63,15 +64,6 @@ class Ingestor:
         self.home = home
         self.index = index
         self.store = store or open_store(home)
-
-    async def ingest(self, doc: DocumentIn, files: list[FileRef], fetcher: Fetcher | None,
-                     profile: str | None = None) -> IngestResult:
-        """Store DOC's files and write DOC to the index in a transaction of its own."""
-        gone, blocks = await self.collect(doc, files, fetcher, profile)
-        await asyncio.to_thread(blocks.commit)
-        if not doc.contents:
-            return IngestResult("gone" if gone else "skipped", detail=None if gone else "no-file")
-        return self.outcome(doc, await self.index.upsert_document(doc), gone)
 
     async def collect(self, doc: DocumentIn, files: list[FileRef], fetcher: Fetcher | None,
                       profile: str | None = None) -> tuple[int, BlockBatch]:
