@@ -1,10 +1,11 @@
 """Text extraction for search, bounded in size and time.
 
-``extract_text`` turns a stored file into plain text for the full-text index: plain text (with a
-charset guess), HTML (visible text only), PDF (the text layer, page by page), and the heads of CSV
-and JSON files. It reads at most a bounded prefix of a file, stops a PDF after ``timeout`` seconds
-or ``MAX_PDF_PAGES`` pages, and returns at most ``max_chars`` characters. A file it cannot parse
-gives ``None``: the document is still stored and found by its metadata. It never raises.
+``extract_text`` turns a stored file (a path, or its bytes already in memory) into plain text for
+the full-text index: plain text (with a charset guess), HTML (visible text only), PDF (the text
+layer, page by page), and the heads of CSV and JSON files. It reads at most a bounded prefix of a
+file, stops a PDF after ``timeout`` seconds or ``MAX_PDF_PAGES`` pages, and returns at most
+``max_chars`` characters. A file it cannot parse gives ``None``: the document is still stored and
+found by its metadata. It never raises.
 
 It is synchronous and CPU-bound: call it through ``asyncio.to_thread``.
 """
@@ -50,20 +51,53 @@ _SUFFIXES = {".txt": "text", ".md": "text", ".text": "text", ".html": "html", ".
              ".jsonl": "json", ".ndjson": "json", ".geojson": "json"}
 
 
-def extract_text(path: Path, media_type: str | None, *, max_chars: int = 200_000,
-                 timeout: float = 10.0) -> str | None:
-    """Searchable text of the file at ``path`` (at most ``max_chars``), or None."""
+def extract_text(source: Path | bytes, media_type: str | None, *, name: str | None = None,
+                 max_chars: int = 200_000, timeout: float = 10.0) -> str | None:
+    """Searchable text of a file (at most ``max_chars``), or None. SOURCE is its path or its bytes;
+    NAME (default: the path's) gives the suffix that types a file served without a media type."""
+    file = _Input(source, name)
     mime, charset = _parse_media_type(media_type)
-    kind = _kind(Path(path), mime)
+    kind = _kind(file, mime)
     if kind is None:
         return None
     try:
-        text = _EXTRACTORS[kind](Path(path), charset, max_chars, timeout)
+        text = _EXTRACTORS[kind](file, charset, max_chars, timeout)
     except Exception as exc:  # any parser failure is an outcome: no text
-        log.debug("no text from %s (%s): %s", path, kind, exc)
+        log.debug("no text from %s (%s): %s", file, kind, exc)
         return None
     text = _tidy(text or "")[:max_chars]
     return text or None
+
+
+class _Input:
+    """The file being read: a path, or bytes held in memory (a small fetched body)."""
+
+    def __init__(self, source: Path | bytes, name: str | None) -> None:
+        self.data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
+        self.path = None if self.data is not None else Path(source)  # type: ignore[arg-type]
+        self.suffix = Path(name).suffix.lower() if name else (
+            self.path.suffix.lower() if self.path is not None else "")
+
+    def head(self, limit: int) -> bytes:
+        """The first LIMIT bytes (OSError when the path cannot be read)."""
+        if self.data is not None:
+            return self.data[:limit]
+        assert self.path is not None
+        with self.path.open("rb") as f:
+            return f.read(limit)
+
+    def size(self) -> int:
+        if self.data is not None:
+            return len(self.data)
+        assert self.path is not None
+        return self.path.stat().st_size
+
+    def stream(self) -> Path | io.BytesIO:
+        """What a parser that reads files (pypdf) is given."""
+        return io.BytesIO(self.data) if self.data is not None else self.path  # type: ignore[return-value]
+
+    def __str__(self) -> str:
+        return str(self.path) if self.path is not None else f"{len(self.data or b'')} bytes in memory"
 
 
 def _parse_media_type(media_type: str | None) -> tuple[str, str | None]:
@@ -78,7 +112,7 @@ def _parse_media_type(media_type: str | None) -> tuple[str, str | None]:
     return mime.strip().lower(), charset
 
 
-def _kind(path: Path, mime: str) -> str | None:
+def _kind(file: _Input, mime: str) -> str | None:
     if mime in _KINDS:
         return _KINDS[mime]
     if mime.endswith("+json"):
@@ -88,14 +122,13 @@ def _kind(path: Path, mime: str) -> str | None:
     if mime.startswith("text/") and mime not in ("text/css", "text/javascript"):
         return "text"
     if mime in ("", "application/octet-stream", "binary/octet-stream"):
-        return _SUFFIXES.get(path.suffix.lower()) or _sniff(path)
+        return _SUFFIXES.get(file.suffix) or _sniff(file)
     return None
 
 
-def _sniff(path: Path) -> str | None:
+def _sniff(file: _Input) -> str | None:
     try:
-        with path.open("rb") as f:
-            head = f.read(512)
+        head = file.head(512)
     except OSError:
         return None
     if head.startswith(b"%PDF-"):
@@ -105,14 +138,9 @@ def _sniff(path: Path) -> str | None:
     return None
 
 
-def _read_head(path: Path, limit: int, charset: str | None) -> str:
+def _read_head(file: _Input, limit: int, charset: str | None) -> str:
     """The first ``limit`` bytes of the file, decoded (see ``decode``)."""
-    return decode(_read_bytes(path, limit), charset, cut=path.stat().st_size > limit)
-
-
-def _read_bytes(path: Path, limit: int) -> bytes:
-    with path.open("rb") as f:
-        return f.read(limit)
+    return decode(file.head(limit), charset, cut=file.size() > limit)
 
 
 def decode(data: bytes, charset: str | None = None, *, cut: bool = False) -> str:
@@ -144,15 +172,15 @@ def _tidy(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _text(path: Path, charset: str | None, max_chars: int, timeout: float) -> str:
-    return _read_head(path, max_chars * 4, charset)
+def _text(file: _Input, charset: str | None, max_chars: int, timeout: float) -> str:
+    return _read_head(file, max_chars * 4, charset)
 
 
-def _html(path: Path, charset: str | None, max_chars: int, timeout: float) -> str:
+def _html(file: _Input, charset: str | None, max_chars: int, timeout: float) -> str:
     import lxml.html
 
-    head = _read_bytes(path, 4096)
-    text = _read_head(path, HTML_BYTES, charset or _meta_charset(head))
+    head = file.head(4096)
+    text = _read_head(file, HTML_BYTES, charset or _meta_charset(head))
     text = _XML_DECLARATION.sub("", text, count=1)
     if not text.strip():
         return ""
@@ -169,12 +197,12 @@ def _meta_charset(head: bytes) -> str | None:
     return m.group(1).decode("ascii").lower() if m else None
 
 
-def _pdf(path: Path, charset: str | None, max_chars: int, timeout: float) -> str:
+def _pdf(file: _Input, charset: str | None, max_chars: int, timeout: float) -> str:
     from pypdf import PdfReader
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     deadline = time.monotonic() + timeout
-    reader = PdfReader(path)
+    reader = PdfReader(file.stream())
     if reader.is_encrypted and not reader.decrypt(""):
         return ""
     parts: list[str] = []
@@ -188,17 +216,17 @@ def _pdf(path: Path, charset: str | None, max_chars: int, timeout: float) -> str
     return "\n".join(parts)
 
 
-def _csv(path: Path, charset: str | None, max_chars: int, timeout: float) -> str:
-    text = _read_head(path, HEAD_BYTES, charset)
-    delimiter = "\t" if path.suffix.lower() == ".tsv" or "\t" in text.split("\n", 1)[0] else ","
+def _csv(file: _Input, charset: str | None, max_chars: int, timeout: float) -> str:
+    text = _read_head(file, HEAD_BYTES, charset)
+    delimiter = "\t" if file.suffix == ".tsv" or "\t" in text.split("\n", 1)[0] else ","
     rows = csv.reader(io.StringIO(text), delimiter=delimiter)
     return "\n".join(" ".join(cell for cell in row if cell)
                      for _, row in zip(range(CSV_ROWS), rows))
 
 
-def _json(path: Path, charset: str | None, max_chars: int, timeout: float) -> str:
+def _json(file: _Input, charset: str | None, max_chars: int, timeout: float) -> str:
     """Keys (once each) and string values found in the head; works on a cut-off document."""
-    text = _read_head(path, HEAD_BYTES, charset)
+    text = _read_head(file, HEAD_BYTES, charset)
     keys: dict[str, None] = {}
     values: list[str] = []
     for m in _JSON_STRING.finditer(text):
@@ -213,6 +241,6 @@ def _json(path: Path, charset: str | None, max_chars: int, timeout: float) -> st
     return "\n".join([" ".join(keys)] + values)
 
 
-_EXTRACTORS: dict[str, Callable[[Path, str | None, int, float], str]] = {
+_EXTRACTORS: dict[str, Callable[[_Input, str | None, int, float], str]] = {
     "text": _text, "html": _html, "pdf": _pdf, "csv": _csv, "json": _json,
 }

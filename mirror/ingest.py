@@ -1,8 +1,8 @@
 """Turn a document's files into stored content and one index write.
 
 The one path every byte takes into a home, whether it comes from a harvest (``pipeline``) or from
-``openmirror add``: obtain the bytes (already fetched page, local file, or a streamed fetch into
-staging), import them into the blockstore as a UnixFS DAG (CID under the chosen profile, sha256 of
+``openmirror add``: obtain the bytes (already fetched page, local file, a small fetched body held
+in memory, or a larger one streamed into staging), import them into the blockstore as a UnixFS DAG (CID under the chosen profile, sha256 of
 the whole stream beside it, blocks staged until the caller commits them), extract bounded text for
 search; the caller then writes the document (the harvest through ``mirror.batch.GroupCommit``, after
 its blocks). Staging files are always removed.
@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
+import io
 import logging
 import mimetypes
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,9 +43,15 @@ class IngestResult:
     document_id: int | None = None
 
 
+# Bodies up to this size are fetched into memory, not into a staging file: for a small document the
+# file (create, write, read back, remove) cost more than its fetch. Bounds memory to this size per
+# record in flight (``pipeline.RECORDS_PER_REQUEST`` x concurrency: 128 by default, 32 MiB).
+SPOOL_BYTES = 256 * 1024
+
+
 @dataclass
 class _Obtained:
-    path: Path
+    path: Path | None            # the file, or None for bytes in memory (``data``)
     temporary: bool
     url: str
     status: int | None = None
@@ -55,6 +59,7 @@ class _Obtained:
     fetched_at: str | None = None
     media_type: str | None = None
     sha256: str | None = None
+    data: bytes | None = None
 
 
 class Ingestor:
@@ -84,7 +89,7 @@ class Ingestor:
                     if len(contents) == 1:
                         _provenance(doc, got)
                 finally:
-                    if got.temporary:
+                    if got.temporary and got.path is not None:
                         with contextlib.suppress(OSError):
                             got.path.unlink()
         except BaseException:
@@ -121,7 +126,7 @@ class Ingestor:
 
     async def _obtain(self, ref: FileRef, fetcher: Fetcher | None) -> _Obtained | None:
         if ref.page is not None:
-            return await asyncio.to_thread(self._stage_page, ref)
+            return _from_page(ref)
         local = _local_path(ref.url)
         if local is not None:
             if not local.is_file():
@@ -130,21 +135,11 @@ class Ingestor:
                              media_type=ref.media_type or _guess_type(local.name))
         if fetcher is None:
             raise ValueError(f"cannot fetch {ref.url} without a fetcher")
-        fetched = await fetcher.fetch_file(ref.url, digest=False)   # the import hashes it
+        fetched = await fetcher.fetch_file(ref.url, digest=False,   # the import hashes it
+                                           spool=SPOOL_BYTES)
         if isinstance(fetched, Skipped):
             return None
         return _from_fetched(fetched, ref)
-
-    def _stage_page(self, ref: FileRef) -> _Obtained:
-        page = ref.page
-        fd, name = tempfile.mkstemp(dir=self.home.staging_dir, prefix="page-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(page.body)
-        ctype = (page.headers.get("Content-Type") or page.headers.get("content-type") or "")
-        return _Obtained(path=Path(name), temporary=True, url=page.final_url, status=page.status,
-                         headers=dict(page.headers), fetched_at=page.fetched_at,
-                         media_type=ctype.split(";")[0].strip() or "text/html",
-                         sha256=hashlib.sha256(page.body).hexdigest())
 
     async def _import(self, got: _Obtained, ref: FileRef, profile: str | None,
                       blocks: BlockBatch) -> ContentIn:
@@ -159,6 +154,10 @@ class Ingestor:
                      blocks: BlockBatch) -> tuple[ImportResult, str | None]:
         """Import and extract in one worker-thread hop (a thread hop per step costs as much as
         the work for a small file)."""
+        if got.data is not None:
+            return (self.store.add_file(io.BytesIO(got.data), profile, batch=blocks),
+                    extract_text(got.data, got.media_type, name=_name_of(got.url)))
+        assert got.path is not None
         return (self.store.add_file(got.path, profile, batch=blocks),
                 extract_text(got.path, got.media_type))
 
@@ -174,10 +173,20 @@ def _provenance(doc: DocumentIn, got: _Obtained) -> None:
 
 
 def _from_fetched(f: FetchedFile, ref: FileRef) -> _Obtained:
-    return _Obtained(path=f.path, temporary=True, url=f.final_url, status=f.status,
+    return _Obtained(path=f.path, temporary=f.path is not None, url=f.final_url, status=f.status,
                      headers=dict(f.headers), fetched_at=f.fetched_at,
                      media_type=f.media_type or ref.media_type or _guess_type(f.final_url),
-                     sha256=f.sha256)
+                     sha256=f.sha256, data=f.body)
+
+
+def _from_page(ref: FileRef) -> _Obtained:
+    """A page the source already fetched (a crawled web page): its bytes, imported from memory."""
+    page = ref.page
+    assert page is not None
+    ctype = (page.headers.get("Content-Type") or page.headers.get("content-type") or "")
+    return _Obtained(path=None, temporary=False, url=page.final_url, status=page.status,
+                     headers=dict(page.headers), fetched_at=page.fetched_at,
+                     media_type=ctype.split(";")[0].strip() or "text/html", data=page.body)
 
 
 def _local_path(url: str) -> Path | None:

@@ -3,6 +3,7 @@
     async with Fetcher(settings, staging_dir) as fetcher:
         page = await fetcher.get_page(url)          # Page | Skipped, body in memory (capped)
         file = await fetcher.fetch_file(url)        # FetchedFile | Skipped, body in staging, sha256
+        small = await fetcher.fetch_file(url, spool=1 << 18)   # at most 256 KiB: in memory
 
 Every hop of a fetch is checked against robots.txt (``robots``) and waits for its host's turn
 (``politeness``); redirects are followed here, one hop at a time (http and https only, at most
@@ -106,11 +107,14 @@ class Fetcher:
         cap = min(max_bytes, self.max_bytes)
         return await self._fetch(url, lambda hop: PageSink(hop, cap), headers)  # type: ignore[return-value]
 
-    async def fetch_file(self, url: str, *, digest: bool = True) -> FetchedFile | Skipped:
+    async def fetch_file(self, url: str, *, digest: bool = True, spool: int = 0) -> FetchedFile | Skipped:
         """Stream a body into a new file in the staging folder while hashing it (sha256; with
-        ``digest=False`` not hashed, for a caller that hashes the file itself, as the importer does)."""
+        ``digest=False`` not hashed, for a caller that hashes the file itself, as the importer does).
+        A body of at most SPOOL bytes (capped at 1 MiB) is returned in memory instead (``body``,
+        no file)."""
         return await self._fetch(  # type: ignore[return-value]
-            url, lambda hop: FileSink(hop, self.max_bytes, self.staging_dir, digest=digest), None)
+            url, lambda hop: FileSink(hop, self.max_bytes, self.staging_dir, digest=digest,
+                                      spool=spool), None)
 
     async def allowed(self, url: str) -> bool:
         """True when robots.txt lets us fetch ``url`` (always, with robots off); False while the
@@ -205,9 +209,9 @@ class Fetcher:
         try:
             await self._read(url, resp, sink)
             if isinstance(sink, FileSink):
-                path, sha256, size = await sink.finish()
+                path, body, sha256, size = await sink.finish()
                 return FetchedFile(url, url, status, headers, path, sha256, size, media_type(headers),
-                                   fetched_at)
+                                   fetched_at, body)
             return Page(url, url, status, headers, await sink.finish(), fetched_at)
         except BaseException:
             await sink.abort()

@@ -1,4 +1,5 @@
-"""What a fetch returns: a ``Page`` in memory, a ``FetchedFile`` in staging, or a ``Skipped`` outcome.
+"""What a fetch returns: a ``Page`` in memory, a ``FetchedFile`` (in staging, or in memory when small),
+or a ``Skipped`` outcome.
 
 ``Skipped`` is an outcome, not an error: ``gone`` (404/410) or ``robots`` (robots.txt disallows the
 URL; nothing was requested). Failures raise ``mirror.errors.FetchError`` subclasses instead.
@@ -84,17 +85,19 @@ class Page:
 
 @dataclass
 class FetchedFile:
-    """A body streamed to a staging file while hashing. The caller owns (and removes) ``path``."""
+    """A body streamed to a staging file while hashing, or (small, when the caller allowed it) held
+    in memory: exactly one of ``path`` and ``body`` is set. The caller owns (and removes) ``path``."""
 
     url: str
     final_url: str
     status: int
     headers: Mapping[str, str]
-    path: Path
+    path: Path | None
     sha256: str | None            # hex digest of the decoded bytes (None: not asked for)
     size: int
     media_type: str | None
     fetched_at: str
+    body: bytes | None = None
 
 
 @dataclass

@@ -1,5 +1,9 @@
 """Where decoded body bytes go: memory (``PageSink``) or a staging file hashed on the way (``FileSink``).
 
+``FileSink`` with a ``spool`` keeps a body of at most that many bytes in memory and creates no file
+(a file costs more than the fetch of a small body: create, write, read back, remove); a larger body
+goes to the file as usual.
+
 Both enforce the decoded-size cap as bytes arrive, so a body over the cap is stopped after at most one
 decoded piece too many. ``FileSink`` writes and hashes in a worker thread, one batch of about
 ``BATCH`` bytes at a time while the event loop reads the next batch (sha256 on the loop thread halves
@@ -18,6 +22,7 @@ from typing import BinaryIO
 from mirror.errors import NotReady, TooLarge
 
 BATCH = 1 << 20
+_LOOP_HASH = 64 << 10       # a spooled body larger than this is hashed in a worker thread
 
 
 def _too_large(url: str, cap: int) -> TooLarge:
@@ -59,12 +64,14 @@ class PageSink:
 
 class FileSink:
     """Stream a body into a new file in ``staging_dir`` while computing its sha256 (unless not
-    ``digest``: the sha256 is then None)."""
+    ``digest``: the sha256 is then None); a body of at most ``spool`` bytes stays in memory."""
 
-    def __init__(self, url: str, cap: int, staging_dir: Path, *, digest: bool = True) -> None:
+    def __init__(self, url: str, cap: int, staging_dir: Path, *, digest: bool = True,
+                 spool: int = 0) -> None:
         self.url = url
         self.cap = cap
         self.staging_dir = staging_dir
+        self.spool = min(spool, BATCH)
         self.size = 0
         self.path: Path | None = None
         self._file: BinaryIO | None = None
@@ -81,12 +88,24 @@ class FileSink:
             await self._submit(close=False)
         return True
 
-    async def finish(self) -> tuple[Path, str | None, int]:
-        """Write what is left, close the file; (path, sha256 hex or None, size)."""
+    async def finish(self) -> tuple[Path | None, bytes | None, str | None, int]:
+        """Write what is left, close the file; (path, None, sha256 hex or None, size), or for a
+        body kept in memory (None, its bytes, sha256 hex or None, size)."""
+        if self.spool and self._pending is None and self._file is None and self.size <= self.spool:
+            body = bytes(self._batch)
+            self._batch = bytearray()
+            digest = None
+            if self._hash is not None:
+                if len(body) > _LOOP_HASH:
+                    await asyncio.to_thread(self._hash.update, body)
+                else:
+                    self._hash.update(body)
+                digest = self._hash.hexdigest()
+            return None, body, digest, self.size
         await self._submit(close=True)
         await self._drain()
         assert self.path is not None
-        return self.path, self._hash.hexdigest() if self._hash else None, self.size
+        return self.path, None, self._hash.hexdigest() if self._hash else None, self.size
 
     async def abort(self) -> None:
         """Stop, close and remove the staging file (also after a failed write)."""

@@ -45,6 +45,26 @@ async def test_fetch_file_hashes_while_streaming(fetcher: Fetcher, origin: Origi
     assert result.media_type == "application/pdf"
 
 
+@pytest.mark.parametrize("size, in_memory", [(0, True), (5000, True), (256 * 1024, True),
+                                             (256 * 1024 + 1, False), (3 * 2**20, False)])
+@pytest.mark.parametrize("chunked", ["", "?chunked=1"])
+async def test_a_small_body_is_spooled_in_memory(fetcher: Fetcher, origin: Origin, staging: Path,
+                                                 size: int, in_memory: bool, chunked: str) -> None:
+    result = await fetcher.fetch_file(origin.url(f"/file/{size}{chunked}"), spool=256 * 1024)
+    assert isinstance(result, FetchedFile)
+    assert result.size == size and result.sha256 == payload_sha256(size)
+    if in_memory:
+        assert result.path is None and result.body == payload(size)
+        assert staged_files(staging) == []                      # no file was ever made
+    else:
+        assert result.body is None and result.path is not None
+        assert result.path.read_bytes() == payload(size) and staged_files(staging) == [result.path]
+    unhashed = await fetcher.fetch_file(origin.url(f"/file/{size}{chunked}"), spool=256 * 1024,
+                                        digest=False)
+    assert isinstance(unhashed, FetchedFile) and unhashed.sha256 is None
+    assert (unhashed.body if in_memory else unhashed.path.read_bytes()) == payload(size)  # type: ignore[union-attr]
+
+
 async def test_empty_file(fetcher: Fetcher, origin: Origin) -> None:
     result = await fetcher.fetch_file(origin.url("/file/0"))
     assert isinstance(result, FetchedFile)

@@ -91,3 +91,13 @@ async def test_truncated_compressed_stream(fetcher: Fetcher, origin: Origin, sta
         await fetcher.fetch_file(origin.url("/gzip?size=200000&cut=10"))
     assert info.value.retryable and origin.recorder.count("/gzip") == 1 + fetcher.retries
     assert staged_files(staging) == []
+
+
+async def test_the_cap_holds_for_a_spooled_body(settings: Settings, staging: Path, origin: Origin) -> None:
+    async with Fetcher(settings, staging, delay=0, max_bytes=1000) as fetcher:
+        assert (await fetcher.fetch_file(origin.url("/file/1000?chunked=1"), spool=4096)).body  # type: ignore[union-attr]
+        with pytest.raises(TooLarge):
+            await fetcher.fetch_file(origin.url("/file/1001?chunked=1"), spool=4096)
+        with pytest.raises(TruncatedBody):
+            await fetcher.fetch_file(origin.url("/gzip?size=900&cut=10"), spool=1 << 20)
+    assert staged_files(staging) == []

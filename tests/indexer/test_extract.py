@@ -143,3 +143,28 @@ def test_what_cannot_be_parsed_gives_none(tmp_path: Path, name: str, data: bytes
 
 def test_a_missing_file_gives_none(tmp_path: Path) -> None:
     assert extract_text(tmp_path / "gone.txt", "text/plain") is None
+
+
+@pytest.mark.parametrize("name, data, media_type", [
+    ("a.txt", "Grüße aus Köln\n\n  many   spaces\n".encode(), "text/plain"),
+    ("a.html", b"<html><body><h1>Lakes</h1><script>x()</script><p>Bodensee</p></body></html>",
+     "text/html"),
+    ("a.pdf", make_pdf(["Glacier mass balance"]), "application/pdf"),
+    ("a.csv", b"station,river\ns1,Rhine\n", "text/csv"),
+    ("b.tsv", b"a\tb\nc d\te\n", None),                                 # typed by its name
+    ("a.json", json.dumps({"title": "Air quality"}).encode(), "application/json"),
+    ("blob", make_pdf(["Sniffed by its first bytes"]), "application/octet-stream"),
+    ("c.txt", ("x" * 10 + "€").encode(), "text/plain"),                 # cut inside a character
+])
+def test_bytes_in_memory_give_the_text_of_the_same_file(tmp_path: Path, name: str, data: bytes,
+                                                        media_type: str | None) -> None:
+    from_file = extract_text(write(tmp_path, name, data), media_type, max_chars=10)
+    assert from_file                                    # every case has text to find
+    assert extract_text(data, media_type, name=name, max_chars=10) == from_file
+    assert extract_text(bytearray(data), media_type, name=name, max_chars=10) == from_file
+
+
+def test_bytes_without_a_name_are_typed_by_media_type_or_sniffing() -> None:
+    assert extract_text(b"a\tb\n", "application/octet-stream") is None     # no name: not a TSV
+    assert extract_text(b"<!doctype html><p>Hi", "application/octet-stream") == "Hi"
+    assert extract_text(b"plain words", "text/plain") == "plain words"
