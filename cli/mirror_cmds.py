@@ -32,7 +32,7 @@ KINDS = ["oai-pmh", "sitemap", "site", "ckan", "archive-org", "manifest", "folde
 @click.option("--per-host", type=click.IntRange(min=1), help="Requests in flight per host (default 2).")
 @click.option("--delay", type=click.FloatRange(min=0), help="Seconds between request starts per host (default 0.5).")
 @click.option("--concurrency", type=click.IntRange(min=1),
-              help="Requests in flight in all (default 16); 4x as many records are stored meanwhile.")
+              help="Requests in flight in all (default 16); 8x as many records are stored meanwhile.")
 @click.option("--ignore-robots", is_flag=True, help="Do not obey robots.txt (only for sites you run).")
 @click.option("--depth", type=click.IntRange(min=0), default=3, show_default=True,
               help="Link depth for a website crawl.")
