@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -58,6 +60,20 @@ def test_one_head_and_a_linear_history() -> None:
     revisions = list(scripts.walk_revisions())
     assert all(not isinstance(r.down_revision, tuple) for r in revisions)
     assert revisions[-1].down_revision is None
+    assert migrate.script_heads() == [migrate.HEAD]      # the constant that spares importing Alembic
+
+
+def test_opening_an_index_at_head_does_not_import_alembic(tmp_path: Path) -> None:
+    code = ("import sys, asyncio; from pathlib import Path; from indexer.index import Index\n"
+            "async def main():\n"
+            "    index = await Index.open(Path(sys.argv[1])); await index.close()\n"
+            "asyncio.run(main()); print('alembic' in sys.modules)")
+    db = tmp_path / "index.db"
+    run = [sys.executable, "-c", code, str(db)]
+    root = Path(__file__).resolve().parents[2]
+    first = subprocess.run(run, capture_output=True, text=True, cwd=root, check=True)
+    again = subprocess.run(run, capture_output=True, text=True, cwd=root, check=True)
+    assert (first.stdout.strip(), again.stdout.strip()) == ("True", "False")   # migrated once
 
 
 def test_the_alembic_folder_never_shadows_the_library() -> None:
