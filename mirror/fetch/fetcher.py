@@ -61,7 +61,8 @@ class _Trace:
 
 
 def _check_url(url: str) -> None:
-    if urlsplit(url).scheme.lower() not in ("http", "https") or not urlsplit(url).hostname:
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise FetchError(f"not an http(s) URL: {url!r}")
 
 
@@ -160,7 +161,7 @@ class Fetcher:
             if isinstance(outcome, Skipped) and robots:
                 self.stats.gone += 1
             if not isinstance(outcome, _Redirect):
-                return replace(outcome, url=url)
+                return outcome if outcome.url == url else replace(outcome, url=url)
             if outcome.location in seen:
                 raise RedirectLoop(f"{url}: redirect loop at {outcome.location}")
             seen.add(outcome.location)
@@ -178,7 +179,7 @@ class Fetcher:
             self.stats.host(host).requests += 1
             try:
                 async with self._session.get(url, headers=headers, allow_redirects=False) as resp:
-                    return await self._handle(url, resp, new_sink)
+                    return await self._handle(url, resp, new_sink, host)
             except FetchError:
                 raise
             except asyncio.TimeoutError as exc:
@@ -194,8 +195,8 @@ class Fetcher:
             except (aiohttp.ClientError, OSError) as exc:
                 raise ConnectionFailed(f"{url}: {exc or type(exc).__name__}", retryable=True) from exc
 
-    async def _handle(self, url: str, resp: aiohttp.ClientResponse,
-                      new_sink: Callable[[str], Sink]) -> Result | Skipped | _Redirect:
+    async def _handle(self, url: str, resp: aiohttp.ClientResponse, new_sink: Callable[[str], Sink],
+                      host: str) -> Result | Skipped | _Redirect:
         status = resp.status
         if 300 <= status < 400 and status != 304:
             return self._redirect(url, resp)
@@ -207,7 +208,7 @@ class Fetcher:
         headers = CIMultiDictProxy(CIMultiDict(resp.headers))
         sink = new_sink(url)
         try:
-            await self._read(url, resp, sink)
+            await self._read(url, resp, sink, host)
             if isinstance(sink, FileSink):
                 path, body, sha256, size = await sink.finish()
                 return FetchedFile(url, url, status, headers, path, sha256, size, media_type(headers),
@@ -234,7 +235,7 @@ class Fetcher:
             exc.retry_after = parse_retry_after(resp.headers.get("Retry-After"), self.max_retry_after)
         return exc
 
-    async def _read(self, url: str, resp: aiohttp.ClientResponse, sink: Sink) -> None:
+    async def _read(self, url: str, resp: aiohttp.ClientResponse, sink: Sink, host: str) -> None:
         """Stream the body through the decoder into ``sink``; raw bytes are capped too."""
         decoder = BodyDecoder(resp.headers.get("Content-Encoding"), url)
         length = resp.headers.get("Content-Length", "")
@@ -242,7 +243,7 @@ class Fetcher:
                 and not getattr(sink, "truncate", False):
             raise TooLarge(f"{url}: Content-Length {length} is over the cap of {sink.cap} bytes")
         raw_cap, raw = sink.cap + sink.cap // 64 + 65536, 0
-        stats = self.stats.host(origin_of(url))
+        stats = self.stats.host(host)
         async for chunk in resp.content.iter_any():
             if raw > raw_cap:  # compressed input that decodes to (almost) nothing, without end
                 raise TooLarge(f"{url}: more than {raw_cap} encoded bytes")
