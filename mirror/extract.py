@@ -69,6 +69,12 @@ def extract_text(source: Path | bytes, media_type: str | None, *, name: str | No
     return text or None
 
 
+def is_light(source: Path | bytes, media_type: str | None, *, name: str | None = None) -> bool:
+    """True when ``extract_text`` reads SOURCE without a parser (no HTML or PDF parsing): for a
+    small body, quick enough to run on the event loop."""
+    return _kind(_Input(source, name), _parse_media_type(media_type)[0]) not in ("html", "pdf")
+
+
 class _Input:
     """The file being read: a path, or bytes held in memory (a small fetched body)."""
 

@@ -24,7 +24,7 @@ from indexer.index import Index
 from indexer.records import ContentIn, DocumentIn, UpsertResult
 from mirror import licenses
 from mirror.errors import IntegrityError, MirrorError, NotReady
-from mirror.extract import extract_text
+from mirror.extract import extract_text, is_light
 from mirror.fetch.fetcher import FetchedFile, Fetcher, Skipped
 from mirror.home import Home
 from mirror.node.feed import open_index
@@ -47,6 +47,10 @@ class IngestResult:
 # file (create, write, read back, remove) cost more than its fetch. Bounds memory to this size per
 # record in flight (``pipeline.RECORDS_PER_REQUEST`` x concurrency: 128 by default, 32 MiB).
 SPOOL_BYTES = 256 * 1024
+# Bodies up to this size are imported on the event loop unless their text needs a parser (HTML, PDF):
+# hashing 64 KiB and writing one block file take less than handing the work to a thread and waking
+# the loop again (370 -> 418 small documents/s).
+INLINE_BYTES = 64 * 1024
 
 
 @dataclass
@@ -143,7 +147,11 @@ class Ingestor:
 
     async def _import(self, got: _Obtained, ref: FileRef, profile: str | None,
                       blocks: BlockBatch) -> ContentIn:
-        result, text = await asyncio.to_thread(self._import_file, got, profile, blocks)
+        if got.data is not None and len(got.data) <= INLINE_BYTES \
+                and is_light(got.data, got.media_type, name=_name_of(got.url)):
+            result, text = self._import_file(got, profile, blocks)
+        else:
+            result, text = await asyncio.to_thread(self._import_file, got, profile, blocks)
         if got.sha256 and got.sha256 != result.sha256:
             raise IntegrityError(f"{got.url}: bytes changed between fetch and import")
         return ContentIn(sha256=result.sha256, size=result.size, cid=str(result.cid),

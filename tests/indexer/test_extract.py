@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mirror.extract import extract_text
+from mirror.extract import extract_text, is_light
 
 
 def make_pdf(pages: list[str]) -> bytes:
@@ -168,3 +168,11 @@ def test_bytes_without_a_name_are_typed_by_media_type_or_sniffing() -> None:
     assert extract_text(b"a\tb\n", "application/octet-stream") is None     # no name: not a TSV
     assert extract_text(b"<!doctype html><p>Hi", "application/octet-stream") == "Hi"
     assert extract_text(b"plain words", "text/plain") == "plain words"
+
+
+def test_only_html_and_pdf_need_a_parser() -> None:
+    assert is_light(b"words", "text/plain") and is_light(b"{}", "application/json")
+    assert is_light(b"a,b", "text/csv") and is_light(b"\x00\x01", "application/octet-stream")
+    assert not is_light(b"<p>x", "text/html") and not is_light(b"%PDF-1.4", "application/pdf")
+    assert not is_light(b"<!doctype html><p>x", "application/octet-stream")      # sniffed
+    assert not is_light(b"x", None, name="paper.pdf")                              # named
