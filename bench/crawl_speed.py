@@ -8,6 +8,8 @@ documents, each openly licensed. For each size, in the same run:
 
 * bare: a plain aiohttp loop reading and dropping every body, ``--concurrency`` in flight
   (no hashing, storing or indexing);
+* the same loop hashing every byte twice (each 1 MiB block, and the whole body), as any
+  content-addressed importer must: the floor this CPU sets, printed to read the ratio against;
 * openmirror: ``openmirror mirror MANIFEST_URL`` as a child process on a fresh home, politeness
   lifted for the run (``--per-host`` = ``--concurrency``, ``--delay 0``, ``--ignore-robots``):
   fetch, licence gate, UnixFS import into the blockstore, text extraction, SQLite index, signed
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import multiprocessing
 import os
@@ -37,6 +40,7 @@ from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"small": 20_000, "big": 20 * 10**6}
+CHUNK = 1 << 20                # the block size of the default import profile (unixfs-v1-2025)
 
 
 def body(kind: str, i: int) -> bytes:
@@ -90,6 +94,34 @@ async def bare(urls: list[str], concurrency: int) -> float:
         return time.perf_counter() - began
 
 
+async def hashed(urls: list[str], concurrency: int) -> float:
+    """Seconds for the bare loop when it also hashes every byte twice, as any importer must (the
+    sha256 of each block for its CID, and of the whole stream the index keys on), streaming as the
+    bare loop does: this CPU's floor for a content-addressed mirror, whatever the rest of the code."""
+    sem = asyncio.Semaphore(concurrency)
+    connector = aiohttp.TCPConnector(limit=concurrency)
+
+    def fold(whole: "hashlib._Hash", chunk: bytes) -> None:
+        whole.update(chunk)
+        hashlib.sha256(chunk).digest()
+
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def one(url: str) -> None:
+            whole, pending = hashlib.sha256(), bytearray()
+            async with sem, session.get(url) as resp:
+                resp.raise_for_status()
+                async for piece in resp.content.iter_any():
+                    pending += piece
+                    if len(pending) >= CHUNK:
+                        chunk = bytes(pending[:CHUNK])
+                        del pending[:CHUNK]
+                        await asyncio.to_thread(fold, whole, chunk)
+            fold(whole, bytes(pending))
+        began = time.perf_counter()
+        await asyncio.gather(*(one(u) for u in urls))
+        return time.perf_counter() - began
+
+
 def mirror(manifest_url: str, concurrency: int, home: Path) -> tuple[float, dict, float]:
     """Run ``openmirror mirror`` on a fresh HOME; (seconds, JSON summary, peak RSS MiB of the child)."""
     cmd = [sys.executable, "-m", "cli.main", "--home", str(home), "mirror", manifest_url,
@@ -110,12 +142,15 @@ def mirror(manifest_url: str, concurrency: int, home: Path) -> tuple[float, dict
     return seconds, json.loads(stdout.strip().splitlines()[-1]), peak
 
 
-def report(kind: str, count: int, t_bare: float, t_mirror: float, summary: dict, peak: float) -> None:
+def report(kind: str, count: int, t_bare: float, t_hashed: float, t_mirror: float, summary: dict,
+           peak: float) -> None:
     mb = count * SIZES[kind] / 1e6
     t_run = float(summary["seconds"])
     print(f"{kind:>5}: {count} x {SIZES[kind] / 1e6:g} MB, {summary['stored']} stored, "
           f"{summary['failed']} failed")
     print(f"       bare aiohttp loop      {count / t_bare:8.0f} docs/s {mb / t_bare:7.1f} MB/s")
+    print(f"       ... + 2 sha256 / byte  {count / t_hashed:8.0f} docs/s {mb / t_hashed:7.1f} MB/s"
+          f"   ratio {t_bare / t_hashed:.2f}x  (the hashing floor on this CPU)")
     print(f"       openmirror mirror      {count / t_mirror:8.0f} docs/s {mb / t_mirror:7.1f} MB/s"
           f"   ratio {t_bare / t_mirror:.2f}x  (the whole process: start-up, migrations, exit)")
     print(f"         its harvest alone    {count / t_run:8.0f} docs/s {mb / t_run:7.1f} MB/s"
@@ -143,9 +178,10 @@ def main() -> None:
             urls = [f"http://127.0.0.1:{port}/{kind}/{i}" for i in range(count)]
             asyncio.run(bare(urls[: max(1, count // 10)], args.concurrency))      # warm up
             t_bare = asyncio.run(bare(urls, args.concurrency))
+            t_hashed = asyncio.run(hashed(urls, args.concurrency))
             t_mirror, summary, peak = mirror(f"http://127.0.0.1:{port}/{kind}/manifest.jsonl",
                                              args.concurrency, homes / kind)
-            report(kind, count, t_bare, t_mirror, summary, peak)
+            report(kind, count, t_bare, t_hashed, t_mirror, summary, peak)
             shutil.rmtree(homes / kind, ignore_errors=True)
     finally:
         shutil.rmtree(homes, ignore_errors=True)
