@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 from mirror.bundle.manifest import FORKS_NAME, MANIFEST_NAME, FileRecord
+from mirror.durable import fsync_dir
 from mirror.errors import IntegrityError, UsageError
 
 MAX_TAR_MEMBERS = 1_000_000
@@ -245,7 +246,7 @@ class FolderSink(BundleSink):
             os.fsync(fh.fileno())
         os.replace(tmp, self.root / MANIFEST_NAME)
         for folder in (self.root / "entries", self.root):
-            _fsync_dir(folder)
+            fsync_dir(folder, strict=False)
 
     def abort(self) -> None:
         pass        # without a manifest the folder is no bundle; its files are left to inspect
@@ -300,7 +301,7 @@ class TarSink(BundleSink):
         os.fsync(self._fh.fileno())
         self._fh.close()
         os.replace(self._tmp, self.path)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent, strict=False)
 
     def abort(self) -> None:
         self._fh.close()
@@ -313,16 +314,3 @@ def open_sink(path: Path, *, force: bool = False) -> BundleSink:
         return TarSink(path, force) if path.suffix == ".tar" else FolderSink(path, force)
     except OSError as exc:
         raise UsageError(f"cannot write the bundle to {path}: {exc.strerror or exc}") from exc
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

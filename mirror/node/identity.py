@@ -28,6 +28,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from mirror.durable import fsync_dir
 from mirror.errors import ConfigError, UsageError
 
 NODE_ID_PREFIX = "om"
@@ -197,7 +198,7 @@ def _create_key_file(key_file: Path) -> None:
             os.link(tmp, key_file)
         except FileExistsError:
             pass
-        _fsync_dir(key_file.parent)
+        fsync_dir(key_file.parent)
     except OSError as exc:
         raise ConfigError(f"cannot create node key {key_file}: {exc.strerror or exc}") from exc
     finally:
@@ -221,13 +222,3 @@ def _load_key_file(key_file: Path) -> Ed25519PrivateKey:
     if not isinstance(key, Ed25519PrivateKey):
         raise ConfigError(f"node key {key_file} is not an Ed25519 key")
     return key
-
-
-def _fsync_dir(path: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from mirror.durable import fsync_dir
 from mirror.errors import BlockCorrupted, BlockMismatch, BlockNotFound, BlockTooLarge, InvalidCID
 from mirror.store.cid import CID, IDENTITY
 
@@ -290,7 +291,7 @@ def commit_batches(batches: list[BlockBatch]) -> None:
             touched.add(final.parent)
         if not (len(touched) >= _SYNCFS_MIN_FILES and _syncfs(store.root)):
             for folder in touched:
-                _fsync_dir(folder)
+                fsync_dir(folder)
     except BaseException:
         for staged, _ in moves[moved:]:
             staged.unlink(missing_ok=True)
@@ -332,16 +333,6 @@ def _syncfs(folder: Path) -> bool:
     fd = os.open(folder, os.O_RDONLY)
     try:
         return _SYNCFS(fd) == 0
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
     finally:
         os.close(fd)
 
