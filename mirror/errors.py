@@ -26,6 +26,7 @@ Outcomes (a record skipped for its licence, unchanged, gone) are never raised: s
     │   ├── BadResponse (ValueError)    malformed response, unsupported encoding, bad body
     │   └── RobotsUnavailable           robots.txt unreachable (5xx, timeout), retryable
     ├── KuboError                       exit 1   the Kubo RPC API refused or failed a call
+    ├── PinningError                    exit 1   a Pinning Service API refused or failed a call
     ├── PeerError                       exit 1   a peer broke the protocol or misbehaved
     └── IntegrityError                  exit 4   bytes do not match their hash or signature
         ├── BlockCorrupted              a stored block no longer matches its multihash
@@ -169,6 +170,19 @@ class KuboError(MirrorError):
     def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+
+
+class PinningError(MirrorError):
+    """A Pinning Service API refused or failed a call (``status``: the HTTP status, if any)."""
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+    @property
+    def fatal(self) -> bool:
+        """True when no later call can succeed either (auth, funds, server or network failure)."""
+        return self.status is None or self.status in (401, 409) or self.status >= 500
 
 
 class DagPBError(IntegrityError, ValueError):

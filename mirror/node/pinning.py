@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from indexer.index import Index
-from mirror.errors import ConfigError, MirrorError, UsageError
+from mirror.errors import ConfigError, PinningError, UsageError
 from mirror.home import Home
 
 STATUSES = ("queued", "pinning", "pinned", "failed")
@@ -37,19 +37,6 @@ PAGE_LIMIT = 1000
 MAX_RESPONSE = 8 << 20
 MAX_NAME = 255
 TIMEOUT = 60.0
-
-
-class PinningError(MirrorError):
-    """The pinning service refused or failed a call (``status``: the HTTP status, if any)."""
-
-    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.status = status
-
-    @property
-    def fatal(self) -> bool:
-        """True when no later call can succeed either (auth, funds, server or network failure)."""
-        return self.status is None or self.status in (401, 409) or self.status >= 500
 
 
 @dataclass(frozen=True)
