@@ -216,9 +216,12 @@ class TruncatedBody(FetchError):
 
 
 class BadStatus(FetchError):
-    """An HTTP error status; ``retry_after`` holds the server's Retry-After in seconds, if any."""
+    """An HTTP error status; ``retry_after`` holds the server's Retry-After in seconds, if any, and
+    ``body`` the first bytes of the answer (decoded; None if unread), for a caller that knows the
+    API's error format."""
 
     retry_after: float | None = None
+    body: bytes | None = None
 
 
 class BadResponse(FetchError, ValueError):

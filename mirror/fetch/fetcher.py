@@ -44,6 +44,7 @@ __all__ = ["Fetcher", "Page", "FetchedFile", "Skipped", "FetchStats"]
 
 PAGE_MAX = 32 * 2**20
 ROBOTS_REDIRECTS = 5              # RFC 9309: follow at least five
+ERROR_BODY_MAX = 4096             # bytes of an error answer kept for its explanation
 GONE = frozenset({404, 410})
 
 Sink = Union[PageSink, FileSink]
@@ -203,7 +204,9 @@ class Fetcher:
         if status in GONE:
             return Skipped(url, "gone", status)
         if not (200 <= status < 300 or status == 304):
-            raise self._status_error(url, resp)
+            error = self._status_error(url, resp)
+            error.body = await self._error_body(url, resp, host)
+            raise error
         fetched_at = now_iso()
         headers = CIMultiDictProxy(CIMultiDict(resp.headers))
         sink = new_sink(url)
@@ -234,6 +237,16 @@ class Fetcher:
         if status in RETRY_AFTER_STATUS:
             exc.retry_after = parse_retry_after(resp.headers.get("Retry-After"), self.max_retry_after)
         return exc
+
+    async def _error_body(self, url: str, resp: aiohttp.ClientResponse, host: str) -> bytes | None:
+        """The first ``ERROR_BODY_MAX`` decoded bytes of an error answer (an API says there what
+        went wrong: CKAN's ``error.message``), or None when they cannot be read."""
+        sink = PageSink(url, ERROR_BODY_MAX, truncate=True)
+        try:
+            await self._read(url, resp, sink, host)
+        except (FetchError, aiohttp.ClientError, asyncio.TimeoutError, OSError):
+            return None
+        return await sink.finish()
 
     async def _read(self, url: str, resp: aiohttp.ClientResponse, sink: Sink, host: str) -> None:
         """Stream the body through the decoder into ``sink``; raw bytes are capped too."""

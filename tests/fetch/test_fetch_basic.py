@@ -84,6 +84,7 @@ async def test_client_errors_fail_without_retry(fetcher: Fetcher, origin: Origin
         await fetcher.get_page(origin.url("/status/403"))
     assert info.value.status == 403 and not info.value.retryable
     assert origin.recorder.count("/status/403") == 1 and fetcher.stats.errors == 1
+    assert info.value.body == b"status page"             # kept for an API's explanation
 
 
 async def test_identifying_headers(settings: Settings, staging: Path, origin: Origin) -> None:

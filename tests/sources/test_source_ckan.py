@@ -76,7 +76,7 @@ async def test_changed_datasets_carry_a_new_datestamp(ckan_server, fetcher):
 
 async def test_ckan_error_answer_is_a_fetch_error(ckan_server, fetcher):
     ckan_server.search_error = ("Search Query Error", "Search error: unparsable fq")
-    with pytest.raises(FetchError, match="CKAN package_search failed") as info:
+    with pytest.raises(FetchError, match="CKAN package_search failed: Search error: unparsable fq") as info:
         await harvest(CKANSource(ckan_server.url, SourceOptions()), fetcher)
     assert info.value.status == 409 and not info.value.retryable
 
