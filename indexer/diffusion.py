@@ -13,10 +13,10 @@ latest audit of that very content did not fail.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -57,7 +57,7 @@ class HoldingRow:
     signature: bytes
 
 
-@dataclass
+@dataclass(slots=True)
 class ContentState:
     """One content with live documents, as the planner and ``status`` see it.
 
@@ -81,12 +81,6 @@ class ContentState:
     def total_copies(self) -> int:
         """Live copies including this node's own copy."""
         return self.copies + (1 if self.held else 0)
-
-
-@dataclass
-class _Meta:
-    collections: set[str] = field(default_factory=set)
-    licenses: set[str] = field(default_factory=set)
 
 
 # -- holdings ------------------------------------------------------------------------------------
@@ -242,46 +236,79 @@ async def audit_targets(conn: AsyncConnection, *, cutoff: str, me: str, limit: i
 
 # -- contents as the planner sees them -----------------------------------------------------------
 
-async def content_states(conn: AsyncConnection, *, me: str, cutoff: str) -> list[ContentState]:
+_PAGE = 2_000             # rows read per round trip while streaming contents
+_LOST_IN_SQL = 500        # failed audits named in the planner's SQL filter (more: filtered here)
+
+
+async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
+                         copies: int | None = None) -> list[ContentState]:
     """Every content of a live document, with its live copies elsewhere, and whether it is held
-    here and own (see ``ContentState``)."""
-    states = await _copies(conn, me, cutoff)
-    meta = await _metadata(conn)
+    here and own (see ``ContentState``).
+
+    With COPIES (the planner's K) only the contents a replication plan can act on: not own, and
+    held here or with fewer than COPIES live copies. The others (in a healthy network nearly all)
+    are filtered in SQL and never become objects, so a round costs memory in proportion to what
+    it may fetch or drop, not to the collection. Live copies are counted in SQL: every claim per
+    prefix in one ordered scan, less the claims of holders that are not live (few)."""
+    live = set(a for (a,) in await conn.execute(select(holdings.c.author).where(*_live(cutoff, me))))
+    others = [a for (a,) in await conn.execute(select(holdings.c.author)) if a not in live]
+    lost = await _lost_copies(conn, me, cutoff)
     held_ids = {i for (i,) in await conn.execute(select(held.c.content_id))}
-    holders = await _holders_of_held(conn, me, cutoff)
     own_ids = await _own_content_ids(conn, me)
-    found: list[ContentState] = []
-    for content_id, state in states.items():
-        info = meta.get(content_id)
-        if info is None:
-            continue                                   # no live document uses it
-        state.held = content_id in held_ids
-        state.own = content_id in own_ids
-        state.collections = frozenset(info.collections)
-        state.licenses = frozenset(info.licenses)
-        state.holders = tuple(sorted(holders.get(content_id, ())))
-        found.append(state)
-    return found
+    claims = _claims(prefixes.c.prefix, "claims")       # every announced claim, one ordered scan,
+    prefix = func.substr(contents.c.sha256, 1, PREFIX_CHARS)
+    count = func.coalesce(claims.c.n, 0)
+    query = select(contents.c.id, contents.c.sha256, contents.c.cid, contents.c.size, count)
+    query = query.select_from(contents.outerjoin(claims, claims.c.prefix == prefix))
+    if others:                                          # less those of holders not live (few)
+        dead = _claims(prefixes.c.prefix, "dead", prefixes.c.author.in_(others))
+        count = count - func.coalesce(dead.c.n, 0)
+        query = (select(contents.c.id, contents.c.sha256, contents.c.cid, contents.c.size, count)
+                 .select_from(contents.outerjoin(claims, claims.c.prefix == prefix)
+                              .outerjoin(dead, dead.c.prefix == prefix)))
+    in_use = (select(links.c.content_id)
+              .join(documents, documents.c.id == links.c.document_id)
+              .where(links.c.content_id == contents.c.id, documents.c.deleted.is_(False))
+              .exists())
+    query = query.where(in_use)
+    if copies is not None:
+        maybe = [select(held.c.content_id).where(held.c.content_id == contents.c.id).exists(),
+                 count < copies]
+        if len(lost) <= _LOST_IN_SQL:
+            maybe.append(contents.c.sha256.in_(list(lost)))
+        query = query.where(or_(*maybe))
+    found: dict[int, ContentState] = {}
+    result = await conn.stream(query.execution_options(yield_per=_PAGE))
+    async for page in result.partitions(_PAGE):
+        for content_id, sha256, cid, size, claimed in page:
+            count = claimed - lost.get(sha256, 0)
+            is_held, is_own = content_id in held_ids, content_id in own_ids
+            if copies is not None and (is_own or not (is_held or count < copies)):
+                continue
+            found[content_id] = ContentState(sha256=sha256, cid=cid, size=size, copies=count,
+                                             held=is_held, own=is_own)
+    await _describe(conn, found)
+    holders = await _holders_of_held(conn, me, cutoff)
+    for content_id, names in holders.items():
+        if content_id in found:
+            found[content_id].holders = tuple(sorted(names))
+    return list(found.values())
 
 
-async def _copies(conn: AsyncConnection, me: str, cutoff: str) -> dict[int, ContentState]:
-    """Every content with its live copies: claims counted per prefix in one grouped scan, minus
-    the claims whose latest audit failed."""
-    claims = await conn.execute(
-        select(prefixes.c.prefix, func.count())
-        .join(holdings, holdings.c.author == prefixes.c.author)
-        .where(*_live(cutoff, me)).group_by(prefixes.c.prefix))
-    counts = {p: n for p, n in claims}
+def _claims(prefix: Any, name: str, *where: Any) -> Any:
+    """Claims per prefix (among those WHERE selects), as a named subquery to join contents to."""
+    return select(prefix, func.count().label("n")).where(*where).group_by(prefix).cte(name)
+
+
+async def _lost_copies(conn: AsyncConnection, me: str, cutoff: str) -> Counter[str]:
+    """sha256 -> claims of live holders whose latest audit of that content failed (not copies)."""
     failed = await conn.execute(
         select(audits.c.sha256)
         .join(holdings, holdings.c.author == audits.c.author)
         .join(prefixes, and_(prefixes.c.author == audits.c.author,
                              prefixes.c.prefix == func.substr(audits.c.sha256, 1, PREFIX_CHARS)))
         .where(audits.c.ok.is_(False), *_live(cutoff, me)))
-    lost = Counter(sha for (sha,) in failed)
-    rows = await conn.execute(select(contents.c.id, contents.c.sha256, contents.c.cid, contents.c.size))
-    return {i: ContentState(sha256=s, cid=c, size=z, copies=counts.get(s[:PREFIX_CHARS], 0) - lost[s])
-            for i, s, c, z in rows}
+    return Counter(sha for (sha,) in failed)
 
 
 async def _holders_of_held(conn: AsyncConnection, me: str, cutoff: str) -> dict[int, list[str]]:
@@ -298,19 +325,47 @@ async def _holders_of_held(conn: AsyncConnection, me: str, cutoff: str) -> dict[
     return found
 
 
-async def _metadata(conn: AsyncConnection) -> dict[int, _Meta]:
-    rows = await conn.execute(
-        select(links.c.content_id, collections.c.name, documents.c.license)
-        .join(documents, documents.c.id == links.c.document_id)
-        .join(collections, collections.c.id == documents.c.collection_id)
-        .where(documents.c.deleted.is_(False)))
-    meta: dict[int, _Meta] = {}
-    for content_id, collection, license_ in rows:
-        entry = meta.setdefault(content_id, _Meta())
-        entry.collections.add(collection)
-        if license_:
-            entry.licenses.add(license_)
-    return meta
+async def _describe(conn: AsyncConnection, states: dict[int, ContentState]) -> None:
+    """Set the collections and licences of STATES (by content id) from their live documents; equal
+    sets are shared (most contents of a collection have the same)."""
+    if not states:
+        return
+    query = (select(links.c.content_id, collections.c.name, documents.c.license)
+             .join(documents, documents.c.id == links.c.document_id)
+             .join(collections, collections.c.id == documents.c.collection_id)
+             .where(documents.c.deleted.is_(False)))
+    ids = list(states)
+    if len(ids) <= _PAGE * 4:                  # a few: look them up; many: one scan of all links
+        pages = [await conn.execute(query.where(links.c.content_id.in_(ids[i:i + _PAGE])))
+                 for i in range(0, len(ids), _PAGE)]
+    else:
+        pages = [await conn.execute(query)]
+    found: dict[int, Any] = {}                 # content id -> (collection, licence), or [two sets]
+    for rows in pages:
+        for content_id, collection, license_ in rows.all():
+            if content_id not in states:
+                continue
+            seen = found.get(content_id)
+            if seen is None:
+                found[content_id] = (collection, license_)
+                continue
+            if isinstance(seen, tuple):
+                seen = found[content_id] = [{seen[0]}, {seen[1]} - {None}]
+            seen[0].add(collection)
+            if license_:
+                seen[1].add(license_)
+    single: dict[tuple[str, str | None], tuple[frozenset[str], frozenset[str]]] = {}
+    shared: dict[frozenset[str], frozenset[str]] = {}
+    for content_id, seen in found.items():
+        state = states[content_id]
+        if isinstance(seen, tuple):            # one live document: the usual case
+            if seen not in single:
+                single[seen] = (frozenset((seen[0],)), frozenset((seen[1],) if seen[1] else ()))
+            state.collections, state.licenses = single[seen]
+        else:
+            names, licences = frozenset(seen[0]), frozenset(seen[1])
+            state.collections = shared.setdefault(names, names)
+            state.licenses = shared.setdefault(licences, licences)
 
 
 async def _own_content_ids(conn: AsyncConnection, me: str) -> set[int]:

@@ -45,11 +45,14 @@ def live_cutoff(holder_timeout: float, now: datetime | None = None) -> str:
     return format_ts(moment)
 
 
-async def content_states(index: Index, *, me: str, holder_timeout: float,
-                         read: ReadFn | None = None) -> list[ContentState]:
-    """Every content of a live document with its live copies on other nodes (see ``ContentState``)."""
+async def content_states(index: Index, *, me: str, holder_timeout: float, read: ReadFn | None = None,
+                         copies: int | None = None) -> list[ContentState]:
+    """Every content of a live document with its live copies on other nodes (see ``ContentState``);
+    with COPIES, only those a replication plan for that target can act on (not own; held here or
+    under-replicated): what the planner needs, in memory proportional to it."""
     async with snapshot(index, read) as conn:
-        return await diffusion.content_states(conn, me=me, cutoff=live_cutoff(holder_timeout))
+        return await diffusion.content_states(conn, me=me, cutoff=live_cutoff(holder_timeout),
+                                              copies=copies)
 
 
 async def holder_urls(index: Index, *, me: str, holder_timeout: float, sha256: str | None = None,

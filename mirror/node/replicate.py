@@ -75,8 +75,9 @@ async def replicate_round(index: Index, store: ContentStore, session: aiohttp.Cl
                           batch: int = BATCH) -> RoundReport:
     """Plan, drop and fetch one batch (see the module docstring)."""
     timeout = float(settings.node.holder_timeout)
-    plan = plan_for(await content_states(index, me=me, holder_timeout=timeout, read=read),
-                    me=me, settings=settings, batch=batch)
+    states = await content_states(index, me=me, holder_timeout=timeout, read=read,
+                                  copies=int(settings.node.copies))
+    plan = plan_for(states, me=me, settings=settings, batch=batch)
     report = RoundReport(wanted=plan.wanted, budget=plan.budget, used=plan.used)
     if plan.drop:
         report.blocks_deleted = await drop_contents(index, store, plan.drop, read=read)
