@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Iterable
+from typing import Callable, Iterable
 
 from indexer.diffusion import ContentState
 
@@ -65,15 +65,33 @@ def rank(node_id: str, sha256: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+def ranker(node_id: str) -> Callable[[str], int]:
+    """``rank`` for one node, for many contents (the node's part of the hash is computed once)."""
+    base = hashlib.sha256(f"{node_id}\x00".encode())
+
+    def rank_of(sha256: str) -> int:
+        digest = base.copy()
+        digest.update(sha256.lower().encode())
+        return int.from_bytes(digest.digest()[:8], "big")
+    return rank_of
+
+
 def matches(state: ContentState, collections: Iterable[str], licenses: Iterable[str]) -> bool:
     """True when STATE passes the collection and licence filters (empty filters pass all)."""
-    wanted_collections = set(collections)
-    if wanted_collections and not wanted_collections & state.collections:
-        return False
+    return _filter(collections, licenses)(state)
+
+
+def _filter(collections: Iterable[str], licenses: Iterable[str]) -> Callable[[ContentState], bool]:
+    wanted_collections = frozenset(collections)
     patterns = [p.lower() for p in licenses]
-    if not patterns:
-        return True
-    return any(fnmatchcase(lic.lower(), p) for lic in state.licenses for p in patterns)
+
+    def passes(state: ContentState) -> bool:
+        if wanted_collections and wanted_collections.isdisjoint(state.collections):
+            return False
+        if not patterns:
+            return True
+        return any(fnmatchcase(lic.lower(), p) for lic in state.licenses for p in patterns)
+    return passes
 
 
 def is_extra(state: ContentState, node_id: str, copies: int) -> bool:
@@ -89,17 +107,19 @@ def is_extra(state: ContentState, node_id: str, copies: int) -> bool:
 def make_plan(request: PlanInput) -> Plan:
     """The fetch and drop lists for one node (see the module docstring)."""
     me, k = request.node_id, request.copies
+    rank_of = ranker(me)
+    test = _filter(request.collections, request.licenses)
     others = [s for s in request.states if not s.own]
-    passes = {s.sha256: matches(s, request.collections, request.licenses) for s in others}
+    passes = {s.sha256: test(s) for s in others}
     held = [s for s in others if s.held]
     plan = Plan(used=sum(s.size for s in held), budget=request.budget)
     surplus = sorted((s for s in held if not passes[s.sha256] or is_extra(s, me, k)),
-                     key=lambda s: (passes[s.sha256], -s.copies, -rank(me, s.sha256)))
+                     key=lambda s: (passes[s.sha256], -s.copies, -rank_of(s.sha256)))
     free = request.budget - plan.used
     if free < 0:
         free += _shrink(plan, held, surplus, -free, me)
     wanted = sorted((s for s in others if not s.held and passes[s.sha256] and s.copies < k),
-                    key=lambda s: (s.copies, rank(me, s.sha256)))
+                    key=lambda s: (s.copies, rank_of(s.sha256)))
     plan.wanted = len(wanted)
     spare, victims = sum(s.size for s in surplus), iter(surplus)
     for state in wanted:

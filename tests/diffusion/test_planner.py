@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.diffusion import ContentState
-from mirror.node.planner import PlanInput, is_extra, make_plan, matches, rank
+from mirror.node.planner import PlanInput, is_extra, make_plan, matches, rank, ranker
 
 NODES = [f"node-{i}" for i in range(8)]
 
@@ -65,6 +65,11 @@ def test_scarcest_first_and_deterministic(request: PlanInput) -> None:
                                 request.collections))
     assert [s.sha256 for s in again.fetch] == [s.sha256 for s in plan.fetch]
     assert {s.sha256 for s in again.drop} == {s.sha256 for s in plan.drop}
+
+
+@given(st.text(max_size=60), st.text("0123456789abcdefABCDEF", min_size=64, max_size=64))
+def test_a_nodes_ranker_gives_its_ranks(node_id: str, sha256: str) -> None:
+    assert ranker(node_id)(sha256) == rank(node_id, sha256)      # other nodes compute the same
 
 
 @given(st.integers(0, 30), st.integers(1, 3))
