@@ -71,6 +71,7 @@ class BlockStore:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        self._root = str(self.root)
         self._staging = self.root / _STAGING
         self._staging.mkdir(parents=True, exist_ok=True)
         self._session: tuple[int, Path] | None = None      # (pid, this process's staging folder)
@@ -201,13 +202,15 @@ class BlockBatch:
         self.store = store
         self._dir = store._staging_dir()
         self._tag = uuid.uuid4().hex[:16]
-        self._pending: dict[str, Path] = {}      # key -> final path
+        self._prefix = os.path.join(self._dir, f"{self._tag}.")
+        self._pending: dict[str, str] = {}       # key -> final path (plain strings: pathlib costs
+        #                                          more than the write of a small block)
         self._lock = threading.Lock()
         self._closed = False
         self._aborted = False
 
-    def _staged(self, key: str) -> Path:
-        return self._dir / f"{self._tag}.{key}"
+    def _staged(self, key: str) -> str:
+        return f"{self._prefix}{key}"
 
     def put(self, cid: CID, data: bytes | memoryview) -> None:
         check_block(cid, data)
@@ -220,12 +223,12 @@ class BlockBatch:
             raise BlockTooLarge(f"block {cid} has {len(data)} bytes; the limit is {MAX_BLOCK_SIZE}")
         if cid.hash_code == IDENTITY:
             return
-        final = self.store.path_of(cid)
-        key = final.stem
+        key = block_key(cid.multihash)
+        final = os.path.join(self.store._root, key[-3:-1], key + _SUFFIX)
         with self._lock:
             if self._closed:
                 raise RuntimeError("this batch is already committed or aborted")
-            if key in self._pending or final.exists():
+            if key in self._pending or os.path.exists(final):
                 return
             self._pending[key] = final
         staged = self._staged(key)
@@ -233,7 +236,7 @@ class BlockBatch:
             fh.write(data)
         with self._lock:
             if self._aborted:                   # aborted while this block was being written
-                staged.unlink(missing_ok=True)
+                _unlink(staged)
 
     def has(self, cid: CID) -> bool:
         return block_key(cid.multihash) in self._pending or self.store.has(cid)
@@ -253,9 +256,9 @@ class BlockBatch:
             self._closed = self._aborted = True
             keys, self._pending = list(self._pending), {}
         for key in keys:
-            self._staged(key).unlink(missing_ok=True)
+            _unlink(self._staged(key))
 
-    def _close(self) -> list[tuple[Path, Path]]:
+    def _close(self) -> list[tuple[str, str]]:
         """Close for commit: (staged file, final path) of every pending block."""
         with self._lock:
             if self._closed:
@@ -272,7 +275,7 @@ def commit_batches(batches: list[BlockBatch]) -> None:
     A harvest commits the blocks of many documents this way just before the index transaction
     that refers to them, instead of two flushes per document. On an error every batch not yet
     moved into place is aborted and the error raised."""
-    moves: list[tuple[Path, Path]] = []
+    moves: list[tuple[str, str]] = []
     moved = 0
     try:
         for batch in batches:
@@ -281,26 +284,34 @@ def commit_batches(batches: list[BlockBatch]) -> None:
             return
         store = batches[0].store
         _sync_files([staged for staged, _ in moves], store._staging)
-        touched: set[Path] = set()
+        touched: set[str] = set()
         for staged, final in moves:
-            if not final.parent.is_dir():
-                final.parent.mkdir(exist_ok=True)
-                touched.add(store.root)
+            folder = os.path.dirname(final)
+            if folder not in touched and not os.path.isdir(folder):
+                os.makedirs(folder, exist_ok=True)
+                touched.add(store._root)
             os.replace(staged, final)
             moved += 1
-            touched.add(final.parent)
+            touched.add(folder)
         if not (len(touched) >= _SYNCFS_MIN_FILES and _syncfs(store.root)):
             for folder in touched:
                 fsync_dir(folder)
     except BaseException:
         for staged, _ in moves[moved:]:
-            staged.unlink(missing_ok=True)
+            _unlink(staged)
         for batch in batches:
             batch.abort()                       # those not reached yet (a no-op for the others)
         raise
 
 
-def _sync_files(paths: list[Path], folder: Path) -> None:
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _sync_files(paths: list[str], folder: Path) -> None:
     """Make the bytes of ``paths`` durable with as few disk flushes as the platform allows."""
     if not paths:
         return
