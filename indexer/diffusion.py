@@ -237,7 +237,7 @@ async def audit_targets(conn: AsyncConnection, *, cutoff: str, me: str, limit: i
 # -- contents as the planner sees them -----------------------------------------------------------
 
 _PAGE = 2_000             # rows read per round trip while streaming contents
-_LOST_IN_SQL = 500        # failed audits named in the planner's SQL filter (more: filtered here)
+_LOST_IN_SQL = 500        # lost copies the planner's SQL filter names (more: every row is read)
 
 
 async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
@@ -271,12 +271,9 @@ async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
               .where(links.c.content_id == contents.c.id, documents.c.deleted.is_(False))
               .exists())
     query = query.where(in_use)
-    if copies is not None:
-        maybe = [select(held.c.content_id).where(held.c.content_id == contents.c.id).exists(),
-                 count < copies]
-        if len(lost) <= _LOST_IN_SQL:
-            maybe.append(contents.c.sha256.in_(list(lost)))
-        query = query.where(or_(*maybe))
+    if copies is not None and len(lost) <= _LOST_IN_SQL:   # else all rows, filtered below
+        query = query.where(or_(select(held.c.content_id).where(held.c.content_id == contents.c.id).exists(),
+                                count < copies, contents.c.sha256.in_(list(lost))))
     found: dict[int, ContentState] = {}
     result = await conn.stream(query.execution_options(yield_per=_PAGE))
     async for page in result.partitions(_PAGE):
