@@ -2,10 +2,10 @@
 
 The one path every byte takes into a home, whether it comes from a harvest (``pipeline``) or from
 ``openmirror add``: obtain the bytes (already fetched page, local file, a small fetched body held
-in memory, or a larger one streamed into staging), import them into the blockstore as a UnixFS DAG (CID under the chosen profile, sha256 of
-the whole stream beside it, blocks staged until the caller commits them), extract bounded text for
-search; the caller then writes the document (the harvest through ``mirror.batch.GroupCommit``, after
-its blocks). Staging files are always removed.
+in memory, or a larger one streamed into staging), import them into the blockstore as a UnixFS DAG
+(CID under the chosen profile, sha256 of the whole stream beside it, blocks staged until the caller
+commits them), extract bounded text for search; the caller then writes the document (the harvest
+through ``mirror.batch.GroupCommit``, after its blocks). Staging files are always removed.
 """
 
 from __future__ import annotations
@@ -147,24 +147,25 @@ class Ingestor:
 
     async def _import(self, got: _Obtained, ref: FileRef, profile: str | None,
                       blocks: BlockBatch) -> ContentIn:
+        name = _name_of(got.url)
         if got.data is not None and len(got.data) <= INLINE_BYTES \
-                and is_light(got.data, got.media_type, name=_name_of(got.url)):
-            result, text = self._import_file(got, profile, blocks)
+                and is_light(got.data, got.media_type, name=name):
+            result, text = self._import_file(got, name, profile, blocks)
         else:
-            result, text = await asyncio.to_thread(self._import_file, got, profile, blocks)
+            result, text = await asyncio.to_thread(self._import_file, got, name, profile, blocks)
         if got.sha256 and got.sha256 != result.sha256:
             raise IntegrityError(f"{got.url}: bytes changed between fetch and import")
         return ContentIn(sha256=result.sha256, size=result.size, cid=str(result.cid),
                          profile=result.profile, media_type=got.media_type,
-                         name=ref.name or _name_of(got.url), url=got.url, text=text)
+                         name=ref.name or name, url=got.url, text=text)
 
-    def _import_file(self, got: _Obtained, profile: str | None,
+    def _import_file(self, got: _Obtained, name: str, profile: str | None,
                      blocks: BlockBatch) -> tuple[ImportResult, str | None]:
-        """Import and extract in one worker-thread hop (a thread hop per step costs as much as
-        the work for a small file)."""
+        """Import and extract in one step (a thread hop per step costs as much as the work for a
+        small file). NAME types bytes in memory served without a media type."""
         if got.data is not None:
             return (self.store.add_file(io.BytesIO(got.data), profile, batch=blocks),
-                    extract_text(got.data, got.media_type, name=_name_of(got.url)))
+                    extract_text(got.data, got.media_type, name=name))
         assert got.path is not None
         return (self.store.add_file(got.path, profile, batch=blocks),
                 extract_text(got.path, got.media_type))
