@@ -255,35 +255,33 @@ async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
     lost = await _lost_copies(conn, me, cutoff)
     held_ids = {i for (i,) in await conn.execute(select(held.c.content_id))}
     own_ids = await _own_content_ids(conn, me)
-    claims = _claims(prefixes.c.prefix, "claims")       # every announced claim, one ordered scan,
     prefix = func.substr(contents.c.sha256, 1, PREFIX_CHARS)
-    count = func.coalesce(claims.c.n, 0)
-    query = select(contents.c.id, contents.c.sha256, contents.c.cid, contents.c.size, count)
-    query = query.select_from(contents.outerjoin(claims, claims.c.prefix == prefix))
+    claims = _claims(prefixes.c.prefix, "claims")       # every announced claim, one ordered scan,
+    joined = contents.outerjoin(claims, claims.c.prefix == prefix)
+    claimed = func.coalesce(claims.c.n, 0)
     if others:                                          # less those of holders not live (few)
         dead = _claims(prefixes.c.prefix, "dead", prefixes.c.author.in_(others))
-        count = count - func.coalesce(dead.c.n, 0)
-        query = (select(contents.c.id, contents.c.sha256, contents.c.cid, contents.c.size, count)
-                 .select_from(contents.outerjoin(claims, claims.c.prefix == prefix)
-                              .outerjoin(dead, dead.c.prefix == prefix)))
+        joined = joined.outerjoin(dead, dead.c.prefix == prefix)
+        claimed = claimed - func.coalesce(dead.c.n, 0)
     in_use = (select(links.c.content_id)
               .join(documents, documents.c.id == links.c.document_id)
               .where(links.c.content_id == contents.c.id, documents.c.deleted.is_(False))
               .exists())
-    query = query.where(in_use)
+    query = (select(contents.c.id, contents.c.sha256, contents.c.cid, contents.c.size, claimed)
+             .select_from(joined).where(in_use))
     if copies is not None and len(lost) <= _LOST_IN_SQL:   # else all rows, filtered below
-        query = query.where(or_(select(held.c.content_id).where(held.c.content_id == contents.c.id).exists(),
-                                count < copies, contents.c.sha256.in_(list(lost))))
+        is_held = select(held.c.content_id).where(held.c.content_id == contents.c.id).exists()
+        query = query.where(or_(is_held, claimed < copies, contents.c.sha256.in_(list(lost))))
     found: dict[int, ContentState] = {}
     result = await conn.stream(query.execution_options(yield_per=_PAGE))
     async for page in result.partitions(_PAGE):
-        for content_id, sha256, cid, size, claimed in page:
-            count = claimed - lost.get(sha256, 0)
-            is_held, is_own = content_id in held_ids, content_id in own_ids
-            if copies is not None and (is_own or not (is_held or count < copies)):
+        for content_id, sha256, cid, size, claims_live in page:
+            live_copies = claims_live - lost.get(sha256, 0)
+            here, own = content_id in held_ids, content_id in own_ids
+            if copies is not None and (own or not (here or live_copies < copies)):
                 continue
-            found[content_id] = ContentState(sha256=sha256, cid=cid, size=size, copies=count,
-                                             held=is_held, own=is_own)
+            found[content_id] = ContentState(sha256=sha256, cid=cid, size=size, copies=live_copies,
+                                             held=here, own=own)
     await _describe(conn, found)
     holders = await _holders_of_held(conn, me, cutoff)
     for content_id, names in holders.items():
