@@ -60,9 +60,9 @@ class Plan:
 
 
 def rank(node_id: str, sha256: str) -> int:
-    """The rendezvous rank of a content for a node: lower means this node prefers it."""
-    digest = hashlib.sha256(f"{node_id}\x00{sha256.lower()}".encode()).digest()
-    return int.from_bytes(digest[:8], "big")
+    """The rendezvous rank of a content for a node: lower means this node prefers it (the first
+    8 bytes of sha256(node id, NUL, content sha256 in lower case), big-endian)."""
+    return ranker(node_id)(sha256)
 
 
 def ranker(node_id: str) -> Callable[[str], int]:

@@ -69,7 +69,8 @@ def test_scarcest_first_and_deterministic(request: PlanInput) -> None:
 
 @given(st.text(max_size=60), st.text("0123456789abcdefABCDEF", min_size=64, max_size=64))
 def test_a_nodes_ranker_gives_its_ranks(node_id: str, sha256: str) -> None:
-    assert ranker(node_id)(sha256) == rank(node_id, sha256)      # other nodes compute the same
+    expected = hashlib.sha256(f"{node_id}\x00{sha256.lower()}".encode()).digest()[:8]
+    assert ranker(node_id)(sha256) == rank(node_id, sha256) == int.from_bytes(expected, "big")
 
 
 @given(st.integers(0, 30), st.integers(1, 3))
