@@ -237,7 +237,7 @@ async def audit_targets(conn: AsyncConnection, *, cutoff: str, me: str, limit: i
 # -- contents as the planner sees them -----------------------------------------------------------
 
 _PAGE = 2_000             # rows read per round trip while streaming contents
-_LOST_IN_SQL = 500        # lost copies the planner's SQL filter names (more: every row is read)
+_NAMED_IN_SQL = 500       # values a statement names (more: a subquery, or every row is read)
 
 
 async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
@@ -260,7 +260,9 @@ async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
     joined = contents.outerjoin(claims, claims.c.prefix == prefix)
     claimed = func.coalesce(claims.c.n, 0)
     if others:                                          # less those of holders not live (few)
-        dead = _claims(prefixes.c.prefix, "dead", prefixes.c.author.in_(others))
+        not_live = (prefixes.c.author.in_(others) if len(others) <= _NAMED_IN_SQL else
+                    prefixes.c.author.not_in(select(holdings.c.author).where(*_live(cutoff, me))))
+        dead = _claims(prefixes.c.prefix, "dead", not_live)
         joined = joined.outerjoin(dead, dead.c.prefix == prefix)
         claimed = claimed - func.coalesce(dead.c.n, 0)
     in_use = (select(links.c.content_id)
@@ -269,7 +271,7 @@ async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
               .exists())
     query = (select(contents.c.id, contents.c.sha256, contents.c.cid, contents.c.size, claimed)
              .select_from(joined).where(in_use))
-    if copies is not None and len(lost) <= _LOST_IN_SQL:   # else all rows, filtered below
+    if copies is not None and len(lost) <= _NAMED_IN_SQL:  # else all rows, filtered below
         is_held = select(held.c.content_id).where(held.c.content_id == contents.c.id).exists()
         query = query.where(or_(is_held, claimed < copies, contents.c.sha256.in_(list(lost))))
     found: dict[int, ContentState] = {}

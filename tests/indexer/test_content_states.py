@@ -73,7 +73,10 @@ async def states(index: Index, copies: int | None = None) -> dict[str, ContentSt
     return {s.sha256: s for s in found}
 
 
-async def test_every_content_of_a_live_document_with_its_live_copies(db_path: Path) -> None:
+@pytest.mark.parametrize("named_in_sql", [500, 0])   # 0: holders not live found by a subquery
+async def test_every_content_of_a_live_document_with_its_live_copies(
+        db_path: Path, monkeypatch: pytest.MonkeyPatch, named_in_sql: int) -> None:
+    monkeypatch.setattr(diffusion, "_NAMED_IN_SQL", named_in_sql)
     index = await fill(db_path)
     try:
         full = await states(index)
@@ -95,10 +98,10 @@ async def test_every_content_of_a_live_document_with_its_live_copies(db_path: Pa
     assert full[sha("plenty")].holders == ()                          # listed for held contents only
 
 
-@pytest.mark.parametrize("named_in_sql", [500, 0])   # 0: too many lost copies to name in SQL
+@pytest.mark.parametrize("named_in_sql", [500, 0])   # 0: too many holders, lost copies to name in SQL
 async def test_the_planner_query_keeps_what_a_plan_can_act_on_and_plans_the_same(
         db_path: Path, monkeypatch: pytest.MonkeyPatch, named_in_sql: int) -> None:
-    monkeypatch.setattr(diffusion, "_LOST_IN_SQL", named_in_sql)
+    monkeypatch.setattr(diffusion, "_NAMED_IN_SQL", named_in_sql)
     index = await fill(db_path)
     try:
         full = await states(index)
