@@ -8,6 +8,10 @@ from pathlib import Path
 
 from indexer.index import Index
 from indexer.search import SearchQuery
+from mirror.ingest import INLINE_BYTES, SPOOL_BYTES
+from mirror.store.profiles import get_profile
+from mirror.store.unixfs import import_bytes
+from tests.servers.origin import payload
 
 
 async def run_mirror(cli_run, *args: str):
@@ -80,3 +84,36 @@ async def test_remote_manifest(cli_run, home_dir: Path, site_server):
     res, s = await run_mirror(cli_run, site_server.url + "/collection/manifest.jsonl", "--delay", "0")
     assert res.exit_code == 0, res.stderr
     assert s["kind"] == "manifest" and s["stored"] >= 1
+
+
+# Around each threshold of the harvest's import paths: a body imported on the event loop (at most
+# INLINE_BYTES, no parser needed), in memory through a thread (at most SPOOL_BYTES), staged to a file.
+BODY_SIZES = [0, 20_000, INLINE_BYTES, INLINE_BYTES + 1, SPOOL_BYTES, SPOOL_BYTES + 1, 3 * 2**20 + 17]
+
+
+async def test_bodies_of_every_size_are_stored_as_ipfs_add_stores_them(cli_run, home_dir: Path,
+                                                                      tmp_path: Path, origin):
+    manifest = tmp_path / "sizes.jsonl"
+    lines = [{"url": origin.url(f"/file/{n}?ct=text/plain"), "license": "CC0-1.0", "title": f"size {n}",
+              "id": f"size-{n}"} for n in BODY_SIZES]
+    lines.append({"url": origin.url("/html?charset=utf-8"), "license": "CC0-1.0", "title": "greeting",
+                  "id": "html"})
+    manifest.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    res, s = await run_mirror(cli_run, str(manifest), "--delay", "0", "--per-host", "4")
+    assert res.exit_code == 0, res.stderr
+    assert s["stored"] == len(lines) and s["bytes"] == sum(BODY_SIZES) + len(payload_html())
+    profile = get_profile("unixfs-v1-2025")
+    async with await Index.open(home_dir / "index.sqlite") as index:
+        for n in BODY_SIZES:
+            (content,) = (await index.get_document(s["collection"], f"size-{n}")).contents
+            expected = import_bytes(payload(n), profile)
+            assert (content.cid, content.sha256, content.size) == (str(expected.cid), expected.sha256, n)
+        assert "greeting" in {h.title for h in await index.search(SearchQuery(text="café", limit=5))}
+    staging = home_dir / "staging"
+    assert not staging.exists() or not any(p.is_file() for p in staging.rglob("*"))   # nothing left
+    read_back = await asyncio.to_thread(cli_run, "cat", str(expected.cid))     # the staged one
+    assert read_back.exit_code == 0 and read_back.stdout_bytes == payload(BODY_SIZES[-1])
+
+
+def payload_html() -> bytes:
+    return "<html><body>Grüße, café</body></html>".encode()
