@@ -184,6 +184,7 @@ async def chain_latency(root: Path, length: int) -> float:
 async def main(args: argparse.Namespace) -> None:
     root = Path(args.dir or tempfile.mkdtemp(prefix="om-sync-"))
     log(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; work dir {root}")
+    shutil.rmtree(root / "b", ignore_errors=True)      # B starts empty on every run, even with --reuse
     home_a, home_b = Home.open(root / "a"), Home.open(root / "b")
     have = await written(home_a) if args.reuse and home_a.db_path.exists() else 0
     if have < args.entries:
@@ -200,15 +201,17 @@ async def main(args: argparse.Namespace) -> None:
         check = verify_only(rows, author)
         log(f"decode + verify alone: {check:.1f}s ({len(rows) / check:,.0f}/s); "
             f"sync / verify = {seconds / check:.1f}x")
-        await fill(home_a, args.entries, args.delta, seed=2)
-        new = (await read_feed(home_a, author, after=len(rows)))
-        own = sum(len(p) + len(s) for p, s in new)
-        seconds, received, entries = await sync_once(home_b, url)
-        log(f"delta sync: {entries:,} entries in {seconds:.2f}s, {received:,} bytes = "
-            f"{received / own:.2f}x the new entries' own size ({own:,} bytes; target <= 2x)")
-    latency = await chain_latency(root, args.chain)
-    log(f"chain of {args.chain} nodes: a new entry on the first is searchable on the last after "
-        f"{latency:.2f}s ({latency / (args.chain - 1) * 1000:.0f} ms per hop)")
+        if args.delta > 0:
+            await fill(home_a, args.entries, args.delta, seed=2)
+            new = (await read_feed(home_a, author, after=len(rows)))
+            own = sum(len(p) + len(s) for p, s in new)
+            seconds, received, entries = await sync_once(home_b, url)
+            log(f"delta sync: {entries:,} entries in {seconds:.2f}s, {received:,} bytes = "
+                f"{received / own:.2f}x the new entries' own size ({own:,} bytes; target <= 2x)")
+    if args.chain >= 2:
+        latency = await chain_latency(root, args.chain)
+        log(f"chain of {args.chain} nodes: a new entry on the first is searchable on the last after "
+            f"{latency:.2f}s ({latency / (args.chain - 1) * 1000:.0f} ms per hop)")
     if not args.dir and not args.keep:
         shutil.rmtree(root, ignore_errors=True)
 
@@ -216,8 +219,8 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--delta", type=int, default=1000)
-    parser.add_argument("--chain", type=int, default=10)
+    parser.add_argument("--delta", type=int, default=1000, help="entries of the delta sync (0: none)")
+    parser.add_argument("--chain", type=int, default=10, help="nodes in the notify chain (under 2: none)")
     parser.add_argument("--dir", help="work folder (kept); default a temporary one")
     parser.add_argument("--reuse", action="store_true",
                         help="reuse node A from --dir if present (writing only the entries it lacks)")
