@@ -16,6 +16,7 @@ CPU-second do much less, and "cores" shows how many cores a step kept busy.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import json
@@ -122,7 +123,9 @@ def compare_encodings(bodies: list[dict[str, Any]]) -> None:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("entries", nargs="?", type=int, default=100_000, help="entries (default 100,000)")
+    n = parser.parse_args().entries
     print(f"entries: {n:,}   cores: {os.cpu_count()}   load average: {os.getloadavg()[0]:.2f}")
     rng = random.Random(5)
     docs = [synthetic_document(i, rng) for i in range(n)]
