@@ -20,4 +20,6 @@ def clean(text: object, limit: int = MAX_TEXT) -> str:
     value = text if isinstance(text, str) else str(text)
     if len(value) > limit:
         value = value[:limit] + "…"
+    if value.isascii() and value.isprintable():      # the usual case: nothing to drop
+        return value
     return _NOT_XML.sub("", value)
