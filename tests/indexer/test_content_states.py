@@ -73,15 +73,20 @@ async def states(index: Index, copies: int | None = None) -> dict[str, ContentSt
     return {s.sha256: s for s in found}
 
 
-@pytest.mark.parametrize("named_in_sql", [500, 0])   # 0: holders not live found by a subquery
-async def test_every_content_of_a_live_document_with_its_live_copies(
-        db_path: Path, monkeypatch: pytest.MonkeyPatch, named_in_sql: int) -> None:
-    monkeypatch.setattr(diffusion, "_NAMED_IN_SQL", named_in_sql)
-    index = await fill(db_path)
+@pytest.fixture(params=[500, 0], ids=["named", "subqueries"])
+async def index(request: pytest.FixtureRequest, db_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The filled index, read with holders and lost copies named in SQL, or (0) past that limit:
+    holders not live found by a subquery, lost copies filtered after reading every row."""
+    monkeypatch.setattr(diffusion, "_NAMED_IN_SQL", request.param)
+    opened = await fill(db_path)
     try:
-        full = await states(index)
+        yield opened
     finally:
-        await index.close()
+        await opened.close()
+
+
+async def test_every_content_of_a_live_document_with_its_live_copies(index: Index) -> None:
+    full = await states(index)
     names = {s: n for n in ["scarce", "one-copy", "enough", "plenty", "held-enough", "held-scarce",
                             "own", "lied-about", "shared", "shared-too"] for s in [sha(n)]}
     assert set(full) == set(names)                                    # "retracted" is in no live document
@@ -98,16 +103,9 @@ async def test_every_content_of_a_live_document_with_its_live_copies(
     assert full[sha("plenty")].holders == ()                          # listed for held contents only
 
 
-@pytest.mark.parametrize("named_in_sql", [500, 0])   # 0: too many holders, lost copies to name in SQL
-async def test_the_planner_query_keeps_what_a_plan_can_act_on_and_plans_the_same(
-        db_path: Path, monkeypatch: pytest.MonkeyPatch, named_in_sql: int) -> None:
-    monkeypatch.setattr(diffusion, "_NAMED_IN_SQL", named_in_sql)
-    index = await fill(db_path)
-    try:
-        full = await states(index)
-        planned = await states(index, copies=K)
-    finally:
-        await index.close()
+async def test_the_planner_query_keeps_what_a_plan_can_act_on_and_plans_the_same(index: Index) -> None:
+    full = await states(index)
+    planned = await states(index, copies=K)
     actionable = {s for s, state in full.items() if not state.own and (state.held or state.copies < K)}
     assert set(planned) == actionable
     assert {sha("plenty"), sha("enough"), sha("own")}.isdisjoint(planned)
