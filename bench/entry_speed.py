@@ -33,9 +33,9 @@ import zstandard
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from indexer.records import ContentIn, DocumentIn  # noqa: E402
-from mirror.node.codec import decode_page, encode_page  # noqa: E402
-from mirror.node.entry import Entry, encode_payload, first_bad_signature, make_entry, verify_chain  # noqa: E402
-from mirror.node.identity import Identity  # noqa: E402
+from mirror.feed.codec import decode_page, encode_page  # noqa: E402
+from mirror.feed.entry import Entry, encode_payload, first_bad_signature, make_entry, verify_chain  # noqa: E402
+from mirror.feed.identity import Identity  # noqa: E402
 
 PAGE = 1000
 WORDS = ("open data archive river climate survey letters music poetry map history study report "

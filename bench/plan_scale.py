@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from indexer import diffusion  # noqa: E402
+from indexer import copies as copy_rows  # noqa: E402
 from indexer.index import Index  # noqa: E402
-from mirror.node.planner import PlanInput, make_plan  # noqa: E402
+from mirror.node.copies.planner import PlanInput, make_plan  # noqa: E402
 
 NOW = "2026-11-21T00:00:00.000000Z"
 SEEN = "2099-01-01T00:00:00.000000Z"           # announcements that stay live for the run
@@ -63,7 +63,7 @@ def fill(db: Path, count: int, peers: int) -> None:
         conn.execute("INSERT INTO holdings VALUES (?, 1, ?, ?, 'http://peer', 0, 0, 0, x'00', x'00', x'00', x'00')",
                      (author, NOW, SEEN))
         conn.executemany("INSERT INTO holding_prefixes (prefix, author) VALUES (?, ?)",
-                         ((s[:diffusion.PREFIX_CHARS], author) for s in shas))
+                         ((s[:copy_rows.PREFIX_CHARS], author) for s in shas))
     conn.commit()
     conn.close()
 
@@ -76,7 +76,7 @@ async def measure(db: Path, copies: int | None, trace: bool) -> tuple[float, flo
             tracemalloc.start()
         began = time.perf_counter()
         async with index.transaction() as tx:
-            states = await diffusion.content_states(await tx.connection(), me="me", cutoff=CUTOFF,
+            states = await copy_rows.content_states(await tx.connection(), me="me", cutoff=CUTOFF,
                                                     copies=copies)
         planned = time.perf_counter()
         make_plan(PlanInput("me", 1 << 40, states, copies=K, max_fetch=8))

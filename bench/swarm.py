@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiohttp import web  # noqa: E402
 
 from mirror.home import Home  # noqa: E402
-from mirror.node.gateway import setup_routes  # noqa: E402
-from mirror.node.get import get_content  # noqa: E402
+from mirror.node.gateway.routes import setup_routes  # noqa: E402
+from mirror.node.copies.get import get_content  # noqa: E402
 from mirror.store import open_store  # noqa: E402
 
 MiB = 1 << 20

@@ -50,10 +50,10 @@ from indexer import feeds  # noqa: E402
 from indexer.records import SearchQuery  # noqa: E402
 from mirror.home import Home  # noqa: E402
 from mirror.node.app import Node  # noqa: E402
-from mirror.node.codec import decode_page, encode_page  # noqa: E402
-from mirror.node.entry import verify_chain  # noqa: E402
-from mirror.node.feed import open_index  # noqa: E402
-from mirror.node.identity import Identity  # noqa: E402
+from mirror.feed.codec import decode_page, encode_page  # noqa: E402
+from mirror.feed.entry import verify_chain  # noqa: E402
+from mirror.feed.local import open_index  # noqa: E402
+from mirror.feed.identity import Identity  # noqa: E402
 from mirror.node.reader import Reader  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

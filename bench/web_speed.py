@@ -6,7 +6,7 @@
 What it does, in one run:
 1. inserts N synthetic documents (a few pseudo-words of title, a short description, one file
    each, five collections) through ``Index.upsert_documents``;
-2. serves them with the real routes (``mirror.node.web.setup_routes``) on 127.0.0.1 and, for the
+2. serves them with the real routes (``mirror.node.web.routes.setup_routes``) on 127.0.0.1 and, for the
    same 300 random one-word queries, times ``GET /?q=WORD`` end to end and the bare
    ``Index.search`` the page runs (the baseline, measured in the same run): the page's own cost
    is the difference (target: p50 overhead <= 5 ms);
@@ -37,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from indexer.index import Index  # noqa: E402
 from indexer.records import ContentIn, DocumentIn, SearchQuery  # noqa: E402
 from mirror.home import Home  # noqa: E402
-from mirror.node import web as web_routes  # noqa: E402
-from mirror.node.identity import Identity  # noqa: E402
-from mirror.node.web_pages import MARKS  # noqa: E402
+from mirror.node.web import routes as web_routes  # noqa: E402
+from mirror.feed.identity import Identity  # noqa: E402
+from mirror.node.web.pages import MARKS  # noqa: E402
 from mirror.settings import Settings  # noqa: E402
 from mirror.store import ContentStore, open_store  # noqa: E402
 

@@ -12,7 +12,7 @@ from cli.context import AppContext, pass_app
 from cli.errors import handle_errors
 from cli.output import emit_json, stderr_console
 from mirror.errors import UsageError
-from mirror.node.get import GetResult, get_content
+from mirror.node.copies.get import GetResult, get_content
 from mirror.store import open_store
 from mirror.store.cid import CID
 

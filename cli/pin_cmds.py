@@ -9,7 +9,7 @@ import click
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors
 from cli.output import emit_json, emit_mapping
-from mirror.node.pinning import pin_home
+from mirror.node.copies.pinning import pin_home
 
 
 @click.group("pin")

@@ -11,7 +11,7 @@ from cli.context import AppContext, pass_app
 from cli.errors import handle_errors
 from cli.output import emit_json, stderr_console
 from mirror.errors import EXIT_INTEGRITY, EXIT_OK
-from mirror.node.repair import VerifyReport, verify_home
+from mirror.node.copies.repair import VerifyReport, verify_home
 
 
 @click.command("verify")

@@ -150,4 +150,4 @@ Index("ix_documents_collection_id_updated_at_id", Document.collection_id, Docume
 Index("ix_documents_collection_id_license_deleted", Document.collection_id, Document.license,
       Document.deleted)
 from indexer import node_models as _node_models  # noqa: E402,F401  (the node's tables)
-from indexer import diffusion_models as _diffusion_models  # noqa: E402,F401  (holdings and audits)
+from indexer import copies_models as _copies_models  # noqa: E402,F401  (holdings and audits)

@@ -1,6 +1,6 @@
 """Storage of the node's peers and blocked authors (plain Core statements on a caller's connection).
 
-The rules (backoff, bounds, which URL is acceptable) live in ``mirror.node.peers``.
+The rules (backoff, bounds, which URL is acceptable) live in ``mirror.node.sync.peers``.
 """
 
 from __future__ import annotations

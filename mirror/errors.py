@@ -232,7 +232,7 @@ class RobotsUnavailable(FetchError):
     pass
 
 
-# --- retrieval from peers (mirror.node.retrieve) -------------------------------------------------
+# --- retrieval from peers (mirror.node.copies.retrieve) -------------------------------------------------
 #   NotFound ── ContentUnavailable   no peer holds the content (or some of its blocks)
 #   IntegrityError ── NoHonestHolder  every peer that had the content sent bytes that do not match
 

@@ -27,7 +27,7 @@ from mirror.errors import IntegrityError, MirrorError, NotReady
 from mirror.extract import extract_text, is_light
 from mirror.fetch.fetcher import FetchedFile, Fetcher, Skipped
 from mirror.home import Home
-from mirror.node.feed import open_index
+from mirror.feed.local import open_index
 from mirror.sources.base import FileRef
 from mirror.store import ContentStore, ImportResult, open_store
 from mirror.store.blockstore import BlockBatch

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from indexer.index import Index
 from indexer.transaction import Transaction
-from mirror.node.feed import open_index
+from mirror.feed.local import open_index
 from indexer.records import CollectionIn
 from mirror import licenses
 from mirror.errors import MirrorError

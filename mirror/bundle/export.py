@@ -34,10 +34,10 @@ from mirror.bundle.manifest import (FORKS_NAME, ContentFile, EntriesFile, FeedRe
                                     Manifest, content_name, entries_name)
 from mirror.errors import InvalidCID, MirrorError, NotFound, UsageError
 from mirror.home import Home
-from mirror.node.codec import PAGE_MAX_ENTRIES, encode_page
-from mirror.node.entry import now_ts, parse_entry
-from mirror.node.held import holds
-from mirror.node.identity import Identity
+from mirror.feed.codec import PAGE_MAX_ENTRIES, encode_page
+from mirror.feed.entry import now_ts, parse_entry
+from mirror.held import holds
+from mirror.feed.identity import Identity
 from mirror.node.reader import Reader
 from mirror.store import ContentStore, open_store
 from mirror.store.cid import CID

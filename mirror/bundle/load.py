@@ -9,7 +9,7 @@ Order, so that a bad bundle changes nothing:
    names (signatures, links, timestamps), and the fork evidence: nothing is written before this;
 3. every block of the CAR(s) verified against its CID and staged, each CAR against its sha256,
    committed all at once, then every root checked complete (else the new blocks are removed);
-4. the entries applied through the node's own merge (``mirror.node.apply.Merger``): feeds of
+4. the entries applied through the node's own merge (``mirror.feed.merge.Merger``): feeds of
    blocked or not accepted authors are skipped as a sync skips them, each run is stored and merged
    with the conflict rule and the local licence gate in one transaction with its cursor, a chain
    that does not continue ours is fork evidence (recorded, as sync records it), entries dated in
@@ -44,14 +44,14 @@ from mirror.bundle.verify import (StoredContent, check_files, read_feed, remove_
                                   store_content, verify_feed, verify_forks)
 from mirror.errors import PeerError
 from mirror.home import Home
-from mirror.node import held
-from mirror.node.apply import Merger, StaleHead, fork_evidence, licence_allows
-from mirror.node.bodies import PUT
-from mirror.node.entry import Entry
-from mirror.node.feed import open_index
-from mirror.node.identity import Identity
+from mirror import held
+from mirror.feed.merge import Merger, StaleHead, fork_evidence, licence_allows
+from mirror.feed.bodies import PUT
+from mirror.feed.entry import Entry
+from mirror.feed.local import open_index
+from mirror.feed.identity import Identity
 from mirror.node.reader import Reader
-from mirror.node.replicate import dag_blocks
+from mirror.node.copies.replicate import dag_blocks
 from mirror.store import ContentStore, open_store
 
 STALE_RETRIES = 3

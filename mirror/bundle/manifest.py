@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mirror.errors import IntegrityError, UsageError
-from mirror.node.identity import is_node_id
+from mirror.feed.identity import is_node_id
 
 FORMAT = "openmirror-bundle"
 VERSION = 1

@@ -23,9 +23,9 @@ from indexer.feeds import ForkRow
 from mirror.bundle.files import BundleSource, ByteCount
 from mirror.bundle.manifest import EntriesFile, FeedRecord, FileRecord, Manifest
 from mirror.errors import CarError, IntegrityError, MirrorError, PeerError, SignatureError
-from mirror.node.apply import fork_evidence
-from mirror.node.codec import PAGE_MAX_BYTES, PAGE_MAX_ENTRIES, decode_page
-from mirror.node.entry import Entry, verify_chain
+from mirror.feed.merge import fork_evidence
+from mirror.feed.codec import PAGE_MAX_BYTES, PAGE_MAX_ENTRIES, decode_page
+from mirror.feed.entry import Entry, verify_chain
 from mirror.store.blockstore import BlockStore
 from mirror.store.car import CarReader
 from mirror.store.cid import CID, IDENTITY, RAW

@@ -26,13 +26,13 @@ from indexer import peers as peer_rows
 from indexer.errors import QueryError
 from indexer.records import SearchQuery
 from mirror.errors import UsageError
-from mirror.node.codec import (MEDIA_TYPE, PAGE_DEFAULT_ENTRIES, PAGE_MAX_BYTES, PAGE_MAX_ENTRIES,
+from mirror.feed.codec import (MEDIA_TYPE, PAGE_DEFAULT_ENTRIES, PAGE_MAX_BYTES, PAGE_MAX_ENTRIES,
                                encode_page)
-from mirror.node.entry import PROTOCOL_VERSION
-from mirror.node.identity import is_node_id
+from mirror.feed.entry import PROTOCOL_VERSION
+from mirror.feed.identity import is_node_id
 from mirror.node.limits import (FEEDS_PAGE, FORKS_LISTED, MAX_JSON_REQUEST, MAX_NOTIFY, MAX_URL,
                                 SERVER_BODY_TIMEOUT)
-from mirror.node.peers import is_loopback
+from mirror.node.sync.peers import is_loopback
 
 if TYPE_CHECKING:
     from mirror.node.app import Node

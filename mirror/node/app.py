@@ -5,15 +5,15 @@
     ...
     await node.stop()
 
-``build_app(node)`` registers the ``/api/v1`` routes, then lets ``mirror.node.gateway`` (``/ipfs``)
-and ``mirror.node.web`` (``/``, ``/doc``, ``/collection``, ``/static``, ``/oai``) add theirs when
-those modules exist. Background work (``mirror.node.gossip``): a sync with every peer on connect
+``build_app(node)`` registers the ``/api/v1`` routes, then lets ``mirror.node.gateway.routes`` (``/ipfs``)
+and ``mirror.node.web.routes`` (``/``, ``/doc``, ``/collection``, ``/static``, ``/oai``) add theirs when
+those modules exist. Background work (``mirror.node.sync.gossip``): a sync with every peer on connect
 and every ``node.sync_interval`` seconds, pulls triggered by notifies, notifies to peers when a
 feed grows here (including appends by another process on the same home, noticed by polling the
 node's own feed head every second), and a one-off check of which contents are held. Diffusion
-(``mirror.node.upkeep``): holdings pulled after every sync, replication rounds within the
+(``mirror.node.copies.upkeep``): holdings pulled after every sync, replication rounds within the
 node's storage budget, announcements and heartbeats, audits, remote pinning. ``build_app`` also
-registers the holdings and audit routes (``mirror.node.holdings``, ``mirror.node.audit``).
+registers the holdings and audit routes (``mirror.node.copies.holdings``, ``mirror.node.copies.audit``).
 
 Keyword overrides set ``node.*`` settings for this node only: ``Node(home, sync_interval=0.5)``.
 """
@@ -31,18 +31,21 @@ from aiohttp import web
 from indexer.index import Index
 from mirror.errors import UsageError
 from mirror.home import Home
-from mirror.node import audit, held, holdings, status
+from mirror.node.copies import audit
+from mirror import held
+from mirror.node.copies import holdings
+from mirror.node import status
 from mirror.node.api import BLOCK_BURST_FACTOR, BLOCK_RATE_FACTOR, NODE_KEY, add_api_routes, protocol_middleware
-from mirror.node.apply import Merger
-from mirror.node.client import client_session
-from mirror.node.feed import open_index
-from mirror.node.gossip import Gossip
-from mirror.node.identity import Identity
+from mirror.feed.merge import Merger
+from mirror.node.sync.client import client_session
+from mirror.feed.local import open_index
+from mirror.node.sync.gossip import Gossip
+from mirror.feed.identity import Identity
 from mirror.node.limits import MAX_JSON_REQUEST, RateLimiter, Timeouts
-from mirror.node.peers import CONFIGURED, PeerBook, normalize_url
+from mirror.node.sync.peers import CONFIGURED, PeerBook, normalize_url
 from mirror.node.reader import Reader
-from mirror.node.sync import SyncReport, Syncer
-from mirror.node.upkeep import Upkeep
+from mirror.node.sync.pull import SyncReport, Syncer
+from mirror.node.copies.upkeep import Upkeep
 from mirror.settings import Settings
 from mirror.store import ContentStore, open_store
 
@@ -70,7 +73,7 @@ class Node:
     limiter: RateLimiter           # per-address request limits of the API
     block_limiter: RateLimiter     # per-address request limits of /ipfs (much higher)
     identity: Identity
-    index: Index                   # opened through mirror.node.feed.open_index: local changes signed
+    index: Index                   # opened through mirror.feed.local.open_index: local changes signed
     store: ContentStore
     reader: Reader                 # read snapshots of the node's tables
     merger: Merger                 # stores and merges verified runs
@@ -227,7 +230,7 @@ def build_app(node: Node) -> web.Application:
     add_api_routes(app)
     holdings.setup_routes(app, node)
     audit.setup_routes(app, node)
-    for name in ("mirror.node.gateway", "mirror.node.web"):
+    for name in ("mirror.node.gateway.routes", "mirror.node.web.routes"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -15,10 +15,10 @@ from indexer.index import Index
 from mirror.errors import UsageError
 from mirror.home import Home
 from mirror.node.app import Node
-from mirror.node.apply import Merger
-from mirror.node.feed import open_index
-from mirror.node.identity import Identity, parse_node_id
-from mirror.node.peers import CONFIGURED, PeerBook, normalize_url, peer_state
+from mirror.feed.merge import Merger
+from mirror.feed.local import open_index
+from mirror.feed.identity import Identity, parse_node_id
+from mirror.node.sync.peers import CONFIGURED, PeerBook, normalize_url, peer_state
 from mirror.node.reader import Reader
 from mirror.node.status import home_status
 from mirror.store import open_store

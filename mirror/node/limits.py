@@ -10,7 +10,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from mirror.node.codec import PAGE_DEFAULT_ENTRIES, PAGE_MAX_BYTES, PAGE_MAX_ENTRIES
+from mirror.feed.codec import PAGE_DEFAULT_ENTRIES, PAGE_MAX_BYTES, PAGE_MAX_ENTRIES
 
 MAX_JSON_REQUEST = 64 << 10        # a JSON body a client may send us
 MAX_NOTIFY = 4 << 10               # a notify body

@@ -4,7 +4,7 @@ Fields: ``node_id``, ``url``, ``protocol``, ``documents`` (live documents in the
 (live documents having files, every one of them fully held in the local blockstore),
 ``storage_used`` (bytes of block data in the blockstore), ``feeds`` (feeds held), ``entries``
 (entries held), ``peers`` (known peers), ``blocked`` (blocked authors), and the diffusion figures
-of ``mirror.node.copies.health``: ``storage_budget``, ``storage_budget_used`` (bytes of others'
+of ``mirror.node.copies.census.health``: ``storage_budget``, ``storage_budget_used`` (bytes of others'
 content held), ``own_bytes``, ``copies_target``, ``contents``, ``under_replicated`` and per
 collection {contents, held, under_replicated, copies: distribution of known live copies}. Readers
 ignore fields they do not know.
@@ -15,14 +15,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from indexer import diffusion, feeds
+from indexer import copies as copy_rows
+
+from indexer import feeds
 from indexer import peers as peer_rows
 from indexer.index import Index
 from mirror.home import Home
-from mirror.node.budget import storage_budget
-from mirror.node.copies import health, live_cutoff
-from mirror.node.entry import PROTOCOL_VERSION
-from mirror.node.identity import Identity
+from mirror.node.copies.budget import storage_budget
+from mirror.node.copies.census import health, live_cutoff
+from mirror.feed.entry import PROTOCOL_VERSION
+from mirror.feed.identity import Identity
 from mirror.node.reader import Reader
 from mirror.settings import Settings
 from mirror.store import ContentStore, open_store
@@ -49,7 +51,7 @@ async def collect(identity: Identity, reader: Reader, *, used: int, url: str | N
 async def health_fields(reader: Reader, me: str, settings: Settings) -> dict[str, Any]:
     """The diffusion fields for the node ME with SETTINGS (budget, copies target, holder timeout)."""
     async with reader.read() as conn:
-        states = await diffusion.content_states(
+        states = await copy_rows.content_states(
             conn, me=me, cutoff=live_cutoff(float(settings.node.holder_timeout)))
     return health(states, copies=int(settings.node.copies), budget=storage_budget(settings))
 

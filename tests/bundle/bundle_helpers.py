@@ -123,5 +123,5 @@ def page_records(path: Path) -> list[tuple[bytes, bytes]]:
 
 
 def write_page(path: Path, records: list[tuple[bytes, bytes]]) -> None:
-    from mirror.node.codec import encode_page
+    from mirror.feed.codec import encode_page
     path.write_bytes(encode_page(records))

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from indexer import diffusion, feeds
-from indexer.diffusion import ContentState, HoldingRow
+from indexer import copies as copy_rows
+
+from indexer import feeds
+from indexer.copies import ContentState, HoldingRow
 from indexer.index import Index
 from indexer.records import ContentIn, DocumentIn
-from mirror.node.planner import PlanInput, make_plan
+from mirror.node.copies.planner import PlanInput, make_plan
 
 ME = "me"
 NOW, LIVE, STALE = "2026-11-21T12:00:00.000000Z", "2026-11-21T11:59:00.000000Z", "2026-11-21T09:00:00.000000Z"
@@ -37,7 +39,7 @@ async def announce(conn, author: str, seen_at: str, names: list[str]) -> None:
     row = HoldingRow(author=author, seq=1, ts=seen_at, seen_at=seen_at, url=f"http://{author}",
                      budget=1 << 30, used=0, count=len(names), set_hash=sha(author).encode(),
                      set_data=b"", payload=b"{}", signature=b"")
-    assert await diffusion.put_holding(conn, row, [sha(n)[:diffusion.PREFIX_CHARS] for n in names])
+    assert await copy_rows.put_holding(conn, row, [sha(n)[:copy_rows.PREFIX_CHARS] for n in names])
 
 
 async def fill(db_path: Path) -> Index:
@@ -58,18 +60,18 @@ async def fill(db_path: Path) -> Index:
         await announce(conn, "c", LIVE, ["plenty"])
         await announce(conn, "gone", STALE, ["scarce", "one-copy", "held-scarce"])   # not live
         await announce(conn, ME, LIVE, ["scarce"])                                   # not "elsewhere"
-        await diffusion.record_audit(conn, "b", sha("lied-about"), False, LIVE)      # b lied: 1 copy,
-        await diffusion.record_audit(conn, "b", sha("enough"), True, NOW)            # then passed one
+        await copy_rows.record_audit(conn, "b", sha("lied-about"), False, LIVE)      # b lied: 1 copy,
+        await copy_rows.record_audit(conn, "b", sha("enough"), True, NOW)            # then passed one
         ids = await feeds.content_ids(conn, [sha("held-enough"), sha("held-scarce"), sha("own")])
         await feeds.set_held(conn, ids.values(), [], NOW)
-        await conn.execute(insert(diffusion.versions).values(
+        await conn.execute(insert(copy_rows.versions).values(
             collection="maps", source_id="own", ts=NOW, author=ME, seq=1, hash=b"\0", kind="put"))
     return index
 
 
 async def states(index: Index, copies: int | None = None) -> dict[str, ContentState]:
     async with index.transaction() as tx:
-        found = await diffusion.content_states(await tx.connection(), me=ME, cutoff=CUTOFF, copies=copies)
+        found = await copy_rows.content_states(await tx.connection(), me=ME, cutoff=CUTOFF, copies=copies)
     return {s.sha256: s for s in found}
 
 
@@ -77,7 +79,7 @@ async def states(index: Index, copies: int | None = None) -> dict[str, ContentSt
 async def index(request: pytest.FixtureRequest, db_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The filled index, read with holders and lost copies named in SQL, or (0) past that limit:
     holders not live found by a subquery, lost copies filtered after reading every row."""
-    monkeypatch.setattr(diffusion, "_NAMED_IN_SQL", request.param)
+    monkeypatch.setattr(copy_rows, "_NAMED_IN_SQL", request.param)
     opened = await fill(db_path)
     try:
         yield opened

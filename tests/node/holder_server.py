@@ -1,7 +1,7 @@
 """Real holder nodes for the gateway and retrieval tests.
 
 A ``HolderNode`` is a node home (its own blockstore, index and settings) with the attributes the
-gateway uses; ``HolderServer`` serves it through the real ``mirror.node.gateway`` on 127.0.0.1,
+gateway uses; ``HolderServer`` serves it through the real ``mirror.node.gateway.routes`` on 127.0.0.1,
 port 0. Misbehaving holders are the same server plus a middleware: ``corrupting`` (a peer that
 sends wrong block bytes) and ``delaying`` (a slow peer).
 """
@@ -20,7 +20,7 @@ from aiohttp import ClientSession, web
 from indexer.index import Index
 from indexer.records import ContentIn, DocumentIn
 from mirror.home import Home
-from mirror.node.gateway import setup_routes
+from mirror.node.gateway.routes import setup_routes
 from mirror.settings import Settings
 from mirror.store import ContentStore, ImportResult, open_store
 from mirror.store.profiles import Profile

@@ -14,9 +14,9 @@ import aiohttp
 import zstandard
 from aiohttp import web
 
-from mirror.node.codec import MEDIA_TYPE, decode_page, encode_page
-from mirror.node.entry import make_entry
-from mirror.node.identity import Identity
+from mirror.feed.codec import MEDIA_TYPE, decode_page, encode_page
+from mirror.feed.entry import make_entry
+from mirror.feed.identity import Identity
 from tests.servers.local_app import FakeServer
 
 MODES = ("flip-signature", "flip-payload", "broken-chain", "wrong-author", "malformed",

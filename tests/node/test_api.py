@@ -11,7 +11,7 @@ import pytest
 
 from indexer.records import SearchQuery
 from mirror.node.app import Node
-from mirror.node.codec import MEDIA_TYPE, decode_page
+from mirror.feed.codec import MEDIA_TYPE, decode_page
 from tests.node.node_helpers import nodes  # noqa: F401  (fixture)
 from tests.node.node_helpers import NodeFactory, document
 

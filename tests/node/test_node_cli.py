@@ -105,7 +105,7 @@ def test_peers_commands(cli_run, home_dir: Path) -> None:
 WRITER = textwrap.dedent("""
     import asyncio, sys
     from mirror.home import Home
-    from mirror.node.feed import open_index
+    from mirror.feed.local import open_index
     from tests.node.node_helpers import document
 
     async def main():

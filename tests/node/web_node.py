@@ -1,6 +1,6 @@
 """A real node for the web page, OAI-PMH and browser tests, without the sync machinery.
 
-``WebNode`` carries what ``mirror.node.web.setup_routes`` uses (home, settings, identity, a real
+``WebNode`` carries what ``mirror.node.web.routes.setup_routes`` uses (home, settings, identity, a real
 ``Index`` and ``ContentStore`` on a tmp home, and ``url``); ``WebServer`` serves it on 127.0.0.1,
 port 0, with the real web routes and the real gateway (``/ipfs``). Documents go in through the real
 APIs: the file through ``ContentStore.add_file``, its metadata through ``Index.upsert_document``.
@@ -19,8 +19,9 @@ from aiohttp import ClientSession, web
 from indexer.index import Index
 from indexer.records import ContentIn, DocumentIn
 from mirror.home import Home
-from mirror.node import gateway, web as web_routes
-from mirror.node.identity import Identity
+from mirror.node.gateway import routes as gateway
+from mirror.node.web import routes as web_routes
+from mirror.feed.identity import Identity
 from mirror.settings import Settings
 from mirror.store import ContentStore, open_store
 

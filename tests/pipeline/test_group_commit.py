@@ -14,7 +14,7 @@ from indexer.records import ContentIn, DocumentIn
 from mirror.batch import Coalescer, GroupCommit, status_reader
 from mirror.errors import MirrorError
 from mirror.home import Home
-from mirror.node.feed import open_index
+from mirror.feed.local import open_index
 from mirror.store import open_store
 from mirror.store.blockstore import commit_batches
 

@@ -1,0 +1,389 @@
+"""Storage of copies: holdings announcements, the contents they claim, audit results, and the
+queries the planner and ``status`` need (live copies per content, own and held contents).
+
+Plain Core statements on a connection the caller provides (a read snapshot, or the connection of
+an index write transaction). Times are ISO 8601 UTC strings of one fixed width, compared as text.
+No crypto and no policy: ``mirror.node`` verifies announcements and decides what copies mean.
+
+A *live copy* of a content is a holder other than ``me`` whose announcement claims it, seen at or
+after ``cutoff``, that is not *distrusted* (its latest audit, of any content, failed) and whose
+latest audit of that very content did not fail.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from indexer.copies_models import Audit, Holding, HoldingPrefix
+from indexer.models import Collection, Content, Document, DocumentContent
+from indexer.node_models import DocVersion, HeldContent
+
+holdings = Holding.__table__
+prefixes = HoldingPrefix.__table__
+audits = Audit.__table__
+contents = Content.__table__
+documents = Document.__table__
+links = DocumentContent.__table__
+collections = Collection.__table__
+held = HeldContent.__table__
+versions = DocVersion.__table__
+
+PREFIX_CHARS = 16
+_INSERT_CHUNK = 10_000
+_INSERT_PREFIX = "INSERT OR IGNORE INTO holding_prefixes (prefix, author) VALUES (?, ?)"
+
+
+@dataclass(frozen=True)
+class HoldingRow:
+    """One verified announcement as stored (the caller parsed these fields from its bytes)."""
+
+    author: str
+    seq: int
+    ts: str
+    seen_at: str
+    url: str
+    budget: int
+    used: int
+    count: int
+    set_hash: bytes
+    set_data: bytes
+    payload: bytes
+    signature: bytes
+
+
+@dataclass(slots=True)
+class ContentState:
+    """One content with live documents, as the planner and ``status`` see it.
+
+    ``copies`` counts live copies on other nodes; ``held`` says the whole DAG is here; ``own``
+    says a document using it was written by this node (mirrored or added here). ``holders`` names
+    the live holders on other nodes, for held contents only (the planner needs them to decide
+    which of the holders of an over-replicated content lets its copy go).
+    """
+
+    sha256: str
+    cid: str
+    size: int
+    copies: int = 0
+    held: bool = False
+    own: bool = False
+    collections: frozenset[str] = frozenset()
+    licenses: frozenset[str] = frozenset()
+    holders: tuple[str, ...] = ()
+
+    @property
+    def total_copies(self) -> int:
+        """Live copies including this node's own copy."""
+        return self.copies + (1 if self.held else 0)
+
+
+# -- holdings ------------------------------------------------------------------------------------
+
+async def get_holding(conn: AsyncConnection, author: str) -> HoldingRow | None:
+    row = (await conn.execute(select(holdings).where(holdings.c.author == author))).first()
+    return None if row is None else HoldingRow(**row._mapping)
+
+
+async def known_seqs(conn: AsyncConnection, authors: Iterable[str]) -> dict[str, tuple[int, bytes]]:
+    """author -> (seq, set_hash) of the stored announcements of AUTHORS."""
+    wanted = sorted(set(authors))
+    found: dict[str, tuple[int, bytes]] = {}
+    for i in range(0, len(wanted), 500):
+        rows = await conn.execute(select(holdings.c.author, holdings.c.seq, holdings.c.set_hash)
+                                  .where(holdings.c.author.in_(wanted[i:i + 500])))
+        found.update({a: (s, h) for a, s, h in rows})
+    return found
+
+
+async def set_data(conn: AsyncConnection, set_hash: bytes) -> bytes | None:
+    """The stored held-set bytes whose sha256 is SET_HASH (any author's), or None."""
+    return await conn.scalar(select(holdings.c.set_data).where(holdings.c.set_hash == set_hash)
+                             .limit(1))
+
+
+async def list_holdings(conn: AsyncConnection, *, after: str = "", limit: int = 100,
+                        since: str = "") -> list[HoldingRow]:
+    """Stored announcements by author after AFTER, seen at or after SINCE."""
+    rows = await conn.execute(select(holdings).where(holdings.c.author > after,
+                                                     holdings.c.seen_at >= since)
+                              .order_by(holdings.c.author).limit(limit))
+    return [HoldingRow(**r._mapping) for r in rows]
+
+
+async def put_holding(conn: AsyncConnection, row: HoldingRow, held_prefixes: Iterable[str] | None) -> bool:
+    """Store ROW unless an announcement with the same or a greater seq is stored; True if stored.
+
+    HELD_PREFIXES (16 hex chars each) replace the author's claimed contents; None keeps them
+    (the held set did not change).
+    """
+    stored = await conn.scalar(select(holdings.c.seq).where(holdings.c.author == row.author))
+    if stored is not None and stored >= row.seq:
+        return False
+    values = row.__dict__.copy()
+    if stored is not None:
+        values["seen_at"] = func.max(holdings.c.seen_at, row.seen_at)
+    stmt = sqlite_insert(holdings).values(row.__dict__)
+    await conn.execute(stmt.on_conflict_do_update(index_elements=["author"], set_=values))
+    if held_prefixes is not None:
+        await conn.execute(delete(prefixes).where(prefixes.c.author == row.author))
+        pairs = [(p, row.author) for p in held_prefixes]
+        for i in range(0, len(pairs), _INSERT_CHUNK):     # plain executemany: ~5x the ORM insert
+            await conn.exec_driver_sql(_INSERT_PREFIX, pairs[i:i + _INSERT_CHUNK])
+    return True
+
+
+async def mark_seen(conn: AsyncConnection, author: str, at: str) -> None:
+    """Record that AUTHOR was alive at AT (never moves ``seen_at`` backwards)."""
+    await conn.execute(update(holdings).where(holdings.c.author == author, holdings.c.seen_at < at)
+                       .values(seen_at=at))
+
+
+async def prune_holdings(conn: AsyncConnection, before: str) -> int:
+    """Forget announcements of nodes not seen since BEFORE; returns how many."""
+    gone = (await conn.execute(delete(holdings).where(holdings.c.seen_at < before)
+                               .returning(holdings.c.author))).all()
+    return len(gone)
+
+
+async def holders_of(conn: AsyncConnection, sha256: str, *, cutoff: str, me: str = "") -> list[tuple[str, str]]:
+    """(author, url) of the live, trusted holders of one content (see the module docstring)."""
+    sha = sha256.lower()
+    rows = await conn.execute(
+        select(holdings.c.author, holdings.c.url)
+        .join(prefixes, prefixes.c.author == holdings.c.author)
+        .where(prefixes.c.prefix == sha[:PREFIX_CHARS], *_live(cutoff, me),
+               ~_failed_for(holdings.c.author, sha))
+        .order_by(holdings.c.seen_at.desc()))
+    return [(a, u) for a, u in rows]
+
+
+async def live_holders(conn: AsyncConnection, *, cutoff: str, me: str = "") -> list[tuple[str, str]]:
+    """(author, url) of every live, trusted node other than ME, most recently seen first."""
+    rows = await conn.execute(select(holdings.c.author, holdings.c.url).where(*_live(cutoff, me))
+                              .order_by(holdings.c.seen_at.desc()))
+    return [(a, u) for a, u in rows]
+
+
+def _distrusted() -> Any:
+    """Authors whose most recent audit failed."""
+    return (select(audits.c.author).group_by(audits.c.author)
+            .having(func.max(func.coalesce(audits.c.failed_at, ""))
+                    > func.max(func.coalesce(audits.c.passed_at, ""))))
+
+
+def _live(cutoff: str, me: str) -> list[Any]:
+    return [holdings.c.seen_at >= cutoff, holdings.c.author != me,
+            holdings.c.author.not_in(_distrusted())]
+
+
+def _failed_for(author: Any, sha256: Any) -> Any:
+    return (select(audits.c.author)
+            .where(audits.c.author == author, audits.c.sha256 == sha256, audits.c.ok.is_(False))
+            .exists())
+
+
+# -- audits --------------------------------------------------------------------------------------
+
+async def record_audit(conn: AsyncConnection, author: str, sha256: str, ok: bool, at: str,
+                       detail: str | None = None) -> None:
+    """Store the outcome of one audit; a passed audit also proves the holder alive at AT."""
+    sha = sha256.lower()
+    row = {"author": author, "sha256": sha, "ok": ok, "checked_at": at, "detail": detail,
+           "passed_at": at if ok else None, "failed_at": None if ok else at,
+           "failures": 0 if ok else 1}
+    stmt = sqlite_insert(audits).values(row)
+    changes = {"ok": ok, "checked_at": at, "detail": detail,
+               "passed_at" if ok else "failed_at": at,
+               "failures": 0 if ok else audits.c.failures + 1}
+    await conn.execute(stmt.on_conflict_do_update(index_elements=["author", "sha256"], set_=changes))
+    if ok:
+        await mark_seen(conn, author, at)
+
+
+async def audit_results(conn: AsyncConnection, author: str | None = None) -> list[dict[str, Any]]:
+    stmt = select(audits).order_by(audits.c.author, audits.c.sha256)
+    if author is not None:
+        stmt = stmt.where(audits.c.author == author)
+    return [dict(r._mapping) for r in await conn.execute(stmt)]
+
+
+async def is_distrusted(conn: AsyncConnection, author: str) -> bool:
+    return await conn.scalar(select(_distrusted().where(audits.c.author == author).exists())) or False
+
+
+async def audit_targets(conn: AsyncConnection, *, cutoff: str, me: str, limit: int) -> list[tuple[str, str, str, str]]:
+    """(author, url, sha256, cid) pairs to audit: claims of other live nodes on contents held
+    here, those audited longest ago (or never) first. Distrusted nodes are included so they can
+    pass again."""
+    last = (select(audits.c.checked_at).where(audits.c.author == holdings.c.author,
+                                                audits.c.sha256 == contents.c.sha256)
+            .scalar_subquery())
+    rows = await conn.execute(
+        select(holdings.c.author, holdings.c.url, contents.c.sha256, contents.c.cid)
+        .join(prefixes, prefixes.c.author == holdings.c.author)
+        .join(contents, func.substr(contents.c.sha256, 1, PREFIX_CHARS) == prefixes.c.prefix)
+        .join(held, held.c.content_id == contents.c.id)
+        .where(holdings.c.seen_at >= cutoff, holdings.c.author != me)
+        .order_by(func.coalesce(last, ""), func.random()).limit(limit))
+    return [(a, u, s, c) for a, u, s, c in rows]
+
+
+# -- contents as the planner sees them -----------------------------------------------------------
+
+_PAGE = 2_000             # rows read per round trip while streaming contents
+_NAMED_IN_SQL = 500       # values a statement names (more: a subquery, or every row is read)
+
+
+async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
+                         copies: int | None = None) -> list[ContentState]:
+    """Every content of a live document, with its live copies elsewhere, and whether it is held
+    here and own (see ``ContentState``).
+
+    With COPIES (the planner's K) only the contents a replication plan can act on: not own, and
+    held here or with fewer than COPIES live copies. The others (in a healthy network nearly all)
+    are filtered in SQL and never become objects, so a round costs memory in proportion to what
+    it may fetch or drop, not to the collection. Live copies are counted in SQL: every claim per
+    prefix in one ordered scan, less the claims of holders that are not live (few)."""
+    live = set(a for (a,) in await conn.execute(select(holdings.c.author).where(*_live(cutoff, me))))
+    others = [a for (a,) in await conn.execute(select(holdings.c.author)) if a not in live]
+    lost = await _lost_copies(conn, me, cutoff)
+    held_ids = {i for (i,) in await conn.execute(select(held.c.content_id))}
+    own_ids = await _own_content_ids(conn, me)
+    prefix = func.substr(contents.c.sha256, 1, PREFIX_CHARS)
+    claims = _claims(prefixes.c.prefix, "claims")       # every announced claim, one ordered scan,
+    joined = contents.outerjoin(claims, claims.c.prefix == prefix)
+    claimed = func.coalesce(claims.c.n, 0)
+    if others:                                          # less those of holders not live (few)
+        not_live = (prefixes.c.author.in_(others) if len(others) <= _NAMED_IN_SQL else
+                    prefixes.c.author.not_in(select(holdings.c.author).where(*_live(cutoff, me))))
+        dead = _claims(prefixes.c.prefix, "dead", not_live)
+        joined = joined.outerjoin(dead, dead.c.prefix == prefix)
+        claimed = claimed - func.coalesce(dead.c.n, 0)
+    in_use = (select(links.c.content_id)
+              .join(documents, documents.c.id == links.c.document_id)
+              .where(links.c.content_id == contents.c.id, documents.c.deleted.is_(False))
+              .exists())
+    query = (select(contents.c.id, contents.c.sha256, contents.c.cid, contents.c.size, claimed)
+             .select_from(joined).where(in_use))
+    if copies is not None and len(lost) <= _NAMED_IN_SQL:  # else all rows, filtered below
+        is_held = select(held.c.content_id).where(held.c.content_id == contents.c.id).exists()
+        query = query.where(or_(is_held, claimed < copies, contents.c.sha256.in_(list(lost))))
+    found: dict[int, ContentState] = {}
+    result = await conn.stream(query.execution_options(yield_per=_PAGE))
+    async for page in result.partitions(_PAGE):
+        for content_id, sha256, cid, size, claims_live in page:
+            live_copies = claims_live - lost.get(sha256, 0)
+            here, own = content_id in held_ids, content_id in own_ids
+            if copies is not None and (own or not (here or live_copies < copies)):
+                continue
+            found[content_id] = ContentState(sha256=sha256, cid=cid, size=size, copies=live_copies,
+                                             held=here, own=own)
+    await _describe(conn, found)
+    holders = await _holders_of_held(conn, me, cutoff)
+    for content_id, names in holders.items():
+        if content_id in found:
+            found[content_id].holders = tuple(sorted(names))
+    return list(found.values())
+
+
+def _claims(prefix: Any, name: str, *where: Any) -> Any:
+    """Claims per prefix (among those WHERE selects), as a named subquery to join contents to."""
+    return select(prefix, func.count().label("n")).where(*where).group_by(prefix).cte(name)
+
+
+async def _lost_copies(conn: AsyncConnection, me: str, cutoff: str) -> Counter[str]:
+    """sha256 -> claims of live holders whose latest audit of that content failed (not copies)."""
+    failed = await conn.execute(
+        select(audits.c.sha256)
+        .join(holdings, holdings.c.author == audits.c.author)
+        .join(prefixes, and_(prefixes.c.author == audits.c.author,
+                             prefixes.c.prefix == func.substr(audits.c.sha256, 1, PREFIX_CHARS)))
+        .where(audits.c.ok.is_(False), *_live(cutoff, me)))
+    return Counter(sha for (sha,) in failed)
+
+
+async def _holders_of_held(conn: AsyncConnection, me: str, cutoff: str) -> dict[int, list[str]]:
+    """content id -> live, trusted holders on other nodes, for the contents held here."""
+    rows = await conn.execute(
+        select(contents.c.id, holdings.c.author)
+        .select_from(held.join(contents, contents.c.id == held.c.content_id))
+        .join(prefixes, prefixes.c.prefix == func.substr(contents.c.sha256, 1, PREFIX_CHARS))
+        .join(holdings, holdings.c.author == prefixes.c.author)
+        .where(*_live(cutoff, me), ~_failed_for(holdings.c.author, contents.c.sha256)))
+    found: dict[int, list[str]] = {}
+    for content_id, author in rows:
+        found.setdefault(content_id, []).append(author)
+    return found
+
+
+async def _describe(conn: AsyncConnection, states: dict[int, ContentState]) -> None:
+    """Set the collections and licences of STATES (by content id) from their live documents; equal
+    sets are shared (most contents of a collection have the same)."""
+    if not states:
+        return
+    query = (select(links.c.content_id, collections.c.name, documents.c.license)
+             .join(documents, documents.c.id == links.c.document_id)
+             .join(collections, collections.c.id == documents.c.collection_id)
+             .where(documents.c.deleted.is_(False)))
+    ids = list(states)
+    if len(ids) <= _PAGE * 4:                  # a few: look them up; many: one scan of all links
+        pages = [await conn.execute(query.where(links.c.content_id.in_(ids[i:i + _PAGE])))
+                 for i in range(0, len(ids), _PAGE)]
+    else:
+        pages = [await conn.execute(query)]
+    found: dict[int, Any] = {}                 # content id -> (collection, licence), or [two sets]
+    for rows in pages:
+        for content_id, collection, license_ in rows.all():
+            if content_id not in states:
+                continue
+            seen = found.get(content_id)
+            if seen is None:
+                found[content_id] = (collection, license_)
+                continue
+            if isinstance(seen, tuple):
+                seen = found[content_id] = [{seen[0]}, {seen[1]} - {None}]
+            seen[0].add(collection)
+            if license_:
+                seen[1].add(license_)
+    single: dict[tuple[str, str | None], tuple[frozenset[str], frozenset[str]]] = {}
+    shared: dict[frozenset[str], frozenset[str]] = {}
+    for content_id, seen in found.items():
+        state = states[content_id]
+        if isinstance(seen, tuple):            # one live document: the usual case
+            if seen not in single:
+                single[seen] = (frozenset((seen[0],)), frozenset((seen[1],) if seen[1] else ()))
+            state.collections, state.licenses = single[seen]
+        else:
+            names, licences = frozenset(seen[0]), frozenset(seen[1])
+            state.collections = shared.setdefault(names, names)
+            state.licenses = shared.setdefault(licences, licences)
+
+
+async def _own_content_ids(conn: AsyncConnection, me: str) -> set[int]:
+    """Contents of documents whose winning version this node wrote."""
+    rows = await conn.execute(
+        select(links.c.content_id)
+        .join(documents, documents.c.id == links.c.document_id)
+        .join(collections, collections.c.id == documents.c.collection_id)
+        .join(versions, and_(versions.c.collection == collections.c.name,
+                             versions.c.source_id == documents.c.source_id))
+        .where(versions.c.author == me))
+    return {i for (i,) in rows}
+
+
+async def held_sha256s(conn: AsyncConnection) -> list[str]:
+    """The sha256 of every content marked fully held here."""
+    return [s for s, _cid in await held_contents(conn)]
+
+
+async def held_contents(conn: AsyncConnection) -> list[tuple[str, str]]:
+    """(sha256, cid) of every content marked fully held here."""
+    rows = await conn.execute(select(contents.c.sha256, contents.c.cid)
+                              .join(held, held.c.content_id == contents.c.id))
+    return [(s, c) for s, c in rows]

@@ -1,0 +1,126 @@
+"""The node's own feed: every local change to the index becomes one signed entry, in the same
+transaction as the change.
+
+    index = await open_index(home)          # the index, with this node's feed hook attached
+    await index.upsert_document(doc)        # the document and its signed "put" entry commit together
+
+A *local* change is one without an ``origin`` (a harvest, ``openmirror add``, a correction);
+changes applied from other nodes' feeds carry their author as origin and are never re-signed.
+``stored``/``updated`` become a ``put`` entry carrying the whole ``DocumentIn.to_dict()``,
+``retracted`` a ``retract`` entry. The feed head is read inside the write transaction (SQLite
+``BEGIN IMMEDIATE``), so two processes writing one home (``serve`` beside ``mirror``) append one
+after the other and never fork the feed.
+
+Each local entry also becomes the document's winning version (protocol §5). If another author's
+entry already won with a later timestamp (clock skew), the local entry's ``ts`` is raised just
+past it, so the local change, which was made after seeing that version, wins everywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from indexer import feeds
+from indexer.feeds import EntryRow, Version
+from indexer.index import Index, Transaction
+from indexer.records import Change, DocumentIn
+from mirror.errors import UsageError
+from mirror.home import Home
+from mirror import held
+from mirror.feed.bodies import PUT, RETRACT, put_body, retract_body
+from mirror.feed.entry import MAX_PAYLOAD, Entry, encode_payload, make_entry, now_ts
+from mirror.feed.identity import Identity
+from mirror.store import ContentStore, open_store
+
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+async def open_index(home: Home, *, identity: Identity | None = None,
+                     store: ContentStore | None = None) -> Index:
+    """Open HOME's index with the node's feed hook: every local change is signed."""
+    identity = identity or await asyncio.to_thread(Identity.load_or_create, home.key_file)
+    index = await Index.open(home.db_path)
+    LocalFeed(identity, store or open_store(home)).attach(index)
+    return index
+
+
+def ts_after(ts: str) -> str:
+    """The entry timestamp one microsecond after TS."""
+    moment = datetime.strptime(ts, _TS_FORMAT).replace(tzinfo=timezone.utc)
+    return (moment + timedelta(microseconds=1)).strftime(_TS_FORMAT)
+
+
+def entry_row(entry: Entry) -> EntryRow:
+    """The stored form of a verified entry."""
+    target = entry.target
+    return EntryRow(seq=entry.seq, hash=entry.hash, prev=entry.prev, kind=entry.kind, ts=entry.ts,
+                    target=None if target is None else feeds.target_of(*target),
+                    payload=entry.payload, signature=entry.signature)
+
+
+def version_of(entry: Entry) -> Version:
+    """The document version an accepted put or retract entry stands for."""
+    collection, source_id = entry.target  # type: ignore[misc]
+    return Version(collection, source_id, entry.ts, entry.author, entry.seq, entry.hash, entry.kind)
+
+
+def put_entry_body(document: DocumentIn) -> dict[str, Any]:
+    """The put body of DOCUMENT; its raw source record is left out if it would pass the limit."""
+    body = put_body(document)
+    if body.get("raw_record") and len(encode_payload(body)) > MAX_PAYLOAD - 4096:
+        body["raw_record"] = None
+    return body
+
+
+class LocalFeed:
+    """Appends one signed entry per local change, inside the change's own transaction."""
+
+    def __init__(self, identity: Identity, store: ContentStore) -> None:
+        self.identity = identity
+        self.store = store
+
+    def attach(self, index: Index) -> None:
+        index.add_precommit_hook(self.hook)
+
+    async def hook(self, tx: Transaction, changes: list[Change]) -> None:
+        local = [c for c in changes if c.origin is None]
+        if not local:
+            return
+        conn = await tx.connection()
+        me = self.identity.node_id
+        head = await feeds.get_head(conn, me)
+        known = await feeds.get_versions(conn, [_key(c.document) for c in local])
+        seq, prev, last_ts = head.seq, head.head, head.ts or ""
+        rows: list[EntryRow] = []
+        for change in local:
+            key = _key(change.document)
+            kind, body = _kind_and_body(change)
+            ts = max(now_ts(), last_ts)
+            winner = known.get(key)
+            if winner is not None and winner.order_key >= (ts, me, seq + 1, b""):
+                ts = ts_after(winner.ts)
+            seq += 1
+            entry = make_entry(self.identity, seq, prev, kind, body, ts=ts)
+            rows.append(entry_row(entry))
+            known[key] = version_of(entry)
+            prev, last_ts = entry.hash, entry.ts
+        now = now_ts()
+        await feeds.add_entries(conn, me, rows, now)
+        await feeds.put_versions(conn, list({_key(c.document): known[_key(c.document)]
+                                             for c in local}.values()))
+        await held.record(conn, self.store, [c.document for c in local if c.kind != "retracted"])
+
+
+def _key(document: DocumentIn) -> tuple[str, str]:
+    return (document.collection, document.source_id)
+
+
+def _kind_and_body(change: Change) -> tuple[str, dict[str, Any]]:
+    doc = change.document
+    if change.kind == "retracted":
+        return RETRACT, retract_body(doc.collection, doc.source_id)
+    if change.kind in ("stored", "updated"):
+        return PUT, put_entry_body(doc)
+    raise UsageError(f"unknown change kind {change.kind!r}")

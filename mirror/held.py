@@ -1,0 +1,89 @@
+"""Which contents this node holds completely (every block of the DAG in the local blockstore).
+
+The answer is kept in the ``held_contents`` table so that ``status`` counts held documents with
+one query instead of walking DAGs. It is updated:
+
+* when a local change is signed (``record``, inside that transaction: ingest stores before it
+  indexes, so the blocks are there);
+* when entries from peers are applied (``record`` again: a content may already be here);
+* by ``refresh`` whenever content is stored or removed by other means (``openmirror get``,
+  replication, garbage collection): call it with the sha256s or CIDs concerned;
+* by ``reconcile`` when a node starts, for contents never checked (cheap: one ``stat`` of the
+  root block for a content that is absent).
+
+DAG walks run in a worker thread, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, AsyncContextManager, Callable, Iterable
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from indexer import feeds
+from indexer.index import Index
+from indexer.records import DocumentIn
+from mirror.errors import MirrorError
+from mirror.feed.entry import now_ts
+from mirror.store import CID, ContentStore
+
+RECONCILE_BATCH = 2000
+ReadFn = Callable[[], AsyncContextManager[Any]]   # opens a read snapshot of the index
+
+
+def holds(store: ContentStore, cid_text: str) -> bool:
+    """True when every block of CID_TEXT is in STORE (False for a CID we cannot read)."""
+    try:
+        return store.has_all(CID.decode(cid_text))
+    except (MirrorError, ValueError):
+        return False
+
+
+def _split(store: ContentStore, pairs: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    have, lack = [], []
+    for sha, cid in pairs:
+        (have if holds(store, cid) else lack).append(sha)
+    return have, lack
+
+
+async def record(conn: AsyncConnection, store: ContentStore, documents: Iterable[DocumentIn]) -> None:
+    """Check the contents of DOCUMENTS against STORE and mark them held or not, on CONN."""
+    pairs = {c.sha256.lower(): c.cid for d in documents for c in d.contents}
+    if not pairs:
+        return
+    have, lack = await asyncio.to_thread(_split, store, list(pairs.items()))
+    ids = await feeds.content_ids(conn, pairs)
+    await feeds.set_held(conn, [ids[s] for s in have if s in ids], [ids[s] for s in lack if s in ids],
+                         now_ts())
+
+
+async def refresh(index: Index, store: ContentStore, keys: Iterable[str]) -> int:
+    """Re-check the contents named by KEYS (sha256 hex or CID); returns how many are held."""
+    wanted = list(dict.fromkeys(keys))
+    found = [c for c in [await index.get_content(k) for k in wanted] if c is not None]
+    if not found:
+        return 0
+    have, lack = await asyncio.to_thread(_split, store, [(c.sha256, c.cid) for c in found])
+    async with index.transaction() as tx:
+        conn = await tx.connection()
+        ids = await feeds.content_ids(conn, [c.sha256 for c in found])
+        await feeds.set_held(conn, [ids[s] for s in have], [ids[s] for s in lack], now_ts())
+    return len(have)
+
+
+async def reconcile(index: Index, read: ReadFn, store: ContentStore) -> int:
+    """Mark every content not yet marked held that is complete in STORE; returns how many."""
+    after, marked = 0, 0
+    while True:
+        async with read() as conn:
+            batch = await feeds.unchecked_contents(conn, after, RECONCILE_BATCH)
+        if not batch:
+            return marked
+        have, _ = await asyncio.to_thread(_split, store, [(s, c) for _, s, c in batch])
+        if have:
+            by_sha = {s: i for i, s, _ in batch}
+            async with index.transaction() as tx:
+                await feeds.set_held(await tx.connection(), [by_sha[s] for s in have], [], now_ts())
+            marked += len(have)
+        after = batch[-1][0]

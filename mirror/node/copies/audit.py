@@ -1,0 +1,297 @@
+"""Audits: challenge a holder to prove, with a fresh nonce, that it holds the blocks it claims.
+
+The challenger picks a content the holder announces *and that it holds itself*, samples random
+blocks of its DAG (random root-to-leaf walks, each link chosen in proportion to the bytes under
+it, so every byte of the file is equally likely to be checked), and sends a fresh random nonce.
+The holder answers ``sha256(nonce || block bytes)`` for each block, signed with its node key::
+
+    POST /api/v1/audit   {"cid": ROOT, "blocks": [CID, …] (1..16), "nonce": "<64 hex>"}
+    200                  {"node_id", "cid", "nonce", "blocks", "proofs": ["<64 hex>" | null, …],
+                          "signature": base64 Ed25519(key, "openmirror-audit-v1\\n" || P)}
+
+where ``P`` is the canonical JSON of ``{"blocks", "cid", "node_id", "nonce", "proofs"}``. The answer
+can only be computed with the block bytes at hand (the nonce is new, so nothing can be
+precomputed), and the signature ties it to the holder's key: pointing a claim at another node's URL
+does not pass. A holder can still fetch the blocks from elsewhere while it is being challenged;
+the answer deadline (``AUDIT_TIMEOUT``) bounds that, as in every proof-of-retrievability scheme
+without trusted hardware.
+
+A challenger that does *not* hold the content cannot check hashed answers; it should not audit
+that content (``audit_targets`` only offers contents held here). It can still ask the holder's
+gateway for the same sampled paths (``fetch_block``) and verify every block against its CID,
+which proves retrievability at the cost of moving the blocks.
+
+Outcomes: ``passed`` (every proof right and signed by the announced node), ``failed`` (a wrong or
+missing proof, a bad signature), ``unreachable`` (no valid answer in time: it cannot serve the
+content either, so it is recorded like a failure), ``skipped`` (the holder asked us to slow down;
+nothing recorded). A failure stops the holder counting as a copy of that content, and of every
+content while its latest audit is a failure (``indexer.copies``); the planner then
+re-replicates. A later passed audit restores it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import json
+import os
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+from aiohttp import web
+
+from indexer import copies as rows
+from indexer.index import Index
+from mirror.errors import BlockNotFound, IntegrityError, InvalidCID
+from mirror.node.api import NODE_KEY, BadRequest, error, read_json
+from mirror.node.copies.census import ReadFn, live_cutoff, snapshot
+from mirror.feed.entry import encode_payload, now_ts
+from mirror.feed.identity import Identity, is_node_id
+from mirror.node.limits import RateLimiter
+from mirror.store import ContentStore
+from mirror.store.blockstore import BlockStore
+from mirror.store.cid import CID, DAG_PB
+from mirror.store.dagpb import decode_node
+
+if TYPE_CHECKING:
+    from mirror.node.app import Node
+
+SIGNING_CONTEXT = b"openmirror-audit-v1\n"
+MAX_BLOCKS = 16                   # blocks per challenge (at most 32 MiB to hash for the holder)
+NONCE_BYTES = 32
+AUDIT_TIMEOUT = 30.0              # seconds a holder has to answer
+AUDIT_RATE, AUDIT_BURST = 1.0, 8  # challenges per second one address may send, and at once
+MAX_REQUEST = 8 << 10
+MAX_RESPONSE = 16 << 10
+MAX_DEPTH = 64                    # a sampled walk deeper than this is not a UnixFS file
+PARALLEL_AUDITS = 4
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("openmirror_audit_limiter")
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """A holder's answer: one proof per block (None: it says it lacks the block)."""
+
+    node_id: str
+    proofs: list[bytes | None]
+    signed: bool                  # the signature is NODE_ID's over exactly what we asked
+
+
+@dataclass(frozen=True)
+class AuditOutcome:
+    author: str
+    url: str
+    sha256: str
+    cid: str
+    status: str                   # passed | failed | unreachable | skipped
+    detail: str = ""
+    blocks: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "passed"
+
+
+# -- the challenger ------------------------------------------------------------------------------
+
+def sample_blocks(blocks: BlockStore, root: CID, count: int, rng: random.Random) -> list[CID]:
+    """Up to COUNT distinct blocks of the DAG under ROOT, each the end of a random root-to-leaf
+    walk weighted by the bytes under each link. Reads only the nodes on the walks."""
+    found: dict[bytes, CID] = {}
+    for _ in range(count * 2):
+        if len(found) >= count:
+            break
+        cid = root
+        for _depth in range(MAX_DEPTH):
+            if cid.codec != DAG_PB:
+                break
+            links = decode_node(blocks.get(cid)).links
+            if not links:
+                break
+            pick = rng.choices(links, weights=[max(1, link.tsize) for link in links])[0]
+            cid = CID.from_bytes(pick.hash)
+        found.setdefault(cid.multihash, cid)
+    return list(found.values())
+
+
+def proof(nonce: bytes, block: bytes) -> bytes:
+    """What a holder of BLOCK answers to NONCE."""
+    return hashlib.sha256(nonce + block).digest()
+
+
+def signed_payload(node_id: str, cid: str, nonce: bytes, blocks: list[str],
+                   proofs: list[bytes | None]) -> bytes:
+    """The bytes a holder signs (after ``SIGNING_CONTEXT``)."""
+    return encode_payload({"node_id": node_id, "cid": cid, "nonce": nonce.hex(), "blocks": blocks,
+                           "proofs": [None if p is None else p.hex() for p in proofs]})
+
+
+async def challenge(session: aiohttp.ClientSession, holder_url: str, cid: str, blocks: list[str],
+                    nonce: bytes, *, timeout: float = AUDIT_TIMEOUT) -> AuditResult:
+    """Send one challenge; raises ``AuditUnanswered`` when no well-formed answer came in time."""
+    body = {"cid": cid, "blocks": blocks, "nonce": nonce.hex()}
+    try:
+        async with session.post(f"{holder_url.rstrip('/')}/api/v1/audit", json=body,
+                                timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            if resp.status == 429:
+                raise AuditUnanswered("the holder asks to slow down", busy=True)
+            if resp.status != 200:
+                raise AuditUnanswered(f"HTTP {resp.status}")
+            data = await resp.content.read(MAX_RESPONSE + 1)
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        raise AuditUnanswered(f"{type(exc).__name__}: {str(exc)[:120]}") from None
+    return _read_answer(data, cid, blocks, nonce)
+
+
+class AuditUnanswered(Exception):
+    """No usable answer (``busy``: the holder rate-limited us)."""
+
+    def __init__(self, message: str, *, busy: bool = False) -> None:
+        super().__init__(message)
+        self.busy = busy
+
+
+def _read_answer(data: bytes, cid: str, blocks: list[str], nonce: bytes) -> AuditResult:
+    try:
+        obj = _json_object(data)
+        node_id, proofs = obj["node_id"], [_proof(p) for p in obj["proofs"]]
+        signature = base64.b64decode(obj["signature"], validate=True)
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise AuditUnanswered("malformed answer") from None
+    if not is_node_id(node_id) or len(proofs) != len(blocks):
+        raise AuditUnanswered("malformed answer")
+    payload = signed_payload(node_id, cid, nonce, blocks, proofs)
+    return AuditResult(node_id, proofs, Identity.verify(node_id, SIGNING_CONTEXT + payload, signature))
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
+    if len(data) > MAX_RESPONSE:
+        raise ValueError("answer too long")
+    obj = json.loads(data)
+    if not isinstance(obj, dict) or not isinstance(obj.get("proofs"), list):
+        raise ValueError("not an answer")
+    return obj
+
+
+def _proof(value: Any) -> bytes | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) != 64:
+        raise ValueError("not a proof")
+    return bytes.fromhex(value)
+
+
+async def audit_holder(session: aiohttp.ClientSession, store: ContentStore, *, author: str, url: str,
+                       sha256: str, cid: str, samples: int = 4,
+                       rng: random.Random | None = None) -> AuditOutcome:
+    """Challenge the holder AUTHOR at URL over SAMPLES random blocks of CID (held here)."""
+    rng = rng or random.SystemRandom()
+    nonce = os.urandom(NONCE_BYTES)
+    chosen, expected = await asyncio.to_thread(_expect, store, cid, min(samples, MAX_BLOCKS), nonce, rng)
+    outcome = AuditOutcome(author, url, sha256, cid, "passed", blocks=len(chosen))
+    try:
+        answer = await challenge(session, url, cid, [str(c) for c in chosen], nonce)
+    except AuditUnanswered as exc:
+        return _replace(outcome, "skipped" if exc.busy else "unreachable", str(exc))
+    if answer.node_id != author or not answer.signed:
+        return _replace(outcome, "failed", "the answer is not signed by the announced node")
+    wrong = sum(1 for got, want in zip(answer.proofs, expected) if got != want)
+    if wrong:
+        return _replace(outcome, "failed", f"{wrong} of {len(expected)} blocks missing or wrong")
+    return outcome
+
+
+def _expect(store: ContentStore, cid: str, count: int, nonce: bytes,
+            rng: random.Random) -> tuple[list[CID], list[bytes]]:
+    chosen = sample_blocks(store.blocks, CID.decode(cid), count, rng)
+    return chosen, [proof(nonce, store.blocks.get(c)) for c in chosen]
+
+
+def _replace(outcome: AuditOutcome, status: str, detail: str) -> AuditOutcome:
+    return AuditOutcome(outcome.author, outcome.url, outcome.sha256, outcome.cid, status, detail,
+                        outcome.blocks)
+
+
+async def record(index: Index, outcome: AuditOutcome) -> None:
+    """Store OUTCOME (``skipped`` ones are not recorded)."""
+    if outcome.status == "skipped":
+        return
+    async with index.transaction() as tx:
+        await rows.record_audit(await tx.connection(), outcome.author, outcome.sha256, outcome.ok,
+                                now_ts(), outcome.detail or None)
+
+
+async def audit_round(index: Index, store: ContentStore, session: aiohttp.ClientSession, *, me: str,
+                      holder_timeout: float, count: int = 4, samples: int = 4,
+                      read: ReadFn | None = None) -> list[AuditOutcome]:
+    """Audit COUNT claims of other nodes on contents held here (least recently audited first),
+    record the outcomes and return them. Run it every ``node.audit_interval`` seconds."""
+    async with snapshot(index, read) as conn:
+        targets = await rows.audit_targets(conn, cutoff=live_cutoff(holder_timeout), me=me, limit=count)
+    gate = asyncio.Semaphore(PARALLEL_AUDITS)
+
+    async def one(author: str, url: str, sha256: str, cid: str) -> AuditOutcome:
+        async with gate:
+            try:
+                outcome = await audit_holder(session, store, author=author, url=url, sha256=sha256,
+                                             cid=cid, samples=samples)
+            except (BlockNotFound, IntegrityError, InvalidCID) as exc:
+                return AuditOutcome(author, url, sha256, cid, "skipped", f"our copy: {exc}")
+        await record(index, outcome)
+        return outcome
+
+    return list(await asyncio.gather(*(one(*t) for t in targets)))
+
+
+# -- the holder ----------------------------------------------------------------------------------
+
+def setup_routes(app: web.Application, node: "Node") -> None:
+    """Register ``POST /api/v1/audit`` with its own per-address rate limit."""
+    app[LIMITER] = RateLimiter(AUDIT_RATE, AUDIT_BURST)
+    app.router.add_post("/api/v1/audit", post_audit)
+
+
+def answer(store: ContentStore, blocks: list[CID], nonce: bytes) -> list[bytes | None]:
+    """The proofs this node can give (None for a block it lacks or whose copy is damaged)."""
+    proofs: list[bytes | None] = []
+    for cid in blocks:
+        try:
+            proofs.append(proof(nonce, store.blocks.get(cid)))
+        except (BlockNotFound, IntegrityError):
+            proofs.append(None)
+    return proofs
+
+
+async def post_audit(request: web.Request) -> web.Response:
+    node = request.app[NODE_KEY]
+    wait = request.app[LIMITER].check(request.remote or "?", "audit")
+    if wait > 0:
+        return error(429, "rate_limited", "too many audits", {"Retry-After": str(max(1, round(wait)))})
+    obj = await read_json(request, MAX_REQUEST)
+    cid, blocks, nonce = _parse_challenge(obj)
+    proofs = await asyncio.to_thread(answer, node.store, [CID.decode(b) for b in blocks], nonce)
+    me = node.identity.node_id
+    signature = node.identity.sign(SIGNING_CONTEXT + signed_payload(me, cid, nonce, blocks, proofs))
+    return web.json_response({"node_id": me, "cid": cid, "nonce": nonce.hex(), "blocks": blocks,
+                              "proofs": [None if p is None else p.hex() for p in proofs],
+                              "signature": base64.b64encode(signature).decode("ascii")})
+
+
+def _parse_challenge(obj: dict[str, Any]) -> tuple[str, list[str], bytes]:
+    cid, blocks, nonce = obj.get("cid"), obj.get("blocks"), obj.get("nonce")
+    if not isinstance(blocks, list) or not 1 <= len(blocks) <= MAX_BLOCKS:
+        raise BadRequest(f"blocks must list 1 to {MAX_BLOCKS} CIDs")
+    if not isinstance(nonce, str) or not 32 <= len(nonce) <= 128:
+        raise BadRequest("nonce must be 16 to 64 bytes in hex")
+    try:
+        for text in [cid, *blocks]:
+            if not isinstance(text, str) or len(text) > 200:
+                raise BadRequest("not a CID")
+            CID.decode(text)
+        return cid, blocks, bytes.fromhex(nonce)  # type: ignore[return-value]
+    except (InvalidCID, ValueError):
+        raise BadRequest("not a CID, or the nonce is not hex") from None

@@ -1,0 +1,94 @@
+"""Known copies: how many live copies each content has, and the health figures ``status`` shows.
+
+    states = await content_states(index, me=node_id, holder_timeout=600)   # list[ContentState]
+    figures = health(states, copies=3, budget=10 << 30)                    # the status fields
+
+A copy is *live* when its holder's announcement (or a passed audit) is younger than
+``node.holder_timeout`` and the holder has not failed its latest audit (``indexer.copies``).
+Reads go through ``read`` (a function opening a read-only snapshot, like ``Node.reader.read``);
+without one they run in a short write transaction of the index.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta, timezone
+from typing import Any, AsyncContextManager, AsyncIterator, Callable
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from indexer import copies as copy_rows
+from indexer.copies import ContentState
+from indexer.index import Index
+from mirror.node.copies.budget import usage
+from mirror.feed.entry import format_ts
+
+ReadFn = Callable[[], AsyncContextManager[AsyncConnection]]
+COPIES_SHOWN = 8                  # the distribution groups K and more copies under "K+" past this
+
+
+def snapshot(index: Index, read: ReadFn | None) -> AsyncContextManager[AsyncConnection]:
+    """A connection to read from: READ's snapshot when given, else a short index transaction."""
+    return read() if read is not None else _in_transaction(index)
+
+
+@asynccontextmanager
+async def _in_transaction(index: Index) -> AsyncIterator[AsyncConnection]:
+    async with index.transaction() as tx:
+        yield await tx.connection()
+
+
+def live_cutoff(holder_timeout: float, now: datetime | None = None) -> str:
+    """The oldest ``seen_at`` that still counts as live."""
+    moment = (now or datetime.now(timezone.utc)) - timedelta(seconds=holder_timeout)
+    return format_ts(moment)
+
+
+async def content_states(index: Index, *, me: str, holder_timeout: float, read: ReadFn | None = None,
+                         copies: int | None = None) -> list[ContentState]:
+    """Every content of a live document with its live copies on other nodes (see ``ContentState``);
+    with COPIES, only those a replication plan for that target can act on (not own; held here or
+    under-replicated): what the planner needs, in memory proportional to it."""
+    async with snapshot(index, read) as conn:
+        return await copy_rows.content_states(conn, me=me, cutoff=live_cutoff(holder_timeout),
+                                              copies=copies)
+
+
+async def holder_urls(index: Index, *, me: str, holder_timeout: float, sha256: str | None = None,
+                      read: ReadFn | None = None) -> list[str]:
+    """URLs of live, trusted holders of one content (SHA256), or of every live node (None)."""
+    cutoff = live_cutoff(holder_timeout)
+    async with snapshot(index, read) as conn:
+        if sha256 is None:
+            found = await copy_rows.live_holders(conn, cutoff=cutoff, me=me)
+        else:
+            found = await copy_rows.holders_of(conn, sha256, cutoff=cutoff, me=me)
+    return [url for _author, url in found]
+
+
+def health(states: list[ContentState], *, copies: int, budget: int) -> dict[str, Any]:
+    """The diffusion fields of ``status``: budget and its use, ``under_replicated`` (contents with
+    fewer than COPIES known live copies, this node's included), and per collection the contents,
+    those held here and the distribution of known copies (``{"0": n, "1": n, …}``)."""
+    spent = usage(states, budget)
+    per_collection: dict[str, dict[str, Any]] = {}
+    for state in states:
+        for name in state.collections:
+            entry = per_collection.setdefault(name, {"contents": 0, "held": 0, "under_replicated": 0,
+                                                     "copies": Counter()})
+            entry["contents"] += 1
+            entry["held"] += state.held
+            entry["under_replicated"] += state.total_copies < copies
+            entry["copies"][_bucket(state.total_copies, copies)] += 1
+    for entry in per_collection.values():
+        entry["copies"] = dict(sorted(entry["copies"].items(), key=lambda kv: int(kv[0].rstrip("+"))))
+    return {"storage_budget": budget, "storage_budget_used": spent.used, "own_bytes": spent.own,
+            "copies_target": copies, "contents": len(states),
+            "under_replicated": sum(1 for s in states if s.total_copies < copies),
+            "collections": dict(sorted(per_collection.items()))}
+
+
+def _bucket(count: int, target: int) -> str:
+    top = max(target, COPIES_SHOWN)
+    return f"{top}+" if count >= top else str(count)

@@ -1,0 +1,424 @@
+"""Holdings announcements: a node's signed, compact statement of which contents it holds.
+
+Every node can verify and relay them, and keeps the newest per node; they are how a node estimates
+the live copies of every content (``indexer.copies``). They are not feed entries: only the
+latest matters, so they are replaced, never appended.
+
+An announcement is a small signed *payload* plus a *held set* named by its sha256::
+
+    payload   = canonical JSON (sorted keys, compact, UTF-8, integers only) of
+                {"v": 1, "kind": "announce", "author": "om…", "seq": N, "ts": "…Z",
+                 "body": {"url": "http://…", "storage_budget": B, "storage_used": U,
+                          "held": {"format": "sha256-prefix-8", "count": K,
+                                   "sha256": "<64 hex>", "size": S}}}
+    signature = Ed25519(author key, "openmirror-announce-v1\\n" || payload)
+    held set  = zstd( LEB128(p1 - 0) || LEB128(p2 - p1) || … )   (S bytes, sha256 as announced)
+
+where p1 < p2 < … are the first 8 bytes (big-endian) of the sha256 of every content the node
+holds completely. 100,000 contents make a set of about 665 KB (the entropy of 100,000 random
+64-bit values is ~610 KB); 8 bytes keep accidental matches negligible (< 1e-8 per node for a
+million contents). The set travels apart from the payload and is fetched only when its hash is
+new, so a node re-announcing to show it is alive (a new ``seq``, same set) costs ~600 bytes.
+
+``seq`` grows with every announcement of an author: ``next_seq`` takes the greater of the last
+seq + 1 and the current Unix time in milliseconds, so it keeps growing even after a node lost its
+index. A reader keeps the announcement with the greatest seq and ignores older or equal ones.
+An announcement whose ``ts`` is more than ``MAX_CLOCK_SKEW`` ahead is refused; a holder counts as
+live from ``min(ts, time received)`` for ``node.holder_timeout`` seconds.
+
+HTTP (registered by ``setup_routes(app, node)``)::
+
+    GET /api/v1/holdings?after=NODE_ID&limit=N   {"node_id", "announcements": [{"payload",
+                                                  "signature"} base64], "more"}, by author
+    GET /api/v1/holdings/sets/{sha256 hex}       the held set bytes (application/octet-stream)
+
+``pull_holdings`` reads a peer's list, verifies every announcement, fetches the sets it lacks
+(verified against their hash) and stores the newer ones; ``publish_holdings`` signs this node's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import io
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Iterable
+
+import aiohttp
+import zstandard
+from aiohttp import web
+
+from indexer import copies as rows
+from indexer.copies import HoldingRow
+from indexer.index import Index
+from mirror.errors import PeerError, SignatureError, UsageError
+from mirror.node.api import NODE_KEY, BadRequest, int_param
+from mirror.node.sync.client import PeerClient
+from mirror.node.copies.census import ReadFn, snapshot
+from mirror.feed.entry import encode_payload, format_ts, now_ts
+from mirror.feed.identity import SIGNATURE_SIZE, Identity, is_node_id
+
+if TYPE_CHECKING:
+    from mirror.node.app import Node
+
+SIGNING_CONTEXT = b"openmirror-announce-v1\n"
+SET_FORMAT = "sha256-prefix-8"
+PROTOCOL_VERSION = 1
+MAX_PAYLOAD = 4096
+MAX_URL = 2048
+MAX_HELD = 4_000_000                 # contents one announcement may claim
+MAX_SET_BYTES = 10 * MAX_HELD        # a LEB128 delta is at most 10 bytes (zstd adds little)
+MAX_INT = (1 << 53) - 1
+MAX_CLOCK_SKEW = 300.0               # seconds an announcement's ts may be ahead of ours
+PAGE = 100                           # announcements per listing page (at most PAGE_MAX)
+PAGE_MAX = 500
+MAX_PULLED = 10_000                  # announcements read from one peer in one pull
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_KEYS = frozenset(("v", "kind", "author", "seq", "ts", "body"))
+_BODY_KEYS = frozenset(("url", "storage_budget", "storage_used", "held"))
+_HELD_KEYS = frozenset(("format", "count", "sha256", "size"))
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """One announcement: ``payload`` and ``signature`` are the truth, the rest is parsed from them."""
+
+    payload: bytes
+    signature: bytes
+    author: str
+    seq: int
+    ts: str
+    url: str
+    budget: int
+    used: int
+    count: int
+    set_hash: bytes
+    set_size: int
+
+    def to_wire(self) -> dict[str, str]:
+        return {"payload": _b64(self.payload), "signature": _b64(self.signature)}
+
+    def row(self, set_data: bytes, received: str) -> HoldingRow:
+        """The stored form; the holder counts as seen at min(ts, RECEIVED)."""
+        return HoldingRow(author=self.author, seq=self.seq, ts=self.ts, seen_at=min(self.ts, received),
+                          url=self.url, budget=self.budget, used=self.used, count=self.count,
+                          set_hash=self.set_hash, set_data=set_data, payload=self.payload,
+                          signature=self.signature)
+
+
+# -- the held set --------------------------------------------------------------------------------
+
+def prefix_of(sha256_hex: str) -> int:
+    """The 64-bit prefix of a content's sha256 (hex)."""
+    return int(sha256_hex[:16], 16)
+
+
+def encode_held(sha256s: Iterable[str]) -> bytes:
+    """The held-set bytes of the contents SHA256S (hex digests; order and repeats do not matter)."""
+    out = bytearray()
+    last = 0
+    for value in sorted({prefix_of(s) for s in sha256s}):
+        delta, last = value - last, value
+        while delta >= 0x80:
+            out.append((delta & 0x7F) | 0x80)
+            delta >>= 7
+        out.append(delta)
+    return zstandard.ZstdCompressor(level=3).compress(bytes(out))
+
+
+def decode_held(data: bytes, count: int) -> list[int]:
+    """The COUNT increasing prefixes in a held set; ``PeerError`` for anything malformed."""
+    if not 0 <= count <= MAX_HELD:
+        raise PeerError(f"a held set of {count} contents is over the limit")
+    try:
+        raw = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data)).read(10 * count + 1)
+    except zstandard.ZstdError as exc:
+        raise PeerError(f"held set is not zstd: {exc}") from None
+    values: list[int] = []
+    value = shift = delta = 0
+    for byte in raw:
+        delta |= (byte & 0x7F) << shift
+        if byte & 0x80:
+            shift += 7
+            if shift > 63:
+                raise PeerError("held set has an overlong varint")
+            continue
+        if values and delta == 0:
+            raise PeerError("held set is not strictly increasing")
+        value += delta
+        values.append(value)
+        delta = shift = 0
+    if shift or len(values) != count or (values and values[-1] >= 1 << 64):
+        raise PeerError(f"held set does not hold the {count} announced prefixes")
+    return values
+
+
+def prefix_texts(values: Iterable[int]) -> list[str]:
+    """Prefixes as the 16 hex chars the storage compares with ``contents.sha256``."""
+    return [f"{v:016x}" for v in values]
+
+
+# -- making and reading announcements ------------------------------------------------------------
+
+def next_seq(previous: int) -> int:
+    """The seq of a node's next announcement (see the module docstring)."""
+    return min(MAX_INT, max(previous + 1, int(time.time() * 1000)))
+
+
+def make_announcement(identity: Identity, *, seq: int, url: str, budget: int, used: int,
+                      held: Iterable[str], ts: str | None = None) -> tuple[Announcement, bytes]:
+    """Sign an announcement of IDENTITY holding the contents HELD (sha256 hex); returns it and
+    its held-set bytes. A bad argument raises ``UsageError``."""
+    held_list = list(held)
+    data = encode_held(held_list)
+    count = len({prefix_of(s) for s in held_list})
+    body = {"url": url, "storage_budget": budget, "storage_used": used,
+            "held": {"format": SET_FORMAT, "count": count, "sha256": hashlib.sha256(data).hexdigest(),
+                     "size": len(data)}}
+    obj = {"v": PROTOCOL_VERSION, "kind": "announce", "author": identity.node_id, "seq": seq,
+           "ts": ts or now_ts(), "body": body}
+    payload = encode_payload(obj)
+    try:
+        return parse_announcement(payload, identity.sign(SIGNING_CONTEXT + payload)), data
+    except PeerError as exc:
+        raise UsageError(f"cannot make an announcement: {exc}") from None
+
+
+def parse_announcement(payload: bytes, signature: bytes, *, now: datetime | None = None) -> Announcement:
+    """Check one announcement from anywhere: strict form (``PeerError``), then its signature
+    (``SignatureError``). The held set is checked apart, against ``set_hash``."""
+    if type(payload) is not bytes or type(signature) is not bytes:
+        raise PeerError("announcement payload and signature must be bytes")
+    if not 0 < len(payload) <= MAX_PAYLOAD or len(signature) != SIGNATURE_SIZE:
+        raise PeerError("announcement payload or signature has the wrong size")
+    try:
+        obj = json.loads(payload)
+        canonical = encode_payload(obj) == payload
+    except (ValueError, RecursionError, UsageError):
+        raise PeerError("announcement payload is not JSON") from None
+    problem = None if canonical else "payload is not canonical JSON"
+    problem = problem or _check(obj, now or datetime.now(timezone.utc))
+    if problem:
+        raise PeerError(f"announcement: {problem}")
+    if not Identity.verify(obj["author"], SIGNING_CONTEXT + payload, signature):
+        raise SignatureError(f"announcement {obj['author']}#{obj['seq']}: bad signature")
+    body, held = obj["body"], obj["body"]["held"]
+    return Announcement(payload=payload, signature=signature, author=obj["author"], seq=obj["seq"],
+                        ts=obj["ts"], url=body["url"], budget=body["storage_budget"],
+                        used=body["storage_used"], count=held["count"],
+                        set_hash=bytes.fromhex(held["sha256"]), set_size=held["size"])
+
+
+def _check(obj: Any, now: datetime) -> str | None:
+    if type(obj) is not dict or obj.keys() != _KEYS:
+        return f"keys must be exactly {sorted(_KEYS)}"
+    if obj["v"] != PROTOCOL_VERSION or obj["kind"] != "announce":
+        return "unsupported version or kind"
+    if not is_node_id(obj["author"]) or not _count(obj["seq"], 1, MAX_INT):
+        return "bad author or seq"
+    problem = _check_ts(obj["ts"], now)
+    body = obj["body"]
+    if problem or type(body) is not dict or body.keys() != _BODY_KEYS:
+        return problem or f"body keys must be exactly {sorted(_BODY_KEYS)}"
+    url, held = body["url"], body["held"]
+    if type(url) is not str or not url.startswith(("http://", "https://")) or len(url) > MAX_URL:
+        return "url is not an http(s) URL"
+    if not (_count(body["storage_budget"], 0, MAX_INT) and _count(body["storage_used"], 0, MAX_INT)):
+        return "storage figures must be integers"
+    if type(held) is not dict or held.keys() != _HELD_KEYS or held["format"] != SET_FORMAT:
+        return f"held must be a {SET_FORMAT} set"
+    digest = held["sha256"]
+    if type(digest) is not str or len(digest) != 64 or digest.strip("0123456789abcdef"):
+        return "held.sha256 is not 64 lower-case hex chars"
+    if not (_count(held["count"], 0, MAX_HELD) and _count(held["size"], 1, MAX_SET_BYTES)):
+        return "held count or size out of bounds"
+    return None
+
+
+def _count(value: Any, lo: int, hi: int) -> bool:
+    return type(value) is int and lo <= value <= hi
+
+
+def _check_ts(ts: Any, now: datetime) -> str | None:
+    try:
+        moment = datetime.strptime(ts, _TS_FORMAT).replace(tzinfo=timezone.utc)
+    except (TypeError, ValueError):
+        return "ts is not a timestamp"
+    if format_ts(moment) != ts:
+        return "ts is not in canonical form"
+    if moment > now + timedelta(seconds=MAX_CLOCK_SKEW):
+        return "ts is in the future"
+    return None
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: Any, limit: int) -> bytes:
+    if type(text) is not str or len(text) > limit * 4 // 3 + 4:
+        raise PeerError("announcement field is not base64 of the right size")
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error:
+        raise PeerError("announcement field is not base64") from None
+
+
+# -- publishing and pulling ----------------------------------------------------------------------
+
+async def publish_holdings(index: Index, identity: Identity, *, url: str, budget: int, used: int,
+                           read: ReadFn | None = None, ts: str | None = None) -> Announcement:
+    """Sign and store this node's announcement of what it holds now (``held_contents``).
+
+    Call it when the held set changed and at least every ``node.holder_timeout / 3`` seconds (a
+    heartbeat). Peers get it with their next ``pull_holdings``.
+    """
+    async with snapshot(index, read) as conn:
+        held = await rows.held_sha256s(conn)
+        previous = await rows.get_holding(conn, identity.node_id)
+    seq = next_seq(previous.seq if previous else 0)
+    announcement, data = await asyncio.to_thread(make_announcement, identity, seq=seq, url=url,
+                                                 budget=budget, used=used, held=held, ts=ts)
+    same = previous is not None and previous.set_hash == announcement.set_hash
+    prefixes = None if same else prefix_texts(sorted({prefix_of(s) for s in held}))
+    async with index.transaction() as tx:
+        await rows.put_holding(await tx.connection(), announcement.row(data, announcement.ts), prefixes)
+    return announcement
+
+
+async def pull_holdings(session: aiohttp.ClientSession, peer_url: str, index: Index, *,
+                        read: ReadFn | None = None, limit: int = MAX_PULLED) -> int:
+    """Fetch the announcements PEER_URL knows, keep those newer than ours; returns how many.
+
+    Every announcement is verified before anything is stored; a malformed or forged one raises
+    ``PeerError``/``SignatureError`` (the peer should be backed off) and nothing of that page is
+    stored. Sets are fetched only when their hash is new here.
+    """
+    client = PeerClient(session, peer_url.rstrip("/"))
+    after, stored = "", 0
+    while stored < limit:
+        obj = await client.get_json("/api/v1/holdings", {"after": after, "limit": str(PAGE)})
+        page = await asyncio.to_thread(_parse_page, obj)
+        stored += await _store_newer(client, index, read, page)
+        if not obj.get("more") or not page:
+            return stored
+        if page[-1].author <= after:
+            raise PeerError(f"{peer_url}: holdings list out of order")
+        after = page[-1].author
+    return stored
+
+
+def _parse_page(obj: dict[str, Any]) -> list[Announcement]:
+    items = obj.get("announcements")
+    if not isinstance(items, list) or len(items) > PAGE_MAX:
+        raise PeerError("holdings list lacks its announcements or is too long")
+    page = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise PeerError("holdings list item is not an object")
+        page.append(parse_announcement(_unb64(item.get("payload"), MAX_PAYLOAD),
+                                       _unb64(item.get("signature"), SIGNATURE_SIZE)))
+    authors = [a.author for a in page]
+    if authors != sorted(set(authors)):
+        raise PeerError("holdings list is not sorted by author")
+    return page
+
+
+async def _store_newer(client: PeerClient, index: Index, read: ReadFn | None,
+                       page: list[Announcement]) -> int:
+    async with snapshot(index, read) as conn:
+        known = await rows.known_seqs(conn, [a.author for a in page])
+        newer = [a for a in page if a.seq > known.get(a.author, (0, b""))[0]]
+        sets = {a.set_hash: await rows.set_data(conn, a.set_hash) for a in newer}
+    fresh: list[tuple[Announcement, bytes, list[str] | None]] = []
+    for ann in newer:
+        data = sets.get(ann.set_hash) or await _fetch_set(client, ann)
+        sets[ann.set_hash] = data
+        same = known.get(ann.author, (0, b""))[1] == ann.set_hash
+        prefixes = None if same else prefix_texts(await asyncio.to_thread(decode_held, data, ann.count))
+        fresh.append((ann, data, prefixes))
+    if not fresh:
+        return 0
+    received = now_ts()
+    count = 0
+    async with index.transaction() as tx:
+        conn = await tx.connection()
+        for ann, data, prefixes in fresh:
+            count += await rows.put_holding(conn, ann.row(data, received), prefixes)
+    return count
+
+
+async def _fetch_set(client: PeerClient, ann: Announcement) -> bytes:
+    url = f"{client.url}/api/v1/holdings/sets/{ann.set_hash.hex()}"
+    try:
+        async with client.session.get(url) as resp:
+            if resp.status != 200:
+                raise PeerError(f"{url}: HTTP {resp.status}")
+            data = await _read_at_most(resp, ann.set_size)
+    except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        raise PeerError(f"{url}: {type(exc).__name__}: {str(exc)[:200]}") from exc
+    if len(data) != ann.set_size or hashlib.sha256(data).digest() != ann.set_hash:
+        raise PeerError(f"{url}: held set does not match its announced hash")
+    return data
+
+
+async def _read_at_most(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in resp.content.iter_chunked(1 << 16):
+        body += chunk
+        if len(body) > limit:
+            raise PeerError(f"{resp.url}: body longer than the announced {limit} bytes")
+    return bytes(body)
+
+
+async def note_contact(index: Index, node_id: str, at: str | None = None) -> None:
+    """Record that NODE_ID answered us (a sync, a block): it counts as live from AT (now)."""
+    async with index.transaction() as tx:
+        await rows.mark_seen(await tx.connection(), node_id, at or now_ts())
+
+
+async def forget_silent(index: Index, older_than: float) -> int:
+    """Forget the announcements of nodes not seen for OLDER_THAN seconds (they are no longer
+    relayed); returns how many."""
+    moment = datetime.now(timezone.utc) - timedelta(seconds=older_than)
+    async with index.transaction() as tx:
+        return await rows.prune_holdings(await tx.connection(), format_ts(moment))
+
+
+# -- HTTP ----------------------------------------------------------------------------------------
+
+def setup_routes(app: web.Application, node: "Node") -> None:
+    """Register ``GET /api/v1/holdings`` and ``GET /api/v1/holdings/sets/{hash}``."""
+    app.router.add_get("/api/v1/holdings", get_holdings)
+    app.router.add_get("/api/v1/holdings/sets/{hash}", get_set)
+
+
+async def get_holdings(request: web.Request) -> web.Response:
+    node = request.app[NODE_KEY]
+    after = request.query.get("after", "")
+    if len(after) > 64:
+        raise BadRequest("after is not a node id")
+    limit = int_param(request, "limit", PAGE, 1, PAGE_MAX)
+    async with node.reader.read() as conn:
+        found = await rows.list_holdings(conn, after=after, limit=limit + 1)
+    items = [{"payload": _b64(r.payload), "signature": _b64(r.signature)} for r in found[:limit]]
+    return web.json_response({"node_id": node.identity.node_id, "announcements": items,
+                              "more": len(found) > limit})
+
+
+async def get_set(request: web.Request) -> web.Response:
+    node = request.app[NODE_KEY]
+    text = request.match_info["hash"]
+    if len(text) != 64 or text.strip("0123456789abcdef"):
+        raise BadRequest("not a sha256 in lower-case hex")
+    async with node.reader.read() as conn:
+        data = await rows.set_data(conn, bytes.fromhex(text))
+    if data is None:
+        raise BadRequest("no such held set here", 404, "not_found")
+    return web.Response(body=data, content_type="application/octet-stream",
+                        headers={"Cache-Control": "public, max-age=31536000, immutable"})

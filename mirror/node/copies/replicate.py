@@ -1,0 +1,146 @@
+"""Replication: one round of plan -> drop -> fetch, within the node's storage budget.
+
+    report = await replicate_round(node.index, node.store, node.session, me=node_id,
+                                   settings=node.settings, read=node.reader.read)
+    if report.changed:
+        await publish_holdings(...)          # tell the others what is held now
+
+A round reads the known copies (``mirror.node.copies.census``), asks the planner for a batch
+(``mirror.node.copies.planner``), deletes the contents it should drop, then fetches the chosen contents
+from their live holders (then from ``peers``) with ``mirror.node.copies.retrieve``: several holders at
+once, every block verified. Held marks are updated as contents come and go. Run it every few
+seconds while ``report.fetched`` is not empty, else every sync interval.
+
+Dropping a content deletes only the blocks no other content held here needs (two files may
+share blocks): the other held contents' DAGs are walked first, reading only their dag-pb nodes.
+A content that a concurrent process adds at the very moment could lose a shared block; the next
+``held`` check or ``verify --repair`` finds and fixes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+import aiohttp
+
+from indexer import copies as rows
+from indexer.copies import ContentState
+from indexer.index import Index
+from mirror.errors import ContentUnavailable, InvalidCID, MirrorError
+from mirror import held
+from mirror.node.copies.budget import storage_budget
+from mirror.node.copies.census import ReadFn, content_states, holder_urls, snapshot
+from mirror.node.copies.planner import Plan, PlanInput, make_plan
+from mirror.node.copies.retrieve import RetrieveStats, find_holders, retrieve
+from mirror.settings import Settings
+from mirror.store import ContentStore
+from mirror.store.blockstore import BlockStore
+from mirror.store.cid import CID, DAG_PB, RAW
+from mirror.store.dagpb import decode_node
+
+BATCH = 8                    # contents fetched per round
+
+
+@dataclass
+class RoundReport:
+    fetched: list[str] = field(default_factory=list)           # sha256 of contents now held
+    dropped: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)  # {sha256, error}
+    bytes_fetched: int = 0
+    blocks_deleted: int = 0
+    wanted: int = 0                                            # contents this node would take
+    used: int = 0                                              # budget used after the round
+    budget: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.fetched or self.dropped)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plan_for(states: list[ContentState], *, me: str, settings: Settings, batch: int | None = BATCH) -> Plan:
+    """The planner's answer for this node's settings (budget, copies, collection and licence filters)."""
+    node = settings.node
+    return make_plan(PlanInput(me, storage_budget(settings), states, copies=int(node.copies),
+                               collections=tuple(node.collections), licenses=tuple(node.licenses),
+                               max_fetch=batch))
+
+
+async def replicate_round(index: Index, store: ContentStore, session: aiohttp.ClientSession, *, me: str,
+                          settings: Settings, peers: Iterable[str] = (), read: ReadFn | None = None,
+                          batch: int = BATCH) -> RoundReport:
+    """Plan, drop and fetch one batch (see the module docstring)."""
+    timeout = float(settings.node.holder_timeout)
+    states = await content_states(index, me=me, holder_timeout=timeout, read=read,
+                                  copies=int(settings.node.copies))
+    plan = plan_for(states, me=me, settings=settings, batch=batch)
+    report = RoundReport(wanted=plan.wanted, budget=plan.budget, used=plan.used)
+    if plan.drop:
+        report.blocks_deleted = await drop_contents(index, store, plan.drop, read=read)
+        report.dropped = [s.sha256 for s in plan.drop]
+        report.used -= sum(s.size for s in plan.drop)
+    for state in plan.fetch:
+        urls = [*await holder_urls(index, me=me, holder_timeout=timeout, sha256=state.sha256, read=read),
+                *peers]
+        try:
+            report.bytes_fetched += (await fetch_from(store, CID.decode(state.cid), urls, session)).bytes
+        except (MirrorError, OSError) as exc:
+            report.failed.append({"sha256": state.sha256, "error": str(exc)[:300]})
+            continue
+        report.fetched.append(state.sha256)
+        report.used += state.size
+    if report.fetched:
+        await held.refresh(index, store, report.fetched)
+    return report
+
+
+async def fetch_from(store: ContentStore, cid: CID, urls: list[str],
+                     session: aiohttp.ClientSession) -> RetrieveStats:
+    """Retrieve the DAG under CID from those of URLS that hold its root, every block verified;
+    ``ContentUnavailable`` when none does."""
+    holders = await find_holders(cid, urls, session=session)
+    if not holders:
+        raise ContentUnavailable(f"none of {len(set(urls))} peer(s) asked holds {cid}")
+    return await retrieve(store, cid, holders, session=session)
+
+
+async def drop_contents(index: Index, store: ContentStore, victims: list[ContentState], *,
+                        read: ReadFn | None = None) -> int:
+    """Delete the blocks of VICTIMS that no other held content needs; returns blocks deleted."""
+    gone = {s.sha256 for s in victims}
+    async with snapshot(index, read) as conn:
+        keep = [c for s, c in await rows.held_contents(conn) if s not in gone]
+    deleted = await asyncio.to_thread(_delete_unshared, store.blocks, [s.cid for s in victims], keep)
+    await held.refresh(index, store, gone)
+    return deleted
+
+
+def _delete_unshared(blocks: BlockStore, victims: list[str], keep: list[str]) -> int:
+    doomed = dag_blocks(blocks, victims) - dag_blocks(blocks, keep)
+    return sum(blocks.delete(CID(1, RAW, mh)) for mh in doomed)
+
+
+def dag_blocks(blocks: BlockStore, roots: Iterable[str]) -> set[bytes]:
+    """The multihashes of the stored blocks under ROOTS (reads only dag-pb nodes)."""
+    found: set[bytes] = set()
+    stack: list[CID] = []
+    for text in roots:
+        try:
+            stack.append(CID.decode(text))
+        except InvalidCID:
+            continue
+    while stack:
+        cid = stack.pop()
+        if cid.multihash in found or not blocks.has(cid):
+            continue
+        found.add(cid.multihash)
+        if cid.codec == DAG_PB:
+            try:
+                stack.extend(CID.from_bytes(link.hash) for link in decode_node(blocks.get(cid)).links)
+            except MirrorError:
+                continue
+    return found

@@ -1,0 +1,146 @@
+"""The node's diffusion work in the background: keep every content on several volunteers.
+
+* **After every peer sync** (``Syncer``'s ``on_synced`` hook): pull the peer's holdings
+  announcements (``mirror.node.copies.holdings``) and note that the peer answered (it counts as live).
+* **Replication**: a round (``mirror.node.copies.replicate``) plans, drops and fetches one batch within
+  the node's budget; it runs again soon (``AGAIN``) while it fetched something, when new
+  announcements or documents arrived, else every ``node.sync_interval``. The node publishes its
+  announcement when a round changed what it holds, and at least every ``node.holder_timeout / 3``
+  seconds (a heartbeat, so the others keep counting its copies as live).
+* **Audits** (``mirror.node.copies.audit``): one round every ``node.audit_interval`` seconds.
+* **Forgetting**: announcements of nodes silent for ``FORGET_AFTER`` holder timeouts are dropped,
+  checked every holder timeout.
+* **Remote pinning** (``mirror.node.copies.pinning``): every ``node.sync_interval`` while
+  ``pinning.endpoint`` and ``pinning.collections`` are set.
+
+Each loop logs and survives the failures of one round (a peer gone, a service down); stopping the
+node cancels them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from mirror.errors import MirrorError
+from mirror.node.copies import audit
+from mirror.node.copies import holdings
+from mirror.node.copies import pinning
+from mirror.node.sync.client import PeerClient
+from mirror.node.copies.replicate import replicate_round
+from mirror.node.sync.pull import SyncReport
+
+if TYPE_CHECKING:
+    from mirror.node.app import Node
+
+log = logging.getLogger(__name__)
+AGAIN = 0.2                # seconds before the next round while rounds fetch something
+FORGET_AFTER = 6           # holder timeouts of silence before a node's announcement is dropped
+FALLBACK_PEERS = 8         # peers asked for a content no live announcement names
+
+
+class Upkeep:
+    def __init__(self, node: "Node") -> None:
+        self.node = node
+        self._wake = asyncio.Event()
+        self._published = -1.0              # loop time of our last announcement
+        self.rounds = 0                     # replication rounds run (for tests and status)
+
+    def wake(self) -> None:
+        """Run a replication round soon (new documents or announcements arrived)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        await asyncio.gather(self._replicate_loop(), self._every(self._audit_interval, self.audit_once),
+                             self._every(self._holder_timeout, self.forget_once),
+                             self._every(self._sync_interval, self.pin_once))
+
+    # -- after a sync ----------------------------------------------------------------------------
+
+    async def synced(self, client: PeerClient, report: SyncReport) -> None:
+        """The hook the node's ``Syncer`` calls after a sync with a peer."""
+        node = self.node
+        if report.node_id is None or report.node_id == node.identity.node_id:
+            return
+        try:
+            pulled = await holdings.pull_holdings(node.session, client.url, node.index, read=node.reader.read)
+            await holdings.note_contact(node.index, report.node_id)
+        except MirrorError as exc:
+            log.info("holdings of %s unreadable: %s", client.url, exc)
+            return
+        if pulled or report.documents:
+            self.wake()
+
+    # -- replication and heartbeats --------------------------------------------------------------
+
+    async def replicate_once(self) -> bool:
+        """One round, then publish when it changed what is held or the heartbeat is due; returns
+        True when the round fetched something."""
+        node = self.node
+        peers = [p.url for p in await node.book.all() if not node.book.in_backoff(p)][:FALLBACK_PEERS]
+        report = await replicate_round(node.index, node.store, node.session, me=node.identity.node_id,
+                                       settings=node.settings, peers=peers, read=node.reader.read)
+        self.rounds += 1
+        for failure in report.failed:
+            log.info("replication of %s failed: %s", failure["sha256"][:16], failure["error"])
+        now = asyncio.get_running_loop().time()
+        if report.changed or now - self._published >= self._holder_timeout() / 3:
+            await holdings.publish_holdings(node.index, node.identity, url=node.url, budget=report.budget,
+                                            used=report.used, read=node.reader.read)
+            self._published = now
+        return bool(report.fetched)
+
+    async def _replicate_loop(self) -> None:
+        while True:
+            fetched = False
+            try:
+                fetched = await self.replicate_once()
+            except (MirrorError, OSError) as exc:
+                log.warning("replication round failed: %s", exc)
+            wait = AGAIN if fetched else min(self._sync_interval(), self._holder_timeout() / 3)
+            try:
+                await asyncio.wait_for(self._wake.wait(), wait)
+                await asyncio.sleep(AGAIN)             # let a burst of wakes settle into one round
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    # -- periodic duties -------------------------------------------------------------------------
+
+    async def audit_once(self) -> None:
+        node = self.node
+        outcomes = await audit.audit_round(node.index, node.store, node.session, me=node.identity.node_id,
+                                           holder_timeout=self._holder_timeout(), read=node.reader.read)
+        if any(not o.ok and o.status != "skipped" for o in outcomes):
+            self.wake()                            # a failed holder no longer counts: re-replicate
+
+    async def forget_once(self) -> None:
+        forgotten = await holdings.forget_silent(self.node.index, FORGET_AFTER * self._holder_timeout())
+        if forgotten:
+            log.info("forgot the announcements of %d silent node(s)", forgotten)
+
+    async def pin_once(self) -> None:
+        settings = self.node.settings.pinning
+        if not settings.endpoint or not settings.collections:
+            return
+        report = await pinning.pin_home(self.node.home, settings.collections)
+        if report.failed:
+            log.warning("remote pinning: %d pin(s) failed", len(report.failed))
+
+    async def _every(self, interval: Callable[[], float], duty: Callable[[], Awaitable[Any]]) -> None:
+        while True:
+            await asyncio.sleep(interval())
+            try:
+                await duty()
+            except (MirrorError, OSError) as exc:
+                log.warning("%s failed: %s", getattr(duty, "__name__", "duty"), exc)
+
+    def _sync_interval(self) -> float:
+        return max(0.05, float(self.node.settings.node.sync_interval))
+
+    def _holder_timeout(self) -> float:
+        return max(0.3, float(self.node.settings.node.holder_timeout))
+
+    def _audit_interval(self) -> float:
+        return max(0.05, float(self.node.settings.node.audit_interval))

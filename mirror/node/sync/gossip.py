@@ -1,0 +1,231 @@
+"""The node's background work: periodic syncs, notify fan-out and notify-triggered pulls.
+
+* **Sync loop**: every peer not backed off is synced on connect, then every
+  ``node.sync_interval`` seconds (``wake()`` makes it sync everyone at once). A successful sync
+  records the contact and lag, greets the peer once (a notify carrying our URL, so it learns us
+  and notifies us back) and, with ``node.peer_exchange``, learns the peers it lists.
+* **Fan-out**: when a feed grows here (entries pulled from a peer, or our own feed, whose head is
+  polled every second so appends by another process on the same home are seen too), every peer
+  except the one the entries came from gets a notify. Notifies to one peer are coalesced: at most
+  one in flight, and the latest head per author is sent.
+* **Notified**: a notify for a feed beyond ours schedules a pull of that author from the notifying
+  node (coalesced per peer); the hint is trusted for nothing, the entries are verified as always.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from indexer.feeds import Head
+from indexer.records import Change
+from mirror.errors import IntegrityError, MirrorError, PeerError, UsageError
+from mirror.node.sync.client import PeerClient, PeerRetryLater
+from mirror.node.sync.peers import LEARNED, normalize_url, reachable_from
+from mirror.node.sync.pull import ForkFound, SyncReport
+
+if TYPE_CHECKING:
+    from mirror.node.app import Node
+
+log = logging.getLogger(__name__)
+OWN_FEED_POLL = 1.0           # seconds between looks at our own feed head
+LOOP_TICK = 1.0               # seconds between looks at the peers table
+
+
+class Gossip:
+    def __init__(self, node: "Node") -> None:
+        self.node = node
+        self._wake = asyncio.Event()
+        self._own_changed = asyncio.Event()
+        self._syncing: set[str] = set()
+        self._next_sync: dict[str, float] = {}
+        self._greeted: set[str] = set()
+        self._pulls: dict[str, set[str]] = {}          # peer url -> authors to pull
+        self._outbox: dict[str, dict[str, dict[str, Any]]] = {}   # peer url -> author -> notify
+        self._announced = 0
+        node.index.add_listener(self._on_changes)
+
+    def wake(self) -> None:
+        """Sync with every peer now."""
+        self._next_sync.clear()
+        self._wake.set()
+
+    async def run(self) -> None:
+        await asyncio.gather(self._sync_loop(), self._watch_own_feed())
+
+    # -- periodic sync ---------------------------------------------------------------------------
+
+    async def _sync_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            for peer in await self.node.book.all():
+                if peer.url in self._syncing or self.node.book.in_backoff(peer):
+                    continue
+                if self._next_sync.get(peer.url, 0.0) <= now:
+                    self._next_sync[peer.url] = now + self.node.settings.node.sync_interval
+                    self.node.spawn(self.sync_peer(peer.url))
+            try:
+                await asyncio.wait_for(self._wake.wait(), LOOP_TICK)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def sync_peer(self, url: str) -> SyncReport:
+        """Sync with the peer at URL now, recording the outcome in the peers table."""
+        node = self.node
+        self._syncing.add(url)
+        client = PeerClient(node.session, url)
+        report = SyncReport(url)
+        try:
+            report = await node.syncer.sync(client)
+            if report.node_id == node.identity.node_id:
+                await self._is_self(url)
+                report.error = "this is this node"
+                return report
+            await node.book.contacted(url, report.node_id, report.lag)
+            await self._after_contact(client)
+        except PeerRetryLater as exc:
+            report.error = str(exc)
+            await node.book.failed(url, str(exc), exc.retry_after)
+        except (PeerError, IntegrityError) as exc:
+            report.error = str(exc)
+            log.warning("sync with %s failed: %s", url, exc)
+            await node.book.failed(url, str(exc))
+        finally:
+            self._syncing.discard(url)
+            report.bytes = client.bytes_in
+        return report
+
+    async def _after_contact(self, client: PeerClient) -> None:
+        node = self.node
+        if node.serving and client.url not in self._greeted:
+            head = await node.reader.head(node.identity.node_id)
+            try:
+                await client.notify(self._notice(head, client.url))
+                self._greeted.add(client.url)
+            except PeerError as exc:
+                log.info("greeting %s failed: %s", client.url, exc)
+        if node.settings.node.peer_exchange:
+            try:
+                await node.book.learn([u for u in await client.peers() if reachable_from(u, client.url)])
+            except PeerError as exc:
+                log.info("peer list of %s unreadable: %s", client.url, exc)
+
+    async def _is_self(self, url: str) -> None:
+        peer = await self.node.book.get(url)
+        if peer is not None and peer.source == LEARNED:
+            await self.node.book.remove(url)
+        else:
+            await self.node.book.failed(url, "this URL reaches this node itself")
+
+    # -- notifies out ----------------------------------------------------------------------------
+
+    def _notice(self, head: Head, to: str) -> dict[str, Any]:
+        """A notify about HEAD for the peer at TO; our URL as origin when TO could reach it."""
+        origin = self.node.url if self.node.serving and reachable_from(self.node.url, to) else None
+        return {"author": head.author, "seq": head.seq, "head": head.head.hex() if head.head else None,
+                "origin": origin}
+
+    async def applied(self, author: str, head: Head, source: str | None) -> None:
+        """Entries of AUTHOR up to HEAD were applied (from peer SOURCE): tell the other peers."""
+        await self._fanout(head, exclude=source)
+
+    async def _fanout(self, head: Head, exclude: str | None = None) -> None:
+        if not self.node.serving:
+            return
+        for peer in await self.node.book.all():
+            if peer.url == exclude or self.node.book.in_backoff(peer):
+                continue
+            notice = self._notice(head, peer.url)
+            box = self._outbox.get(peer.url)
+            if box is None:
+                self._outbox[peer.url] = {head.author: notice}
+                self.node.spawn(self._send(peer.url))
+            else:
+                box[head.author] = notice
+
+    async def _send(self, url: str) -> None:
+        client = PeerClient(self.node.session, url)
+        try:
+            while box := self._outbox.get(url):
+                author = next(iter(box))
+                notice = box.pop(author)
+                try:
+                    await asyncio.wait_for(client.notify(notice), 10.0)
+                except (PeerError, TimeoutError) as exc:
+                    log.info("notify to %s failed: %s", url, exc)
+        finally:
+            self._outbox.pop(url, None)
+
+    async def _on_changes(self, changes: list[Change]) -> None:
+        if any(c.origin is None for c in changes):
+            self._own_changed.set()
+
+    async def _watch_own_feed(self) -> None:
+        me = self.node.identity.node_id
+        while True:
+            head = await self.node.reader.head(me)
+            if head.seq > self._announced:
+                self._announced = head.seq
+                await self._fanout(head)
+            try:
+                await asyncio.wait_for(self._own_changed.wait(), OWN_FEED_POLL)
+            except TimeoutError:
+                pass
+            self._own_changed.clear()
+
+    # -- notifies in -----------------------------------------------------------------------------
+
+    async def notified(self, author: str, seq: int, origin: str | None) -> None:
+        node = self.node
+        url = None
+        if origin is not None:
+            try:
+                url = normalize_url(origin)
+            except UsageError:
+                return
+            if url == node.url:
+                return
+            if await node.book.get(url) is None:
+                await node.book.learn([url])
+        head = await node.reader.head(author)
+        async with node.reader.read() as conn:
+            accepted = (await node.merger.policy(conn)).accepts_author(author)
+        if seq <= head.seq or not accepted:
+            return
+        if url is None:
+            self.wake()
+            return
+        peer = await node.book.get(url)
+        if peer is None or node.book.in_backoff(peer):
+            return
+        pending = self._pulls.get(url)
+        if pending is None:
+            self._pulls[url] = {author}
+            node.spawn(self._pull_from(url))
+        else:
+            pending.add(author)
+
+    async def _pull_from(self, url: str) -> None:
+        client = PeerClient(self.node.session, url)
+        try:
+            while authors := self._pulls.get(url):
+                author = authors.pop()
+                try:
+                    await self.node.syncer.pull(client, author)
+                except ForkFound:
+                    continue
+                except PeerRetryLater as exc:
+                    await self.node.book.failed(url, str(exc), exc.retry_after)
+                    return
+                except (PeerError, IntegrityError) as exc:
+                    log.warning("pull of %s from %s failed: %s", author[:16], url, exc)
+                    await self.node.book.failed(url, str(exc))
+                    return
+                except MirrorError as exc:
+                    log.warning("pull of %s from %s failed: %s", author[:16], url, exc)
+                    return
+        finally:
+            self._pulls.pop(url, None)

@@ -1,0 +1,167 @@
+"""The nodes this one syncs with: which URLs are acceptable, backoff of failing peers, learning.
+
+Peers are *configured* (``--peer``, ``node.peers``, ``openmirror peers add``, ``join``, the admin
+API) or *learned* (from another node's peer list, or from a node that contacted us). Learned peers
+are bounded (``MAX_LEARNED_PEERS``; the most failing and least recently seen are dropped first)
+and configured ones are never dropped automatically. A peer that fails (unreachable, timeout,
+malformed or forged data) is left alone for ``node.backoff`` seconds, doubling on every failure
+up to ``node.backoff_max``; one success resets it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime, timedelta, timezone
+from typing import Iterable
+from urllib.parse import urlsplit
+
+from indexer import peers as rows
+from indexer.index import Index
+from indexer.peers import CONFIGURED, LEARNED, PeerRow
+from mirror.errors import UsageError
+from mirror.feed.entry import format_ts, now_ts
+from mirror.node.limits import MAX_LEARNED_PEERS, MAX_URL, PEERS_LISTED
+from mirror.node.reader import Reader
+
+__all__ = ["CONFIGURED", "LEARNED", "PeerBook", "PeerRow", "backoff_seconds", "is_loopback",
+           "normalize_url", "reachable_from"]
+
+
+def normalize_url(url: str) -> str:
+    """The canonical form of a peer URL (``http(s)://host[:port][/path]``); ``UsageError`` else."""
+    text = (url or "").strip()
+    if len(text) > MAX_URL:
+        raise UsageError("peer URL is too long")
+    if "://" not in text:
+        text = "http://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"not a peer URL: {url[:100]!r}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"not a peer URL: {url[:100]!r}", hint="use http://HOST:PORT")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise UsageError(f"a peer URL has no user, query or fragment: {url[:100]!r}")
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port is None else f"{host}:{port}"
+    return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
+
+
+def is_loopback(url: str) -> bool:
+    """True when URL names this machine's loopback interface (reachable from this host only)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def reachable_from(url: str, where: str) -> bool:
+    """Whether a node at WHERE could reach URL: a loopback URL only from the same host."""
+    return not is_loopback(url) or is_loopback(where)
+
+
+def backoff_seconds(failures: int, base: float, cap: float) -> float:
+    """How long a peer that failed FAILURES times in a row is left alone."""
+    if failures <= 0:
+        return 0.0
+    return min(cap, base * 2 ** min(failures - 1, 40))
+
+
+def _later(seconds: float) -> str:
+    return format_ts(datetime.now(timezone.utc) + timedelta(seconds=seconds))
+
+
+class PeerBook:
+    """The peers table of one home, with the backoff rule."""
+
+    def __init__(self, index: Index, reader: Reader, *, backoff: float = 5.0,
+                 backoff_max: float = 3600.0, self_url: str | None = None) -> None:
+        self.index = index
+        self.reader = reader
+        self.backoff = backoff
+        self.backoff_max = backoff_max
+        self.self_url = self_url
+
+    async def all(self) -> list[PeerRow]:
+        async with self.reader.read() as conn:
+            return await rows.list_peers(conn)
+
+    async def get(self, url: str) -> PeerRow | None:
+        async with self.reader.read() as conn:
+            return await rows.get_peer(conn, url)
+
+    async def add(self, url: str, source: str = CONFIGURED) -> bool:
+        """Add a peer (normalising its URL); True when it is new."""
+        url = normalize_url(url)
+        async with self.index.transaction() as tx:
+            return await rows.add_peer(await tx.connection(), url, source, now_ts())
+
+    async def remove(self, url: str) -> bool:
+        async with self.index.transaction() as tx:
+            return await rows.remove_peer(await tx.connection(), normalize_url(url))
+
+    async def learn(self, urls: Iterable[str]) -> list[str]:
+        """Add acceptable URLs as learned peers (bounded); returns the new ones."""
+        fresh: list[str] = []
+        for raw in list(urls)[:PEERS_LISTED]:
+            try:
+                url = normalize_url(raw)
+            except UsageError:
+                continue
+            if url != self.self_url and url not in fresh:
+                fresh.append(url)
+        if not fresh:
+            return []
+        added = []
+        async with self.index.transaction() as tx:
+            conn = await tx.connection()
+            for url in fresh:
+                if await rows.add_peer(conn, url, LEARNED, now_ts()):
+                    added.append(url)
+            if added:
+                await rows.prune_learned(conn, MAX_LEARNED_PEERS)
+        return added
+
+    @staticmethod
+    def in_backoff(peer: PeerRow, now: str | None = None) -> bool:
+        return peer.backoff_until is not None and peer.backoff_until > (now or now_ts())
+
+    async def contacted(self, url: str, node_id: str | None, lag: int | None) -> None:
+        """Record a successful exchange with URL."""
+        async with self.index.transaction() as tx:
+            await rows.update_peer(await tx.connection(), url, node_id=node_id, last_contact=now_ts(),
+                                   last_error=None, failures=0, backoff_until=None, lag=lag)
+
+    async def failed(self, url: str, error: str, retry_after: float | None = None) -> float:
+        """Record a failure of URL and back it off; returns the backoff in seconds."""
+        async with self.index.transaction() as tx:
+            conn = await tx.connection()
+            peer = await rows.get_peer(conn, url)
+            if peer is None:
+                return 0.0
+            failures = peer.failures + 1
+            delay = max(backoff_seconds(failures, self.backoff, self.backoff_max), retry_after or 0.0)
+            await rows.update_peer(conn, url, failures=failures, last_error=error[:500],
+                                   backoff_until=_later(delay))
+            return delay
+
+    async def public(self, limit: int = PEERS_LISTED) -> list[dict[str, str | None]]:
+        """Peers reached recently and not failing, most recently seen first (``GET /api/v1/peers``)."""
+        found = [p for p in await self.all() if p.last_contact and p.failures == 0]
+        return [{"url": p.url, "node_id": p.node_id, "last_seen": p.last_contact}
+                for p in found[:limit]]
+
+
+def peer_state(peer: PeerRow, now: str | None = None) -> str:
+    """A word for ``openmirror peers``: ok, backoff, failing, new."""
+    if PeerBook.in_backoff(peer, now):
+        return "backoff"
+    if peer.failures:
+        return "failing"
+    return "ok" if peer.last_contact else "new"

@@ -1,0 +1,213 @@
+"""Pulling feeds from a peer (protocol §7): only what is lacking, verified before anything is kept.
+
+One sync with a peer: read its feed list (one line per feed, so unchanged feeds cost a line), and
+for every accepted author it holds beyond our cursor, pull pages after our cursor. Pages are
+fetched, decoded and verified (every signature, every link, against our cursor) in a producer task
+while the previous page is being applied, so a large sync is bounded by verification and the index
+writes, not by round trips. A page is applied in one index transaction with the cursor (see
+``mirror.feed.merge``); anything wrong with a page stops the pull before that page is stored.
+
+A page whose first entry does not link to our head may be a fork: the peer's entry at our head's
+seq is fetched, and if it is a different validly signed entry, the two are fork evidence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from dataclasses import asdict, dataclass, field
+from typing import Awaitable, Callable
+
+from indexer import feeds
+from indexer.feeds import Head
+from mirror.errors import PeerError, SignatureError
+from mirror.feed.merge import Merger, StaleHead, fork_evidence
+from mirror.node.sync.client import PeerClient, RemoteFeed
+from mirror.feed.entry import Entry, verify_chain
+from mirror.node.limits import PAGE_ENTRIES
+from mirror.node.reader import Reader
+
+AppliedFn = Callable[[str, Head, str], Awaitable[None]]   # (author, new head, peer url)
+SyncedFn = Callable[[PeerClient, "SyncReport"], Awaitable[None]]   # after a sync with a peer
+
+
+class ForkFound(PeerError):
+    """The peer holds another branch of a feed; the evidence was recorded (not the peer's fault)."""
+
+
+@dataclass
+class SyncReport:
+    """What one sync with one peer did."""
+
+    peer: str
+    node_id: str | None = None
+    entries: int = 0            # entries stored
+    documents: int = 0          # documents written or retracted
+    bytes: int = 0              # response bytes received
+    feeds: list[str] = field(default_factory=list)   # authors whose feed grew
+    lag: int = 0                # entries the peer holds that we still lack (accepted authors)
+    forked: list[str] = field(default_factory=list)  # authors the peer holds another branch of
+    seconds: float = 0.0
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Syncer:
+    def __init__(self, merger: Merger, reader: Reader, *, on_applied: AppliedFn | None = None,
+                 on_synced: SyncedFn | None = None, page: int = PAGE_ENTRIES) -> None:
+        self.merger = merger
+        self.reader = reader
+        self.on_applied = on_applied
+        self.on_synced = on_synced
+        self.page = page
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def sync(self, client: PeerClient, authors: set[str] | None = None) -> SyncReport:
+        """Pull from CLIENT's peer every accepted feed (or only AUTHORS) it holds beyond ours.
+
+        Raises ``PeerError`` (the report so far is lost) when the peer misbehaves. ``on_synced``
+        runs after a sync that completed (the node pulls the peer's holdings announcements then).
+        """
+        start = time.monotonic()
+        report = SyncReport(client.url)
+        remote = await client.feeds()
+        report.node_id = client.node_id
+        async with self.reader.read() as conn:
+            policy = await self.merger.policy(conn)
+            local = await _local_heads(conn)
+        wanted = [f for f in remote if policy.accepts_author(f.author)
+                  and (authors is None or f.author in authors)]
+        for feed in wanted:
+            try:
+                await self._sync_feed(client, feed, local.get(feed.author), report)
+            except ForkFound:
+                report.forked.append(feed.author)
+        report.lag = await self._lag(wanted)
+        report.bytes = client.bytes_in
+        report.seconds = time.monotonic() - start
+        if self.on_synced is not None:
+            await self.on_synced(client, report)
+        return report
+
+    async def _sync_feed(self, client: PeerClient, feed: RemoteFeed, mine: Head | None,
+                         report: SyncReport) -> None:
+        mine = mine or Head(feed.author, 0, None, None)
+        if feed.fork is not None and (mine.fork_seq is None or feed.fork < mine.fork_seq):
+            await self._take_forks(client, feed.author)
+        if feed.seq == mine.seq and feed.seq and feed.head != mine.head:
+            await self._check_fork(client, feed.author, mine)
+        if feed.seq > mine.seq:
+            stored, changed = await self.pull(client, feed.author, feed.seq)
+            report.entries += stored
+            report.documents += changed
+            if stored:
+                report.feeds.append(feed.author)
+
+    async def _lag(self, remote: list[RemoteFeed]) -> int:
+        async with self.reader.read() as conn:
+            local = await _local_heads(conn)
+        return sum(max(0, f.seq - (local[f.author].seq if f.author in local else 0)) for f in remote)
+
+    async def pull(self, client: PeerClient, author: str, until: int | None = None) -> tuple[int, int]:
+        """Pull AUTHOR's entries after our cursor from CLIENT (up to seq UNTIL when given).
+
+        Returns (entries stored, documents changed). One pull per author at a time.
+        """
+        lock = self._locks.get(author)
+        if lock is None:
+            lock = self._locks[author] = asyncio.Lock()
+        async with lock:
+            head = await self.reader.head(author)
+            if until is not None and head.seq >= until:
+                return 0, 0
+            stored, changed, head = await self._pipeline(client, author, head, until)
+        if stored and self.on_applied is not None:
+            await self.on_applied(author, head, client.url)
+        return stored, changed
+
+    async def _pipeline(self, client: PeerClient, author: str, head: Head,
+                        until: int | None) -> tuple[int, int, Head]:
+        queue: asyncio.Queue[list[Entry] | None] = asyncio.Queue(maxsize=2)
+        producer = asyncio.create_task(self._produce(client, author, head, until, queue))
+        stored = changed = 0
+        try:
+            while (entries := await queue.get()) is not None:
+                try:
+                    applied = await self.merger.apply_run(author, entries, head)
+                except StaleHead:
+                    break                      # another pull moved the feed; next sync goes on
+                stored += applied.stored
+                changed += applied.changed
+                head = applied.head or head
+                if applied.stored < len(entries):
+                    break                      # entries dated in the future: try later
+            else:
+                await producer                 # re-raises what stopped the producer
+        finally:
+            producer.cancel()
+        return stored, changed, head
+
+    async def _produce(self, client: PeerClient, author: str, head: Head, until: int | None,
+                       queue: asyncio.Queue[list[Entry] | None]) -> None:
+        try:
+            expected = head
+            while until is None or expected.seq < until:
+                entries = await client.entries(author, expected.seq, self.page)
+                if not entries:
+                    break
+                await self._verify(client, author, expected, entries)
+                await queue.put(entries)
+                last = entries[-1]
+                expected = Head(author, last.seq, last.hash, last.ts, head.fork_seq, head.feed_id)
+        finally:
+            await queue.put(None)
+
+    async def _verify(self, client: PeerClient, author: str, expected: Head,
+                      entries: list[Entry]) -> None:
+        first = entries[0]
+        if expected.seq and first.seq == expected.seq + 1 and first.prev != expected.head:
+            await self._check_fork(client, author, expected)
+        await asyncio.to_thread(verify_chain, entries, author=author, after_seq=expected.seq,
+                                after_hash=expected.head, after_ts=expected.ts)
+
+    async def _check_fork(self, client: PeerClient, author: str, expected: Head) -> None:
+        """The peer's page does not continue our head: fork evidence, or a broken page."""
+        if expected.fork_seq is not None and expected.fork_seq <= expected.seq:
+            raise ForkFound(f"{client.url} holds another branch of {author[:16]}… (known fork)")
+        async with self.reader.read() as conn:
+            ours = await feeds.read_entries(conn, author, expected.seq - 1, 1)
+        theirs = await client.entries(author, expected.seq - 1, 1)
+        if ours and theirs and theirs[0].hash != expected.head:
+            try:
+                fork = fork_evidence(ours[0], (theirs[0].payload, theirs[0].signature))
+            except SignatureError as exc:
+                raise PeerError(f"{client.url}: {exc}") from None
+            await self.merger.add_fork(fork)
+            raise ForkFound(f"{client.url} holds another branch of {author[:16]}… from seq "
+                            f"{expected.seq}; fork evidence recorded")
+        raise SignatureError(f"{client.url}: {author[:16]}… entry {expected.seq + 1} does not link "
+                             "to the entry before it")
+
+    async def _take_forks(self, client: PeerClient, author: str) -> None:
+        for ours, theirs in await client.forks(author):
+            try:
+                fork = fork_evidence(ours, theirs)
+            except (SignatureError, PeerError) as exc:
+                raise PeerError(f"{client.url}: bad fork evidence: {exc}") from None
+            if fork.author == author:
+                await self.merger.add_fork(fork)
+
+
+async def _local_heads(conn) -> dict[str, Head]:  # type: ignore[no-untyped-def]
+    heads: dict[str, Head] = {}
+    after = ""
+    while True:
+        page = await feeds.list_heads(conn, after=after, limit=5000, include_blocked=True,
+                                      include_empty=True)
+        heads.update((h.author, h) for h in page)
+        if len(page) < 5000:
+            return heads
+        after = page[-1].author

@@ -1,3 +1,0 @@
-"""Fixtures of the diffusion tests (``swarm``: real volunteer nodes on 127.0.0.1)."""
-
-from diffusion_helpers import swarm  # noqa: F401
