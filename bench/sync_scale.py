@@ -4,7 +4,7 @@
     python bench/sync_scale.py --entries 100000     # quicker
 
 What it does, in one run:
-1. node A: N documents written through the real feed API (``open_index`` + ``upsert_documents``
+1. node A: N documents written through the real feed API (``open_home`` + ``upsert_documents``
    in batches of 1,000, so every document is one signed entry committed with it); the documents
    are the Zenodo-like records of ``bench/entry_speed.py``;
 2. A runs as its own process (``openmirror serve``); a fresh node B syncs from it over loopback
@@ -52,9 +52,7 @@ from mirror.home import Home  # noqa: E402
 from mirror.node.app import Node  # noqa: E402
 from mirror.feed.codec import decode_page, encode_page  # noqa: E402
 from mirror.feed.entry import verify_chain  # noqa: E402
-from mirror.feed.local import open_index  # noqa: E402
-from mirror.feed.identity import Identity  # noqa: E402
-from mirror.node.reader import Reader  # noqa: E402
+from mirror.services import open_home  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 1000
@@ -68,41 +66,31 @@ def log(message: str) -> None:
 async def fill(home: Home, start: int, count: int, seed: int = 1) -> float:
     """Write COUNT documents to HOME through the feed API; returns seconds."""
     rng = random.Random(seed + start)
-    index = await open_index(home)
-    began = time.perf_counter()
-    try:
+    async with open_home(home) as services:
+        began = time.perf_counter()
         for lo in range(start, start + count, BATCH):
             docs = [synthetic_document(i, rng) for i in range(lo, min(lo + BATCH, start + count))]
-            await index.upsert_documents(docs)
+            await services.index.upsert_documents(docs)
             if (lo - start) % 100_000 == 0 and lo > start:
                 log(f"  … {lo - start:,} written ({(lo - start) / (time.perf_counter() - began):,.0f}/s)")
-    finally:
-        await index.close()
     return time.perf_counter() - began
 
 
 async def written(home: Home) -> int:
     """How many entries A's own feed holds (a --reuse run writes only the rest)."""
-    reader = Reader(home.db_path)
-    try:
-        async with reader.read() as conn:
-            return (await feeds.get_head(conn, Identity.load_or_create(home.key_file).node_id)).seq
-    finally:
-        await reader.close()
+    async with open_home(home, read_only=True) as services, services.index.read() as conn:
+        return (await feeds.get_head(conn, services.identity.node_id)).seq
 
 
 async def read_feed(home: Home, author: str, after: int = 0) -> list[tuple[bytes, bytes]]:
-    reader = Reader(home.db_path)
     rows: list[tuple[bytes, bytes]] = []
-    try:
+    async with open_home(home, read_only=True) as services:
         while True:
-            async with reader.read() as conn:
+            async with services.index.read() as conn:
                 page = await feeds.read_entries(conn, author, after + len(rows), 5000)
             rows += page
             if len(page) < 5000:
                 return rows
-    finally:
-        await reader.close()
 
 
 def jsonl_zstd(rows: list[tuple[bytes, bytes]]) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any, Awaitable, Callable, TypeVar
 
 import click
@@ -15,15 +14,17 @@ from indexer import migrate
 from indexer.errors import NotIndexed
 from indexer.index import Index
 from indexer.records import DocumentOut, SearchQuery
+from mirror.home import Home
+from mirror.services import open_home
 
 T = TypeVar("T")
 SEARCH_COLUMNS = ["title", "creators", "license", "collection", "date", "cid"]
 RAW_RECORD_CHARS = 2000
 
 
-async def _with_index(path: Path, call: Callable[[Index], Awaitable[T]]) -> T:
-    async with await Index.open(path) as index:
-        return await call(index)
+async def _with_index(home: Home, call: Callable[[Index], Awaitable[T]]) -> T:
+    async with open_home(home, read_only=True) as services:
+        return await call(services.index)
 
 
 @click.command("search")
@@ -54,7 +55,7 @@ def search_command(app: AppContext, query: str, license_: str | None, collection
     """
     query_ = SearchQuery(query, license=license_, collection=collection, type=type_, after=after,
                          before=before, lang=lang, limit=limit)
-    hits = asyncio.run(_with_index(app.home.db_path, lambda index: index.search(query_)))
+    hits = asyncio.run(_with_index(app.home, lambda index: index.search(query_)))
     emit_rows([hit.to_dict() for hit in hits], SEARCH_COLUMNS, as_json=as_json or app.json)
 
 
@@ -71,7 +72,7 @@ def show_command(app: AppContext, cid: str, as_json: bool) -> None:
         openmirror show bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy
         openmirror show bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy --json
     """
-    docs = asyncio.run(_with_index(app.home.db_path, lambda index: index.find_by_cid(cid)))
+    docs = asyncio.run(_with_index(app.home, lambda index: index.find_by_cid(cid)))
     if not docs:
         raise NotIndexed(f"no document with CID {cid} in the index",
                          hint='find CIDs with: openmirror search "words"')
@@ -109,7 +110,7 @@ def stats_command(app: AppContext, as_json: bool) -> None:
         openmirror stats
         openmirror stats --json
     """
-    stats = asyncio.run(_with_index(app.home.db_path, lambda index: index.stats()))
+    stats = asyncio.run(_with_index(app.home, lambda index: index.stats()))
     if as_json or app.json:
         emit_json(stats.to_dict())
         return

@@ -11,7 +11,6 @@ import click
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors, report
 from cli.output import emit_json, stderr_console
-from mirror.errors import MirrorError, NotReady
 from mirror.store import ContentStore, ImportResult, open_store
 from mirror.store.cid import CID
 from mirror.store.exporter import SCOPES

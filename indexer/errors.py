@@ -9,7 +9,8 @@ with the cause chained.
     ├── QueryError (ValueError)         exit 2   bad search syntax or filter values
     ├── NotIndexed (LookupError)        exit 1   no document with that CID / identifier
     ├── SchemaTooNew (RuntimeError)     exit 3   the database was written by a newer openmirror
-    └── DatabaseDamaged (RuntimeError)  exit 3   the file is not a SQLite database, or is corrupt
+    ├── DatabaseDamaged (RuntimeError)  exit 3   the file is not a SQLite database, or is corrupt
+    └── ReadOnlyIndex (PermissionError) exit 1   a write through an index opened read-only
 
 The trailing underscore keeps the root from shadowing the builtin ``IndexError``.
 """
@@ -55,3 +56,8 @@ class DatabaseDamaged(IndexError_, RuntimeError):
     """The file is not a SQLite database or is corrupt; it is left untouched."""
 
     exit_code = EXIT_NOT_READY
+
+
+class ReadOnlyIndex(IndexError_, PermissionError):
+    """A write was attempted through an index opened read-only (a programming error: the caller
+    should have opened the home for writing, with the signed-feed hook attached)."""

@@ -6,7 +6,13 @@
         await tx.upsert_document(doc)
         tx.session.add(...)                         # e.g. a signed feed entry
     hits = await index.search(SearchQuery("open data", license="CC-BY*"))
+    async with index.read() as conn:                # one read-only snapshot for your own queries
+        ...
     await index.close()
+
+Open an index through ``mirror.services.open_home``, which attaches the hooks every write needs (the
+signed feed, the held-content bookkeeping); ``Index.open(path, read_only=True)`` gives an index that
+refuses every write (``ReadOnlyIndex``).
 
 Writes are serialised (one writer at a time, see ``indexer.db``); reads run beside them. After every
 commit the listeners added with ``add_listener`` receive that transaction's ``Change`` list, in commit
@@ -21,10 +27,20 @@ from collections import deque
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
+from contextlib import AbstractAsyncContextManager
 from typing import AsyncIterator, Awaitable, Callable
 
-from indexer import fts, harvest, read, search
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from indexer import fts
+
+from indexer import harvest
+
+from indexer import read
+
+from indexer import search
 from indexer.db import Database
+from indexer.errors import ReadOnlyIndex
 from indexer.migrate import upgrade
 from indexer.records import (Change, CollectionIn, ContentOut, DocumentIn, DocumentOut, Hit,
                              IndexStats, RecordState, SearchQuery, UpsertResult)
@@ -39,8 +55,9 @@ PrecommitHook = Callable[[Transaction, list[Change]], Awaitable[None]]
 class Index:
     """One index file. Open with ``await Index.open(path)``; close with ``await index.close()``."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, read_only: bool = False) -> None:
         self._db = db
+        self.read_only = read_only
         self._collection_ids: dict[str, int] = {}
         self._listeners: list[Listener] = []
         self._precommit: list[PrecommitHook] = []
@@ -48,10 +65,13 @@ class Index:
         self._dispatching = False
 
     @classmethod
-    async def open(cls, db_path: Path) -> "Index":
-        """Open the index at ``db_path``, creating it or applying pending migrations first."""
+    async def open(cls, db_path: Path, *, read_only: bool = False) -> "Index":
+        """Open the index at ``db_path``, creating it or applying pending migrations first.
+
+        With ``read_only`` every write (``transaction`` and what uses it) raises ``ReadOnlyIndex``.
+        """
         await asyncio.to_thread(upgrade, Path(db_path))
-        return cls(Database(Path(db_path)))
+        return cls(Database(Path(db_path)), read_only=read_only)
 
     @property
     def path(self) -> Path:
@@ -72,6 +92,8 @@ class Index:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """One write transaction (the writer lock held); changes are reported after commit."""
+        if self.read_only:
+            raise ReadOnlyIndex(f"the index {self.path} was opened read-only")
         async with self._db.write() as session:
             tx = Transaction(session, self._collection_ids)
             yield tx
@@ -135,6 +157,10 @@ class Index:
             self._dispatching = False
 
     # -- reading ---------------------------------------------------------------------------
+
+    def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """One read-only snapshot for queries of your own: ``async with index.read() as conn``."""
+        return self._db.read()
 
     async def get_document(self, collection: str, source_id: str) -> DocumentOut | None:
         async with self._db.read() as conn:

@@ -11,6 +11,7 @@ already at ``HEAD`` is recognised by one read-only query and Alembic is imported
 from __future__ import annotations
 
 import sqlite3
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,6 +30,9 @@ SCRIPT_LOCATION = Path(indexer.__file__).resolve().parent.parent / "alembic"
 HEAD = "0006"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _IGNORED_PREFIX = "documents_fts"   # the FTS5 table, its shadow tables and source view
+# Alembic keeps the running migration in module globals (``alembic.context``, ``alembic.op``): two
+# threads migrating two files at once would run each other's DDL. One migration at a time.
+_MIGRATING = threading.Lock()
 
 
 @dataclass
@@ -112,6 +116,11 @@ def upgrade(path: Path) -> Revision:
     before = check(path)
     if before.up_to_date:
         return before
+    with _MIGRATING:
+        return _migrate(path, before)
+
+
+def _migrate(path: Path, before: Revision) -> Revision:
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")

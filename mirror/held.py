@@ -3,9 +3,10 @@
 The answer is kept in the ``held_contents`` table so that ``status`` counts held documents with
 one query instead of walking DAGs. It is updated:
 
-* when a local change is signed (``record``, inside that transaction: ingest stores before it
-  indexes, so the blocks are there);
-* when entries from peers are applied (``record`` again: a content may already be here);
+* in every write transaction of the index, by ``HeldContents``, the precommit hook
+  ``mirror.services.open_home`` attaches: the contents of every document stored or updated (a
+  local change, whose blocks ingest stored before indexing, or an entry merged from a peer, whose
+  content may already be here) are checked and marked;
 * by ``refresh`` whenever content is stored or removed by other means (``openmirror get``,
   replication, garbage collection): call it with the sha256s or CIDs concerned;
 * by ``reconcile`` when a node starts, for contents never checked (cheap: one ``stat`` of the
@@ -17,19 +18,18 @@ DAG walks run in a worker thread, never on the event loop.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncContextManager, Callable, Iterable
+from typing import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer import feeds
-from indexer.index import Index
-from indexer.records import DocumentIn
+from indexer.index import Index, Transaction
+from indexer.records import Change, DocumentIn
 from mirror.errors import MirrorError
 from mirror.feed.entry import now_ts
 from mirror.store import CID, ContentStore
 
 RECONCILE_BATCH = 2000
-ReadFn = Callable[[], AsyncContextManager[Any]]   # opens a read snapshot of the index
 
 
 def holds(store: ContentStore, cid_text: str) -> bool:
@@ -58,6 +58,21 @@ async def record(conn: AsyncConnection, store: ContentStore, documents: Iterable
                          now_ts())
 
 
+class HeldContents:
+    """The index precommit hook that marks the contents of stored and updated documents."""
+
+    def __init__(self, store: ContentStore) -> None:
+        self.store = store
+
+    def attach(self, index: Index) -> None:
+        index.add_precommit_hook(self.hook)
+
+    async def hook(self, tx: Transaction, changes: list[Change]) -> None:
+        documents = [c.document for c in changes if c.kind != "retracted"]
+        if documents:
+            await record(await tx.connection(), self.store, documents)
+
+
 async def refresh(index: Index, store: ContentStore, keys: Iterable[str]) -> int:
     """Re-check the contents named by KEYS (sha256 hex or CID); returns how many are held."""
     wanted = list(dict.fromkeys(keys))
@@ -72,11 +87,11 @@ async def refresh(index: Index, store: ContentStore, keys: Iterable[str]) -> int
     return len(have)
 
 
-async def reconcile(index: Index, read: ReadFn, store: ContentStore) -> int:
+async def reconcile(index: Index, store: ContentStore) -> int:
     """Mark every content not yet marked held that is complete in STORE; returns how many."""
     after, marked = 0, 0
     while True:
-        async with read() as conn:
+        async with index.read() as conn:
             batch = await feeds.unchecked_contents(conn, after, RECONCILE_BATCH)
         if not batch:
             return marked

@@ -27,7 +27,7 @@ from mirror.errors import IntegrityError, MirrorError, NotReady
 from mirror.extract import extract_text, is_light
 from mirror.fetch.fetcher import FetchedFile, Fetcher, Skipped
 from mirror.home import Home
-from mirror.feed.local import open_index
+from mirror.services import open_home
 from mirror.sources.base import FileRef
 from mirror.store import ContentStore, ImportResult, open_store
 from mirror.store.blockstore import BlockBatch
@@ -69,10 +69,10 @@ class _Obtained:
 class Ingestor:
     """Store and index documents in one home; safe to share between concurrent workers."""
 
-    def __init__(self, home: Home, index: Index, store: ContentStore | None = None) -> None:
+    def __init__(self, home: Home, index: Index, store: ContentStore) -> None:
         self.home = home
         self.index = index
-        self.store = store or open_store(home)
+        self.store = store
 
     async def collect(self, doc: DocumentIn, files: list[FileRef], fetcher: Fetcher | None,
                       profile: str | None = None) -> tuple[int, BlockBatch]:
@@ -236,10 +236,12 @@ async def add_paths(home: Home, paths: list[Path], *, recursive: bool = False, h
     A path that fails is yielded with its error and nothing of it is stored; the others go on.
     Directories (with ``recursive``) are stored as UnixFS directories and not indexed.
     """
-    store = open_store(home)
-    opened = await open_index(home, store=store) if index else None
-    try:
-        ingestor = Ingestor(home, opened, store) if opened else None
+    async with contextlib.AsyncExitStack() as stack:
+        if index:
+            services = await stack.enter_async_context(open_home(home))
+            store, ingestor = services.store, Ingestor(home, services.index, services.store)
+        else:
+            store, ingestor = open_store(home), None
         for path in paths:
             try:
                 result = await store.add(path, recursive=recursive, hidden=hidden, profile=profile,
@@ -254,6 +256,3 @@ async def add_paths(home: Home, paths: list[Path], *, recursive: bool = False, h
                 upsert = await ingestor.index_added(path, result, collection=collection, license=license)
                 indexed = upsert.status
             yield Added(path, result, indexed=indexed)
-    finally:
-        if opened is not None:
-            await opened.close()

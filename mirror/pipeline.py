@@ -25,7 +25,6 @@ from typing import Any, Callable
 
 from indexer.index import Index
 from indexer.transaction import Transaction
-from mirror.feed.local import open_index
 from indexer.records import CollectionIn
 from mirror import licenses
 from mirror.errors import MirrorError
@@ -33,8 +32,10 @@ from mirror.fetch.fetcher import Fetcher
 from mirror.batch import GroupCommit, StatusRow, status_reader
 from mirror.home import Home
 from mirror.ingest import Ingestor
+from mirror.services import open_home
 from mirror.sources import SourceOptions, open_source
 from mirror.sources.base import Checkpoint, Record
+from mirror.store import ContentStore
 
 log = logging.getLogger(__name__)
 
@@ -139,25 +140,24 @@ async def mirror_collection(home: Home, location: str, options: MirrorOptions,
         collection = options.collection or source.default_collection()
         summary = Summary(collection=collection, source=location, kind=source.kind,
                           dry_run=options.dry_run)
-        index = await open_index(home)
-        try:
-            run = _Run(home, index, fetcher, source, collection, options, summary, progress)
+        async with open_home(home) as services:
+            run = _Run(home, services.index, services.store, fetcher, source, collection, options,
+                       summary, progress)
             await run.execute()
-        finally:
-            await index.close()
     summary.seconds = time.monotonic() - start
     return summary
 
 
 class _Run:
-    def __init__(self, home: Home, index: Index, fetcher: Fetcher, source: Any, collection: str,
-                 options: MirrorOptions, summary: Summary, progress: ProgressFn | None) -> None:
+    def __init__(self, home: Home, index: Index, store: ContentStore, fetcher: Fetcher, source: Any,
+                 collection: str, options: MirrorOptions, summary: Summary,
+                 progress: ProgressFn | None) -> None:
         self.home, self.index, self.fetcher, self.source = home, index, fetcher, source
         self.collection, self.options, self.summary = collection, options, summary
         self.progress = progress
         allow = options.licenses if source.kind != "folder" else None
         self.allow = set(allow) if allow else None
-        self.ingestor = Ingestor(home, index)
+        self.ingestor = Ingestor(home, index, store)
         self.checkpoints = _Checkpoints()
         self.writes = GroupCommit(index)     # the workers' index writes, committed in groups
         self.statuses = status_reader(index, collection)   # and their status lookups, in bulk

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 import mirror.errors as mirror_errors
-from cli.main import COMMAND_MODULES, cli, load_command
+from cli.main import COMMAND_MODULES, load_command
 
 ROOT = Path(__file__).parents[1]
 

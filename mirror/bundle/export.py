@@ -37,9 +37,8 @@ from mirror.home import Home
 from mirror.feed.codec import PAGE_MAX_ENTRIES, encode_page
 from mirror.feed.entry import now_ts, parse_entry
 from mirror.held import holds
-from mirror.feed.identity import Identity
-from mirror.node.reader import Reader
-from mirror.store import ContentStore, open_store
+from mirror.services import open_home
+from mirror.store import ContentStore
 from mirror.store.cid import CID
 
 ROOTS_PER_CAR = 8192             # ~41 bytes each: a CAR header well under readers' 1 MiB bound
@@ -90,11 +89,8 @@ async def export_bundle(home: Home, collection: str, out: Path, *, force: bool =
                         sizes: Sizes = Sizes()) -> ExportReport:
     """Write COLLECTION as a bundle at OUT (a folder, or a ``.tar`` file); see the module docstring."""
     start = time.monotonic()
-    node_id = (await asyncio.to_thread(Identity.load_or_create, home.key_file)).node_id
-    store = open_store(home)
-    index = await Index.open(home.db_path)
-    reader = Reader(home.db_path)
-    try:
+    async with open_home(home, read_only=True) as services:
+        index, store = services.index, services.store
         chosen = await _select(index, collection)
         held, missing = await asyncio.to_thread(_split_held, store, list(chosen.sizes))
         if missing and not allow_missing:
@@ -102,31 +98,28 @@ async def export_bundle(home: Home, collection: str, out: Path, *, force: bool =
                            f"not held here (first: {missing[0]})",
                            hint="fetch them with `openmirror get CID`, wait for replication, or "
                                 "pass --allow-missing to export what is held")
-        heads = await _authors(reader, chosen.keys)
+        heads = await _authors(index, chosen.keys)
         report = ExportReport(str(out), collection, chosen.documents, len(held),
                               sum(chosen.sizes[str(c)] for c in held), missing=len(missing))
-        manifest = Manifest(collection, now_ts(), node_id)
+        manifest = Manifest(collection, now_ts(), services.identity.node_id)
         sink = await asyncio.to_thread(open_sink, out, force=force)
         try:
-            await _write_all(sink, reader, store, heads, held, manifest, report, progress, sizes)
+            await _write_all(sink, index, store, heads, held, manifest, report, progress, sizes)
         except BaseException:
             await asyncio.to_thread(sink.abort)
             raise
-    finally:
-        await reader.close()
-        await index.close()
     report.seconds = round(time.monotonic() - start, 3)
     return report
 
 
-async def _write_all(sink: BundleSink, reader: Reader, store: ContentStore, heads: dict[str, int],
+async def _write_all(sink: BundleSink, index: Index, store: ContentStore, heads: dict[str, int],
                      held: list[CID], manifest: Manifest, report: ExportReport,
                      progress: Progress | None, sizes: Sizes) -> None:
     total = sum(heads.values())
     for author in sorted(heads):
-        manifest.feeds.append(await _write_feed(sink, reader, author, heads[author], report, total,
+        manifest.feeds.append(await _write_feed(sink, index, author, heads[author], report, total,
                                                 progress, sizes.page_entries))
-    manifest.forks, report.forks = await _write_forks(sink, reader, sorted(heads))
+    manifest.forks, report.forks = await _write_forks(sink, index, sorted(heads))
     written = 0
 
     def count(n: int) -> None:
@@ -182,11 +175,11 @@ def _split_held(store: ContentStore, cids: list[str]) -> tuple[list[CID], list[s
     return held, missing
 
 
-async def _authors(reader: Reader, keys: set[tuple[str, str]]) -> dict[str, int]:
+async def _authors(index: Index, keys: set[tuple[str, str]]) -> dict[str, int]:
     """Per author not blocked here: the seq of its last stored entry about one of KEYS."""
     heads: dict[str, int] = {}
     ordered = sorted(keys)
-    async with reader.read() as conn:
+    async with index.read() as conn:
         blocked = set(await peer_rows.list_blocked(conn))
         for lo in range(0, len(ordered), KEYS_PER_QUERY):
             chunk = ordered[lo:lo + KEYS_PER_QUERY]
@@ -198,13 +191,13 @@ async def _authors(reader: Reader, keys: set[tuple[str, str]]) -> dict[str, int]
     return heads
 
 
-async def _write_feed(sink: BundleSink, reader: Reader, author: str, last_seq: int,
+async def _write_feed(sink: BundleSink, index: Index, author: str, last_seq: int,
                       report: ExportReport, total: int, progress: Progress | None,
                       page_entries: int) -> FeedRecord:
     files: list[EntriesFile] = []
     after, head = 0, b""
     while after < last_seq:
-        async with reader.read() as conn:
+        async with index.read() as conn:
             pairs = await feeds.read_entries(conn, author, after, min(page_entries, last_seq - after),
                                              max_bytes=PAGE_PAYLOAD_BYTES)
         if not pairs:
@@ -220,12 +213,12 @@ async def _write_feed(sink: BundleSink, reader: Reader, author: str, last_seq: i
     return FeedRecord(author, last_seq, head.hex(), files)
 
 
-async def _write_forks(sink: BundleSink, reader: Reader,
+async def _write_forks(sink: BundleSink, index: Index,
                        authors: Iterable[str]) -> tuple[FileRecord | None, int]:
     """The fork evidence held about AUTHORS, as one page of entry pairs (as much as fits)."""
     pairs: list[tuple[bytes, bytes]] = []
     size = 0
-    async with reader.read() as conn:
+    async with index.read() as conn:
         for author in authors:
             for fork in await feeds.list_forks(conn, author=author):
                 size += len(fork.a[0]) + len(fork.b[0])

@@ -48,11 +48,9 @@ from mirror import held
 from mirror.feed.merge import Merger, StaleHead, fork_evidence, licence_allows
 from mirror.feed.bodies import PUT
 from mirror.feed.entry import Entry
-from mirror.feed.local import open_index
-from mirror.feed.identity import Identity
-from mirror.node.reader import Reader
-from mirror.node.copies.replicate import dag_blocks
-from mirror.store import ContentStore, open_store
+from mirror.services import open_home
+from mirror.store import ContentStore
+from mirror.store.exporter import dag_blocks
 
 STALE_RETRIES = 3
 
@@ -89,22 +87,14 @@ class ImportReport:
 class _Home:
     index: Index
     store: ContentStore
-    reader: Reader
     merger: Merger
 
 
 @asynccontextmanager
 async def _opened(home: Home) -> AsyncIterator[_Home]:
-    identity = await asyncio.to_thread(Identity.load_or_create, home.key_file)
-    store = open_store(home)
-    index = await open_index(home, identity=identity, store=store)
-    reader = Reader(home.db_path)
-    try:
-        yield _Home(index, store, reader,
-                    Merger(index, store, identity.node_id, home.settings.node.accept_authors))
-    finally:
-        await reader.close()
-        await index.close()
+    async with open_home(home) as services:
+        yield _Home(services.index, services.store,
+                    Merger(services.index, services.identity.node_id, home.settings.node.accept_authors))
 
 
 async def import_bundle(home: Home, path: Path, *, progress: Progress | None = None) -> ImportReport:
@@ -125,10 +115,10 @@ async def import_bundle(home: Home, path: Path, *, progress: Progress | None = N
             report.bytes_new = content.new_bytes
             touched = await _apply(node, source, manifest, forks, report, progress)
             kept = await _settle_content(node, content, report)
-            report.texts = await extract_texts(node.index, node.reader, node.store, home.staging_dir,
+            report.texts = await extract_texts(node.index, node.store, home.staging_dir,
                                                kept, max_bytes=home.settings.fetch.max_bytes,
                                                progress=_counter("text", progress))
-            report.collections = await _live_counts(node.reader, {manifest.collection, *touched})
+            report.collections = await _live_counts(node.index, {manifest.collection, *touched})
     finally:
         source.close()
     report.seconds = round(time.monotonic() - start, 3)
@@ -175,7 +165,7 @@ async def _apply(node: _Home, source: BundleSource, manifest: Manifest, forks: l
 
     node.index.add_listener(listen)
     try:
-        async with node.reader.read() as conn:
+        async with node.index.read() as conn:
             policy = await node.merger.policy(conn)
         for fork in forks:
             if policy.accepts_author(fork.author):
@@ -204,9 +194,9 @@ async def _apply_feed(node: _Home, source: BundleSource, feed: FeedRecord, repor
 
 async def _apply_feed_once(node: _Home, source: BundleSource, feed: FeedRecord,
                            report: ImportReport) -> None:
-    head = await node.reader.head(feed.author)
+    head = await node.merger.head(feed.author)
     common = min(head.seq, feed.seq)           # both chains have an entry there: they must agree
-    ours = head.head if common == head.seq else await _stored_hash(node.reader, feed.author, common)
+    ours = head.head if common == head.seq else await _stored_hash(node.index, feed.author, common)
     async for page in _pages(source, feed):
         first = page[0].seq
         if common and first <= common <= page[-1].seq and page[common - first].hash != ours:
@@ -232,17 +222,17 @@ async def _pages(source: BundleSource, feed: FeedRecord) -> AsyncIterator[list[E
         yield page
 
 
-async def _stored_hash(reader: Reader, author: str, seq: int) -> bytes | None:
+async def _stored_hash(index: Index, author: str, seq: int) -> bytes | None:
     if seq == 0:
         return None
-    async with reader.read() as conn:
+    async with index.read() as conn:
         payload, signature = (await feeds.read_entries(conn, author, seq - 1, 1))[0]
     return sha256(payload + signature).digest()
 
 
 async def _record_fork(node: _Home, author: str, theirs: Entry) -> None:
     """Our entry and the bundle's at one seq differ: both are signed, so they are fork evidence."""
-    async with node.reader.read() as conn:
+    async with node.index.read() as conn:
         mine = (await feeds.read_entries(conn, author, theirs.seq - 1, 1))[0]
     await node.merger.add_fork(fork_evidence(mine, (theirs.payload, theirs.signature)))
 
@@ -276,9 +266,9 @@ def _remove_unshared(store: ContentStore, unwanted: list[str], wanted: list[str]
     return remove_blocks(store.blocks, doomed)
 
 
-async def _live_counts(reader: Reader, names: set[str]) -> dict[str, int]:
+async def _live_counts(index: Index, names: set[str]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    async with reader.read() as conn:
+    async with index.read() as conn:
         for name in sorted(names):
             found = await listing.collection_summary(conn, name)
             counts[name] = found[0].documents if found else 0

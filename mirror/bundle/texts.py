@@ -1,6 +1,6 @@
 """Text for search of contents that came without it (entries never carry extracted text).
 
-    stored = await extract_texts(index, reader, store, home.staging_dir, contents)
+    stored = await extract_texts(index, store, home.staging_dir, contents)
 
 For each content not yet holding text in the index, the file is streamed from the blockstore into
 a staging file (contents larger than ``max_bytes`` are skipped), read by ``mirror.extract`` in a
@@ -23,7 +23,6 @@ from indexer.records import ContentOut
 from indexer.texts import add_texts, lacking_text
 from mirror.errors import MirrorError
 from mirror.extract import extract_text
-from mirror.node.reader import Reader
 from mirror.store import ContentStore
 from mirror.store.cid import CID
 
@@ -32,11 +31,11 @@ _SUFFIX = re.compile(r"\.[A-Za-z0-9]{1,10}")
 Counter = Callable[[int, int], None]
 
 
-async def extract_texts(index: Index, reader: Reader, store: ContentStore, staging: Path,
+async def extract_texts(index: Index, store: ContentStore, staging: Path,
                         contents: list[ContentOut], *, max_bytes: int,
                         progress: Counter | None = None) -> int:
     """Extract and store the text of those CONTENTS that have none; returns how many got text."""
-    async with reader.read() as conn:
+    async with index.read() as conn:
         ids = await feeds.content_ids(conn, [c.sha256 for c in contents])
         lacking = set(await lacking_text(conn, list(ids.values())))
     todo = [c for c in contents if ids.get(c.sha256.lower()) in lacking and c.size <= max_bytes]

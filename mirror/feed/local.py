@@ -1,7 +1,7 @@
 """The node's own feed: every local change to the index becomes one signed entry, in the same
 transaction as the change.
 
-    index = await open_index(home)          # the index, with this node's feed hook attached
+    LocalFeed(identity).attach(index)       # done by mirror.services.open_home for every home
     await index.upsert_document(doc)        # the document and its signed "put" entry commit together
 
 A *local* change is one without an ``origin`` (a harvest, ``openmirror add``, a correction);
@@ -18,7 +18,6 @@ past it, so the local change, which was made after seeing that version, wins eve
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -27,23 +26,11 @@ from indexer.feeds import EntryRow, Version
 from indexer.index import Index, Transaction
 from indexer.records import Change, DocumentIn
 from mirror.errors import UsageError
-from mirror.home import Home
-from mirror import held
 from mirror.feed.bodies import PUT, RETRACT, put_body, retract_body
 from mirror.feed.entry import MAX_PAYLOAD, Entry, encode_payload, make_entry, now_ts
 from mirror.feed.identity import Identity
-from mirror.store import ContentStore, open_store
 
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-async def open_index(home: Home, *, identity: Identity | None = None,
-                     store: ContentStore | None = None) -> Index:
-    """Open HOME's index with the node's feed hook: every local change is signed."""
-    identity = identity or await asyncio.to_thread(Identity.load_or_create, home.key_file)
-    index = await Index.open(home.db_path)
-    LocalFeed(identity, store or open_store(home)).attach(index)
-    return index
 
 
 def ts_after(ts: str) -> str:
@@ -77,9 +64,8 @@ def put_entry_body(document: DocumentIn) -> dict[str, Any]:
 class LocalFeed:
     """Appends one signed entry per local change, inside the change's own transaction."""
 
-    def __init__(self, identity: Identity, store: ContentStore) -> None:
+    def __init__(self, identity: Identity) -> None:
         self.identity = identity
-        self.store = store
 
     def attach(self, index: Index) -> None:
         index.add_precommit_hook(self.hook)
@@ -110,7 +96,6 @@ class LocalFeed:
         await feeds.add_entries(conn, me, rows, now)
         await feeds.put_versions(conn, list({_key(c.document): known[_key(c.document)]
                                              for c in local}.values()))
-        await held.record(conn, self.store, [c.document for c in local if c.kind != "retracted"])
 
 
 def _key(document: DocumentIn) -> tuple[str, str]:

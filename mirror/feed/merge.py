@@ -31,11 +31,9 @@ from indexer.feeds import ForkRow, Head
 from indexer.index import Index, Transaction
 from mirror import licenses
 from mirror.errors import PeerError, SignatureError
-from mirror import held
 from mirror.feed.bodies import PUT, RETRACT
 from mirror.feed.entry import Entry, detect_fork, first_bad_signature, format_ts, now_ts, parse_entry
 from mirror.feed.local import entry_row, version_of
-from mirror.store import ContentStore
 
 MAX_CLOCK_SKEW = timedelta(minutes=10)
 REDERIVE_BATCH = 500
@@ -99,11 +97,15 @@ def cut_future(entries: list[Entry], now: datetime | None = None) -> list[Entry]
 class Merger:
     """Stores verified runs and merges them into the index under a policy."""
 
-    def __init__(self, index: Index, store: ContentStore, me: str, accept: Iterable[str] = ()) -> None:
+    def __init__(self, index: Index, me: str, accept: Iterable[str] = ()) -> None:
         self.index = index
-        self.store = store
         self.me = me
         self.accept = frozenset(accept)
+
+    async def head(self, author: str) -> Head:
+        """AUTHOR's feed head as stored here (seq 0 when none)."""
+        async with self.index.read() as conn:
+            return await feeds.get_head(conn, author)
 
     async def policy(self, conn: AsyncConnection) -> Policy:
         return Policy(self.me, frozenset(await peer_rows.list_blocked(conn)), self.accept)
@@ -156,7 +158,6 @@ class Merger:
             if entry.kind == RETRACT:
                 await tx.retract(*entry.target, origin=entry.author)  # type: ignore[misc]
         await feeds.put_versions(conn, [version_of(e) for e in winners])
-        await held.record(conn, self.store, [d for docs in by_author.values() for d in docs])
 
     # -- policy changes ------------------------------------------------------------------------
 

@@ -106,7 +106,7 @@ async def get_feeds(request: web.Request) -> web.Response:
     if len(after) > 64:
         raise BadRequest("after is not an author")
     limit = int_param(request, "limit", FEEDS_PAGE, 1, FEEDS_PAGE)
-    async with node.reader.read() as conn:
+    async with node.index.read() as conn:
         heads = await feeds.list_heads(conn, after=after, limit=limit + 1)
     items = [{"author": h.author, "seq": h.seq, "head": h.head.hex() if h.head else None, "ts": h.ts}
              | ({"fork": h.fork_seq} if h.fork_seq else {}) for h in heads[:limit]]
@@ -121,7 +121,7 @@ async def get_entries(request: web.Request) -> web.Response:
         raise BadRequest("not a node id")
     after = int_param(request, "after", 0, 0, (1 << 53) - 1)
     limit = int_param(request, "limit", PAGE_DEFAULT_ENTRIES, 1, PAGE_MAX_ENTRIES)
-    async with node.reader.read() as conn:
+    async with node.index.read() as conn:
         if await peer_rows.is_blocked(conn, author):
             raise BadRequest("this node blocks that author", 403, "blocked")
         head = await feeds.get_head(conn, author)
@@ -176,7 +176,7 @@ async def get_forks(request: web.Request) -> web.Response:
     author = request.query.get("author")
     if author is not None and not is_node_id(author):
         raise BadRequest("author is not a node id")
-    async with node.reader.read() as conn:
+    async with node.index.read() as conn:
         found = await feeds.list_forks(conn, author=author, limit=FORKS_LISTED)
     b64 = lambda data: base64.b64encode(data).decode("ascii")  # noqa: E731
     return web.json_response({"forks": [

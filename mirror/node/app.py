@@ -21,6 +21,7 @@ Keyword overrides set ``node.*`` settings for this node only: ``Node(home, sync_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 from typing import Any
@@ -38,16 +39,15 @@ from mirror.node import status
 from mirror.node.api import BLOCK_BURST_FACTOR, BLOCK_RATE_FACTOR, NODE_KEY, add_api_routes, protocol_middleware
 from mirror.feed.merge import Merger
 from mirror.node.sync.client import client_session
-from mirror.feed.local import open_index
 from mirror.node.sync.gossip import Gossip
 from mirror.feed.identity import Identity
 from mirror.node.limits import MAX_JSON_REQUEST, RateLimiter, Timeouts
 from mirror.node.sync.peers import CONFIGURED, PeerBook, normalize_url
-from mirror.node.reader import Reader
 from mirror.node.sync.pull import SyncReport, Syncer
 from mirror.node.copies.upkeep import Upkeep
+from mirror.services import open_home
 from mirror.settings import Settings
-from mirror.store import ContentStore, open_store
+from mirror.store import ContentStore
 
 log = logging.getLogger(__name__)
 STORAGE_TTL = 30.0           # seconds a measured storage_used is reused
@@ -73,9 +73,8 @@ class Node:
     limiter: RateLimiter           # per-address request limits of the API
     block_limiter: RateLimiter     # per-address request limits of /ipfs (much higher)
     identity: Identity
-    index: Index                   # opened through mirror.feed.local.open_index: local changes signed
+    index: Index                   # opened by mirror.services.open_home: local changes signed
     store: ContentStore
-    reader: Reader                 # read snapshots of the node's tables
     merger: Merger                 # stores and merges verified runs
     book: PeerBook                 # the peers table
     syncer: Syncer                 # pulls from peers
@@ -98,6 +97,7 @@ class Node:
         self.limiter = RateLimiter(rate, burst)
         self.block_limiter = RateLimiter(rate * BLOCK_RATE_FACTOR, burst * BLOCK_BURST_FACTOR)
         self._opened = False
+        self._exit = contextlib.AsyncExitStack()
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._storage: tuple[float, int] | None = None
@@ -110,22 +110,25 @@ class Node:
         if self._opened:
             return
         node = self.settings.node
-        self.identity = await asyncio.to_thread(Identity.load_or_create, self.home.key_file)
-        self.store = open_store(self.home)
-        self.index = await open_index(self.home, identity=self.identity, store=self.store)
-        self.reader = Reader(self.index.path)
-        self.merger = Merger(self.index, self.store, self.identity.node_id, node.accept_authors)
-        self.book = PeerBook(self.index, self.reader, backoff=node.backoff,
-                             backoff_max=node.backoff_max, self_url=self.url)
-        timeouts = Timeouts(total=node.peer_timeout, read=min(30.0, node.peer_timeout),
-                            connect=min(10.0, node.peer_timeout))
-        self.session = client_session(timeouts, self.settings.fetch.user_agent)
-        self.gossip = Gossip(self)
-        self.upkeep = Upkeep(self)
-        self.syncer = Syncer(self.merger, self.reader, on_applied=self.gossip.applied,
-                             on_synced=self.upkeep.synced)
-        for url in self.configured_peers:
-            await self.book.add(url, CONFIGURED)
+        try:
+            services = await self._exit.enter_async_context(open_home(self.home))
+            self.identity, self.store, self.index = services.identity, services.store, services.index
+            self.merger = Merger(self.index, self.identity.node_id, node.accept_authors)
+            self.book = PeerBook(self.index, backoff=node.backoff, backoff_max=node.backoff_max,
+                                 self_url=self.url)
+            timeouts = Timeouts(total=node.peer_timeout, read=min(30.0, node.peer_timeout),
+                                connect=min(10.0, node.peer_timeout))
+            self.session = client_session(timeouts, self.settings.fetch.user_agent)
+            self._exit.push_async_callback(self.session.close)
+            self.gossip = Gossip(self)
+            self.upkeep = Upkeep(self)
+            self.syncer = Syncer(self.merger, on_applied=self.gossip.applied,
+                                 on_synced=self.upkeep.synced)
+            for url in self.configured_peers:
+                await self.book.add(url, CONFIGURED)
+        except BaseException:
+            await self._exit.aclose()
+            raise
         self._opened = True
 
     async def start(self) -> None:
@@ -145,7 +148,7 @@ class Node:
         log.info("node %s serving on %s", self.identity.node_id, self.url)
 
     async def _reconcile_then_upkeep(self) -> None:
-        await held.reconcile(self.index, self.reader.read, self.store)
+        await held.reconcile(self.index, self.store)
         await self.upkeep.run()
 
     async def _serve(self) -> int:
@@ -171,9 +174,7 @@ class Node:
             self._runner = None
         self.serving = False
         if self._opened:
-            await self.session.close()
-            await self.reader.close()
-            await self.index.close()
+            await self._exit.aclose()
             self._opened = False
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
@@ -213,9 +214,9 @@ class Node:
         if self._storage is None or now - self._storage[0] > STORAGE_TTL:
             self._storage = (now, await status.storage_used(self.store))
         if self._health is None or now - self._health[0] > HEALTH_TTL:
-            self._health = (now, await status.health_fields(self.reader, self.identity.node_id,
+            self._health = (now, await status.health_fields(self.index, self.identity.node_id,
                                                             self.settings))
-        fields = await status.collect(self.identity, self.reader, used=self._storage[1], url=self.url)
+        fields = await status.collect(self.identity, self.index, used=self._storage[1], url=self.url)
         return fields | self._health[1]
 
 

@@ -8,20 +8,17 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable
+from typing import Any, Callable
 
 from indexer.index import Index
 from mirror.errors import UsageError
 from mirror.home import Home
 from mirror.node.app import Node
 from mirror.feed.merge import Merger
-from mirror.feed.local import open_index
-from mirror.feed.identity import Identity, parse_node_id
+from mirror.feed.identity import parse_node_id
 from mirror.node.sync.peers import CONFIGURED, PeerBook, normalize_url, peer_state
-from mirror.node.reader import Reader
 from mirror.node.status import home_status
-from mirror.store import open_store
+from mirror.services import open_home
 
 ReadyFn = Callable[[Node], None]
 
@@ -64,27 +61,15 @@ async def join_once(home: Home, url: str, **overrides: Any) -> dict[str, Any]:
             "errors": {r.peer: r.error for r in reports if r.error}}
 
 
-@asynccontextmanager
-async def _opened(home: Home) -> AsyncIterator[tuple[Index, Reader, Identity]]:
-    identity = await asyncio.to_thread(Identity.load_or_create, home.key_file)
-    index = await open_index(home, identity=identity)
-    reader = Reader(home.db_path)
-    try:
-        yield index, reader, identity
-    finally:
-        await reader.close()
-        await index.close()
-
-
-def _book(home: Home, index: Index, reader: Reader) -> PeerBook:
+def _book(home: Home, index: Index) -> PeerBook:
     node = home.settings.node
-    return PeerBook(index, reader, backoff=node.backoff, backoff_max=node.backoff_max)
+    return PeerBook(index, backoff=node.backoff, backoff_max=node.backoff_max)
 
 
 async def list_peers(home: Home) -> list[dict[str, Any]]:
     """Every known peer with its state (ok, new, failing, backoff), last contact and lag."""
-    async with _opened(home) as (index, reader, _):
-        found = await _book(home, index, reader).all()
+    async with open_home(home, read_only=True) as services:
+        found = await _book(home, services.index).all()
     return [{"url": p.url, "node_id": p.node_id, "state": peer_state(p),
              "last_contact": p.last_contact, "lag": p.lag, "failures": p.failures,
              "source": p.source, "last_error": p.last_error} for p in found]
@@ -92,24 +77,24 @@ async def list_peers(home: Home) -> list[dict[str, Any]]:
 
 async def add_peer(home: Home, url: str) -> dict[str, Any]:
     """Add a configured peer (a running node picks it up within a second)."""
-    async with _opened(home) as (index, reader, _):
-        added = await _book(home, index, reader).add(url, CONFIGURED)
+    async with open_home(home) as services:
+        added = await _book(home, services.index).add(url, CONFIGURED)
     return {"url": normalize_url(url), "added": added}
 
 
 async def remove_peer(home: Home, url: str) -> dict[str, Any]:
-    async with _opened(home) as (index, reader, _):
-        removed = await _book(home, index, reader).remove(url)
+    async with open_home(home) as services:
+        removed = await _book(home, services.index).remove(url)
     return {"url": normalize_url(url), "removed": removed}
 
 
 async def set_blocked(home: Home, key: str, blocked: bool) -> dict[str, Any]:
     """Block or unblock an author and re-derive the documents it touched."""
     parse_node_id(key)
-    async with _opened(home) as (index, _reader, identity):
-        if blocked and key == identity.node_id:
+    async with open_home(home) as services:
+        if blocked and key == services.identity.node_id:
             raise UsageError("a node cannot block its own key")
-        merger = Merger(index, open_store(home), identity.node_id, home.settings.node.accept_authors)
+        merger = Merger(services.index, services.identity.node_id, home.settings.node.accept_authors)
         changed = await (merger.block(key) if blocked else merger.unblock(key))
     return {"author": key, "blocked": blocked, "documents_changed": changed}
 

@@ -25,9 +25,9 @@ from mirror.node.copies.budget import storage_budget
 from mirror.node.copies.census import health, live_cutoff
 from mirror.feed.entry import PROTOCOL_VERSION
 from mirror.feed.identity import Identity
-from mirror.node.reader import Reader
 from mirror.settings import Settings
-from mirror.store import ContentStore, open_store
+from mirror.services import open_home
+from mirror.store import ContentStore
 
 
 async def storage_used(store: ContentStore) -> int:
@@ -35,9 +35,9 @@ async def storage_used(store: ContentStore) -> int:
     return (await asyncio.to_thread(store.blocks.stats))[1]
 
 
-async def collect(identity: Identity, reader: Reader, *, used: int, url: str | None) -> dict[str, Any]:
+async def collect(identity: Identity, index: Index, *, used: int, url: str | None) -> dict[str, Any]:
     """The status fields, read in one snapshot of the index."""
-    async with reader.read() as conn:
+    async with index.read() as conn:
         documents = await feeds.count_documents(conn)
         held = await feeds.count_held_documents(conn)
         feed_count, entry_count = await feeds.feed_totals(conn)
@@ -48,9 +48,9 @@ async def collect(identity: Identity, reader: Reader, *, used: int, url: str | N
             "entries": entry_count, "peers": peer_count, "blocked": blocked}
 
 
-async def health_fields(reader: Reader, me: str, settings: Settings) -> dict[str, Any]:
+async def health_fields(index: Index, me: str, settings: Settings) -> dict[str, Any]:
     """The diffusion fields for the node ME with SETTINGS (budget, copies target, holder timeout)."""
-    async with reader.read() as conn:
+    async with index.read() as conn:
         states = await copy_rows.content_states(
             conn, me=me, cutoff=live_cutoff(float(settings.node.holder_timeout)))
     return health(states, copies=int(settings.node.copies), budget=storage_budget(settings))
@@ -58,13 +58,8 @@ async def health_fields(reader: Reader, me: str, settings: Settings) -> dict[str
 
 async def home_status(home: Home) -> dict[str, Any]:
     """The status of HOME read from its files (no running node needed)."""
-    identity = await asyncio.to_thread(Identity.load_or_create, home.key_file)
-    index = await Index.open(home.db_path)       # creates or migrates the index
-    await index.close()
-    reader = Reader(home.db_path)
-    try:
+    async with open_home(home, read_only=True) as services:
         url = home.settings.node.public_url or f"http://{home.settings.node.listen}"
-        fields = await collect(identity, reader, used=await storage_used(open_store(home)), url=url)
-        return fields | await health_fields(reader, identity.node_id, home.settings)
-    finally:
-        await reader.close()
+        fields = await collect(services.identity, services.index,
+                               used=await storage_used(services.store), url=url)
+        return fields | await health_fields(services.index, services.identity.node_id, home.settings)

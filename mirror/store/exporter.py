@@ -13,11 +13,11 @@ range never touches blocks outside it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from mirror.errors import DagPBError, PathNotFound, UsageError
+from mirror.errors import DagPBError, InvalidCID, MirrorError, PathNotFound, UsageError
 from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID, DAG_PB, IDENTITY, RAW
 from mirror.store.dagpb import PBNode, decode_node
@@ -346,3 +346,25 @@ def has_dag(store: BlockStore, cid: CID) -> bool:
         if current.codec == DAG_PB:
             stack.extend(_link_cid(link.hash) for link in decode_node(store.get(current)).links)
     return True
+
+
+def dag_blocks(blocks: BlockStore, roots: Iterable[str]) -> set[bytes]:
+    """The multihashes of the stored blocks under ROOTS (reads only dag-pb nodes)."""
+    found: set[bytes] = set()
+    stack: list[CID] = []
+    for text in roots:
+        try:
+            stack.append(CID.decode(text))
+        except InvalidCID:
+            continue
+    while stack:
+        cid = stack.pop()
+        if cid.multihash in found or not blocks.has(cid):
+            continue
+        found.add(cid.multihash)
+        if cid.codec == DAG_PB:
+            try:
+                stack.extend(CID.from_bytes(link.hash) for link in decode_node(blocks.get(cid)).links)
+            except MirrorError:
+                continue
+    return found

@@ -58,7 +58,7 @@ async def test_a_later_sync_continues_from_the_imported_cursor(source: Source, t
     await a.index.upsert_document(document(1, collection="notes", title="Millpond registry"))
     b = await nodes.start("B", peers=[a.url])
     author = a.identity.node_id
-    await wait_for(lambda: b.reader.head(author), what="B's cursor")
+    await wait_for(lambda: b.merger.head(author), what="B's cursor")
     await wait_for(lambda: _seq(b, author, 5), what="B pulls only the new entry")
     assert [h.title for h in await b.index.search(_query("Millpond"))] == ["Millpond registry"]
     assert rows(home_b, "SELECT count(*) FROM feed_entries") == [(5,)]
@@ -66,7 +66,7 @@ async def test_a_later_sync_continues_from_the_imported_cursor(source: Source, t
 
 
 async def _seq(node, author: str, seq: int) -> bool:  # type: ignore[no-untyped-def]
-    return (await node.reader.head(author)).seq == seq
+    return (await node.merger.head(author)).seq == seq
 
 
 def _query(text: str):  # type: ignore[no-untyped-def]

@@ -14,9 +14,8 @@ from indexer.feeds import Head, target_of
 from mirror.feed.merge import Merger, StaleHead
 from mirror.feed.bodies import put_body, retract_body
 from mirror.feed.entry import Entry, format_ts, make_entry
-from mirror.feed.local import open_index
+from mirror.services import open_home
 from mirror.feed.identity import Identity
-from mirror.store import open_store
 from tests.node.node_helpers import NodeFactory, document
 
 AUTHORS = [Identity.generate() for _ in range(3)]
@@ -58,10 +57,10 @@ async def apply_in_order(root: Path, feeds: list[list[Entry]],
                          deliveries: list[tuple[int, int]]) -> dict[str, str]:
     """Deliver each feed in chunks (author, chunk size) in the given order, repeating some."""
     home = NodeFactory(root).home("n")
-    index = await open_index(home)
-    merger = Merger(index, open_store(home), Identity.generate().node_id)
-    heads = [Head(f[0].author, 0, None, None) if f else None for f in feeds]
-    try:
+    async with open_home(home) as services:
+        index = services.index
+        merger = Merger(index, Identity.generate().node_id)
+        heads = [Head(f[0].author, 0, None, None) if f else None for f in feeds]
         for author, size in deliveries:
             feed, head = feeds[author], heads[author]
             if not feed:
@@ -83,8 +82,6 @@ async def apply_in_order(root: Path, feeds: list[list[Entry]],
         async for doc in index.iter_documents():
             live[doc.source_id] = doc.title
         return live
-    finally:
-        await index.close()
 
 
 ops = st.lists(st.tuples(st.integers(0, KEYS - 1), st.integers(0, 3), st.integers(0, 2)),
@@ -104,17 +101,15 @@ def test_any_order_and_duplication_gives_the_same_index(all_ops, deliveries) -> 
 async def test_rederive_from_the_stored_entries_changes_nothing(tmp_path: Path) -> None:
     feeds = [feed_of(who, [(k, (k + n) % 4, 1) for k in range(KEYS)]) for n, who in enumerate(AUTHORS)]
     home = NodeFactory(tmp_path).home("n")
-    index = await open_index(home)
-    merger = Merger(index, open_store(home), Identity.generate().node_id)
-    try:
+    async with open_home(home) as services:
+        index = services.index
+        merger = Merger(index, Identity.generate().node_id)
         for feed in feeds:
             await merger.apply_run(feed[0].author, feed, Head(feed[0].author, 0, None, None))
         before = sorted([(d.source_id, d.title) async for d in index.iter_documents()])
         assert await merger.rederive({target_of("c", f"doc-{k}") for k in range(KEYS)}) == 0
         after = sorted([(d.source_id, d.title) async for d in index.iter_documents()])
         assert before == after == sorted(expected_index(feeds).items())
-    finally:
-        await index.close()
 
 
 async def test_entries_dated_far_ahead_wait(tmp_path: Path) -> None:
@@ -122,10 +117,8 @@ async def test_entries_dated_far_ahead_wait(tmp_path: Path) -> None:
     now = make_entry(who, 1, None, "put", put_body(document(1)))
     ahead = make_entry(who, 2, now, "put", put_body(document(2)), ts="2999-01-01T00:00:00.000000Z")
     home = NodeFactory(tmp_path).home("n")
-    index = await open_index(home)
-    try:
-        applied = await Merger(index, open_store(home), "me").apply_run(
+    async with open_home(home) as services:
+        index = services.index
+        applied = await Merger(index, "me").apply_run(
             who.node_id, [now, ahead], Head(who.node_id, 0, None, None))
         assert applied.stored == 1 and applied.head.seq == 1
-    finally:
-        await index.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import subprocess
@@ -45,6 +46,15 @@ async def test_open_creates_an_empty_index_at_head(db_path: Path) -> None:
             "record_status", "harvest_state", "documents_fts"} <= _tables(db_path)
     assert migrate.check(db_path).current == migrate.head()
     assert _sql(db_path, "PRAGMA journal_mode") == [("wal",)]
+
+
+async def test_several_new_indexes_open_at_once_in_one_process(tmp_path: Path) -> None:
+    """Alembic runs a migration through module globals: concurrent opens must not mix them."""
+    paths = [tmp_path / f"index-{i}.sqlite" for i in range(6)]
+    indexes = await asyncio.gather(*(Index.open(p) for p in paths))
+    for index in indexes:
+        await index.close()
+    assert all(migrate.check(p).current == migrate.head() for p in paths)
 
 
 async def test_writer_connection_enforces_foreign_keys(db_path: Path) -> None:

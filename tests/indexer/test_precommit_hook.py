@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 from indexer.index import Index
 from indexer.records import ContentIn, DocumentIn

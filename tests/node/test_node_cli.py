@@ -105,15 +105,14 @@ def test_peers_commands(cli_run, home_dir: Path) -> None:
 WRITER = textwrap.dedent("""
     import asyncio, sys
     from mirror.home import Home
-    from mirror.feed.local import open_index
+    from mirror.services import open_home
     from tests.node.node_helpers import document
 
     async def main():
-        index = await open_index(Home.open(sys.argv[1]))
-        for batch in range(10):
-            await index.upsert_documents([document(batch * 20 + i, title=f"from the other process {i}")
-                                          for i in range(20)])
-        await index.close()
+        async with open_home(Home.open(sys.argv[1])) as services:
+            for batch in range(10):
+                await services.index.upsert_documents(
+                    [document(batch * 20 + i, title=f"from the other process {i}") for i in range(20)])
 
     asyncio.run(main())
 """)

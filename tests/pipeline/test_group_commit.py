@@ -14,7 +14,7 @@ from indexer.records import ContentIn, DocumentIn
 from mirror.batch import Coalescer, GroupCommit, status_reader
 from mirror.errors import MirrorError
 from mirror.home import Home
-from mirror.feed.local import open_index
+from mirror.services import open_home
 from mirror.store import open_store
 from mirror.store.blockstore import commit_batches
 
@@ -27,9 +27,9 @@ def _doc(i: int, contents: list[ContentIn] | None = None) -> DocumentIn:
 async def test_concurrent_writes_share_transactions_and_all_commit(tmp_path: Path) -> None:
     home = Home.open(tmp_path / "home")
     store = open_store(home)
-    index = await open_index(home)
-    n = 60
-    try:
+    async with open_home(home) as services:
+        index = services.index
+        n = 60
         async with GroupCommit(index) as writes:
             async def one(i: int) -> str:
                 path = tmp_path / f"f{i}.bin"
@@ -54,14 +54,12 @@ async def test_concurrent_writes_share_transactions_and_all_commit(tmp_path: Pat
         statuses = await index.get_record_statuses("reports", [f"r{i}" for i in range(n)] + ["nope"])
         assert len(statuses) == n and {s.status for s in statuses.values()} == {"stored"}
         assert not [p for p in (home.path / "blocks" / ".staging").rglob("*") if p.is_file()]   # nothing left staged
-    finally:
-        await index.close()
 
 
 async def test_a_failing_write_fails_alone_and_order_is_kept(tmp_path: Path) -> None:
     home = Home.open(tmp_path / "home")
-    index = await open_index(home)
-    try:
+    async with open_home(home) as services:
+        index = services.index
         async with GroupCommit(index) as writes:
             async def boom(tx) -> None:                       # noqa: ANN001
                 raise MirrorError("this write is refused")
@@ -82,21 +80,17 @@ async def test_a_failing_write_fails_alone_and_order_is_kept(tmp_path: Path) -> 
         assert (await index.get_document("reports", "r1")).deleted
         assert not (await index.get_document("reports", "r2")).deleted
         assert await index.get_state("reports", "source") == "b"      # the newest value wins
-    finally:
-        await index.close()
 
 
 async def test_writes_after_close_use_their_own_transaction(tmp_path: Path) -> None:
     home = Home.open(tmp_path / "home")
-    index = await open_index(home)
-    try:
+    async with open_home(home) as services:
+        index = services.index
         writes = GroupCommit(index)
         async with writes:
             pass
         assert (await writes.write(doc=_doc(7))).status == "stored"
         assert await index.get_document("reports", "r7") is not None
-    finally:
-        await index.close()
 
 
 def test_commit_batches_makes_many_batches_visible_at_once_and_drops_aborted(tmp_path: Path) -> None:
@@ -139,22 +133,20 @@ async def test_coalescer_answers_concurrent_lookups_with_few_calls(tmp_path: Pat
     assert len(calls) <= 2 and sorted(k for c in calls for k in c) == list(range(50))
 
     home = Home.open(tmp_path / "home")
-    index = await open_index(home)
-    try:
+    async with open_home(home) as services:
+        index = services.index
         async with index.transaction() as tx:
             await tx.set_record_statuses("reports", [(f"r{i}", "stored", None, "p1") for i in range(10)])
         reader = status_reader(index, "reports")
         found = await asyncio.gather(*(reader.get(f"r{i}") for i in range(12)))
         assert [f.status if f else None for f in found] == ["stored"] * 10 + [None, None]
-    finally:
-        await index.close()
 
 
 async def test_when_blocks_cannot_be_stored_their_documents_are_not_indexed(tmp_path: Path) -> None:
     home = Home.open(tmp_path / "home")
     store = open_store(home)
-    index = await open_index(home)
-    try:
+    async with open_home(home) as services:
+        index = services.index
         blocks = store.blocks.open_batch()
         result = store.add_file(_write(tmp_path / "lost.bin", 4000), batch=blocks)
         for staged in (store.blocks.root / ".staging").rglob("*"):
@@ -170,5 +162,3 @@ async def test_when_blocks_cannot_be_stored_their_documents_are_not_indexed(tmp_
         assert await index.get_document("reports", "r1") is None
         assert not (await index.get_document("reports", "r2")).deleted
         assert not store.has_all(result.cid)
-    finally:
-        await index.close()

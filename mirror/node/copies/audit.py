@@ -48,7 +48,7 @@ from indexer import copies as rows
 from indexer.index import Index
 from mirror.errors import BlockNotFound, IntegrityError, InvalidCID
 from mirror.node.api import NODE_KEY, BadRequest, error, read_json
-from mirror.node.copies.census import ReadFn, live_cutoff, snapshot
+from mirror.node.copies.census import live_cutoff
 from mirror.feed.entry import encode_payload, now_ts
 from mirror.feed.identity import Identity, is_node_id
 from mirror.node.limits import RateLimiter
@@ -226,11 +226,10 @@ async def record(index: Index, outcome: AuditOutcome) -> None:
 
 
 async def audit_round(index: Index, store: ContentStore, session: aiohttp.ClientSession, *, me: str,
-                      holder_timeout: float, count: int = 4, samples: int = 4,
-                      read: ReadFn | None = None) -> list[AuditOutcome]:
+                      holder_timeout: float, count: int = 4, samples: int = 4) -> list[AuditOutcome]:
     """Audit COUNT claims of other nodes on contents held here (least recently audited first),
     record the outcomes and return them. Run it every ``node.audit_interval`` seconds."""
-    async with snapshot(index, read) as conn:
+    async with index.read() as conn:
         targets = await rows.audit_targets(conn, cutoff=live_cutoff(holder_timeout), me=me, limit=count)
     gate = asyncio.Semaphore(PARALLEL_AUDITS)
 

@@ -5,18 +5,15 @@
 
 A copy is *live* when its holder's announcement (or a passed audit) is younger than
 ``node.holder_timeout`` and the holder has not failed its latest audit (``indexer.copies``).
-Reads go through ``read`` (a function opening a read-only snapshot, like ``Node.reader.read``);
-without one they run in a short write transaction of the index.
+Reads run in one read-only snapshot of the index (``index.read()``).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any, AsyncContextManager, AsyncIterator, Callable
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer import copies as copy_rows
 from indexer.copies import ContentState
@@ -24,19 +21,7 @@ from indexer.index import Index
 from mirror.node.copies.budget import usage
 from mirror.feed.entry import format_ts
 
-ReadFn = Callable[[], AsyncContextManager[AsyncConnection]]
 COPIES_SHOWN = 8                  # the distribution groups K and more copies under "K+" past this
-
-
-def snapshot(index: Index, read: ReadFn | None) -> AsyncContextManager[AsyncConnection]:
-    """A connection to read from: READ's snapshot when given, else a short index transaction."""
-    return read() if read is not None else _in_transaction(index)
-
-
-@asynccontextmanager
-async def _in_transaction(index: Index) -> AsyncIterator[AsyncConnection]:
-    async with index.transaction() as tx:
-        yield await tx.connection()
 
 
 def live_cutoff(holder_timeout: float, now: datetime | None = None) -> str:
@@ -45,21 +30,20 @@ def live_cutoff(holder_timeout: float, now: datetime | None = None) -> str:
     return format_ts(moment)
 
 
-async def content_states(index: Index, *, me: str, holder_timeout: float, read: ReadFn | None = None,
+async def content_states(index: Index, *, me: str, holder_timeout: float,
                          copies: int | None = None) -> list[ContentState]:
     """Every content of a live document with its live copies on other nodes (see ``ContentState``);
     with COPIES, only those a replication plan for that target can act on (not own; held here or
     under-replicated): what the planner needs, in memory proportional to it."""
-    async with snapshot(index, read) as conn:
+    async with index.read() as conn:
         return await copy_rows.content_states(conn, me=me, cutoff=live_cutoff(holder_timeout),
                                               copies=copies)
 
 
-async def holder_urls(index: Index, *, me: str, holder_timeout: float, sha256: str | None = None,
-                      read: ReadFn | None = None) -> list[str]:
+async def holder_urls(index: Index, *, me: str, holder_timeout: float, sha256: str | None = None) -> list[str]:
     """URLs of live, trusted holders of one content (SHA256), or of every live node (None)."""
     cutoff = live_cutoff(holder_timeout)
-    async with snapshot(index, read) as conn:
+    async with index.read() as conn:
         if sha256 is None:
             found = await copy_rows.live_holders(conn, cutoff=cutoff, me=me)
         else:

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from indexer.db import Database
-from indexer.migrate import upgrade
+from indexer.index import Index
 from indexer.peers import list_peers
+from mirror import held
 from mirror.errors import ContentUnavailable, UsageError
 from mirror.home import Home
 from mirror.node.copies.retrieve import RetrieveStats, find_holders, retrieve
-from mirror.store import ContentStore, open_store
+from mirror.services import open_home
+from mirror.store import ContentStore
 from mirror.store.cid import CID
 
 
@@ -48,15 +49,17 @@ class GetResult:
 async def get_content(home: Home, cid: CID, *, peers: Iterable[str] = (),
                       out: Path | None = None) -> GetResult:
     """Make the file ``cid`` local (verified), then write it to ``out`` if given."""
-    store = open_store(home)
-    stats, holders = None, None
-    if not await asyncio.to_thread(store.has_all, cid):
-        candidates = [*peers, *home.settings.node.peers, *await known_peers(home.db_path)]
-        holders = await find_holders(cid, candidates)
-        if not holders:
-            raise ContentUnavailable(f"no peer holds {cid}", hint=_hint(candidates))
-        stats = await retrieve(store, cid, holders)
-    info = await asyncio.to_thread(store.stat, cid)
+    async with open_home(home) as services:
+        store = services.store
+        stats, holders = None, None
+        if not await asyncio.to_thread(store.has_all, cid):
+            candidates = [*peers, *home.settings.node.peers, *await known_peers(services.index)]
+            holders = await find_holders(cid, candidates)
+            if not holders:
+                raise ContentUnavailable(f"no peer holds {cid}", hint=_hint(candidates))
+            stats = await retrieve(store, cid, holders)
+            await held.refresh(services.index, store, [str(cid)])
+        info = await asyncio.to_thread(store.stat, cid)
     if info.type != "file":
         raise UsageError(f"{cid} is a {info.type}, not a file",
                          hint="export it with: openmirror car export")
@@ -72,17 +75,10 @@ def _hint(candidates: list[str]) -> str:
     return f"asked {len(set(candidates))} peer(s); try others with --peer URL"
 
 
-async def known_peers(db_path: Path) -> list[str]:
-    """Peer URLs in the home's peers table, most recently contacted first ([] without an index)."""
-    if not db_path.exists():
-        return []
-    await asyncio.to_thread(upgrade, db_path)
-    db = Database(db_path)
-    try:
-        async with db.read() as conn:
-            return [peer.url for peer in await list_peers(conn)]
-    finally:
-        await db.dispose()
+async def known_peers(index: Index) -> list[str]:
+    """Peer URLs in the home's peers table, most recently contacted first."""
+    async with index.read() as conn:
+        return [peer.url for peer in await list_peers(conn)]
 
 
 def save_file(store: ContentStore, cid: CID, path: Path) -> int:

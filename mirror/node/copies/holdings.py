@@ -59,7 +59,6 @@ from indexer.index import Index
 from mirror.errors import PeerError, SignatureError, UsageError
 from mirror.node.api import NODE_KEY, BadRequest, int_param
 from mirror.node.sync.client import PeerClient
-from mirror.node.copies.census import ReadFn, snapshot
 from mirror.feed.entry import encode_payload, format_ts, now_ts
 from mirror.feed.identity import SIGNATURE_SIZE, Identity, is_node_id
 
@@ -272,13 +271,13 @@ def _unb64(text: Any, limit: int) -> bytes:
 # -- publishing and pulling ----------------------------------------------------------------------
 
 async def publish_holdings(index: Index, identity: Identity, *, url: str, budget: int, used: int,
-                           read: ReadFn | None = None, ts: str | None = None) -> Announcement:
+                           ts: str | None = None) -> Announcement:
     """Sign and store this node's announcement of what it holds now (``held_contents``).
 
     Call it when the held set changed and at least every ``node.holder_timeout / 3`` seconds (a
     heartbeat). Peers get it with their next ``pull_holdings``.
     """
-    async with snapshot(index, read) as conn:
+    async with index.read() as conn:
         held = await rows.held_sha256s(conn)
         previous = await rows.get_holding(conn, identity.node_id)
     seq = next_seq(previous.seq if previous else 0)
@@ -292,7 +291,7 @@ async def publish_holdings(index: Index, identity: Identity, *, url: str, budget
 
 
 async def pull_holdings(session: aiohttp.ClientSession, peer_url: str, index: Index, *,
-                        read: ReadFn | None = None, limit: int = MAX_PULLED) -> int:
+                        limit: int = MAX_PULLED) -> int:
     """Fetch the announcements PEER_URL knows, keep those newer than ours; returns how many.
 
     Every announcement is verified before anything is stored; a malformed or forged one raises
@@ -304,7 +303,7 @@ async def pull_holdings(session: aiohttp.ClientSession, peer_url: str, index: In
     while stored < limit:
         obj = await client.get_json("/api/v1/holdings", {"after": after, "limit": str(PAGE)})
         page = await asyncio.to_thread(_parse_page, obj)
-        stored += await _store_newer(client, index, read, page)
+        stored += await _store_newer(client, index, page)
         if not obj.get("more") or not page:
             return stored
         if page[-1].author <= after:
@@ -329,9 +328,9 @@ def _parse_page(obj: dict[str, Any]) -> list[Announcement]:
     return page
 
 
-async def _store_newer(client: PeerClient, index: Index, read: ReadFn | None,
+async def _store_newer(client: PeerClient, index: Index,
                        page: list[Announcement]) -> int:
-    async with snapshot(index, read) as conn:
+    async with index.read() as conn:
         known = await rows.known_seqs(conn, [a.author for a in page])
         newer = [a for a in page if a.seq > known.get(a.author, (0, b""))[0]]
         sets = {a.set_hash: await rows.set_data(conn, a.set_hash) for a in newer}
@@ -404,7 +403,7 @@ async def get_holdings(request: web.Request) -> web.Response:
     if len(after) > 64:
         raise BadRequest("after is not a node id")
     limit = int_param(request, "limit", PAGE, 1, PAGE_MAX)
-    async with node.reader.read() as conn:
+    async with node.index.read() as conn:
         found = await rows.list_holdings(conn, after=after, limit=limit + 1)
     items = [{"payload": _b64(r.payload), "signature": _b64(r.signature)} for r in found[:limit]]
     return web.json_response({"node_id": node.identity.node_id, "announcements": items,
@@ -416,7 +415,7 @@ async def get_set(request: web.Request) -> web.Response:
     text = request.match_info["hash"]
     if len(text) != 64 or text.strip("0123456789abcdef"):
         raise BadRequest("not a sha256 in lower-case hex")
-    async with node.reader.read() as conn:
+    async with node.index.read() as conn:
         data = await rows.set_data(conn, bytes.fromhex(text))
     if data is None:
         raise BadRequest("no such held set here", 404, "not_found")

@@ -30,6 +30,8 @@ import aiohttp
 from indexer.index import Index
 from mirror.errors import ConfigError, PinningError, UsageError
 from mirror.home import Home
+from mirror.services import open_home
+from mirror.settings import Settings
 
 STATUSES = ("queued", "pinning", "pinned", "failed")
 CIDS_PER_QUERY = 10
@@ -279,11 +281,14 @@ async def pin_home(home: Home, collections: Iterable[str]) -> PinReport:
         raise ConfigError("no pinning service is configured",
                           hint="set pinning.endpoint and pinning.token in openmirror.toml "
                                "(or OPENMIRROR_PINNING_ENDPOINT / OPENMIRROR_PINNING_TOKEN)")
-    index = await Index.open(home.db_path)
-    try:
-        async with aiohttp.ClientSession() as session:
-            client = PinClient(session, settings.endpoint, settings.token)
-            return await replicate_to_pinning_service(index, client, collections,
-                                                      origins=origins_for(home.settings.node.public_url))
-    finally:
-        await index.close()
+    async with open_home(home, read_only=True) as services:
+        return await pin_collections(services.index, home.settings, collections)
+
+
+async def pin_collections(index: Index, settings: Settings, collections: Iterable[str]) -> PinReport:
+    """Replicate COLLECTIONS of INDEX with the pinning settings of SETTINGS (a running node calls
+    this with its own index)."""
+    async with aiohttp.ClientSession() as session:
+        client = PinClient(session, settings.pinning.endpoint, settings.pinning.token)
+        return await replicate_to_pinning_service(index, client, collections,
+                                                  origins=origins_for(settings.node.public_url))

@@ -37,10 +37,11 @@ from indexer.index import Index
 from mirror.errors import BlockCorrupted, BlockNotFound, InvalidCID, MirrorError
 from mirror.home import Home
 from mirror import held
-from mirror.node.copies.census import holder_urls, snapshot
+from mirror.node.copies.census import holder_urls
 from mirror.node.copies.get import known_peers
 from mirror.node.copies.replicate import fetch_from
-from mirror.store import ContentStore, open_store
+from mirror.services import open_home
+from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID, DAG_PB, RAW
 from mirror.store.dagpb import decode_node
@@ -161,7 +162,7 @@ async def verify_store(store: ContentStore, index: Index | None = None) -> Verif
     report = VerifyReport()
     report.blocks, report.bytes, report.damage = await asyncio.to_thread(scan_blocks, store.blocks)
     if index is not None:
-        async with snapshot(index, None) as conn:
+        async with index.read() as conn:
             contents = await rows.held_contents(conn)
         report.contents = await asyncio.to_thread(find_damage, store, contents, report)
     report.seconds = time.monotonic() - started
@@ -230,23 +231,20 @@ def _set_aside(store: ContentStore, cid: CID) -> Path:
 
 async def _walk_again(store: ContentStore, index: Index, report: VerifyReport, shas: set[str]) -> None:
     """Look again under repaired blocks: a repaired internal node may reveal missing children."""
-    async with snapshot(index, None) as conn:
+    async with index.read() as conn:
         contents = [(s, c) for s, c in await rows.held_contents(conn) if s in shas]
     await asyncio.to_thread(find_damage, store, contents, report)
 
 
 async def verify_home(home: Home, *, repair: bool = False, peers: Iterable[str] = ()) -> VerifyReport:
     """``openmirror verify``: check HOME's store and held contents; with REPAIR, fix what peers can."""
-    store = open_store(home)
-    index = await Index.open(home.db_path)
-    try:
+    async with open_home(home) as services:
+        store, index = services.store, services.index
         report = await verify_store(store, index)
         if repair and report.remaining:
             settings = home.settings.node
-            candidates = [*peers, *settings.peers, *await known_peers(home.db_path)]
+            candidates = [*peers, *settings.peers, *await known_peers(index)]
             await repair_damage(store, index, report, candidates, holder_timeout=settings.holder_timeout)
-    finally:
-        await index.close()
     return report
 
 

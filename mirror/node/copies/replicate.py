@@ -1,7 +1,7 @@
 """Replication: one round of plan -> drop -> fetch, within the node's storage budget.
 
     report = await replicate_round(node.index, node.store, node.session, me=node_id,
-                                   settings=node.settings, read=node.reader.read)
+                                   settings=node.settings)
     if report.changed:
         await publish_holdings(...)          # tell the others what is held now
 
@@ -28,17 +28,17 @@ import aiohttp
 from indexer import copies as rows
 from indexer.copies import ContentState
 from indexer.index import Index
-from mirror.errors import ContentUnavailable, InvalidCID, MirrorError
+from mirror.errors import ContentUnavailable, MirrorError
 from mirror import held
 from mirror.node.copies.budget import storage_budget
-from mirror.node.copies.census import ReadFn, content_states, holder_urls, snapshot
+from mirror.node.copies.census import content_states, holder_urls
 from mirror.node.copies.planner import Plan, PlanInput, make_plan
 from mirror.node.copies.retrieve import RetrieveStats, find_holders, retrieve
 from mirror.settings import Settings
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
-from mirror.store.cid import CID, DAG_PB, RAW
-from mirror.store.dagpb import decode_node
+from mirror.store.cid import CID, RAW
+from mirror.store.exporter import dag_blocks
 
 BATCH = 8                    # contents fetched per round
 
@@ -71,20 +71,20 @@ def plan_for(states: list[ContentState], *, me: str, settings: Settings, batch: 
 
 
 async def replicate_round(index: Index, store: ContentStore, session: aiohttp.ClientSession, *, me: str,
-                          settings: Settings, peers: Iterable[str] = (), read: ReadFn | None = None,
+                          settings: Settings, peers: Iterable[str] = (),
                           batch: int = BATCH) -> RoundReport:
     """Plan, drop and fetch one batch (see the module docstring)."""
     timeout = float(settings.node.holder_timeout)
-    states = await content_states(index, me=me, holder_timeout=timeout, read=read,
+    states = await content_states(index, me=me, holder_timeout=timeout,
                                   copies=int(settings.node.copies))
     plan = plan_for(states, me=me, settings=settings, batch=batch)
     report = RoundReport(wanted=plan.wanted, budget=plan.budget, used=plan.used)
     if plan.drop:
-        report.blocks_deleted = await drop_contents(index, store, plan.drop, read=read)
+        report.blocks_deleted = await drop_contents(index, store, plan.drop)
         report.dropped = [s.sha256 for s in plan.drop]
         report.used -= sum(s.size for s in plan.drop)
     for state in plan.fetch:
-        urls = [*await holder_urls(index, me=me, holder_timeout=timeout, sha256=state.sha256, read=read),
+        urls = [*await holder_urls(index, me=me, holder_timeout=timeout, sha256=state.sha256),
                 *peers]
         try:
             report.bytes_fetched += (await fetch_from(store, CID.decode(state.cid), urls, session)).bytes
@@ -108,11 +108,10 @@ async def fetch_from(store: ContentStore, cid: CID, urls: list[str],
     return await retrieve(store, cid, holders, session=session)
 
 
-async def drop_contents(index: Index, store: ContentStore, victims: list[ContentState], *,
-                        read: ReadFn | None = None) -> int:
+async def drop_contents(index: Index, store: ContentStore, victims: list[ContentState]) -> int:
     """Delete the blocks of VICTIMS that no other held content needs; returns blocks deleted."""
     gone = {s.sha256 for s in victims}
-    async with snapshot(index, read) as conn:
+    async with index.read() as conn:
         keep = [c for s, c in await rows.held_contents(conn) if s not in gone]
     deleted = await asyncio.to_thread(_delete_unshared, store.blocks, [s.cid for s in victims], keep)
     await held.refresh(index, store, gone)
@@ -122,25 +121,3 @@ async def drop_contents(index: Index, store: ContentStore, victims: list[Content
 def _delete_unshared(blocks: BlockStore, victims: list[str], keep: list[str]) -> int:
     doomed = dag_blocks(blocks, victims) - dag_blocks(blocks, keep)
     return sum(blocks.delete(CID(1, RAW, mh)) for mh in doomed)
-
-
-def dag_blocks(blocks: BlockStore, roots: Iterable[str]) -> set[bytes]:
-    """The multihashes of the stored blocks under ROOTS (reads only dag-pb nodes)."""
-    found: set[bytes] = set()
-    stack: list[CID] = []
-    for text in roots:
-        try:
-            stack.append(CID.decode(text))
-        except InvalidCID:
-            continue
-    while stack:
-        cid = stack.pop()
-        if cid.multihash in found or not blocks.has(cid):
-            continue
-        found.add(cid.multihash)
-        if cid.codec == DAG_PB:
-            try:
-                stack.extend(CID.from_bytes(link.hash) for link in decode_node(blocks.get(cid)).links)
-            except MirrorError:
-                continue
-    return found

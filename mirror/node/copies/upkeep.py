@@ -64,7 +64,7 @@ class Upkeep:
         if report.node_id is None or report.node_id == node.identity.node_id:
             return
         try:
-            pulled = await holdings.pull_holdings(node.session, client.url, node.index, read=node.reader.read)
+            pulled = await holdings.pull_holdings(node.session, client.url, node.index)
             await holdings.note_contact(node.index, report.node_id)
         except MirrorError as exc:
             log.info("holdings of %s unreadable: %s", client.url, exc)
@@ -80,14 +80,14 @@ class Upkeep:
         node = self.node
         peers = [p.url for p in await node.book.all() if not node.book.in_backoff(p)][:FALLBACK_PEERS]
         report = await replicate_round(node.index, node.store, node.session, me=node.identity.node_id,
-                                       settings=node.settings, peers=peers, read=node.reader.read)
+                                       settings=node.settings, peers=peers)
         self.rounds += 1
         for failure in report.failed:
             log.info("replication of %s failed: %s", failure["sha256"][:16], failure["error"])
         now = asyncio.get_running_loop().time()
         if report.changed or now - self._published >= self._holder_timeout() / 3:
             await holdings.publish_holdings(node.index, node.identity, url=node.url, budget=report.budget,
-                                            used=report.used, read=node.reader.read)
+                                            used=report.used)
             self._published = now
         return bool(report.fetched)
 
@@ -111,7 +111,7 @@ class Upkeep:
     async def audit_once(self) -> None:
         node = self.node
         outcomes = await audit.audit_round(node.index, node.store, node.session, me=node.identity.node_id,
-                                           holder_timeout=self._holder_timeout(), read=node.reader.read)
+                                           holder_timeout=self._holder_timeout())
         if any(not o.ok and o.status != "skipped" for o in outcomes):
             self.wake()                            # a failed holder no longer counts: re-replicate
 
@@ -124,7 +124,7 @@ class Upkeep:
         settings = self.node.settings.pinning
         if not settings.endpoint or not settings.collections:
             return
-        report = await pinning.pin_home(self.node.home, settings.collections)
+        report = await pinning.pin_collections(self.node.index, self.node.settings, settings.collections)
         if report.failed:
             log.warning("remote pinning: %d pin(s) failed", len(report.failed))
 

@@ -1,6 +1,6 @@
 """The node's OAI-PMH 2.0 data provider at ``/oai`` (GET, and POST with a form body).
 
-    setup_routes(app, node, reader=None)   # registered by mirror.node.web.routes.setup_routes
+    setup_routes(app, node)   # registered by mirror.node.web.routes.setup_routes
 
 Verbs: Identify, ListMetadataFormats, ListSets (sets are collections), ListIdentifiers,
 ListRecords and GetRecord, in ``oai_dc`` only. Records are the index's documents, retracted ones
@@ -34,7 +34,6 @@ from mirror.node.oai import xml
 from mirror.node.oai.codec import (MAX_TOKEN, BadDate, BadToken, ListState, TokenCodec, bounds,
                                    datestamp, make_identifier, now_ms, parse_identifier,
                                    set_collection, set_spec)
-from mirror.node.reader import Reader
 from mirror.node.web.html import site_name
 
 PREFIX = "oai_dc"
@@ -61,8 +60,6 @@ class OAIError(Exception):
 @dataclass
 class Provider:
     node: Any
-    reader: Reader
-    owns_reader: bool
     codec: TokenCodec
 
     @property
@@ -96,7 +93,7 @@ class Provider:
     # -- verbs -----------------------------------------------------------------------------------
 
     async def Identify(self, root: Any, args: dict[str, str], response_date: str) -> None:
-        async with self.reader.read() as conn:
+        async with self.node.index.read() as conn:
             earliest = await listing.earliest_update(conn)
         settings = self.node.settings
         contact = settings.fetch.contact
@@ -114,7 +111,7 @@ class Provider:
     async def ListSets(self, root: Any, args: dict[str, str], _: str) -> None:
         if "resumptionToken" in args:
             raise OAIError("badResumptionToken", "this node never issues ListSets tokens")
-        async with self.reader.read() as conn:
+        async with self.node.index.read() as conn:
             names = await listing.collection_names(conn)
         if not names:
             raise OAIError("noSetHierarchy", "this node has no collections yet")
@@ -145,7 +142,7 @@ class Provider:
         state = await self._list_state(verb, args)
         after = (state.after_time, state.after_id) if state.after_time else None
         where = DateRange(state.since, state.until, state.collection, after)
-        async with self.reader.read() as conn:
+        async with self.node.index.read() as conn:
             docs = await listing.by_update_time(conn, where, self.page_size + 1)
         page, more = docs[:self.page_size], len(docs) > self.page_size
         if not page:
@@ -184,7 +181,7 @@ class Provider:
             raise OAIError("badArgument", str(exc)) from None
         frozen = now_ms()
         until = min(until, frozen) if until else frozen
-        async with self.reader.read() as conn:
+        async with self.node.index.read() as conn:
             collection = await self._set(conn, args.get("set"))
             where = DateRange(since, until, collection)
             total = await listing.count_by_update_time(conn, where)
@@ -244,16 +241,9 @@ def _response(root: Any) -> web.Response:
 OAI_KEY: web.AppKey[Provider] = web.AppKey("openmirror_oai", Provider)
 
 
-def setup_routes(app: web.Application, node: Any, reader: Reader | None = None) -> None:
-    """Register ``/oai`` (GET, HEAD, POST); READER is a read pool to share (else one is opened)."""
-    provider = Provider(node, reader or Reader(node.index.path), reader is None,
-                        TokenCodec.for_identity(node.identity))
+def setup_routes(app: web.Application, node: Any) -> None:
+    """Register ``/oai`` (GET, HEAD, POST)."""
+    provider = Provider(node, TokenCodec.for_identity(node.identity))
     app[OAI_KEY] = provider
     app.router.add_get("/oai", provider.handle)
     app.router.add_post("/oai", provider.handle)
-
-    async def close(_app: web.Application) -> None:
-        if provider.owns_reader:
-            await provider.reader.close()
-
-    app.on_cleanup.append(close)

@@ -101,7 +101,7 @@ class Gossip:
     async def _after_contact(self, client: PeerClient) -> None:
         node = self.node
         if node.serving and client.url not in self._greeted:
-            head = await node.reader.head(node.identity.node_id)
+            head = await node.merger.head(node.identity.node_id)
             try:
                 await client.notify(self._notice(head, client.url))
                 self._greeted.add(client.url)
@@ -166,7 +166,7 @@ class Gossip:
     async def _watch_own_feed(self) -> None:
         me = self.node.identity.node_id
         while True:
-            head = await self.node.reader.head(me)
+            head = await self.node.merger.head(me)
             if head.seq > self._announced:
                 self._announced = head.seq
                 await self._fanout(head)
@@ -190,8 +190,8 @@ class Gossip:
                 return
             if await node.book.get(url) is None:
                 await node.book.learn([url])
-        head = await node.reader.head(author)
-        async with node.reader.read() as conn:
+        head = await node.merger.head(author)
+        async with node.index.read() as conn:
             accepted = (await node.merger.policy(conn)).accepts_author(author)
         if seq <= head.seq or not accepted:
             return

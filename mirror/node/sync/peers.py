@@ -21,7 +21,6 @@ from indexer.peers import CONFIGURED, LEARNED, PeerRow
 from mirror.errors import UsageError
 from mirror.feed.entry import format_ts, now_ts
 from mirror.node.limits import MAX_LEARNED_PEERS, MAX_URL, PEERS_LISTED
-from mirror.node.reader import Reader
 
 __all__ = ["CONFIGURED", "LEARNED", "PeerBook", "PeerRow", "backoff_seconds", "is_loopback",
            "normalize_url", "reachable_from"]
@@ -80,20 +79,19 @@ def _later(seconds: float) -> str:
 class PeerBook:
     """The peers table of one home, with the backoff rule."""
 
-    def __init__(self, index: Index, reader: Reader, *, backoff: float = 5.0,
-                 backoff_max: float = 3600.0, self_url: str | None = None) -> None:
+    def __init__(self, index: Index, *, backoff: float = 5.0, backoff_max: float = 3600.0,
+                 self_url: str | None = None) -> None:
         self.index = index
-        self.reader = reader
         self.backoff = backoff
         self.backoff_max = backoff_max
         self.self_url = self_url
 
     async def all(self) -> list[PeerRow]:
-        async with self.reader.read() as conn:
+        async with self.index.read() as conn:
             return await rows.list_peers(conn)
 
     async def get(self, url: str) -> PeerRow | None:
-        async with self.reader.read() as conn:
+        async with self.index.read() as conn:
             return await rows.get_peer(conn, url)
 
     async def add(self, url: str, source: str = CONFIGURED) -> bool:

@@ -26,7 +26,6 @@ from mirror.feed.merge import Merger, StaleHead, fork_evidence
 from mirror.node.sync.client import PeerClient, RemoteFeed
 from mirror.feed.entry import Entry, verify_chain
 from mirror.node.limits import PAGE_ENTRIES
-from mirror.node.reader import Reader
 
 AppliedFn = Callable[[str, Head, str], Awaitable[None]]   # (author, new head, peer url)
 SyncedFn = Callable[[PeerClient, "SyncReport"], Awaitable[None]]   # after a sync with a peer
@@ -56,10 +55,9 @@ class SyncReport:
 
 
 class Syncer:
-    def __init__(self, merger: Merger, reader: Reader, *, on_applied: AppliedFn | None = None,
+    def __init__(self, merger: Merger, *, on_applied: AppliedFn | None = None,
                  on_synced: SyncedFn | None = None, page: int = PAGE_ENTRIES) -> None:
         self.merger = merger
-        self.reader = reader
         self.on_applied = on_applied
         self.on_synced = on_synced
         self.page = page
@@ -75,7 +73,7 @@ class Syncer:
         report = SyncReport(client.url)
         remote = await client.feeds()
         report.node_id = client.node_id
-        async with self.reader.read() as conn:
+        async with self.merger.index.read() as conn:
             policy = await self.merger.policy(conn)
             local = await _local_heads(conn)
         wanted = [f for f in remote if policy.accepts_author(f.author)
@@ -107,7 +105,7 @@ class Syncer:
                 report.feeds.append(feed.author)
 
     async def _lag(self, remote: list[RemoteFeed]) -> int:
-        async with self.reader.read() as conn:
+        async with self.merger.index.read() as conn:
             local = await _local_heads(conn)
         return sum(max(0, f.seq - (local[f.author].seq if f.author in local else 0)) for f in remote)
 
@@ -120,7 +118,7 @@ class Syncer:
         if lock is None:
             lock = self._locks[author] = asyncio.Lock()
         async with lock:
-            head = await self.reader.head(author)
+            head = await self.merger.head(author)
             if until is not None and head.seq >= until:
                 return 0, 0
             stored, changed, head = await self._pipeline(client, author, head, until)
@@ -177,7 +175,7 @@ class Syncer:
         """The peer's page does not continue our head: fork evidence, or a broken page."""
         if expected.fork_seq is not None and expected.fork_seq <= expected.seq:
             raise ForkFound(f"{client.url} holds another branch of {author[:16]}… (known fork)")
-        async with self.reader.read() as conn:
+        async with self.merger.index.read() as conn:
             ours = await feeds.read_entries(conn, author, expected.seq - 1, 1)
         theirs = await client.entries(author, expected.seq - 1, 1)
         if ours and theirs and theirs[0].hash != expected.head:

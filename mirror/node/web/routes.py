@@ -36,7 +36,6 @@ from indexer.records import Hit, SearchQuery
 from mirror.node.oai import provider as oai_provider
 from mirror.node.copies.census import holder_urls
 from mirror.held import holds
-from mirror.node.reader import Reader
 from mirror.node.web.html import SECURITY_HEADERS, render, site_name
 from mirror.node.web.pages import (MARKS, SearchParams, collection_page, document_page,
                                    message_page, search_page)
@@ -65,8 +64,6 @@ class StaticFile:
 @dataclass
 class WebState:
     node: Any
-    reader: Reader
-    owns_reader: bool
     site_name: str
     static: dict[str, StaticFile]
     summaries: dict[str, tuple[float, Any]] = field(default_factory=dict)
@@ -76,7 +73,7 @@ class WebState:
         """Every collection's name (for the search form), reused for ``NAMES_TTL`` seconds."""
         now = asyncio.get_running_loop().time()
         if self.names is None or now - self.names[0] >= NAMES_TTL:
-            async with self.reader.read() as conn:
+            async with self.node.index.read() as conn:
                 self.names = (now, await listing.collection_names(conn))
         return self.names[1]
 
@@ -86,7 +83,7 @@ class WebState:
         cached = self.summaries.get(name)
         if cached is not None and now - cached[0] < SUMMARY_TTL:
             return cached[1]
-        async with self.reader.read() as conn:
+        async with self.node.index.read() as conn:
             found = await listing.collection_summary(conn, name)
         if found is not None:
             if len(self.summaries) >= SUMMARIES_KEPT:
@@ -110,22 +107,13 @@ def load_static(folder: Path = STATIC_DIR) -> dict[str, StaticFile]:
 
 def setup_routes(app: web.Application, node: Any) -> None:
     """Register the pages, the stylesheet and ``/oai`` on ``app``."""
-    reader = getattr(node, "reader", None)
-    state = WebState(node, reader or Reader(node.index.path), reader is None, site_name(node),
-                     load_static())
+    state = WebState(node, site_name(node), load_static())
     app[WEB_KEY] = state
     app.router.add_get("/", friendly(search))
     app.router.add_get("/doc/{cid}", friendly(document))
     app.router.add_get("/collection/{name}", friendly(collection))
     app.router.add_get("/static/{name}", static)
-    oai_provider.setup_routes(app, node, reader=state.reader)
-    app.on_cleanup.append(_close)
-
-
-async def _close(app: web.Application) -> None:
-    state = app[WEB_KEY]
-    if state.owns_reader:
-        await state.reader.close()
+    oai_provider.setup_routes(app, node)
 
 
 def friendly(handler: Handler) -> Handler:
@@ -196,7 +184,7 @@ async def search(request: web.Request) -> web.Response:
 
 async def _names(state: WebState, hits: list[Hit]) -> dict[str, str]:
     """File names of the hits' CIDs, for their download links (one query)."""
-    async with state.reader.read() as conn:
+    async with state.node.index.read() as conn:
         return await listing.file_names(conn, [hit.cid for hit in hits if hit.cid])
 
 
@@ -229,8 +217,7 @@ async def other_copies(state: WebState, sha256: str) -> int:
     """Live copies of a content known on other nodes (``mirror.node.copies.census``)."""
     node = state.node
     holders = await holder_urls(node.index, me=node.identity.node_id, sha256=sha256,
-                                holder_timeout=node.settings.node.holder_timeout,
-                                read=state.reader.read)
+                                holder_timeout=node.settings.node.holder_timeout)
     return len(holders)
 
 

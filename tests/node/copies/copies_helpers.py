@@ -94,7 +94,7 @@ class Volunteer:
 
     async def publish(self, budget: int = 1 << 30, used: int = 0, ts: str | None = None) -> holdings.Announcement:
         return await holdings.publish_holdings(self.node.index, self.node.identity, url=self.url,
-                                               budget=budget, used=used, read=self.node.reader.read, ts=ts)
+                                               budget=budget, used=used, ts=ts)
 
 
 def content_of(result: ImportResult, name: str) -> ContentIn:

@@ -27,7 +27,7 @@ DATA = os.urandom(40_000)              # ~40 leaves of 1 KiB under a 4-ary tree
 
 
 async def copies_of(by: Volunteer, sha256: str) -> int:
-    states = await content_states(by.node.index, me=by.node_id, holder_timeout=600, read=by.node.reader.read)
+    states = await content_states(by.node.index, me=by.node_id, holder_timeout=600)
     return next(s.copies for s in states if s.sha256 == sha256)
 
 
@@ -43,8 +43,7 @@ async def claim(liar: Volunteer, content: ContentIn) -> None:
 
 async def round_by(auditor: Volunteer, count: int = 10) -> dict[str, str]:
     outcomes = await audit_round(auditor.node.index, auditor.node.store, auditor.node.session,
-                                 me=auditor.node_id, holder_timeout=600, count=count,
-                                 read=auditor.node.reader.read)
+                                 me=auditor.node_id, holder_timeout=600, count=count)
     return {o.author: o.status for o in outcomes}
 
 
@@ -60,7 +59,7 @@ async def setup(swarm: Swarm, tmp_path: Path) -> tuple[Volunteer, Volunteer, Con
 
 
 async def pull_into(into: Volunteer, source: Volunteer) -> None:
-    await pull_holdings(into.node.session, source.url, into.node.index, read=into.node.reader.read)
+    await pull_holdings(into.node.session, source.url, into.node.index)
 
 
 def dag(v: Volunteer, cid: str) -> list[CID]:
@@ -84,7 +83,7 @@ def test_samples_cover_the_leaves_of_a_dag(tmp_path: Path) -> None:
 async def test_an_honest_holder_passes_and_counts(swarm: Swarm, tmp_path: Path) -> None:
     a, b, content = await setup(swarm, tmp_path)
     assert await round_by(b) == {a.node_id: "passed"}
-    async with b.node.reader.read() as conn:
+    async with b.node.index.read() as conn:
         [result] = await rows.audit_results(conn)
     assert result["ok"] and result["sha256"] == content.sha256 and result["failures"] == 0
     assert await copies_of(b, content.sha256) == 1

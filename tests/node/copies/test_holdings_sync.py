@@ -23,17 +23,16 @@ from tests.servers.local_app import FakeServer
 
 async def pull(into: Volunteer, source: Volunteer | str) -> int:
     url = source if isinstance(source, str) else source.url
-    return await pull_holdings(into.node.session, url, into.node.index, read=into.node.reader.read)
+    return await pull_holdings(into.node.session, url, into.node.index)
 
 
 async def copies_seen(by: Volunteer, timeout: float = 600.0) -> dict[str, int]:
-    states = await content_states(by.node.index, me=by.node_id, holder_timeout=timeout,
-                                  read=by.node.reader.read)
+    states = await content_states(by.node.index, me=by.node_id, holder_timeout=timeout)
     return {s.sha256: s.copies for s in states}
 
 
 async def stored(by: Volunteer, author: str) -> rows.HoldingRow | None:
-    async with by.node.reader.read() as conn:
+    async with by.node.index.read() as conn:
         return await rows.get_holding(conn, author)
 
 
@@ -45,8 +44,7 @@ async def test_a_pull_learns_who_holds_what_and_relays_it(swarm: Swarm, tmp_path
     first = await a.publish()
     assert await pull(b, a) == 1
     assert (await copies_seen(b))[x.sha256] == 1
-    assert await holder_urls(b.node.index, me=b.node_id, holder_timeout=600, sha256=x.sha256,
-                             read=b.node.reader.read) == [a.url]
+    assert await holder_urls(b.node.index, me=b.node_id, holder_timeout=600, sha256=x.sha256) == [a.url]
     await a.stop()
     assert await pull(c, b) >= 1           # relayed: c never talks to a
     assert (await copies_seen(c))[x.sha256] == 1

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import logging
 import os
-import time
 from pathlib import Path
 
 from copies_helpers import SMALL, content_of
@@ -47,7 +45,7 @@ def holders(nodes: list[Node], content: ContentIn) -> int:
 
 async def within_budgets(nodes: list[Node]) -> bool:
     for node in nodes:
-        figures = await health_fields(node.reader, node.identity.node_id, node.settings)
+        figures = await health_fields(node.index, node.identity.node_id, node.settings)
         assert figures["storage_budget_used"] <= figures["storage_budget"], node.url
     return True
 
@@ -57,7 +55,7 @@ async def replicated(nodes: list[Node], contents: list[ContentIn], target: int) 
     if any(holders(nodes, c) < target for c in contents):
         return False
     for node in nodes:
-        figures = await health_fields(node.reader, node.identity.node_id, node.settings)
+        figures = await health_fields(node.index, node.identity.node_id, node.settings)
         if figures["under_replicated"] or figures["contents"] != len(contents):
             return False
     return True

@@ -18,12 +18,12 @@ from mirror.store.cid import CID
 
 async def pull(into: Volunteer, *sources: Volunteer) -> None:
     for source in sources:
-        await pull_holdings(into.node.session, source.url, into.node.index, read=into.node.reader.read)
+        await pull_holdings(into.node.session, source.url, into.node.index)
 
 
 async def round_of(v: Volunteer) -> RoundReport:
     report = await replicate_round(v.node.index, v.node.store, v.node.session, me=v.node_id,
-                                   settings=v.node.settings, read=v.node.reader.read)
+                                   settings=v.node.settings)
     await v.publish()
     return report
 
@@ -54,8 +54,7 @@ async def test_volunteers_fill_their_budgets_with_copies_from_live_holders(swarm
     assert len(second.fetched) == 1 and second.used <= 6100
     assert sum(holds(small, c) for c in contents) == 1
     assert (await round_of(small)).fetched == []                        # full: nothing more
-    states = await content_states(small.node.index, me=small.node_id, holder_timeout=600,
-                                  read=small.node.reader.read)
+    states = await content_states(small.node.index, me=small.node_id, holder_timeout=600)
     figures = health(states, copies=3, budget=6100)
     assert figures["under_replicated"] == 2 and figures["storage_budget_used"] == second.used
     assert figures["collections"]["c"]["copies"] == {"2": 2, "3": 1}
@@ -78,5 +77,5 @@ async def test_dropping_a_content_keeps_blocks_another_content_shares(swarm: Swa
     assert holds(volunteer, kept) and not holds(volunteer, gone)
     assert hashlib.sha256(b"".join(volunteer.node.store.cat(CID.decode(kept.cid)))).hexdigest() == kept.sha256
     states = {s.sha256: s for s in await content_states(volunteer.node.index, me=volunteer.node_id,
-                                                         holder_timeout=600, read=volunteer.node.reader.read)}
+                                                         holder_timeout=600)}
     assert states[kept.sha256].held and not states[gone.sha256].held

@@ -76,7 +76,7 @@ async def test_missing_blocks_of_held_content_come_from_known_holders(swarm: Swa
     holder.put_bytes(tmp_path, "data.bin", data)
     await held.refresh(holder.node.index, holder.node.store, [content.sha256])
     await holder.publish()
-    await pull_holdings(me.node.session, holder.url, me.node.index, read=me.node.reader.read)
+    await pull_holdings(me.node.session, holder.url, me.node.index)
     root = CID.decode(content.cid)
     inner = next(c for c in blocks_of(me.node.store, root)[1:] if c.codec == DAG_PB)
     leaf = blocks_of(me.node.store, inner)[-1]

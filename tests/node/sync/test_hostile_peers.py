@@ -77,8 +77,8 @@ async def test_a_peer_serving_a_forked_feed_leaves_fork_evidence(nodes: NodeFact
 
 
 async def _seq(node: Node, author: str, seq: int) -> bool:
-    return (await node.reader.head(author)).seq >= seq
+    return (await node.merger.head(author)).seq >= seq
 
 
 async def _forked(node: Node, author: str) -> bool:
-    return (await node.reader.head(author)).fork_seq == 3
+    return (await node.merger.head(author)).fork_seq == 3

@@ -14,7 +14,7 @@ async def _source_ids(node: Node) -> set[str]:
 
 
 async def _seq(node: Node, author: str) -> int:
-    return (await node.reader.head(author)).seq
+    return (await node.merger.head(author)).seq
 
 
 async def test_an_nc_entry_is_stored_and_relayed_but_not_indexed(nodes: NodeFactory) -> None:

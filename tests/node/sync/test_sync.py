@@ -44,11 +44,11 @@ async def test_relay_a_b_c_with_a_stopped_before_c_joins(nodes: NodeFactory) -> 
     await wait_for(lambda: _has_feed(c, author, 13), what="c to get a's feed through b")
     assert await live(c) == await live(b)
     assert len(await live(c)) == 11
-    assert (await c.reader.head(author)).head == (await b.reader.head(author)).head
+    assert (await c.merger.head(author)).head == (await b.merger.head(author)).head
 
 
 async def _has_feed(node: Node, author: str, seq: int) -> bool:
-    return (await node.reader.head(author)).seq >= seq
+    return (await node.merger.head(author)).seq >= seq
 
 
 async def test_restart_resumes_from_the_cursor_without_downloading_again(nodes: NodeFactory) -> None:

@@ -1,0 +1,92 @@
+"""The composition root: every opened index is wired (signed, held contents kept) or read-only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from indexer import feeds
+from indexer.errors import ReadOnlyIndex
+from indexer.records import ContentIn
+from mirror.feed.entry import parse_entry
+from mirror.feed.identity import Identity
+from mirror.home import Home
+from mirror.services import open_home
+from tests.node.node_helpers import document
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def _own_entries(home: Home) -> list:
+    async with open_home(home, read_only=True) as services, services.index.read() as conn:
+        me = services.identity.node_id
+        return [parse_entry(p, s) for p, s in await feeds.read_entries(conn, me, 0, 100)]
+
+
+async def test_every_local_write_through_an_opened_home_is_signed(tmp_path: Path) -> None:
+    home = Home.open(tmp_path / "home")
+    async with open_home(home) as services:
+        await services.index.upsert_document(document(1))
+        async with services.index.transaction() as tx:
+            await tx.upsert_document(document(2))
+        await services.index.retract("c", "doc-1")
+    entries = await _own_entries(home)
+    assert [(e.kind, e.target) for e in entries] == [
+        ("put", ("c", "doc-1")), ("put", ("c", "doc-2")), ("retract", ("c", "doc-1"))]
+
+
+async def test_a_read_only_home_refuses_every_write(tmp_path: Path) -> None:
+    home = Home.open(tmp_path / "home")
+    async with open_home(home, read_only=True) as services:
+        with pytest.raises(ReadOnlyIndex):
+            await services.index.upsert_document(document(1))
+        with pytest.raises(ReadOnlyIndex):
+            await services.index.retract("c", "doc-1")
+        with pytest.raises(ReadOnlyIndex):
+            await services.index.set_state("c", "cursor", "1")
+        assert await services.index.get_document("c", "doc-1") is None
+    assert await _own_entries(home) == []
+
+
+async def test_contents_of_merged_documents_are_marked_held(tmp_path: Path) -> None:
+    """The held-content hook sees changes from peers too (origin set), not only local ones."""
+    home = Home.open(tmp_path / "home")
+    async with open_home(home) as services:
+        stored = services.store.add_file(_file(tmp_path, b"a report on glaciers\n" * 500))
+        doc = document(7)
+        doc.contents = [ContentIn(sha256=stored.sha256, size=stored.size, cid=str(stored.cid),
+                                  profile=stored.profile)]
+        await services.index.upsert_document(doc, origin=Identity.generate().node_id)
+        await services.index.upsert_document(document(8), origin=Identity.generate().node_id)
+        async with services.index.read() as conn:
+            assert await feeds.count_held_documents(conn) == 1
+    assert await _own_entries(home) == []          # applied changes are never re-signed
+
+
+def _file(folder: Path, data: bytes) -> Path:
+    path = folder / "report.txt"
+    path.write_bytes(data)
+    return path
+
+
+def test_only_the_composition_root_constructs_an_index() -> None:
+    """Outside ``mirror/services.py`` no product code opens an ``Index`` or a bare ``Database``."""
+    offenders = []
+    for folder in ("mirror", "cli"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path == ROOT / "mirror" / "services.py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and _constructs_index(node.func):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert offenders == []
+
+
+def _constructs_index(func: ast.expr) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id in ("Index", "Database")
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+        return func.value.id in ("Index", "Database") and func.attr == "open"
+    return False
