@@ -162,38 +162,41 @@ class Merger:
     # -- policy changes ------------------------------------------------------------------------
 
     async def block(self, author: str) -> int:
-        """Block AUTHOR and re-derive the documents it had won; returns documents changed."""
+        """Block AUTHOR and re-derive the documents it had won, in one transaction; returns
+        documents changed."""
         async with self.index.transaction() as tx:
             conn = await tx.connection()
             await peer_rows.block_author(conn, author, now_ts())
             keys = await feeds.keys_won_by(conn, author)
-        return await self.rederive({feeds.target_of(*k) for k in keys})
+            return await self._rederive_all(tx, {feeds.target_of(*k) for k in keys})
 
     async def unblock(self, author: str) -> int:
         """Unblock AUTHOR and re-derive every document its stored entries are about."""
         async with self.index.transaction() as tx:
             conn = await tx.connection()
             await peer_rows.unblock_author(conn, author)
-            targets = await feeds.author_targets(conn, author)
-        return await self.rederive(targets)
+            return await self._rederive_all(tx, await feeds.author_targets(conn, author))
 
     async def add_fork(self, fork: ForkRow) -> bool:
         """Record fork evidence (already verified) and re-derive what the author's entries from the
-        fork on had decided. False when the evidence was known."""
+        fork on had decided, in the same transaction: no crash can leave the evidence without its
+        effect. False when the evidence was known."""
         async with self.index.transaction() as tx:
             conn = await tx.connection()
             new = await feeds.add_fork(conn, fork)
-            targets = await feeds.author_targets(conn, fork.author, fork.seq) if new else set()
-        if new:
-            await self.rederive(targets)
+            if new:
+                await self._rederive_all(tx, await feeds.author_targets(conn, fork.author, fork.seq))
         return new
 
     async def rederive(self, targets: set[int]) -> int:
         """Recompute the winner of every key among the stored entries with these target hashes."""
+        async with self.index.transaction() as tx:
+            return await self._rederive_all(tx, targets)
+
+    async def _rederive_all(self, tx: Transaction, targets: set[int]) -> int:
         ordered, changed = sorted(targets), 0
         for lo in range(0, len(ordered), REDERIVE_BATCH):
-            async with self.index.transaction() as tx:
-                changed += await self._rederive(tx, ordered[lo:lo + REDERIVE_BATCH])
+            changed += await self._rederive(tx, ordered[lo:lo + REDERIVE_BATCH])
         return changed
 
     async def _rederive(self, tx: Transaction, targets: list[int]) -> int:

@@ -7,11 +7,13 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from indexer.feeds import Head, target_of
-from mirror.feed.merge import Merger, StaleHead
+from mirror.feed.merge import Merger, StaleHead, fork_evidence
 from mirror.feed.bodies import put_body, retract_body
 from mirror.feed.entry import Entry, format_ts, make_entry
 from mirror.services import open_home
@@ -122,3 +124,30 @@ async def test_entries_dated_far_ahead_wait(tmp_path: Path) -> None:
         applied = await Merger(index, "me").apply_run(
             who.node_id, [now, ahead], Head(who.node_id, 0, None, None))
         assert applied.stored == 1 and applied.head.seq == 1
+
+
+async def test_fork_evidence_and_its_effect_commit_together(tmp_path: Path) -> None:
+    """A failure while re-deriving (here a trigger standing in for a full disk or a crash) leaves
+    neither the evidence nor its effect: the fork is recorded with its documents or not at all."""
+    who = AUTHORS[0]
+    ours = feed_of(who, [(0, 1, 1), (1, 1, 1), (2, 1, 1)])
+    theirs = make_entry(who, 3, ours[1], "put", put_body(document(9)),
+                        ts=format_ts(datetime.fromtimestamp(BASE + 9, timezone.utc)))
+    home = NodeFactory(tmp_path).home("n")
+    async with open_home(home) as services:
+        index = services.index
+        merger = Merger(index, Identity.generate().node_id)
+        await merger.apply_run(who.node_id, ours, Head(who.node_id, 0, None, None))
+        fork = fork_evidence((ours[2].payload, ours[2].signature), (theirs.payload, theirs.signature))
+        async with index.transaction() as tx:
+            await (await tx.connection()).execute(text(
+                "CREATE TRIGGER refuse BEFORE UPDATE ON documents BEGIN SELECT RAISE(ABORT, 'no room'); END"))
+        with pytest.raises(Exception, match="no room"):
+            await merger.add_fork(fork)
+        assert (await merger.head(who.node_id)).fork_seq is None
+        assert {d.source_id async for d in index.iter_documents()} == {"doc-0", "doc-1", "doc-2"}
+        async with index.transaction() as tx:
+            await (await tx.connection()).execute(text("DROP TRIGGER refuse"))
+        assert await merger.add_fork(fork)
+        assert (await merger.head(who.node_id)).fork_seq == 3
+        assert {d.source_id async for d in index.iter_documents()} == {"doc-0", "doc-1"}
