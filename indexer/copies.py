@@ -6,8 +6,10 @@ an index write transaction). Times are ISO 8601 UTC strings of one fixed width, 
 No crypto and no policy: ``mirror.node`` verifies announcements and decides what copies mean.
 
 A *live copy* of a content is a holder other than ``me`` whose announcement claims it, seen at or
-after ``cutoff``, that is not *distrusted* (its latest audit, of any content, failed) and whose
-latest audit of that very content did not fail.
+after ``cutoff``, that is not *distrusted* (its latest audit of some content it still claims
+failed) and whose latest audit of that very content did not fail. A pass on one content does not
+wash a failure on another: a holder is trusted again once it passes the audits it failed, or stops
+claiming what it could not prove.
 """
 
 from __future__ import annotations
@@ -171,10 +173,11 @@ async def live_holders(conn: AsyncConnection, *, cutoff: str, me: str = "") -> l
 
 
 def _distrusted() -> Any:
-    """Authors whose most recent audit failed."""
-    return (select(audits.c.author).group_by(audits.c.author)
-            .having(func.max(func.coalesce(audits.c.failed_at, ""))
-                    > func.max(func.coalesce(audits.c.passed_at, ""))))
+    """Authors whose latest audit of some content they still claim failed."""
+    return (select(audits.c.author)
+            .join(prefixes, and_(prefixes.c.author == audits.c.author,
+                                 prefixes.c.prefix == func.substr(audits.c.sha256, 1, PREFIX_CHARS)))
+            .where(audits.c.ok.is_(False)))
 
 
 def _live(cutoff: str, me: str) -> list[Any]:

@@ -56,12 +56,14 @@ async def fill(db_path: Path) -> Index:
         conn = await tx.connection()
         await announce(conn, "a", LIVE, ["one-copy", "enough", "plenty", "held-enough", "own", "retracted",
                                          "lied-about", "shared"])
-        await announce(conn, "b", LIVE, ["enough", "plenty", "held-enough", "lied-about"])
+        await announce(conn, "b", LIVE, ["enough", "plenty", "held-enough"])
         await announce(conn, "c", LIVE, ["plenty"])
+        await announce(conn, "d", LIVE, ["enough", "held-enough", "lied-about"])
         await announce(conn, "gone", STALE, ["scarce", "one-copy", "held-scarce"])   # not live
         await announce(conn, ME, LIVE, ["scarce"])                                   # not "elsewhere"
-        await copy_rows.record_audit(conn, "b", sha("lied-about"), False, LIVE)      # b lied: 1 copy,
-        await copy_rows.record_audit(conn, "b", sha("enough"), True, NOW)            # then passed one
+        await copy_rows.record_audit(conn, "d", sha("lied-about"), False, LIVE)      # d lied, still
+        await copy_rows.record_audit(conn, "d", sha("enough"), True, NOW)            # claims it, then
+        # passed another audit: that does not wash the lie, none of d's claims count
         ids = await feeds.content_ids(conn, [sha("held-enough"), sha("held-scarce"), sha("own")])
         await feeds.set_held(conn, ids.values(), [], NOW)
         await conn.execute(insert(copy_rows.versions).values(
