@@ -29,14 +29,14 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiohttp import web  # noqa: E402
 
 from mirror.home import Home  # noqa: E402
-from mirror.node.gateway.routes import setup_routes  # noqa: E402
+from mirror.node.gateway.routes import gateway_routes  # noqa: E402
+from mirror.node.limits import limiter_for  # noqa: E402
 from mirror.node.copies.get import get_content  # noqa: E402
 from mirror.store import open_store  # noqa: E402
 
@@ -49,9 +49,8 @@ async def serve(home_path: Path, rate: int) -> None:
     """Serve the gateway of one home until killed; prints ``PORT n`` once listening."""
     home = Home.open(home_path)
     home.settings.set("node.upload_rate", rate)
-    node = SimpleNamespace(store=open_store(home), index=None, settings=home.settings)
     app = web.Application()
-    setup_routes(app, node)
+    gateway_routes(app, open_store(home), None, limiter_for(rate))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

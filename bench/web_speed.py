@@ -6,7 +6,7 @@
 What it does, in one run:
 1. inserts N synthetic documents (a few pseudo-words of title, a short description, one file
    each, five collections) through ``Index.upsert_documents``;
-2. serves them with the real routes (``mirror.node.web.routes.setup_routes``) on 127.0.0.1 and, for the
+2. serves them with the real routes (``mirror.node.web.routes.web_routes``) on 127.0.0.1 and, for the
    same 300 random one-word queries, times ``GET /?q=WORD`` end to end and the bare
    ``Index.search`` the page runs (the baseline, measured in the same run): the page's own cost
    is the difference (target: p50 overhead <= 5 ms);
@@ -38,6 +38,7 @@ from indexer.index import Index  # noqa: E402
 from indexer.records import ContentIn, DocumentIn, SearchQuery  # noqa: E402
 from mirror.home import Home  # noqa: E402
 from mirror.node.web import routes as web_routes  # noqa: E402
+from mirror.node.web.site import Site  # noqa: E402
 from mirror.feed.identity import Identity  # noqa: E402
 from mirror.node.web.pages import MARKS  # noqa: E402
 from mirror.settings import Settings  # noqa: E402
@@ -148,7 +149,8 @@ async def main(args: Any) -> None:
             await node.index.upsert_documents(docs[i:i + 5000])
         print(f"{args.docs} documents indexed in {time.perf_counter() - start:.1f} s")
         app = web.Application()
-        web_routes.setup_routes(app, node)
+        web_routes.web_routes(app, Site(node.identity, node.index, node.store, node.settings,
+                                        url=lambda: node.url))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

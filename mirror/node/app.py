@@ -1,19 +1,19 @@
 """The volunteer node: the HTTP service plus the background work that keeps its index in sync.
 
     node = Node(home, listen="127.0.0.1:0", peers=["http://a.example:8470"])
-    await node.start()          # opens index and store, serves, syncs until stopped
+    await node.start()          # opens the home, serves, syncs until stopped
     ...
-    await node.stop()
+    await node.stop()           # cancels every task, closes the server, the session and the home
 
-``build_app(node)`` registers the ``/api/v1`` routes, then lets ``mirror.node.gateway.routes`` (``/ipfs``)
-and ``mirror.node.web.routes`` (``/``, ``/doc``, ``/collection``, ``/static``, ``/oai``) add theirs when
-those modules exist. Background work (``mirror.node.sync.gossip``): a sync with every peer on connect
-and every ``node.sync_interval`` seconds, pulls triggered by notifies, notifies to peers when a
-feed grows here (including appends by another process on the same home, noticed by polling the
-node's own feed head every second), and a one-off check of which contents are held. Diffusion
-(``mirror.node.copies.upkeep``): holdings pulled after every sync, replication rounds within the
-node's storage budget, announcements and heartbeats, audits, remote pinning. ``build_app`` also
-registers the holdings and audit routes (``mirror.node.copies.holdings``, ``mirror.node.copies.audit``).
+``Node.open`` opens the home through ``mirror.services.open_home`` and builds each part from its
+explicit collaborators: the merger (``mirror.feed.merge``), the peers table (``sync.peers``), the
+syncer (``sync.pull``), the gossip loops (``sync.gossip``: a sync with every peer on connect and
+every ``node.sync_interval`` seconds, pulls triggered by notifies, notifies when a feed grows here),
+and the copies loops (``copies.upkeep``: holdings pulled after every sync, replication rounds within
+the storage budget, announcements, audits, remote pinning). ``build_app(node)`` composes the faces,
+each given only what it uses: the API (``api``), holdings and audits (``copies``), the gateway
+(``/ipfs``), the web pages and OAI-PMH (``web``, ``oai``); one problem family (``http``) answers for
+all of them.
 
 Keyword overrides set ``node.*`` settings for this node only: ``Node(home, sync_interval=0.5)``.
 """
@@ -22,29 +22,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
-from typing import Any
+from typing import Any, Coroutine
 
 import aiohttp
 from aiohttp import web
 
 from indexer.index import Index
-from mirror.errors import UsageError
-from mirror.home import Home
-from mirror.node.copies import audit
 from mirror import held
-from mirror.node.copies import holdings
-from mirror.node import status
-from mirror.node.api import BLOCK_BURST_FACTOR, BLOCK_RATE_FACTOR, NODE_KEY, add_api_routes, protocol_middleware
+from mirror.errors import UsageError
+from mirror.feed.identity import Identity
 from mirror.feed.merge import Merger
+from mirror.home import Home
+from mirror.node import status
+from mirror.node.api import BLOCK_BURST_FACTOR, BLOCK_RATE_FACTOR, Api, api_routes, rate_limit_middleware
+from mirror.node.copies.audit import audit_routes
+from mirror.node.copies.holdings import holdings_routes
+from mirror.node.copies.upkeep import Upkeep
+from mirror.node.gateway.routes import gateway_routes
+from mirror.node.http import problem_middleware
+from mirror.node.limits import MAX_JSON_REQUEST, RateLimiter, Timeouts, limiter_for
 from mirror.node.sync.client import client_session
 from mirror.node.sync.gossip import Gossip
-from mirror.feed.identity import Identity
-from mirror.node.limits import MAX_JSON_REQUEST, RateLimiter, Timeouts
 from mirror.node.sync.peers import CONFIGURED, PeerBook, normalize_url
 from mirror.node.sync.pull import SyncReport, Syncer
-from mirror.node.copies.upkeep import Upkeep
+from mirror.node.web.routes import web_routes
+from mirror.node.web.site import Site
 from mirror.services import open_home
 from mirror.settings import Settings
 from mirror.store import ContentStore
@@ -79,7 +82,7 @@ class Node:
     book: PeerBook                 # the peers table
     syncer: Syncer                 # pulls from peers
     gossip: Gossip                 # background syncs and notifies
-    upkeep: Upkeep                 # background diffusion: holdings, replication, audits, pinning
+    upkeep: Upkeep                 # background copies work: holdings, replication, audits, pinning
     session: aiohttp.ClientSession
 
     def __init__(self, home: Home, *, listen: str | None = None, peers: list[str] | None = None,
@@ -106,30 +109,39 @@ class Node:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def open(self) -> None:
-        """Open identity, store, index and peers (no server, no background work)."""
+        """Open the home and build the parts (no server, no background work)."""
         if self._opened:
             return
-        node = self.settings.node
         try:
             services = await self._exit.enter_async_context(open_home(self.home))
-            self.identity, self.store, self.index = services.identity, services.store, services.index
-            self.merger = Merger(self.index, self.identity.node_id, node.accept_authors)
-            self.book = PeerBook(self.index, backoff=node.backoff, backoff_max=node.backoff_max,
-                                 self_url=self.url)
-            timeouts = Timeouts(total=node.peer_timeout, read=min(30.0, node.peer_timeout),
-                                connect=min(10.0, node.peer_timeout))
-            self.session = client_session(timeouts, self.settings.fetch.user_agent)
-            self._exit.push_async_callback(self.session.close)
-            self.gossip = Gossip(self)
-            self.upkeep = Upkeep(self)
-            self.syncer = Syncer(self.merger, on_applied=self.gossip.applied,
-                                 on_synced=self.upkeep.synced)
+            self._build(services.identity, services.store, services.index)
             for url in self.configured_peers:
                 await self.book.add(url, CONFIGURED)
         except BaseException:
             await self._exit.aclose()
             raise
         self._opened = True
+
+    def _build(self, identity: Identity, store: ContentStore, index: Index) -> None:
+        node = self.settings.node
+        self.identity, self.store, self.index = identity, store, index
+        self.merger = Merger(index, identity.node_id, node.accept_authors)
+        self.book = PeerBook(index, backoff=node.backoff, backoff_max=node.backoff_max,
+                             self_url=self.url)
+        timeouts = Timeouts(total=node.peer_timeout, read=min(30.0, node.peer_timeout),
+                            connect=min(10.0, node.peer_timeout))
+        self.session = client_session(timeouts, self.settings.fetch.user_agent)
+        self._exit.push_async_callback(self.session.close)
+        self.syncer = Syncer(self.merger)
+        self.gossip = Gossip(self.book, self.syncer, self.session, self.settings, self.spawn,
+                             me=identity.node_id, public_url=self.public_url)
+        self.upkeep = Upkeep(index, store, identity, self.session, self.book, self.settings,
+                             public_url=lambda: self.url)
+        self.syncer.on_applied, self.syncer.on_synced = self.gossip.applied, self.upkeep.synced
+
+    def public_url(self) -> str | None:
+        """The URL others reach this node at, while it serves; None otherwise."""
+        return self.url if self.serving else None
 
     async def start(self) -> None:
         """Open everything, serve on ``listen`` and start the background work."""
@@ -164,7 +176,7 @@ class Node:
         return int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
-        """Stop background work and the server, then close the index (idempotent)."""
+        """Stop background work and the server, then close the session and the home (idempotent)."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -177,7 +189,7 @@ class Node:
             await self._exit.aclose()
             self._opened = False
 
-    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run CORO in the background until it ends or the node stops."""
         task = asyncio.create_task(coro)
         self._tasks.add(task)
@@ -225,18 +237,15 @@ def _host(host: str) -> str:
 
 
 def build_app(node: Node) -> web.Application:
-    """The node's aiohttp application: the API, then the gateway and web routes if present."""
-    app = web.Application(client_max_size=MAX_JSON_REQUEST, middlewares=[protocol_middleware])
-    app[NODE_KEY] = node
-    add_api_routes(app)
-    holdings.setup_routes(app, node)
-    audit.setup_routes(app, node)
-    for name in ("mirror.node.gateway.routes", "mirror.node.web.routes"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.setup_routes(app, node)
+    """The node's aiohttp application: every face, each with only the collaborators it uses."""
+    app = web.Application(client_max_size=MAX_JSON_REQUEST,
+                          middlewares=[problem_middleware,
+                                       rate_limit_middleware(node.limiter, node.block_limiter)])
+    api_routes(app, Api(node.index, node.identity.node_id, node.book, notified=node.on_notify,
+                        add_peer=node.add_peer, status=node.status,
+                        admin_token=lambda: str(node.settings.node.admin_token)))
+    holdings_routes(app, node.index, node.identity.node_id)
+    audit_routes(app, node.store, node.identity)
+    gateway_routes(app, node.store, node.index, limiter_for(node.settings.node.upload_rate))
+    web_routes(app, Site(node.identity, node.index, node.store, node.settings, url=lambda: node.url))
     return app

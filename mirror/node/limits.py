@@ -1,4 +1,5 @@
-"""Every bound the node puts on what it reads and serves (protocol §8), and per-address rate limits.
+"""Every bound the node puts on what it reads and serves (protocol §8), per-address rate limits
+and the upload limiter.
 
 Everything a peer sends is hostile until verified: bodies are read with a byte cap, every request
 has a timeout, and each client address draws requests from a token bucket.
@@ -6,6 +7,7 @@ has a timeout, and each client address draws requests from a token bucket.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -26,7 +28,8 @@ SERVER_BODY_TIMEOUT = 30.0         # seconds to receive a request body
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 
-__all__ = ["PAGE_MAX_BYTES", "PAGE_MAX_ENTRIES", "TokenBucket", "RateLimiter", "Timeouts"]
+__all__ = ["PAGE_MAX_BYTES", "PAGE_MAX_ENTRIES", "TokenBucket", "RateLimiter", "Timeouts",
+           "UploadLimiter", "limiter_for"]
 
 
 @dataclass(frozen=True)
@@ -83,3 +86,54 @@ class RateLimiter:
         else:
             self._buckets.move_to_end(key)
         return bucket.take()
+
+
+# -- the upload limiter ---------------------------------------------------------------------------
+# A token bucket of bytes shared by every response body a node sends: ``node.upload_rate`` (bytes
+# per second, 0 for no limit) caps what a node serves to others, so a volunteer can give a share
+# of its uplink. The bucket holds at most ``burst`` bytes of credit and refills at ``rate``;
+# ``take(n)`` waits until ``n`` bytes of credit are available. A request larger than the burst
+# (one 2 MiB block with a small burst) may borrow, and the debt delays the next callers, so the
+# long-run average never exceeds ``rate``. Callers are served in arrival order: each reserves its
+# bytes, then sleeps until the reservation is covered (fair, no lock, no background task).
+
+DEFAULT_BURST_SECONDS = 0.05     # credit a quiet bucket may hold: 50 ms worth of the rate
+MIN_BURST = 64 * 1024            # ... but at least one typical network read
+
+
+class UploadLimiter:
+    """A token bucket of bytes: limits what passes through ``take``; see the module docstring."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        if rate <= 0:
+            raise ValueError("a token bucket needs a positive rate")
+        self.rate = float(rate)
+        self.burst = float(burst if burst is not None else max(rate * DEFAULT_BURST_SECONDS, MIN_BURST))
+        self._credit = self.burst
+        self._stamp = time.monotonic()
+        self.taken = 0               # bytes that went through, for reports and tests
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._credit = min(self.burst, self._credit + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def delay_for(self, nbytes: int) -> float:
+        """Reserve ``nbytes`` now; returns the seconds to wait before sending them."""
+        self._refill()
+        self._credit -= nbytes
+        self.taken += nbytes
+        return 0.0 if self._credit >= 0 else -self._credit / self.rate
+
+    async def take(self, nbytes: int) -> None:
+        """Wait until ``nbytes`` may be sent."""
+        if nbytes <= 0:
+            return
+        delay = self.delay_for(nbytes)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+def limiter_for(rate: int | float) -> UploadLimiter | None:
+    """A bucket for a ``node.upload_rate`` value, or None when the rate is 0 (no limit)."""
+    return UploadLimiter(rate) if rate and rate > 0 else None

@@ -20,7 +20,8 @@ from aiohttp import ClientSession, web
 from indexer.index import Index
 from indexer.records import ContentIn, DocumentIn
 from mirror.home import Home
-from mirror.node.gateway.routes import setup_routes
+from mirror.node.gateway.routes import gateway_routes
+from mirror.node.limits import limiter_for
 from mirror.settings import Settings
 from mirror.store import ContentStore, ImportResult, open_store
 from mirror.store.profiles import Profile
@@ -76,7 +77,7 @@ class HolderServer(FakeServer):
         super().__init__()
         self.node = node
         self.app.middlewares.extend(middlewares)
-        setup_routes(self.app, node)
+        gateway_routes(self.app, node.store, node.index, limiter_for(node.settings.node.upload_rate))
 
     def blocks_served(self) -> int:
         return sum(1 for seen in self.requests if seen.query.get("format") == "raw")

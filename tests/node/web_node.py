@@ -1,6 +1,6 @@
 """A real node for the web page, OAI-PMH and browser tests, without the sync machinery.
 
-``WebNode`` carries what ``mirror.node.web.routes.setup_routes`` uses (home, settings, identity, a real
+``WebNode`` carries what ``mirror.node.web.routes.web_routes`` uses (home, settings, identity, a real
 ``Index`` and ``ContentStore`` on a tmp home, and ``url``); ``WebServer`` serves it on 127.0.0.1,
 port 0, with the real web routes and the real gateway (``/ipfs``). Documents go in through the real
 APIs: the file through ``ContentStore.add_file``, its metadata through ``Index.upsert_document``.
@@ -20,7 +20,9 @@ from indexer.index import Index
 from indexer.records import ContentIn, DocumentIn
 from mirror.home import Home
 from mirror.node.gateway import routes as gateway
+from mirror.node.limits import limiter_for
 from mirror.node.web import routes as web_routes
+from mirror.node.web.site import Site
 from mirror.feed.identity import Identity
 from mirror.settings import Settings
 from mirror.store import ContentStore, open_store
@@ -79,8 +81,11 @@ class WebServer:
         return self.node.url
 
     async def start(self) -> "WebServer":
-        gateway.setup_routes(self.app, self.node)
-        web_routes.setup_routes(self.app, self.node)
+        node = self.node
+        gateway.gateway_routes(self.app, node.store, node.index,
+                               limiter_for(node.settings.node.upload_rate))
+        web_routes.web_routes(self.app, Site(node.identity, node.index, node.store, node.settings,
+                                             url=lambda: node.url))
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

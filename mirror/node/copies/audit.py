@@ -39,7 +39,7 @@ import json
 import os
 import random
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -47,7 +47,7 @@ from aiohttp import web
 from indexer import copies as rows
 from indexer.index import Index
 from mirror.errors import BlockNotFound, IntegrityError, InvalidCID
-from mirror.node.api import NODE_KEY, BadRequest, error, read_json
+from mirror.node.http import Problem, bad_request, read_json
 from mirror.node.copies.census import live_cutoff
 from mirror.feed.entry import encode_payload, now_ts
 from mirror.feed.identity import Identity, is_node_id
@@ -56,9 +56,6 @@ from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID, DAG_PB
 from mirror.store.dagpb import decode_node
-
-if TYPE_CHECKING:
-    from mirror.node.app import Node
 
 SIGNING_CONTEXT = b"openmirror-audit-v1\n"
 MAX_BLOCKS = 16                   # blocks per challenge (at most 32 MiB to hash for the holder)
@@ -69,7 +66,18 @@ MAX_REQUEST = 8 << 10
 MAX_RESPONSE = 16 << 10
 MAX_DEPTH = 64                    # a sampled walk deeper than this is not a UnixFS file
 PARALLEL_AUDITS = 4
-LIMITER: web.AppKey[RateLimiter] = web.AppKey("openmirror_audit_limiter")
+
+
+@dataclass(frozen=True)
+class Holder:
+    """What answering audits takes: the blocks, the key that signs the answers, a rate limit."""
+
+    store: ContentStore
+    identity: Identity
+    limiter: RateLimiter
+
+
+HOLDER: web.AppKey[Holder] = web.AppKey("openmirror_audit_holder", Holder)
 
 
 @dataclass(frozen=True)
@@ -248,9 +256,9 @@ async def audit_round(index: Index, store: ContentStore, session: aiohttp.Client
 
 # -- the holder ----------------------------------------------------------------------------------
 
-def setup_routes(app: web.Application, node: "Node") -> None:
+def audit_routes(app: web.Application, store: ContentStore, identity: Identity) -> None:
     """Register ``POST /api/v1/audit`` with its own per-address rate limit."""
-    app[LIMITER] = RateLimiter(AUDIT_RATE, AUDIT_BURST)
+    app[HOLDER] = Holder(store, identity, RateLimiter(AUDIT_RATE, AUDIT_BURST))
     app.router.add_post("/api/v1/audit", post_audit)
 
 
@@ -266,15 +274,16 @@ def answer(store: ContentStore, blocks: list[CID], nonce: bytes) -> list[bytes |
 
 
 async def post_audit(request: web.Request) -> web.Response:
-    node = request.app[NODE_KEY]
-    wait = request.app[LIMITER].check(request.remote or "?", "audit")
+    holder = request.app[HOLDER]
+    wait = holder.limiter.check(request.remote or "?", "audit")
     if wait > 0:
-        return error(429, "rate_limited", "too many audits", {"Retry-After": str(max(1, round(wait)))})
+        raise Problem(429, "too many audits", code="rate_limited",
+                      headers={"Retry-After": str(max(1, round(wait)))})
     obj = await read_json(request, MAX_REQUEST)
     cid, blocks, nonce = _parse_challenge(obj)
-    proofs = await asyncio.to_thread(answer, node.store, [CID.decode(b) for b in blocks], nonce)
-    me = node.identity.node_id
-    signature = node.identity.sign(SIGNING_CONTEXT + signed_payload(me, cid, nonce, blocks, proofs))
+    proofs = await asyncio.to_thread(answer, holder.store, [CID.decode(b) for b in blocks], nonce)
+    me = holder.identity.node_id
+    signature = holder.identity.sign(SIGNING_CONTEXT + signed_payload(me, cid, nonce, blocks, proofs))
     return web.json_response({"node_id": me, "cid": cid, "nonce": nonce.hex(), "blocks": blocks,
                               "proofs": [None if p is None else p.hex() for p in proofs],
                               "signature": base64.b64encode(signature).decode("ascii")})
@@ -283,14 +292,14 @@ async def post_audit(request: web.Request) -> web.Response:
 def _parse_challenge(obj: dict[str, Any]) -> tuple[str, list[str], bytes]:
     cid, blocks, nonce = obj.get("cid"), obj.get("blocks"), obj.get("nonce")
     if not isinstance(blocks, list) or not 1 <= len(blocks) <= MAX_BLOCKS:
-        raise BadRequest(f"blocks must list 1 to {MAX_BLOCKS} CIDs")
+        raise bad_request(f"blocks must list 1 to {MAX_BLOCKS} CIDs")
     if not isinstance(nonce, str) or not 32 <= len(nonce) <= 128:
-        raise BadRequest("nonce must be 16 to 64 bytes in hex")
+        raise bad_request("nonce must be 16 to 64 bytes in hex")
     try:
         for text in [cid, *blocks]:
             if not isinstance(text, str) or len(text) > 200:
-                raise BadRequest("not a CID")
+                raise bad_request("not a CID")
             CID.decode(text)
         return cid, blocks, bytes.fromhex(nonce)  # type: ignore[return-value]
     except (InvalidCID, ValueError):
-        raise BadRequest("not a CID, or the nonce is not hex") from None
+        raise bad_request("not a CID, or the nonce is not hex") from None

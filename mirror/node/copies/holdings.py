@@ -26,7 +26,7 @@ index. A reader keeps the announcement with the greatest seq and ignores older o
 An announcement whose ``ts`` is more than ``MAX_CLOCK_SKEW`` ahead is refused; a holder counts as
 live from ``min(ts, time received)`` for ``node.holder_timeout`` seconds.
 
-HTTP (registered by ``setup_routes(app, node)``)::
+HTTP (registered by ``holdings_routes(app, index, node_id)``)::
 
     GET /api/v1/holdings?after=NODE_ID&limit=N   {"node_id", "announcements": [{"payload",
                                                   "signature"} base64], "more"}, by author
@@ -47,7 +47,7 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any, Iterable
 
 import aiohttp
 import zstandard
@@ -57,13 +57,10 @@ from indexer import copies as rows
 from indexer.copies import HoldingRow
 from indexer.index import Index
 from mirror.errors import PeerError, SignatureError, UsageError
-from mirror.node.api import NODE_KEY, BadRequest, int_param
+from mirror.node.http import bad_request, int_param
 from mirror.node.sync.client import PeerClient
 from mirror.feed.entry import encode_payload, format_ts, now_ts
 from mirror.feed.identity import SIGNATURE_SIZE, Identity, is_node_id
-
-if TYPE_CHECKING:
-    from mirror.node.app import Node
 
 SIGNING_CONTEXT = b"openmirror-announce-v1\n"
 SET_FORMAT = "sha256-prefix-8"
@@ -391,33 +388,45 @@ async def forget_silent(index: Index, older_than: float) -> int:
 
 # -- HTTP ----------------------------------------------------------------------------------------
 
-def setup_routes(app: web.Application, node: "Node") -> None:
+@dataclass(frozen=True)
+class Relay:
+    """What serving announcements takes: the index that keeps them and this node's id."""
+
+    index: Index
+    node_id: str
+
+
+RELAY: web.AppKey[Relay] = web.AppKey("openmirror_holdings", Relay)
+
+
+def holdings_routes(app: web.Application, index: Index, node_id: str) -> None:
     """Register ``GET /api/v1/holdings`` and ``GET /api/v1/holdings/sets/{hash}``."""
+    app[RELAY] = Relay(index, node_id)
     app.router.add_get("/api/v1/holdings", get_holdings)
     app.router.add_get("/api/v1/holdings/sets/{hash}", get_set)
 
 
 async def get_holdings(request: web.Request) -> web.Response:
-    node = request.app[NODE_KEY]
+    relay = request.app[RELAY]
     after = request.query.get("after", "")
     if len(after) > 64:
-        raise BadRequest("after is not a node id")
+        raise bad_request("after is not a node id")
     limit = int_param(request, "limit", PAGE, 1, PAGE_MAX)
-    async with node.index.read() as conn:
+    async with relay.index.read() as conn:
         found = await rows.list_holdings(conn, after=after, limit=limit + 1)
     items = [{"payload": _b64(r.payload), "signature": _b64(r.signature)} for r in found[:limit]]
-    return web.json_response({"node_id": node.identity.node_id, "announcements": items,
+    return web.json_response({"node_id": relay.node_id, "announcements": items,
                               "more": len(found) > limit})
 
 
 async def get_set(request: web.Request) -> web.Response:
-    node = request.app[NODE_KEY]
+    relay = request.app[RELAY]
     text = request.match_info["hash"]
     if len(text) != 64 or text.strip("0123456789abcdef"):
-        raise BadRequest("not a sha256 in lower-case hex")
-    async with node.index.read() as conn:
+        raise bad_request("not a sha256 in lower-case hex")
+    async with relay.index.read() as conn:
         data = await rows.set_data(conn, bytes.fromhex(text))
     if data is None:
-        raise BadRequest("no such held set here", 404, "not_found")
+        raise bad_request("no such held set here", 404, "not_found")
     return web.Response(body=data, content_type="application/octet-stream",
                         headers={"Cache-Control": "public, max-age=31536000, immutable"})

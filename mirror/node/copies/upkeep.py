@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable
+
+import aiohttp
 
 from mirror.errors import MirrorError
 from mirror.node.copies import audit
@@ -29,10 +31,12 @@ from mirror.node.copies import holdings
 from mirror.node.copies import pinning
 from mirror.node.sync.client import PeerClient
 from mirror.node.copies.replicate import replicate_round
+from indexer.index import Index
+from mirror.feed.identity import Identity
+from mirror.node.sync.peers import PeerBook
 from mirror.node.sync.pull import SyncReport
-
-if TYPE_CHECKING:
-    from mirror.node.app import Node
+from mirror.settings import Settings
+from mirror.store import ContentStore
 
 log = logging.getLogger(__name__)
 AGAIN = 0.2                # seconds before the next round while rounds fetch something
@@ -41,8 +45,13 @@ FALLBACK_PEERS = 8         # peers asked for a content no live announcement name
 
 
 class Upkeep:
-    def __init__(self, node: "Node") -> None:
-        self.node = node
+    """The copies loops of the node IDENTITY, announcing itself at PUBLIC_URL."""
+
+    def __init__(self, index: Index, store: ContentStore, identity: Identity,
+                 session: aiohttp.ClientSession, book: PeerBook, settings: Settings, *,
+                 public_url: Callable[[], str]) -> None:
+        self.index, self.store, self.identity, self.session = index, store, identity, session
+        self.book, self.settings, self.public_url = book, settings, public_url
         self._wake = asyncio.Event()
         self._published = -1.0              # loop time of our last announcement
         self.rounds = 0                     # replication rounds run (for tests and status)
@@ -60,12 +69,11 @@ class Upkeep:
 
     async def synced(self, client: PeerClient, report: SyncReport) -> None:
         """The hook the node's ``Syncer`` calls after a sync with a peer."""
-        node = self.node
-        if report.node_id is None or report.node_id == node.identity.node_id:
+        if report.node_id is None or report.node_id == self.identity.node_id:
             return
         try:
-            pulled = await holdings.pull_holdings(node.session, client.url, node.index)
-            await holdings.note_contact(node.index, report.node_id)
+            pulled = await holdings.pull_holdings(self.session, client.url, self.index)
+            await holdings.note_contact(self.index, report.node_id)
         except MirrorError as exc:
             log.info("holdings of %s unreadable: %s", client.url, exc)
             return
@@ -77,16 +85,15 @@ class Upkeep:
     async def replicate_once(self) -> bool:
         """One round, then publish when it changed what is held or the heartbeat is due; returns
         True when the round fetched something."""
-        node = self.node
-        peers = [p.url for p in await node.book.all() if not node.book.in_backoff(p)][:FALLBACK_PEERS]
-        report = await replicate_round(node.index, node.store, node.session, me=node.identity.node_id,
-                                       settings=node.settings, peers=peers)
+        peers = [p.url for p in await self.book.all() if not self.book.in_backoff(p)][:FALLBACK_PEERS]
+        report = await replicate_round(self.index, self.store, self.session, me=self.identity.node_id,
+                                       settings=self.settings, peers=peers)
         self.rounds += 1
         for failure in report.failed:
             log.info("replication of %s failed: %s", failure["sha256"][:16], failure["error"])
         now = asyncio.get_running_loop().time()
         if report.changed or now - self._published >= self._holder_timeout() / 3:
-            await holdings.publish_holdings(node.index, node.identity, url=node.url, budget=report.budget,
+            await holdings.publish_holdings(self.index, self.identity, url=self.public_url(), budget=report.budget,
                                             used=report.used)
             self._published = now
         return bool(report.fetched)
@@ -109,22 +116,21 @@ class Upkeep:
     # -- periodic duties -------------------------------------------------------------------------
 
     async def audit_once(self) -> None:
-        node = self.node
-        outcomes = await audit.audit_round(node.index, node.store, node.session, me=node.identity.node_id,
+        outcomes = await audit.audit_round(self.index, self.store, self.session, me=self.identity.node_id,
                                            holder_timeout=self._holder_timeout())
         if any(not o.ok and o.status != "skipped" for o in outcomes):
             self.wake()                            # a failed holder no longer counts: re-replicate
 
     async def forget_once(self) -> None:
-        forgotten = await holdings.forget_silent(self.node.index, FORGET_AFTER * self._holder_timeout())
+        forgotten = await holdings.forget_silent(self.index, FORGET_AFTER * self._holder_timeout())
         if forgotten:
             log.info("forgot the announcements of %d silent node(s)", forgotten)
 
     async def pin_once(self) -> None:
-        settings = self.node.settings.pinning
+        settings = self.settings.pinning
         if not settings.endpoint or not settings.collections:
             return
-        report = await pinning.pin_collections(self.node.index, self.node.settings, settings.collections)
+        report = await pinning.pin_collections(self.index, self.settings, settings.collections)
         if report.failed:
             log.warning("remote pinning: %d pin(s) failed", len(report.failed))
 
@@ -137,10 +143,10 @@ class Upkeep:
                 log.warning("%s failed: %s", getattr(duty, "__name__", "duty"), exc)
 
     def _sync_interval(self) -> float:
-        return max(0.05, float(self.node.settings.node.sync_interval))
+        return max(0.05, float(self.settings.node.sync_interval))
 
     def _holder_timeout(self) -> float:
-        return max(0.3, float(self.node.settings.node.holder_timeout))
+        return max(0.3, float(self.settings.node.holder_timeout))
 
     def _audit_interval(self) -> float:
-        return max(0.05, float(self.node.settings.node.audit_interval))
+        return max(0.05, float(self.settings.node.audit_interval))

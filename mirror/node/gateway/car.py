@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from mirror.errors import IntegrityError, MirrorError, NotFound
-from mirror.node.gateway.request import (BlockRecorder, GatewayState, Problem, Target, Wanted, abort,
+from mirror.node.http import Problem
+from mirror.node.gateway.request import (BlockRecorder, GatewayState, Target, Wanted, abort,
                                       content_disposition, content_location, immutable_headers,
                                       iterate_in_thread, not_modified, require_root, resolve_target,
                                       write_body)

@@ -33,7 +33,8 @@ from aiohttp import web
 from indexer.errors import IndexError_
 from indexer.records import ContentOut
 from mirror.errors import IntegrityError, MirrorError, NotFound, PathNotFound
-from mirror.node.gateway.request import (GatewayState, Problem, Target, abort, base_headers,
+from mirror.node.http import Problem
+from mirror.node.gateway.request import (GatewayState, Target, abort, base_headers,
                                       content_disposition, immutable_headers, iterate_in_thread,
                                       not_modified, parse_range, require_root, resolve_target,
                                       write_body)

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Mapping, TypeVar
 from aiohttp import web
 
 from mirror.errors import BlockNotFound, IntegrityError, NotFound
-from mirror.node.ratelimit import UploadLimiter
+from mirror.node.http import Problem
+from mirror.node.limits import UploadLimiter
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID
@@ -40,16 +41,6 @@ _UNSAFE_FILENAME = re.compile(r'[^A-Za-z0-9 !#$&+,.=@^_`{}~()\[\]-]')
 T = TypeVar("T")
 
 
-class Problem(Exception):
-    """A request the gateway answers with an error status and a one-line text body."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-
-
 def base_headers(request: web.Request) -> dict[str, str]:
     """CORS, ``Vary: Accept`` and ``X-Ipfs-Path`` (the path as requested, percent-encoded)."""
     return {**CORS, "Vary": "Accept", "X-Ipfs-Path": request.rel_url.raw_path}
@@ -62,6 +53,7 @@ def immutable_headers(request: web.Request, etag: str) -> dict[str, str]:
 
 
 def problem_response(request: web.Request, problem: Problem) -> web.Response:
+    """The gateway's form of a problem: one line of text, with the CORS headers browsers need."""
     headers = {**base_headers(request), "X-Content-Type-Options": "nosniff", **problem.headers}
     body = "" if request.method == "HEAD" else problem.message + "\n"
     return web.Response(status=problem.status, text=body, headers=headers)
@@ -175,7 +167,7 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
 
 
 def _unsatisfiable(size: int) -> Problem:
-    return Problem(416, "range not satisfiable", {"Content-Range": f"bytes */{size}"})
+    return Problem(416, "range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
 
 
 # --- Content-Disposition ------------------------------------------------------------------

@@ -12,23 +12,26 @@ The gateway never asks other nodes: content that is not here is 404 (412 with
 file route (STYLE.md: ~23k against ~3k requests/s). Response bodies pass through the node's upload
 limiter (``node.upload_rate``).
 
-    setup_routes(app, node)   registers the routes; uses node.store, node.index, node.settings
+    gateway_routes(app, store, index, limiter)   registers the routes (index and limiter optional)
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Mapping
 
 from aiohttp import web
 
+from indexer.index import Index
 from mirror.errors import InvalidCID
 from mirror.node.gateway.car import CAR_TYPE, serve_car
 from mirror.node.gateway.files import serve_file
-from mirror.node.gateway.request import (GATEWAY, RAW_TYPE, GatewayState, Problem, Target, Wanted,
+from mirror.node.gateway.request import (GATEWAY, RAW_TYPE, GatewayState, Target, Wanted,
                                       base_headers, content_disposition, content_location,
                                       immutable_headers, not_modified, parse_range, problem_response,
                                       read_block, require_root)
-from mirror.node.ratelimit import limiter_for
+from mirror.node.http import GATEWAY_PREFIX, Problem, add_renderer
+from mirror.node.limits import UploadLimiter
+from mirror.store import ContentStore
 from mirror.store.cid import CID, IDENTITY, SUPPORTED_HASHES
 
 # Formats and media types other gateways offer that this one does not (answered with 406).
@@ -37,10 +40,12 @@ UNSUPPORTED_TYPES = frozenset({"application/x-tar", "application/vnd.ipld.dag-js
                                "application/vnd.ipld.dag-cbor", "application/vnd.ipfs.ipns-record"})
 
 
-def setup_routes(app: web.Application, node: Any) -> None:
-    """Register ``/ipfs/{cid}`` and ``/ipfs/{cid}/{path}`` (GET, HEAD, OPTIONS) on ``app``."""
-    rate = node.settings.node.upload_rate
-    app[GATEWAY] = GatewayState(node.store, getattr(node, "index", None), limiter_for(rate))
+def gateway_routes(app: web.Application, store: ContentStore, index: Index | None = None,
+                   limiter: UploadLimiter | None = None) -> None:
+    """Register ``/ipfs/{cid}`` and ``/ipfs/{cid}/{path}`` (GET, HEAD, OPTIONS) on ``app``:
+    content from STORE, file names from INDEX, bodies through LIMITER (``node.upload_rate``)."""
+    app[GATEWAY] = GatewayState(store, index, limiter)
+    add_renderer(app, GATEWAY_PREFIX, problem_response)
     for route in ("/ipfs/{cid}", "/ipfs/{cid}/{path:.*}"):
         app.router.add_get(route, handle)
         app.router.add_route("OPTIONS", route, handle_options)
@@ -52,18 +57,15 @@ async def handle_options(request: web.Request) -> web.Response:
 
 async def handle(request: web.Request) -> web.StreamResponse:
     state = request.app[GATEWAY]
-    try:
-        if request.headers.get("Service-Worker", "").strip().lower() == "script":
-            raise Problem(400, "service worker registration is not allowed on /ipfs/")
-        target = parse_target(request)
-        wanted = negotiate(request.query, request.headers.get("Accept", ""))
-        if wanted.kind == "raw":
-            return await serve_raw(request, state, target, wanted)
-        if wanted.kind == "car":
-            return await serve_car(request, state, target, wanted)
-        return await serve_file(request, state, target)
-    except Problem as problem:
-        return problem_response(request, problem)
+    if request.headers.get("Service-Worker", "").strip().lower() == "script":
+        raise Problem(400, "service worker registration is not allowed on /ipfs/")
+    target = parse_target(request)
+    wanted = negotiate(request.query, request.headers.get("Accept", ""))
+    if wanted.kind == "raw":
+        return await serve_raw(request, state, target, wanted)
+    if wanted.kind == "car":
+        return await serve_car(request, state, target, wanted)
+    return await serve_file(request, state, target)
 
 
 def parse_target(request: web.Request) -> Target:

@@ -1,6 +1,6 @@
 """The node's OAI-PMH 2.0 data provider at ``/oai`` (GET, and POST with a form body).
 
-    setup_routes(app, node)   # registered by mirror.node.web.routes.setup_routes
+    oai_routes(app, site)   # registered by mirror.node.web.routes.web_routes
 
 Verbs: Identify, ListMetadataFormats, ListSets (sets are collections), ListIdentifiers,
 ListRecords and GetRecord, in ``oai_dc`` only. Records are the index's documents, retracted ones
@@ -31,10 +31,10 @@ from multidict import MultiMapping
 from indexer import listing
 from indexer.listing import DateRange
 from mirror.node.oai import xml
+from mirror.node.web.site import Site
 from mirror.node.oai.codec import (MAX_TOKEN, BadDate, BadToken, ListState, TokenCodec, bounds,
                                    datestamp, make_identifier, now_ms, parse_identifier,
                                    set_collection, set_spec)
-from mirror.node.web.html import site_name
 
 PREFIX = "oai_dc"
 MAX_ARG = 4096                       # characters of one argument
@@ -59,20 +59,20 @@ class OAIError(Exception):
 
 @dataclass
 class Provider:
-    node: Any
+    site: Site
     codec: TokenCodec
 
     @property
     def host(self) -> str:
-        return urlsplit(self.node.url).hostname or "localhost"
+        return urlsplit(self.site.url()).hostname or "localhost"
 
     @property
     def base_url(self) -> str:
-        return f"{self.node.url}/oai"
+        return f"{self.site.url()}/oai"
 
     @property
     def page_size(self) -> int:
-        return max(1, min(MAX_PAGE_SIZE, int(self.node.settings.node.oai_page_size)))
+        return max(1, min(MAX_PAGE_SIZE, int(self.site.settings.node.oai_page_size)))
 
     async def handle(self, request: web.Request) -> web.Response:
         given = await request.post() if request.method == "POST" else request.query
@@ -93,13 +93,13 @@ class Provider:
     # -- verbs -----------------------------------------------------------------------------------
 
     async def Identify(self, root: Any, args: dict[str, str], response_date: str) -> None:
-        async with self.node.index.read() as conn:
+        async with self.site.index.read() as conn:
             earliest = await listing.earliest_update(conn)
-        settings = self.node.settings
+        settings = self.site.settings
         contact = settings.fetch.contact
         email = settings.node.admin_email or (contact if "@" in contact and " " not in contact
                                               else "unknown@invalid")
-        xml.identify(root, name=site_name(self.node), base_url=self.base_url, admin_email=email,
+        xml.identify(root, name=self.site.name, base_url=self.base_url, admin_email=email,
                      earliest=datestamp(earliest) if earliest else response_date, host=self.host,
                      sample=make_identifier(self.host, "collection", "record-1"))
 
@@ -111,7 +111,7 @@ class Provider:
     async def ListSets(self, root: Any, args: dict[str, str], _: str) -> None:
         if "resumptionToken" in args:
             raise OAIError("badResumptionToken", "this node never issues ListSets tokens")
-        async with self.node.index.read() as conn:
+        async with self.site.index.read() as conn:
             names = await listing.collection_names(conn)
         if not names:
             raise OAIError("noSetHierarchy", "this node has no collections yet")
@@ -121,7 +121,7 @@ class Provider:
         doc = await self._document(args["identifier"])
         _check_prefix(args["metadataPrefix"])
         xml.record(xml.sub(root, "GetRecord"), doc, args["identifier"],
-                   datestamp(doc.updated_at), set_spec(doc.collection), self.node.url)
+                   datestamp(doc.updated_at), set_spec(doc.collection), self.site.url())
 
     async def ListIdentifiers(self, root: Any, args: dict[str, str], _: str) -> None:
         await self._list(root, "ListIdentifiers", args)
@@ -133,7 +133,7 @@ class Provider:
 
     async def _document(self, identifier: str) -> Any:
         key = parse_identifier(self.host, identifier)
-        doc = await self.node.index.get_document(*key) if key else None
+        doc = await self.site.index.get_document(*key) if key else None
         if doc is None:
             raise OAIError("idDoesNotExist", f"no record has the identifier {identifier!r}")
         return doc
@@ -142,7 +142,7 @@ class Provider:
         state = await self._list_state(verb, args)
         after = (state.after_time, state.after_id) if state.after_time else None
         where = DateRange(state.since, state.until, state.collection, after)
-        async with self.node.index.read() as conn:
+        async with self.site.index.read() as conn:
             docs = await listing.by_update_time(conn, where, self.page_size + 1)
         page, more = docs[:self.page_size], len(docs) > self.page_size
         if not page:
@@ -152,7 +152,7 @@ class Provider:
             identifier = make_identifier(self.host, doc.collection, doc.source_id)
             stamp, spec = datestamp(doc.updated_at), set_spec(doc.collection)
             if verb == "ListRecords":
-                xml.record(element, doc, identifier, stamp, spec, self.node.url)
+                xml.record(element, doc, identifier, stamp, spec, self.site.url())
             else:
                 xml.header(element, identifier, stamp, spec, doc.deleted)
         sent = state.cursor + len(page)
@@ -181,7 +181,7 @@ class Provider:
             raise OAIError("badArgument", str(exc)) from None
         frozen = now_ms()
         until = min(until, frozen) if until else frozen
-        async with self.node.index.read() as conn:
+        async with self.site.index.read() as conn:
             collection = await self._set(conn, args.get("set"))
             where = DateRange(since, until, collection)
             total = await listing.count_by_update_time(conn, where)
@@ -241,9 +241,9 @@ def _response(root: Any) -> web.Response:
 OAI_KEY: web.AppKey[Provider] = web.AppKey("openmirror_oai", Provider)
 
 
-def setup_routes(app: web.Application, node: Any) -> None:
+def oai_routes(app: web.Application, site: Site) -> None:
     """Register ``/oai`` (GET, HEAD, POST)."""
-    provider = Provider(node, TokenCodec.for_identity(node.identity))
+    provider = Provider(site, TokenCodec.for_identity(site.identity))
     app[OAI_KEY] = provider
     app.router.add_get("/oai", provider.handle)
     app.router.add_post("/oai", provider.handle)

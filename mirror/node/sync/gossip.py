@@ -16,26 +16,37 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable, Coroutine
+
+import aiohttp
 
 from indexer.feeds import Head
 from indexer.records import Change
 from mirror.errors import IntegrityError, MirrorError, PeerError, UsageError
 from mirror.node.sync.client import PeerClient, PeerRetryLater
 from mirror.node.sync.peers import LEARNED, normalize_url, reachable_from
-from mirror.node.sync.pull import ForkFound, SyncReport
-
-if TYPE_CHECKING:
-    from mirror.node.app import Node
+from mirror.node.sync.peers import PeerBook
+from mirror.node.sync.pull import ForkFound, SyncReport, Syncer
+from mirror.settings import Settings
 
 log = logging.getLogger(__name__)
 OWN_FEED_POLL = 1.0           # seconds between looks at our own feed head
 LOOP_TICK = 1.0               # seconds between looks at the peers table
 
 
+Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
+
+
 class Gossip:
-    def __init__(self, node: "Node") -> None:
-        self.node = node
+    """The sync loop, notifies out and in, for the node ME whose public URL PUBLIC_URL gives
+    (None while it does not serve)."""
+
+    def __init__(self, book: PeerBook, syncer: Syncer, session: aiohttp.ClientSession,
+                 settings: Settings, spawn: Spawn, *, me: str,
+                 public_url: Callable[[], str | None]) -> None:
+        self.book, self.syncer, self.session = book, syncer, session
+        self.settings, self.spawn, self.me, self.public_url = settings, spawn, me, public_url
+        self.merger = syncer.merger
         self._wake = asyncio.Event()
         self._own_changed = asyncio.Event()
         self._syncing: set[str] = set()
@@ -44,7 +55,7 @@ class Gossip:
         self._pulls: dict[str, set[str]] = {}          # peer url -> authors to pull
         self._outbox: dict[str, dict[str, dict[str, Any]]] = {}   # peer url -> author -> notify
         self._announced = 0
-        node.index.add_listener(self._on_changes)
+        self.merger.index.add_listener(self._on_changes)
 
     def wake(self) -> None:
         """Sync with every peer now."""
@@ -60,12 +71,12 @@ class Gossip:
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()
-            for peer in await self.node.book.all():
-                if peer.url in self._syncing or self.node.book.in_backoff(peer):
+            for peer in await self.book.all():
+                if peer.url in self._syncing or self.book.in_backoff(peer):
                     continue
                 if self._next_sync.get(peer.url, 0.0) <= now:
-                    self._next_sync[peer.url] = now + self.node.settings.node.sync_interval
-                    self.node.spawn(self.sync_peer(peer.url))
+                    self._next_sync[peer.url] = now + self.settings.node.sync_interval
+                    self.spawn(self.sync_peer(peer.url))
             try:
                 await asyncio.wait_for(self._wake.wait(), LOOP_TICK)
             except TimeoutError:
@@ -74,57 +85,56 @@ class Gossip:
 
     async def sync_peer(self, url: str) -> SyncReport:
         """Sync with the peer at URL now, recording the outcome in the peers table."""
-        node = self.node
         self._syncing.add(url)
-        client = PeerClient(node.session, url)
+        client = PeerClient(self.session, url)
         report = SyncReport(url)
         try:
-            report = await node.syncer.sync(client)
-            if report.node_id == node.identity.node_id:
+            report = await self.syncer.sync(client)
+            if report.node_id == self.me:
                 await self._is_self(url)
                 report.error = "this is this node"
                 return report
-            await node.book.contacted(url, report.node_id, report.lag)
+            await self.book.contacted(url, report.node_id, report.lag)
             await self._after_contact(client)
         except PeerRetryLater as exc:
             report.error = str(exc)
-            await node.book.failed(url, str(exc), exc.retry_after)
+            await self.book.failed(url, str(exc), exc.retry_after)
         except (PeerError, IntegrityError) as exc:
             report.error = str(exc)
             log.warning("sync with %s failed: %s", url, exc)
-            await node.book.failed(url, str(exc))
+            await self.book.failed(url, str(exc))
         finally:
             self._syncing.discard(url)
             report.bytes = client.bytes_in
         return report
 
     async def _after_contact(self, client: PeerClient) -> None:
-        node = self.node
-        if node.serving and client.url not in self._greeted:
-            head = await node.merger.head(node.identity.node_id)
+        if self.public_url() is not None and client.url not in self._greeted:
+            head = await self.merger.head(self.me)
             try:
                 await client.notify(self._notice(head, client.url))
                 self._greeted.add(client.url)
             except PeerError as exc:
                 log.info("greeting %s failed: %s", client.url, exc)
-        if node.settings.node.peer_exchange:
+        if self.settings.node.peer_exchange:
             try:
-                await node.book.learn([u for u in await client.peers() if reachable_from(u, client.url)])
+                await self.book.learn([u for u in await client.peers() if reachable_from(u, client.url)])
             except PeerError as exc:
                 log.info("peer list of %s unreadable: %s", client.url, exc)
 
     async def _is_self(self, url: str) -> None:
-        peer = await self.node.book.get(url)
+        peer = await self.book.get(url)
         if peer is not None and peer.source == LEARNED:
-            await self.node.book.remove(url)
+            await self.book.remove(url)
         else:
-            await self.node.book.failed(url, "this URL reaches this node itself")
+            await self.book.failed(url, "this URL reaches this node itself")
 
     # -- notifies out ----------------------------------------------------------------------------
 
     def _notice(self, head: Head, to: str) -> dict[str, Any]:
         """A notify about HEAD for the peer at TO; our URL as origin when TO could reach it."""
-        origin = self.node.url if self.node.serving and reachable_from(self.node.url, to) else None
+        url = self.public_url()
+        origin = url if url is not None and reachable_from(url, to) else None
         return {"author": head.author, "seq": head.seq, "head": head.head.hex() if head.head else None,
                 "origin": origin}
 
@@ -133,21 +143,21 @@ class Gossip:
         await self._fanout(head, exclude=source)
 
     async def _fanout(self, head: Head, exclude: str | None = None) -> None:
-        if not self.node.serving:
+        if self.public_url() is None:
             return
-        for peer in await self.node.book.all():
-            if peer.url == exclude or self.node.book.in_backoff(peer):
+        for peer in await self.book.all():
+            if peer.url == exclude or self.book.in_backoff(peer):
                 continue
             notice = self._notice(head, peer.url)
             box = self._outbox.get(peer.url)
             if box is None:
                 self._outbox[peer.url] = {head.author: notice}
-                self.node.spawn(self._send(peer.url))
+                self.spawn(self._send(peer.url))
             else:
                 box[head.author] = notice
 
     async def _send(self, url: str) -> None:
-        client = PeerClient(self.node.session, url)
+        client = PeerClient(self.session, url)
         try:
             while box := self._outbox.get(url):
                 author = next(iter(box))
@@ -164,9 +174,8 @@ class Gossip:
             self._own_changed.set()
 
     async def _watch_own_feed(self) -> None:
-        me = self.node.identity.node_id
         while True:
-            head = await self.node.merger.head(me)
+            head = await self.merger.head(self.me)
             if head.seq > self._announced:
                 self._announced = head.seq
                 await self._fanout(head)
@@ -179,50 +188,49 @@ class Gossip:
     # -- notifies in -----------------------------------------------------------------------------
 
     async def notified(self, author: str, seq: int, origin: str | None) -> None:
-        node = self.node
         url = None
         if origin is not None:
             try:
                 url = normalize_url(origin)
             except UsageError:
                 return
-            if url == node.url:
+            if url == self.public_url():
                 return
-            if await node.book.get(url) is None:
-                await node.book.learn([url])
-        head = await node.merger.head(author)
-        async with node.index.read() as conn:
-            accepted = (await node.merger.policy(conn)).accepts_author(author)
+            if await self.book.get(url) is None:
+                await self.book.learn([url])
+        head = await self.merger.head(author)
+        async with self.merger.index.read() as conn:
+            accepted = (await self.merger.policy(conn)).accepts_author(author)
         if seq <= head.seq or not accepted:
             return
         if url is None:
             self.wake()
             return
-        peer = await node.book.get(url)
-        if peer is None or node.book.in_backoff(peer):
+        peer = await self.book.get(url)
+        if peer is None or self.book.in_backoff(peer):
             return
         pending = self._pulls.get(url)
         if pending is None:
             self._pulls[url] = {author}
-            node.spawn(self._pull_from(url))
+            self.spawn(self._pull_from(url))
         else:
             pending.add(author)
 
     async def _pull_from(self, url: str) -> None:
-        client = PeerClient(self.node.session, url)
+        client = PeerClient(self.session, url)
         try:
             while authors := self._pulls.get(url):
                 author = authors.pop()
                 try:
-                    await self.node.syncer.pull(client, author)
+                    await self.syncer.pull(client, author)
                 except ForkFound:
                     continue
                 except PeerRetryLater as exc:
-                    await self.node.book.failed(url, str(exc), exc.retry_after)
+                    await self.book.failed(url, str(exc), exc.retry_after)
                     return
                 except (PeerError, IntegrityError) as exc:
                     log.warning("pull of %s from %s failed: %s", author[:16], url, exc)
-                    await self.node.book.failed(url, str(exc))
+                    await self.book.failed(url, str(exc))
                     return
                 except MirrorError as exc:
                     log.warning("pull of %s from %s failed: %s", author[:16], url, exc)

@@ -14,11 +14,13 @@ Content-Security-Policy of ``SECURITY_HEADERS`` can forbid every inline or forei
 from __future__ import annotations
 
 import functools
-from typing import Any, Iterable, Union
+from typing import Iterable, Union
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 from lxml import etree
+
+from mirror.node.http import SECURITY_HEADERS
 
 from mirror.licenses import license_url
 from mirror.node.web.xmltext import clean
@@ -26,19 +28,12 @@ from mirror.node.web.xmltext import clean
 Element = etree._Element
 Child = Union[Element, str, None]
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; base-uri 'none'; form-action 'self'; "
-                                "frame-ancestors 'none'; object-src 'none'"),
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "same-origin",
-}
 _UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
-def site_name(node: Any) -> str:
+def site_name(name: str, node_id: str) -> str:
     """The node's name (setting ``node.name``), else ``openmirror node`` and the start of its id."""
-    return node.settings.node.name or f"openmirror node {node.identity.node_id[:12]}"
+    return name or f"openmirror node {node_id[:12]}"
 
 
 def h(tag: str, *children: Child | Iterable[Child], **attrs: object) -> Element:

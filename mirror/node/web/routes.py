@@ -1,7 +1,6 @@
 """The node's public web face: search, document and collection pages, its stylesheet, and OAI-PMH.
 
-    setup_routes(app, node)     # called by mirror.node.app.build_app; node needs
-                                # settings, identity, index, store and url
+    web_routes(app, Site(identity, index, store, settings, url=lambda: node.url))
 
 Routes (all GET/HEAD; server-rendered HTML, no JavaScript):
 
@@ -36,7 +35,9 @@ from indexer.records import Hit, SearchQuery
 from mirror.node.oai import provider as oai_provider
 from mirror.node.copies.census import holder_urls
 from mirror.held import holds
-from mirror.node.web.html import SECURITY_HEADERS, render, site_name
+from mirror.node.http import Problem, add_renderer
+from mirror.node.web.html import render
+from mirror.node.web.site import Site
 from mirror.node.web.pages import (MARKS, SearchParams, collection_page, document_page,
                                    message_page, search_page)
 
@@ -63,7 +64,7 @@ class StaticFile:
 
 @dataclass
 class WebState:
-    node: Any
+    site: Site
     site_name: str
     static: dict[str, StaticFile]
     summaries: dict[str, tuple[float, Any]] = field(default_factory=dict)
@@ -73,7 +74,7 @@ class WebState:
         """Every collection's name (for the search form), reused for ``NAMES_TTL`` seconds."""
         now = asyncio.get_running_loop().time()
         if self.names is None or now - self.names[0] >= NAMES_TTL:
-            async with self.node.index.read() as conn:
+            async with self.site.index.read() as conn:
                 self.names = (now, await listing.collection_names(conn))
         return self.names[1]
 
@@ -83,7 +84,7 @@ class WebState:
         cached = self.summaries.get(name)
         if cached is not None and now - cached[0] < SUMMARY_TTL:
             return cached[1]
-        async with self.node.index.read() as conn:
+        async with self.site.index.read() as conn:
             found = await listing.collection_summary(conn, name)
         if found is not None:
             if len(self.summaries) >= SUMMARIES_KEPT:
@@ -105,15 +106,17 @@ def load_static(folder: Path = STATIC_DIR) -> dict[str, StaticFile]:
     return files
 
 
-def setup_routes(app: web.Application, node: Any) -> None:
-    """Register the pages, the stylesheet and ``/oai`` on ``app``."""
-    state = WebState(node, site_name(node), load_static())
+def web_routes(app: web.Application, site: Site) -> None:
+    """Register the pages, the stylesheet and ``/oai`` on ``app``; problems on paths no other face
+    claims (unknown paths, wrong methods) are answered with a page in the site's style."""
+    state = WebState(site, site.name, load_static())
     app[WEB_KEY] = state
+    add_renderer(app, "", _problem_page)
     app.router.add_get("/", friendly(search))
     app.router.add_get("/doc/{cid}", friendly(document))
     app.router.add_get("/collection/{name}", friendly(collection))
     app.router.add_get("/static/{name}", static)
-    oai_provider.setup_routes(app, node)
+    oai_provider.oai_routes(app, site)
 
 
 def friendly(handler: Handler) -> Handler:
@@ -184,13 +187,13 @@ async def search(request: web.Request) -> web.Response:
 
 async def _names(state: WebState, hits: list[Hit]) -> dict[str, str]:
     """File names of the hits' CIDs, for their download links (one query)."""
-    async with state.node.index.read() as conn:
+    async with state.site.index.read() as conn:
         return await listing.file_names(conn, [hit.cid for hit in hits if hit.cid])
 
 
 async def _search(state: WebState, params: SearchParams) -> list[Hit]:
     """Hits up to the end of the asked page, plus one to tell whether another page follows."""
-    return await state.node.index.search(to_query(params, params.page * PER_PAGE + 1))
+    return await state.site.index.search(to_query(params, params.page * PER_PAGE + 1))
 
 
 # -- a document and a collection -----------------------------------------------------------------
@@ -198,7 +201,7 @@ async def _search(state: WebState, params: SearchParams) -> list[Hit]:
 async def document(request: web.Request) -> web.Response:
     state = request.app[WEB_KEY]
     cid = request.match_info["cid"]
-    index = state.node.index
+    index = state.site.index
     docs = await index.find_by_cid(cid) if _CID_LIKE.fullmatch(cid) else []
     if not docs:
         if _CID_LIKE.fullmatch(cid) and await index.find_by_cid(cid, include_deleted=True):
@@ -208,16 +211,16 @@ async def document(request: web.Request) -> web.Response:
         return render(message_page(state.site_name, "Document not found",
                                    "No document on this node has that CID."), 404)
     content = next((c for c in docs[0].contents if cid in (c.cid, c.sha256)), docs[0].contents[0])
-    held = await asyncio.to_thread(holds, state.node.store, content.cid)
+    held = await asyncio.to_thread(holds, state.site.store, content.cid)
     others = await other_copies(state, content.sha256)
     return render(document_page(state.site_name, cid, docs, held, others))
 
 
 async def other_copies(state: WebState, sha256: str) -> int:
     """Live copies of a content known on other nodes (``mirror.node.copies.census``)."""
-    node = state.node
-    holders = await holder_urls(node.index, me=node.identity.node_id, sha256=sha256,
-                                holder_timeout=node.settings.node.holder_timeout)
+    site = state.site
+    holders = await holder_urls(site.index, me=site.identity.node_id, sha256=sha256,
+                                holder_timeout=site.settings.node.holder_timeout)
     return len(holders)
 
 
@@ -228,7 +231,7 @@ async def collection(request: web.Request) -> web.Response:
     if found is None:
         return render(message_page(state.site_name, "Collection not found",
                                    "This node has no collection of that name."), 404)
-    recent = await state.node.index.search(SearchQuery(collection=name, limit=RECENT))
+    recent = await state.site.index.search(SearchQuery(collection=name, limit=RECENT))
     return render(collection_page(state.site_name, found[0], found[1], recent,
                                   await _names(state, recent)))
 
@@ -238,10 +241,24 @@ async def collection(request: web.Request) -> web.Response:
 async def static(request: web.Request) -> web.Response:
     item = request.app[WEB_KEY].static.get(request.match_info["name"])
     if item is None:
-        raise web.HTTPNotFound(text="not found", headers=SECURITY_HEADERS)
+        raise Problem(404, "no such file here")
     headers = {"ETag": item.etag, "Cache-Control": "public, max-age=3600",
                "X-Content-Type-Options": "nosniff"}
     if request.headers.get("If-None-Match") == item.etag:
         return web.Response(status=304, headers=headers)
     return web.Response(body=item.body, content_type=item.content_type, charset="utf-8",
                         headers=headers)
+
+
+# -- problems ------------------------------------------------------------------------------------
+
+_TITLES = {404: "Page not found", 405: "Method not allowed", 429: "Too many requests"}
+
+
+def _problem_page(request: web.Request, problem: Problem) -> web.Response:
+    """A problem on a page of the site (or a path nobody claims): a page in the site's style."""
+    state = request.app[WEB_KEY]
+    title = _TITLES.get(problem.status, "Request refused" if problem.status < 500 else "Server error")
+    response = render(message_page(state.site_name, title, problem.message[:300]), problem.status)
+    response.headers.update(problem.headers)
+    return response

@@ -11,7 +11,7 @@ import pytest
 from tests.node.holder_server import SMALL, HolderServer, gateway, http  # noqa: F401  (fixtures)
 
 from mirror.node.gateway.car import byte_span
-from mirror.node.gateway.request import Problem
+from mirror.node.http import Problem
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
 from mirror.store.car import CarReader, import_car

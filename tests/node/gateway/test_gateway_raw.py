@@ -10,7 +10,7 @@ from tests.node.holder_server import HolderServer, gateway, http, make_node  # n
 
 from mirror.node.gateway.routes import accepted_types, negotiate
 from mirror.node.gateway.request import GATEWAY, Problem
-from mirror.node.ratelimit import UploadLimiter
+from mirror.node.limits import UploadLimiter
 from mirror.store.cid import CID, RAW
 
 RAW_TYPE = "application/vnd.ipld.raw"
