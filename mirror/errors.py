@@ -24,7 +24,8 @@ Outcomes (a record skipped for its licence, unchanged, gone) are never raised: s
     │   ├── FetchTimeout (TimeoutError), ConnectionFailed (ConnectionError), TruncatedBody  retryable
     │   ├── BadStatus                   an HTTP error status (``status``; 5xx/429 retryable)
     │   ├── BadResponse (ValueError)    malformed response, unsupported encoding, bad body
-    │   └── RobotsUnavailable           robots.txt unreachable (5xx, timeout), retryable
+    │   ├── RobotsUnavailable           robots.txt unreachable (5xx, timeout), retryable
+    │   └── AddressRefused              the address policy refused the address a URL resolves to
     ├── KuboError                       exit 1   the Kubo RPC API refused or failed a call
     ├── PinningError                    exit 1   a Pinning Service API refused or failed a call
     ├── PeerError                       exit 1   a peer broke the protocol or misbehaved
@@ -197,7 +198,9 @@ class DagPBError(IntegrityError, ValueError):
 #              ├─ TruncatedBody                   body shorter than announced, broken stream retryable
 #              ├─ BadStatus                       an HTTP error status (``status``; 5xx/429 retryable)
 #              ├─ BadResponse (ValueError)        malformed response, unsupported encoding, bad body
-#              └─ RobotsUnavailable               robots.txt unreachable (5xx, timeout)      retryable
+#              ├─ RobotsUnavailable               robots.txt unreachable (5xx, timeout)      retryable
+#              └─ AddressRefused                  a loopback, private or other non-global address
+#                                                 the address policy refuses (mirror.fetch.guard)
 
 class TooManyRedirects(FetchError):
     pass
@@ -230,6 +233,18 @@ class BadResponse(FetchError, ValueError):
 
 class RobotsUnavailable(FetchError):
     pass
+
+
+class AddressRefused(FetchError):
+    """A connection was not made: the address a host resolves to is one the address policy refuses
+    (``address``: that IP address). Never retryable. Raised by ``mirror.fetch.guard``'s connector
+    while aiohttp resolves a host, so aiohttp hands it on as the ``os_error`` of a
+    ``ClientConnectorError``; ``strerror`` is the message, which aiohttp prints."""
+
+    def __init__(self, message: str, *, address: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.address = address
+        self.strerror = message
 
 
 # --- retrieval from peers (mirror.node.copies.retrieve) -------------------------------------------------
