@@ -51,6 +51,16 @@ def _to_bool(value: Any) -> bool:
     raise ConfigError(f"not a boolean: {value!r}")
 
 
+def _to_auto_bool(value: Any) -> str | bool:
+    """``"auto"``, or a boolean (``true``/``false`` and their spellings)."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return _to_bool(value)
+    except ConfigError:
+        raise ConfigError(f"not auto, true or false: {value!r}") from None
+
+
 def _to_list(value: Any) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [str(v) for v in value]
@@ -63,6 +73,7 @@ def _convert(kind: str) -> Callable[[Any], Any]:
         "int": lambda v: int(v) if not isinstance(v, bool) else _fail(v, "int"),
         "float": float,
         "bool": _to_bool,
+        "auto-bool": _to_auto_bool,
         "size": parse_size,
         "list": _to_list,
     }[kind]
@@ -76,7 +87,7 @@ def _fail(value: Any, kind: str) -> Any:
 class Setting:
     section: str
     name: str
-    kind: str  # str | int | float | bool | size | list
+    kind: str  # str | int | float | bool | auto-bool | size | list
     default: Any
     help: str
 
@@ -124,6 +135,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Base seconds of the exponential backoff (with jitter) between retries."),
     Setting("fetch", "max_retry_after", "float", 300.0,
             "Longest Retry-After (seconds) honoured; longer waits are cut to this."),
+    Setting("fetch", "allowed_networks", "list", [],
+            "Non-global networks a harvest may reach without --allow-private (e.g. 10.20.0.0/16 "
+            "for an intranet repository); other loopback, private and link-local addresses stay refused."),
     # node
     Setting("node", "listen", "str", "127.0.0.1:8470", "HOST:PORT the node serves on."),
     Setting("node", "public_url", "str", "",
@@ -150,6 +164,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("node", "rate_burst", "int", 100, "Requests one client address may make at once before rate_limit applies."),
     Setting("node", "backoff", "float", 5.0, "Seconds a failing peer is left alone after its first failure (doubling)."),
     Setting("node", "backoff_max", "float", 3600.0, "Longest a failing peer is left alone, in seconds."),
+    Setting("node", "allow_private_addresses", "auto-bool", "auto",
+            "Contact loopback, private and other non-global addresses learned from the network (peer "
+            "exchange, notifies, holder announcements, audits): auto (only while node.listen is a "
+            "loopback address), true or false. Peers you configure are always contacted."),
     Setting("node", "peer_exchange", "bool", True,
             "Learn new peers from the peer lists of the nodes this one syncs with."),
     Setting("node", "name", "str", "",
