@@ -14,6 +14,11 @@ connection failures, truncated bodies, 408/425/429/500/502/503/504. Before a ret
 is pushed back by Retry-After (429/503, capped at ``fetch.max_retry_after``) or by exponential backoff
 with jitter, so every request to that host waits. Bodies are decoded incrementally and capped on
 decoded bytes (``decode``, ``sinks``). A failed ``fetch_file`` leaves no staging file behind.
+
+Every connection, each redirect hop and robots.txt included, goes only where the address ``policy``
+allows (``mirror.fetch.guard``, checked on the resolved address at connect time); a refused one
+raises ``AddressRefused`` (never retried; counted in ``stats.refused``). ``admit_source`` opens the
+policy to private addresses when the location the operator typed is itself on one.
 """
 
 from __future__ import annotations
@@ -28,11 +33,12 @@ import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from mirror.errors import (
-    BadResponse, BadStatus, ConnectionFailed, FetchError, FetchTimeout, RedirectLoop, RobotsUnavailable,
-    TooLarge, TooManyRedirects, TruncatedBody,
+    AddressRefused, BadResponse, BadStatus, ConnectionFailed, FetchError, FetchTimeout, RedirectLoop,
+    RobotsUnavailable, TooLarge, TooManyRedirects, TruncatedBody,
 )
 from mirror.fetch.client import make_session, user_agent
 from mirror.fetch.decode import BodyDecoder
+from mirror.fetch.guard import AddressPolicy, GuardedConnector, host_of, refusal_of
 from mirror.fetch.politeness import Politeness
 from mirror.fetch.results import FetchedFile, FetchStats, Page, Skipped, media_type, now_iso
 from mirror.fetch.retry import RETRY_AFTER_STATUS, RETRYABLE_STATUS, backoff, parse_retry_after
@@ -61,6 +67,13 @@ class _Trace:
     hop: str                      # the URL of the hop being tried (the host to hold back on failure)
 
 
+def _at_hop(exc: FetchError, url: str, hop: str) -> FetchError:
+    """A refusal met at a redirect hop names the hop (the URL asked for does not show it)."""
+    if isinstance(exc, AddressRefused) and hop != url:
+        return AddressRefused(f"{exc.message} (redirected to {hop})", address=exc.address, hint=exc.hint)
+    return exc
+
+
 def _check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -72,7 +85,8 @@ class Fetcher:
 
     def __init__(self, settings: Settings, staging_dir: Path, *, per_host: int | None = None,
                  delay: float | None = None, concurrency: int | None = None,
-                 obey_robots: bool | None = None, max_bytes: int | None = None) -> None:
+                 obey_robots: bool | None = None, max_bytes: int | None = None,
+                 policy: AddressPolicy | None = None) -> None:
         f = settings.fetch
         self.settings = settings
         self.staging_dir = Path(staging_dir)
@@ -89,11 +103,12 @@ class Fetcher:
         self.stats = FetchStats()
         self._politeness = Politeness(self.per_host, self.delay, self.concurrency)
         self._robots = RobotsCache(self.user_agent, self._load_robots, self._politeness.set_crawl_delay)
+        self._policy = policy
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> "Fetcher":
         await asyncio.to_thread(self.staging_dir.mkdir, parents=True, exist_ok=True)
-        self._session = make_session(self.settings, self.concurrency)
+        self._session = make_session(self.settings, self.concurrency, self._policy)
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -117,6 +132,36 @@ class Fetcher:
         return await self._fetch(  # type: ignore[return-value]
             url, lambda hop: FileSink(hop, self.max_bytes, self.staging_dir, digest=digest,
                                       spool=spool), None)
+
+    @property
+    def policy(self) -> AddressPolicy:
+        """The address policy connections are checked against."""
+        return self._connector.policy
+
+    async def admit_source(self, location: str) -> str | None:
+        """When LOCATION (typed by the operator) is an http(s) URL whose host resolves to an address
+        the policy refuses, allow private addresses for this run and say why; else None. A host
+        that does not resolve is left to the fetch to report."""
+        parts = urlsplit(location)
+        if self.policy.allow_private or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            return None
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        try:
+            addresses = await asyncio.wait_for(self._connector.lookup(host_of(location), port),
+                                               float(self.settings.fetch.connect_timeout))
+        except (OSError, asyncio.TimeoutError, aiohttp.ClientError, ValueError):
+            return None
+        reason = next((r for a in addresses if (r := self.policy.refusal(a, parts.hostname))), None)
+        if reason is not None:
+            self._connector.policy = replace(self.policy, allow_private=True)
+        return reason
+
+    @property
+    def _connector(self) -> GuardedConnector:
+        assert self._session is not None, "use the Fetcher as 'async with Fetcher(...)'"
+        connector = self._session.connector
+        assert isinstance(connector, GuardedConnector)
+        return connector
 
     async def allowed(self, url: str) -> bool:
         """True when robots.txt lets us fetch ``url`` (always, with robots off); False while the
@@ -143,7 +188,7 @@ class Fetcher:
                 if isinstance(exc, RobotsUnavailable) or not exc.retryable or attempt >= self.retries:
                     self.stats.errors += 1
                     self.stats.host(host).errors += 1
-                    raise
+                    raise _at_hop(exc, url, trace.hop)
                 wait = getattr(exc, "retry_after", None)
                 self._politeness.defer(host, backoff(attempt, self.backoff) if wait is None else wait)
                 attempt += 1
@@ -191,6 +236,12 @@ class Fetcher:
                 raise FetchError(f"invalid URL: {exc}") from exc
             except aiohttp.ClientConnectorCertificateError as exc:
                 raise ConnectionFailed(f"{url}: the TLS certificate is not valid ({exc})") from exc
+            except aiohttp.ClientConnectorError as exc:
+                refused = refusal_of(exc)
+                if refused is None:
+                    raise ConnectionFailed(f"{url}: {exc}", retryable=True) from exc
+                self.stats.refused += 1
+                raise AddressRefused(refused.message, address=refused.address, hint=refused.hint) from exc
             except aiohttp.ClientResponseError as exc:
                 raise BadResponse(f"{url}: malformed response ({exc.message})") from exc
             except (aiohttp.ClientError, OSError) as exc:

@@ -127,7 +127,8 @@ class HostStats:
 
 @dataclass
 class FetchStats:
-    """Counters for the run's summary: requests sent, decoded bytes received, retries, failures."""
+    """Counters for the run's summary: requests sent, decoded bytes received, retries, failures,
+    connections refused by the address policy."""
 
     requests: int = 0
     bytes: int = 0
@@ -135,6 +136,7 @@ class FetchStats:
     errors: int = 0
     gone: int = 0
     robots: int = 0
+    refused: int = 0              # connections the address policy refused (mirror.fetch.guard)
     hosts: dict[str, HostStats] = field(default_factory=dict)
 
     def host(self, key: str) -> HostStats:

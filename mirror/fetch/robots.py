@@ -10,6 +10,8 @@ What the answer to ``GET /robots.txt`` means:
   fetches raise ``RobotsUnavailable`` (retryable: a later run tries again) and ``allowed()`` says no.
   After the hold, robots.txt is fetched again.
 - Other failures (too many redirects, a malformed response): no usable rules, everything allowed.
+- An address the address policy refuses (``AddressRefused``) is no answer at all: it is raised to
+  the fetch that needed the rules, and nothing is cached (every fetch of that host is refused).
 
 ``/robots.txt`` itself is always allowed.
 """
@@ -25,7 +27,7 @@ from typing import Awaitable, Callable
 from protego import Protego
 from yarl import URL
 
-from mirror.errors import BadStatus, FetchError, RobotsUnavailable
+from mirror.errors import AddressRefused, BadStatus, FetchError, RobotsUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +94,8 @@ class RobotsCache:
     async def _fetch(self, origin: str) -> _Rules:
         try:
             text = await self._load(origin)
+        except AddressRefused:
+            raise                    # not a robots.txt answer: the host may not be contacted at all
         except FetchError as exc:
             if exc.retryable or (isinstance(exc, BadStatus) and exc.status == 429):
                 return _Rules(failure=exc, until=time.monotonic() + UNREACHABLE_HOLD)

@@ -19,7 +19,10 @@ class Seen(NamedTuple):
 
 class FakeServer:
     """Subclasses add routes to ``self.app`` in ``__init__``; ``start()`` serves them and sets
-    ``self.url`` (``http://127.0.0.1:PORT``); ``self.requests`` logs every request."""
+    ``self.url`` (``http://HOST:PORT``, ``host`` 127.0.0.1 unless a subclass sets another loopback
+    address); ``self.requests`` logs every request."""
+
+    host = "127.0.0.1"
 
     def __init__(self) -> None:
         self.app = web.Application(middlewares=[self._log])
@@ -30,10 +33,10 @@ class FakeServer:
     async def start(self) -> Any:
         self._runner = web.AppRunner(self.app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, self.host, 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"http://{self.host}:{port}"
         self.started()
         return self
 
