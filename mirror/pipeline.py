@@ -34,6 +34,7 @@ from mirror.home import Home
 from mirror.ingest import Ingestor
 from mirror.services import open_home
 from mirror.sources import SourceOptions, open_source
+from mirror.sources.admission import Admission
 from mirror.sources.base import Checkpoint, Record
 from mirror.store import ContentStore
 
@@ -163,8 +164,10 @@ class _Run:
         self.statuses = status_reader(index, collection)   # and their status lookups, in bulk
         self.pass_id = ""
         self.concurrency = options.concurrency or home.settings.fetch.concurrency
+        self.admission = Admission(source.location, source.kind, home.path)  # what records may name
 
     async def execute(self) -> None:
+        await self.admission.check_source()
         await self.index.upsert_collection(CollectionIn(self.collection, self.source.location
                                                         if hasattr(self.source, "location") else None,
                                                         self.source.kind))
@@ -247,6 +250,8 @@ class _Run:
     async def _process(self, record: Record) -> tuple[str, str | None]:
         if record.error:
             return await self._fail(record, record.error)
+        if (refused := await self.admission.refusal(record)) is not None:
+            return await self._fail(record, refused)
         if record.deleted:
             return await self._retract(record)
         if record.skipped == "gone":

@@ -6,8 +6,11 @@ a licence URL; a list in JSON Lines) are required. Optional: ``title``, ``creato
 ``language``, ``type``, ``landing_url`` and ``id`` (the source id; default the ``url``).
 
 A local path becomes ``FileRef.url`` as an absolute path (a relative path may point anywhere the
-manifest's author chose: it is their manifest). For a manifest fetched over http(s) a relative
-``url`` resolves against the manifest's URL.
+manifest's author chose: it is their manifest; ``mirror.sources.admission`` still keeps the node
+home and hidden files out). For a manifest fetched over http(s) a relative ``url`` resolves against
+the manifest's URL, and only http(s) URLs and relative paths below the manifest's folder are taken:
+a ``file:`` or other URL, an absolute path, a path with ``..`` or a backslash makes the line a
+record with ``error`` ``refused: ...`` (a remote manifest never names local files).
 
 A line that cannot be read (bad JSON, not an object, no ``url`` or ``license``) is a record with
 ``error`` naming the line, and the run goes on. The datestamp of a line is a digest of its text, so
@@ -28,7 +31,7 @@ import os
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator, TextIO
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from mirror.errors import NotACollection
 from mirror.sources.api import get_required
@@ -143,8 +146,11 @@ class ManifestSource(Source):
             source_id = str((data or {}).get("id") or (data or {}).get("url") or where)
             return Record(source_id, new_document(source_id, raw_record=raw),
                           error=f"line {lineno}: {error}")
-        url = self._resolve(str(data["url"]).strip())
         source_id = str(data.get("id") or data["url"]).strip()
+        url, refused = self._resolve(str(data["url"]).strip())
+        if refused is not None:
+            return Record(source_id, new_document(source_id, raw_record=raw),
+                          error=f"line {lineno}: refused: {refused}")
         doc = new_document(
             source_id, title=_text(data.get("title")) or file_name(url) or url,
             creators=self._list(data.get("creators")), description=_text(data.get("description")),
@@ -157,13 +163,17 @@ class ManifestSource(Source):
         digest = "sha256:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
         return Record(source_id, doc, [ref], statements, datestamp=digest)
 
-    def _resolve(self, url: str) -> str:
-        if urlsplit(url).scheme in ("http", "https"):
-            return url
+    def _resolve(self, url: str) -> tuple[str, str | None]:
+        """The file a line names (a URL or an absolute local path), or why it is refused."""
+        if urlsplit(url).scheme.lower() in ("http", "https"):
+            return url, None
         if self.path is None:
-            return urljoin(self.location, url)
+            return remote_reference(self.location, url)
+        parts = urlsplit(url)
+        if parts.scheme.lower() == "file" and parts.netloc not in ("", "localhost"):
+            return url, f"{url!r} names a file on another host"
         path = local_path(url) or Path(url)
-        return os.path.normpath(path if path.is_absolute() else self.path.parent / path)
+        return os.path.normpath(path if path.is_absolute() else self.path.parent / path), None
 
     def _list(self, value: Any) -> list[str]:
         if value is None:
@@ -173,6 +183,28 @@ class ManifestSource(Source):
         sep = ";" if self.is_csv else None
         parts = str(value).split(sep) if sep else [str(value)]
         return [p.strip() for p in parts if p.strip()]
+
+
+def remote_reference(base: str, ref: str) -> tuple[str, str | None]:
+    """``ref`` from a manifest at the http(s) URL ``base``, resolved against it, or why it is
+    refused: only http(s) URLs and relative paths below the manifest's folder."""
+    parts = urlsplit(ref)
+    what = None
+    if parts.scheme:
+        what = f"a {parts.scheme}: URL"
+    elif "\\" in ref:
+        what = "a path with a backslash"
+    elif ref.startswith("/") and not ref.startswith("//"):
+        what = "an absolute path"
+    elif ".." in unquote(parts.path).split("/"):
+        what = "a path with '..'"
+    if what is not None:
+        return ref, (f"{ref!r} is {what}; a remote manifest may name only http(s) URLs and "
+                     "relative paths below it")
+    url = urljoin(base, ref)
+    if urlsplit(url).scheme.lower() not in ("http", "https"):
+        return ref, f"{ref!r} does not resolve to an http(s) URL"
+    return url, None
 
 
 def _missing(data: dict[str, Any]) -> str | None:
