@@ -34,6 +34,9 @@ KINDS = ["oai-pmh", "sitemap", "site", "ckan", "archive-org", "manifest", "folde
 @click.option("--concurrency", type=click.IntRange(min=1),
               help="Requests in flight in all (default 16); 8x as many records are stored meanwhile.")
 @click.option("--ignore-robots", is_flag=True, help="Do not obey robots.txt (only for sites you run).")
+@click.option("--allow-private", is_flag=True,
+              help="Also fetch from loopback, private and other non-global addresses that the source "
+                   "leads to (implied when SOURCE itself is on one).")
 @click.option("--depth", type=click.IntRange(min=0), default=3, show_default=True,
               help="Link depth for a website crawl.")
 @click.option("--profile", help="UnixFS import profile (default: the store.profile setting).")
@@ -43,11 +46,16 @@ KINDS = ["oai-pmh", "sitemap", "site", "ckan", "archive-org", "manifest", "folde
 def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str | None,
                set_spec: str | None, licenses: tuple[str, ...], limit: int | None, dry_run: bool,
                per_host: int | None, delay: float | None, concurrency: int | None,
-               ignore_robots: bool, depth: int, profile: str | None, as_json: bool) -> None:
+               ignore_robots: bool, allow_private: bool, depth: int, profile: str | None,
+               as_json: bool) -> None:
     """Mirror an openly licensed collection into the local store and index.
 
     SOURCE is an OAI-PMH endpoint, a sitemap or website, a CKAN portal, an Internet Archive
     collection, a JSON Lines/CSV manifest or a local folder; the kind is detected.
+
+    URLs the source leads to (files, pages, redirects) are not fetched from loopback, private or
+    other non-global addresses unless SOURCE is on one or --allow-private is given; only a local
+    SOURCE may name local files.
 
     \b
     Examples:
@@ -55,13 +63,14 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
         openmirror mirror https://repo.example.org/oai --set physics --limit 100
         openmirror mirror https://data.example.gov --kind ckan --license CC-BY-4.0
         openmirror mirror ./reports --license CC0-1.0 --json
+        openmirror mirror https://intranet.example/oai --allow-private
     """
     as_json = as_json or app.json
     options = MirrorOptions(collection=collection, kind=kind, set_spec=set_spec,
                             licenses=list(licenses) or None, limit=limit, dry_run=dry_run,
                             per_host=per_host, delay=delay, concurrency=concurrency,
                             obey_robots=False if ignore_robots else None, max_depth=depth,
-                            profile=profile)
+                            profile=profile, allow_private=allow_private)
     home = app.home
     show_bar = sys.stderr.isatty() and not as_json
     summary = _run_with_progress(home, source, options, show_bar)
@@ -97,9 +106,12 @@ def _print_summary(s: Summary) -> None:
               f"(updated {s.updated}), unchanged {s.unchanged}, skipped {skipped}, gone {s.gone}, "
               f"retracted {s.retracted}, failed {s.failed}, {_human(s.bytes)} in {s.seconds:.1f}s")
     for failure in s.failures[:10]:
-        out.print(f"  failed {failure['source_id']}: {failure['error']}")
+        out.print(f"  failed {failure['source_id']}: {failure['error']}", markup=False)
     if len(s.failures) > 10:
         out.print(f"  ... and {len(s.failures) - 10} more")
+    if s.refused:
+        out.print(f"  refused {s.refused} connection(s) to private addresses the source led to; "
+                  "rerun with --allow-private if you trust them", markup=False)
 
 
 def _human(n: int) -> str:

@@ -29,6 +29,7 @@ from indexer.records import CollectionIn
 from mirror import licenses
 from mirror.errors import MirrorError
 from mirror.fetch.fetcher import Fetcher
+from mirror.fetch.guard import harvest_policy
 from mirror.batch import GroupCommit, StatusRow, status_reader
 from mirror.home import Home
 from mirror.ingest import Ingestor
@@ -64,6 +65,7 @@ class MirrorOptions:
     obey_robots: bool | None = None
     max_depth: int = 3
     profile: str | None = None
+    allow_private: bool = False            # --allow-private (implied when the source is on one)
 
 
 @dataclass
@@ -82,6 +84,8 @@ class Summary:
     seconds: float = 0.0
     failures: list[dict[str, str]] = field(default_factory=list)
     dry_run: bool = False
+    refused: int = 0                  # connections the address policy refused (each failed a record)
+    allow_private: bool = False       # private addresses were allowed (flag, or implied by the source)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -90,7 +94,8 @@ class Summary:
             "unchanged": self.unchanged, "skipped": dict(self.skipped), "gone": self.gone,
             "retracted": self.retracted, "failed": self.failed, "bytes": self.bytes,
             "seconds": round(self.seconds, 3), "dry_run": self.dry_run,
-            "failures": self.failures[:100],
+            "failures": self.failures[:100], "refused": self.refused,
+            "allow_private": self.allow_private,
         }
 
 
@@ -133,18 +138,23 @@ async def mirror_collection(home: Home, location: str, options: MirrorOptions,
     """Harvest LOCATION into HOME and return the summary of outcomes."""
     settings = home.settings
     start = time.monotonic()
+    policy = harvest_policy(settings, allow_private=options.allow_private)
     async with Fetcher(settings, home.staging_dir, per_host=options.per_host, delay=options.delay,
-                       concurrency=options.concurrency, obey_robots=options.obey_robots) as fetcher:
+                       concurrency=options.concurrency, obey_robots=options.obey_robots,
+                       policy=policy) as fetcher:
+        if (implied := await fetcher.admit_source(location)) is not None:
+            log.info("private addresses allowed: the source is on one (%s)", implied)
         src_opts = SourceOptions(set_spec=options.set_spec, license=options.licenses,
                                  max_depth=options.max_depth, limit=options.limit)
         source = await open_source(location, fetcher, src_opts, kind=options.kind)
         collection = options.collection or source.default_collection()
         summary = Summary(collection=collection, source=location, kind=source.kind,
-                          dry_run=options.dry_run)
+                          dry_run=options.dry_run, allow_private=fetcher.policy.allow_private)
         async with open_home(home) as services:
             run = _Run(home, services.index, services.store, fetcher, source, collection, options,
                        summary, progress)
             await run.execute()
+        summary.refused = fetcher.stats.refused
     summary.seconds = time.monotonic() - start
     return summary
 

@@ -99,7 +99,7 @@ async def test_bodies_of_every_size_are_stored_as_ipfs_add_stores_them(cli_run, 
     lines.append({"url": origin.url("/html?charset=utf-8"), "license": "CC0-1.0", "title": "greeting",
                   "id": "html"})
     manifest.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    res, s = await run_mirror(cli_run, str(manifest), "--delay", "0", "--per-host", "4")
+    res, s = await run_mirror(cli_run, str(manifest), "--delay", "0", "--per-host", "4", "--allow-private")
     assert res.exit_code == 0, res.stderr
     assert s["stored"] == len(lines) and s["bytes"] == sum(BODY_SIZES) + len(payload_html())
     profile = get_profile("unixfs-v1-2025")

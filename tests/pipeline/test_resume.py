@@ -31,7 +31,7 @@ def _write_manifest(path: Path, origin) -> list[str]:
 def _mirror_cmd(home: Path, manifest: Path) -> list[str]:
     return [sys.executable, "-m", "cli.main", "--home", str(home), "mirror", str(manifest),
             "--collection", "slow", "--concurrency", str(CONCURRENCY), "--per-host", str(CONCURRENCY),
-            "--delay", "0", "--json"]
+            "--delay", "0", "--allow-private", "--json"]
 
 
 def _env() -> dict[str, str]:
