@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors
-from cli.output import emit_json, stderr_console
+from cli.output import emit_json, printable, stderr_console
 from mirror.errors import EXIT_FAILURE, EXIT_OK
 from mirror.pipeline import MirrorOptions, Summary, mirror_collection
 
@@ -106,7 +106,7 @@ def _print_summary(s: Summary) -> None:
               f"(updated {s.updated}), unchanged {s.unchanged}, skipped {skipped}, gone {s.gone}, "
               f"retracted {s.retracted}, failed {s.failed}, {_human(s.bytes)} in {s.seconds:.1f}s")
     for failure in s.failures[:10]:
-        out.print(f"  failed {failure['source_id']}: {failure['error']}", markup=False)
+        out.print(printable(f"  failed {failure['source_id']}: {failure['error']}"), markup=False)
     if len(s.failures) > 10:
         out.print(f"  ... and {len(s.failures) - 10} more")
     if s.refused:

@@ -50,6 +50,14 @@ def emit_mapping(data: dict[str, Any], *, as_json: bool) -> None:
         sys.stdout.write(f"{key.ljust(width)}  {_cell(value)}\n")
 
 
+def printable(text: str) -> str:
+    """TEXT for a terminal: control characters (escape sequences a remote source may have put into
+    an id or a message) become U+FFFD."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else "\ufffd" for c in text)
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
