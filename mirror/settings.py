@@ -176,6 +176,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Administrator's e-mail address given in OAI-PMH Identify (adminEmail)."),
     Setting("node", "oai_page_size", "int", 100,
             "Records (or identifiers) per OAI-PMH list response; the rest follows by resumption token."),
+    Setting("node", "ipni_announce", "list", [],
+            "IPNI indexer URLs told of each new advertisement (PUT URL/announce), e.g. "
+            "https://cid.contact; empty announces nowhere (indexers may still poll)."),
     # pinning
     Setting("pinning", "endpoint", "str", "", "IPFS Pinning Service API endpoint for remote pinning."),
     Setting("pinning", "token", "str", "", "Bearer token for the pinning service."),
