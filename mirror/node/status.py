@@ -1,7 +1,8 @@
 """What ``openmirror status`` and ``GET /api/v1/status`` report about a node.
 
-Fields: ``node_id``, ``url``, ``protocol``, ``documents`` (live documents in the index), ``held``
-(live documents having files, every one of them fully held in the local blockstore),
+Fields: ``node_id``, ``peer_id`` (the same key as the IPFS network names it, ``12D3KooW…``),
+``url``, ``provider_addrs`` (``url`` as a multiaddr: where IPFS clients fetch from), ``protocol``,
+``documents`` (live documents in the index), ``held`` (live documents having files, every one of them fully held in the local blockstore),
 ``storage_used`` (bytes of block data in the blockstore), ``feeds`` (feeds held), ``entries``
 (entries held), ``peers`` (known peers), ``blocked`` (blocked authors), and the diffusion figures
 of ``mirror.node.copies.census.health``: ``storage_budget``, ``storage_budget_used`` (bytes of others'
@@ -25,6 +26,8 @@ from mirror.node.copies.budget import storage_budget
 from mirror.node.copies.census import health, live_cutoff
 from mirror.feed.entry import PROTOCOL_VERSION
 from mirror.feed.identity import Identity
+from mirror.node.routing.multiaddr import provider_addrs
+from mirror.node.routing.peerid import peer_id
 from mirror.settings import Settings
 from mirror.services import open_home
 from mirror.store import ContentStore
@@ -43,7 +46,8 @@ async def collect(identity: Identity, index: Index, *, used: int, url: str | Non
         feed_count, entry_count = await feeds.feed_totals(conn)
         peer_count = await peer_rows.count_peers(conn)
         blocked = len(await peer_rows.list_blocked(conn))
-    return {"node_id": identity.node_id, "url": url, "protocol": PROTOCOL_VERSION,
+    return {"node_id": identity.node_id, "peer_id": peer_id(identity.public_key_bytes), "url": url,
+            "provider_addrs": provider_addrs(url), "protocol": PROTOCOL_VERSION,
             "documents": documents, "held": held, "storage_used": used, "feeds": feed_count,
             "entries": entry_count, "peers": peer_count, "blocked": blocked}
 

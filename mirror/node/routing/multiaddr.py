@@ -55,6 +55,14 @@ def url_to_multiaddr(url: str) -> str:
     return text
 
 
+def provider_addrs(url: str | None) -> list[str]:
+    """The multiaddrs of a node's public URL: one, or none when it cannot be a provider address."""
+    try:
+        return [url_to_multiaddr(url)] if url else []
+    except ConfigError:
+        return []
+
+
 def _host_part(host: str) -> str:
     try:
         address = ipaddress.ip_address(host)
