@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from ipni_helpers import PublisherServer, walk
+from mirror.errors import BlockNotFound
 from mirror.feed.identity import Identity
 from mirror.node.ipni.advert import NO_ENTRIES
 from mirror.node.ipni.dagjson import block_cid
@@ -20,6 +21,7 @@ from mirror.node.routing.peerid import peer_id
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID, RAW
+from mirror.store.exporter import walk_dag
 from tests.node.holder_server import SMALL
 from tests.servers.local_app import running
 
@@ -171,3 +173,15 @@ async def test_malformed_contents_are_refused(tmp_path, bad: HeldContent) -> Non
     with pytest.raises(ValueError):
         await publisher.publish(added=[bad])
     assert await publisher.head() is None
+
+
+def test_held_content_names_every_block_of_the_dag_once(store: ContentStore) -> None:
+    data = os.urandom(20_000)
+    result = store.add_file(io.BytesIO(data + data), SMALL)          # repeated chunks: shared blocks
+    held = held_content(store.blocks, "k", result.cid)
+    walked = list(dict.fromkeys(cid.multihash for cid, _ in walk_dag(store.blocks, result.cid)))
+    assert held.multihashes == walked and held.multihashes[0] == result.cid.multihash
+    leaf = next(cid for cid, _ in walk_dag(store.blocks, result.cid) if cid.codec == RAW)
+    store.blocks.delete(leaf)
+    with pytest.raises(BlockNotFound):
+        held_content(store.blocks, "k", result.cid)

@@ -33,13 +33,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mirror.errors import BlockNotFound
 from mirror.node.ipni.advert import (NO_ENTRIES, Block, Signer, advertisement, entry_chunks,
                                      signed_head)
 from mirror.node.ipni.chain import Chain, Change, Head, split_multihashes
 from mirror.node.routing.multiaddr import url_to_multiaddr
 from mirror.store.blockstore import BlockStore
-from mirror.store.cid import CID
-from mirror.store.exporter import walk_dag
+from mirror.store.cid import CID, DAG_PB, IDENTITY
+from mirror.store.dagpb import decode_node
 
 CHUNK_ENTRIES = 16384          # multihashes per EntryChunk: ~1.1 MB of DAG-JSON (sha2-256)
 MAX_AD_ENTRIES = 64 * CHUNK_ENTRIES   # per advertisement (IPNI: at most ~400 chunks)
@@ -56,9 +57,23 @@ class HeldContent:
 
 
 def held_content(blocks: BlockStore, key: str, root: CID) -> HeldContent:
-    """The HeldContent of the DAG under ROOT, every block of it read from BLOCKS (blocking: run it
-    in a worker thread). ``BlockNotFound`` if a block is missing: only held content is advertised."""
-    return HeldContent(key, [cid.multihash for cid, _ in walk_dag(blocks, root)])
+    """The HeldContent of the DAG under ROOT in BLOCKS: every block's multihash, root first, each
+    once, identity blocks left out. Reads only the dag-pb nodes (leaves are only checked to be
+    there); blocking, so run it in a worker thread. ``BlockNotFound`` when a block is missing:
+    only what is held is advertised."""
+    order: dict[bytes, None] = {}
+    stack = [root]
+    while stack:
+        cid = stack.pop()
+        if cid.multihash in order or cid.hash_code == IDENTITY:
+            continue
+        if not blocks.has(cid):
+            raise BlockNotFound(cid, f"{cid} (under {root}) is not held here")
+        order[cid.multihash] = None
+        if cid.codec == DAG_PB:
+            links = decode_node(blocks.get(cid)).links
+            stack.extend(CID.from_bytes(link.hash) for link in reversed(links))
+    return HeldContent(key, list(order))
 
 
 @dataclass
