@@ -185,3 +185,20 @@ def test_held_content_names_every_block_of_the_dag_once(store: ContentStore) -> 
     store.blocks.delete(leaf)
     with pytest.raises(BlockNotFound):
         held_content(store.blocks, "k", result.cid)
+
+
+async def test_reconcile_makes_the_chain_say_what_is_held(tmp_path, store, http) -> None:
+    roots = {name: store.add_file(io.BytesIO(os.urandom(3000)), SMALL).cid for name in "abc"}
+    publisher = IpniPublisher(tmp_path / "ipni", Identity.generate(), [URL])
+    first = await publisher.reconcile(roots, store.blocks, batch=2)
+    assert len(first) == 2                                    # two groups: a+b, then c
+    assert await publisher.reconcile(roots, store.blocks) == []
+    incomplete = store.add_file(io.BytesIO(os.urandom(3000)), SMALL).cid
+    store.blocks.delete(next(c for c, _ in walk_dag(store.blocks, incomplete) if c.codec == RAW))
+    now = {"b": roots["b"], "c": roots["c"], "d": incomplete}
+    await publisher.reconcile(now, store.blocks)               # a withdrawn; d not (yet) held
+    async with running(PublisherServer(publisher)) as server:
+        ads = list(reversed(await walk(http, server.url)))
+    assert [a.value["IsRm"] for a in ads] == [False, False, True, False]
+    assert ads[3].entries == held_content(store.blocks, "b", roots["b"]).multihashes
+    assert await publisher.chain_keys() == {"b", "c"}

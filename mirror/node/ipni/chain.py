@@ -100,6 +100,11 @@ class Chain:
                     found[key] = bytes(context)
         return found
 
+    def keys(self) -> set[str]:
+        """The key of every content advertised now."""
+        with self._connect() as conn:
+            return {key for (key,) in conn.execute("SELECT key FROM contents")}
+
     def members(self, context: bytes) -> list[tuple[str, bytes]]:
         """The (key, multihashes) advertised under CONTEXT."""
         with self._connect() as conn:

@@ -4,6 +4,9 @@
                               on_head=announcer.notify)
     await publisher.publish(added=[HeldContent(key, multihashes)], removed=[key, ...])
 
+or, simplest, ``await publisher.reconcile({key: root_cid, ...}, store.blocks)`` with every content
+held now: it advertises what is new and withdraws what is gone (idempotent).
+
 ``added`` names contents newly held here, each with the multihash of *every* block of its DAG
 (clients ask indexers for inner blocks too, not only roots); ``removed`` names contents dropped.
 Keys are the caller's (a content's sha256 or root CID) and must stay the same for a content.
@@ -29,7 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +111,10 @@ class IpniPublisher:
     async def head(self) -> Head | None:
         return await asyncio.to_thread(self.chain.head)
 
+    async def chain_keys(self) -> set[str]:
+        """The keys of the contents the chain advertises now."""
+        return await asyncio.to_thread(self.chain.keys)
+
     async def block(self, cid: CID) -> bytes | None:
         """The exact bytes of an advertisement or entry chunk of the chain, or None."""
         return await asyncio.to_thread(self.chain.block, cid)
@@ -129,6 +136,24 @@ class IpniPublisher:
         if self.on_head is not None:
             self.on_head(new_head)
         return draft.ads
+
+    async def reconcile(self, held: Mapping[str, CID], blocks: BlockStore, *,
+                        batch: int = 1000) -> list[CID]:
+        """Make the chain say what HELD says (content key -> root CID, every content held here
+        now): advertise the contents not yet advertised, their blocks read from BLOCKS, at most
+        BATCH per advertisement group, and withdraw those no longer held. Idempotent; safe to call
+        after every change or on a timer. Returns the new advertisements' CIDs."""
+        advertised = await self.chain_keys()
+        new: list[CID] = []
+        gone = [key for key in advertised if key not in held]
+        if gone:
+            new += await self.publish(removed=gone)
+        fresh = [key for key in held if key not in advertised]
+        for start in range(0, len(fresh), batch):
+            keys = fresh[start:start + batch]
+            contents = await asyncio.to_thread(_held_contents, blocks, [(k, held[k]) for k in keys])
+            new += await self.publish(added=contents)
+        return new
 
     def _draft(self, head: Head | None, new: list[HeldContent], gone: list[str]) -> _Draft:
         draft = _Draft(head.cid if head else None, head.count if head else 0, [], [], [], [])
@@ -161,6 +186,17 @@ class IpniPublisher:
         draft.ads.append(ad.cid)
         draft.head = ad.cid
         draft.count += 1
+
+
+def _held_contents(blocks: BlockStore, pairs: list[tuple[str, CID]]) -> list[HeldContent]:
+    """The HeldContent of each (key, root) whose DAG is complete in BLOCKS (others are skipped)."""
+    out = []
+    for key, root in pairs:
+        try:
+            out.append(held_content(blocks, key, root))
+        except BlockNotFound:
+            continue
+    return out
 
 
 def _checked(added: Iterable[HeldContent]) -> list[HeldContent]:
