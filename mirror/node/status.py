@@ -2,13 +2,14 @@
 
 Fields: ``node_id``, ``peer_id`` (the same key as the IPFS network names it, ``12D3KooW…``),
 ``url``, ``provider_addrs`` (``url`` as a multiaddr: where IPFS clients fetch from), ``protocol``,
-``documents`` (live documents in the index), ``held`` (live documents having files, every one of them fully held in the local blockstore),
-``storage_used`` (bytes of block data in the blockstore), ``feeds`` (feeds held), ``entries``
-(entries held), ``peers`` (known peers), ``blocked`` (blocked authors), and the diffusion figures
-of ``mirror.node.copies.census.health``: ``storage_budget``, ``storage_budget_used`` (bytes of others'
-content held), ``own_bytes``, ``copies_target``, ``contents``, ``under_replicated`` and per
-collection {contents, held, under_replicated, copies: distribution of known live copies}. Readers
-ignore fields they do not know.
+``documents`` (live documents in the index), ``held`` (live documents having files, every one of
+them fully held in the local blockstore), ``storage_used`` (bytes of block data in the
+blockstore), ``feeds`` (feeds held), ``entries`` (entries held), ``peers`` (known peers),
+``blocked`` (blocked authors), and the diffusion figures of ``mirror.node.copies.census.health``:
+``storage_budget``, ``storage_budget_used`` (bytes of others' content held), ``own_bytes``,
+``copies_target``, ``contents``, ``under_replicated`` and per collection {contents, held,
+under_replicated, copies: distribution of known live copies}. Readers ignore fields they do not
+know.
 """
 
 from __future__ import annotations
