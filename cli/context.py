@@ -12,7 +12,7 @@ from mirror.home import Home
 
 @dataclass
 class AppContext:
-    home_path: Path | None
+    home_path: str | Path | None
     json: bool = False
     verbose: int = 0
     _home: Home | None = field(default=None, repr=False)

@@ -10,10 +10,7 @@ import click
 
 from mirror.errors import EXIT_FAILURE, EXIT_USAGE, MirrorError
 
-try:  # the index has its own error tree (indexer never imports mirror)
-    from indexer.errors import IndexError_ as _IndexErr  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - before the index exists
-    _IndexErr = None
+from indexer.errors import IndexError_ as _IndexErr  # the index's own tree (indexer never imports mirror)
 
 
 def report(message: str, hint: str | None = None) -> None:
@@ -45,7 +42,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except BrokenPipeError:
             sys.exit(0)
         except Exception as exc:
-            if _IndexErr is not None and isinstance(exc, _IndexErr):
+            if isinstance(exc, _IndexErr):
                 report(str(exc), getattr(exc, "hint", None))
                 sys.exit(exit_code_for(exc))
             if isinstance(exc, OSError):

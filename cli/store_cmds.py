@@ -106,7 +106,7 @@ async def _add_paths(app: AppContext, paths: list[Path], options: dict, api: str
             if added.error is not None:
                 report(added.error.message, added.error.hint)
                 code = max(code, added.error.exit_code)
-            else:
+            elif added.result is not None:
                 _render_added(added.path, added.result, as_json)
     finally:
         if kubo is not None:
@@ -197,7 +197,7 @@ def car_import(app: AppContext, file: str, as_json: bool) -> None:
     """
     store = _store(app)
     source = sys.stdin.buffer if file == "-" else Path(file)
-    roots = store.import_car(source)  # type: ignore[arg-type]
+    roots = store.import_car(source)
     for root in roots:
         complete = store.has_all(root)
         if as_json or app.json:

@@ -23,18 +23,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer.copies_models import Audit, Holding, HoldingPrefix
-from indexer.models import Collection, Content, Document, DocumentContent
+from indexer.models import table_of, Collection, Content, Document, DocumentContent
 from indexer.node_models import DocVersion, HeldContent
 
-holdings = Holding.__table__
-prefixes = HoldingPrefix.__table__
-audits = Audit.__table__
-contents = Content.__table__
-documents = Document.__table__
-links = DocumentContent.__table__
-collections = Collection.__table__
-held = HeldContent.__table__
-versions = DocVersion.__table__
+holdings = table_of(Holding)
+prefixes = table_of(HoldingPrefix)
+audits = table_of(Audit)
+contents = table_of(Content)
+documents = table_of(Document)
+links = table_of(DocumentContent)
+collections = table_of(Collection)
+held = table_of(HeldContent)
+versions = table_of(DocVersion)
 
 PREFIX_CHARS = 16
 _INSERT_CHUNK = 10_000
@@ -261,7 +261,7 @@ async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
     prefix = func.substr(contents.c.sha256, 1, PREFIX_CHARS)
     claims = _claims(prefixes.c.prefix, "claims")       # every announced claim, one ordered scan,
     joined = contents.outerjoin(claims, claims.c.prefix == prefix)
-    claimed = func.coalesce(claims.c.n, 0)
+    claimed: Any = func.coalesce(claims.c.n, 0)
     if others:                                          # less those of holders not live (few)
         not_live = (prefixes.c.author.in_(others) if len(others) <= _NAMED_IN_SQL else
                     prefixes.c.author.not_in(select(holdings.c.author).where(*_live(cutoff, me))))

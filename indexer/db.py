@@ -56,6 +56,13 @@ def damaged_error(exc: BaseException, path: Path) -> DatabaseDamaged | None:
                            hint="restore it from a backup, or move it away and mirror again")
 
 
+def raise_damaged(exc: BaseException, path: Path) -> None:
+    """Raise the ``DatabaseDamaged`` matching EXC (chained to it) when there is one."""
+    damaged = damaged_error(exc, path)
+    if damaged is not None:
+        raise damaged from exc
+
+
 def _to_json(value: Any) -> str:
     # The default separators matter: the FTS source view splits JSON lists on '", "'.
     return json.dumps(value, ensure_ascii=False)
@@ -119,7 +126,8 @@ class Database:
                     async with session.begin():
                         yield session
             except DBAPIError as exc:
-                raise damaged_error(exc, self.path) or exc
+                raise_damaged(exc, self.path)
+                raise
             finally:
                 self._holder = None
 
@@ -131,7 +139,8 @@ class Database:
                 async with conn.begin():
                     yield conn
         except DBAPIError as exc:
-            raise damaged_error(exc, self.path) or exc
+            raise_damaged(exc, self.path)
+            raise
 
     async def run_read(self, fn: Callable[[Connection], T]) -> T:
         """``fn(conn)`` in a worker thread, on a read-only connection in one snapshot."""
@@ -143,7 +152,8 @@ class Database:
                 with conn.begin():
                     return fn(conn)
         except DBAPIError as exc:
-            raise damaged_error(exc, self.path) or exc
+            raise_damaged(exc, self.path)
+            raise
 
     async def dispose(self) -> None:
         await self.writer.dispose()

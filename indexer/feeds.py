@@ -16,19 +16,19 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from indexer.models import Content, Document, DocumentContent
+from indexer.models import table_of, Content, Document, DocumentContent
 from indexer.node_models import RETRACTED, BlockedAuthor, DocVersion, Feed, FeedEntry, FeedFork, HeldContent
 from indexer.write import in_json
 
-feeds = Feed.__table__
-entries = FeedEntry.__table__
-forks = FeedFork.__table__
-versions = DocVersion.__table__
-held = HeldContent.__table__
-blocked = BlockedAuthor.__table__
-contents = Content.__table__
-documents = Document.__table__
-links = DocumentContent.__table__
+feeds = table_of(Feed)
+entries = table_of(FeedEntry)
+forks = table_of(FeedFork)
+versions = table_of(DocVersion)
+held = table_of(HeldContent)
+blocked = table_of(BlockedAuthor)
+contents = table_of(Content)
+documents = table_of(Document)
+links = table_of(DocumentContent)
 
 
 def target_of(collection: str, source_id: str) -> int:

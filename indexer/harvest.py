@@ -12,13 +12,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from indexer.models import Collection, HarvestState, RecordStatus
+from indexer.models import table_of, Collection, HarvestState, RecordStatus
 from indexer.records import RecordState
 from indexer.write import in_json
 
-collections = Collection.__table__
-state = HarvestState.__table__
-records = RecordStatus.__table__
+collections = table_of(Collection)
+state = table_of(HarvestState)
+records = table_of(RecordStatus)
 
 
 async def get_state(conn: AsyncConnection, collection: str, key: str) -> str | None:
@@ -60,7 +60,7 @@ async def set_record_statuses(conn: AsyncConnection, collection_id: int,
          for source_id, status, datestamp, detail in rows])
 
 
-def _records(collection: str):  # type: ignore[no-untyped-def]
+def _records(collection: str):
     return (select(collections.c.name, records.c.source_id, records.c.status, records.c.datestamp,
                    records.c.detail, records.c.updated_at)
             .join_from(records, collections, records.c.collection_id == collections.c.id)

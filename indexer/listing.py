@@ -18,14 +18,14 @@ from sqlalchemy import ColumnElement, Select, and_, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer import read
-from indexer.models import Collection, Content, Document, DocumentContent
+from indexer.models import table_of, Collection, Content, Document, DocumentContent
 from indexer.records import CollectionStats, DocumentOut
 from indexer.write import in_json
 
-collections = Collection.__table__
-documents = Document.__table__
-contents = Content.__table__
-links = DocumentContent.__table__
+collections = table_of(Collection)
+documents = table_of(Document)
+contents = table_of(Content)
+links = table_of(DocumentContent)
 
 
 @dataclass(frozen=True)

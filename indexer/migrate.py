@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, create_engine, event
 
 import indexer
-from indexer.db import BUSY_TIMEOUT_MS, damaged_error
+from indexer.db import BUSY_TIMEOUT_MS, raise_damaged
 from indexer.errors import DatabaseDamaged, SchemaTooNew
 
 if TYPE_CHECKING:
@@ -95,7 +95,8 @@ def _read_revision(path: Path) -> str | None:
             return None
         rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
     except sqlite3.DatabaseError as exc:
-        raise damaged_error(exc, path) or exc
+        raise_damaged(exc, path)
+        raise
     finally:
         conn.close()
     return rows[0][0] if len(rows) == 1 else None

@@ -12,9 +12,9 @@ Constraint names follow ``NAMING_CONVENTION`` so Alembic batch migrations can ad
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, Table, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -33,6 +33,11 @@ class Base(DeclarativeBase):
         list[str]: JSON,
         str: Text,
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of MODEL, typed as one (statements in this package are written in Core)."""
+    return cast(Table, model.__table__)
 
 
 class Collection(Base):

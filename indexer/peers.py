@@ -12,10 +12,11 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from indexer.models import table_of
 from indexer.node_models import BlockedAuthor, Peer
 
-peers = Peer.__table__
-blocked = BlockedAuthor.__table__
+peers = table_of(Peer)
+blocked = table_of(BlockedAuthor)
 
 CONFIGURED, LEARNED = "configured", "learned"
 

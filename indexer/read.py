@@ -7,15 +7,15 @@ from typing import Any
 from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from indexer.models import Collection, Content, Document, DocumentContent
+from indexer.models import table_of, Collection, Content, Document, DocumentContent
 from indexer.node_models import RETRACTED
 from indexer.records import CollectionStats, ContentOut, DocumentOut, IndexStats
 from indexer.write import in_json
 
-collections = Collection.__table__
-documents = Document.__table__
-contents = Content.__table__
-links = DocumentContent.__table__
+collections = table_of(Collection)
+documents = table_of(Document)
+contents = table_of(Content)
+links = table_of(DocumentContent)
 
 _DOC_COLUMNS = [c for c in documents.columns if c.name not in ("collection_id", "fingerprint")]
 _CONTENT_COLUMNS = [contents.c.sha256, contents.c.size, contents.c.cid, contents.c.profile,

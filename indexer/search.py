@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 
 from indexer.errors import QueryError
 from indexer.fts import FTS_TABLE
-from indexer.models import Collection, Content, Document, DocumentContent
+from indexer.models import table_of, Collection, Content, Document, DocumentContent
 from indexer.records import Hit, SearchQuery
 
 MAX_QUERY_CHARS = 1000
@@ -37,10 +37,10 @@ _PROGRESS_STEPS = 10_000        # SQLite VM steps between two looks at the clock
 
 fts_table = Table(FTS_TABLE, MetaData(), Column("rowid", Integer), Column("rank"),
                   Column(FTS_TABLE, Text))
-documents = Document.__table__
-collections = Collection.__table__
-contents = Content.__table__
-links = DocumentContent.__table__
+documents = table_of(Document)
+collections = table_of(Collection)
+contents = table_of(Content)
+links = table_of(DocumentContent)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TERM = re.compile(r'"([^"]*)(?:"|$)|([^\s"]+)')
@@ -57,7 +57,7 @@ class Plan:
     match: str | None
     filters: tuple[ColumnElement[bool], ...]
     limit: int
-    marks: tuple[str, str]
+    marks: tuple[str, ...]
 
 
 def fts_query(text: str) -> str | None:
@@ -169,6 +169,7 @@ def run(conn: Connection, plan: Plan, timeout: float = SEARCH_TIMEOUT) -> list[H
     A search still running after ``timeout`` seconds is stopped with a QueryError.
     """
     sqlite = conn.connection.driver_connection
+    assert sqlite is not None
     deadline = time.monotonic() + timeout
     sqlite.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
     try:
@@ -202,7 +203,7 @@ def _ranked(plan: Plan) -> Select[Any]:
     """(document id, rank) of the best ``plan.limit`` matches."""
     if plan.match is None:           # newest updates first (indexes on updated_at, id serve it)
         query = select(documents.c.id, literal(0.0)).where(documents.c.deleted.is_(False))
-        order = (documents.c.updated_at.desc(), documents.c.id.desc())
+        order: tuple[Any, ...] = (documents.c.updated_at.desc(), documents.c.id.desc())
     else:
         query = select(fts_table.c.rowid, fts_table.c.rank).where(_MATCH(plan.match))
         order = (fts_table.c.rank,)

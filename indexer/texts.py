@@ -17,11 +17,11 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer import fts
-from indexer.models import ContentText, DocumentContent
+from indexer.models import table_of, ContentText, DocumentContent
 from indexer.write import in_json
 
-texts = ContentText.__table__
-links = DocumentContent.__table__
+texts = table_of(ContentText)
+links = table_of(DocumentContent)
 
 
 async def lacking_text(conn: AsyncConnection, content_ids: list[int]) -> list[int]:

@@ -14,11 +14,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from indexer import fts, harvest, read, write
-from indexer.models import Collection, Document
+from indexer.models import table_of, Collection, Document
 from indexer.records import Change, CollectionIn, DocumentIn, UpsertResult
 
-collections = Collection.__table__
-documents = Document.__table__
+collections = table_of(Collection)
+documents = table_of(Document)
 
 
 def utc_now() -> str:
@@ -84,6 +84,7 @@ class Transaction:
         stored = await read.load(conn, [doc_id]) if doc_id is not None else []
         if not stored or stored[0].deleted:
             return False
+        assert doc_id is not None
         await fts.unindex(conn, [doc_id])
         await conn.execute(update(documents).where(documents.c.id == doc_id)
                            .values(deleted=True, updated_at=utc_now()))

@@ -19,13 +19,13 @@ from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer import fts
-from indexer.models import Content, ContentText, Document, DocumentContent
+from indexer.models import table_of, Content, ContentText, Document, DocumentContent
 from indexer.records import DocumentIn, UpsertResult
 
-documents = Document.__table__
-contents = Content.__table__
-links = DocumentContent.__table__
-texts = ContentText.__table__
+documents = table_of(Document)
+contents = table_of(Content)
+links = table_of(DocumentContent)
+texts = table_of(ContentText)
 
 _FINGERPRINTED = ("title", "creators", "description", "subjects", "language", "date", "type",
                   "source_url", "landing_url", "license", "license_url", "license_statement",
@@ -127,7 +127,7 @@ async def _upsert_run(conn: AsyncConnection, docs: list[DocumentIn],
 async def _plan(conn: AsyncConnection, docs: list[DocumentIn],
                 collection_ids: dict[str, int]) -> _Plan:
     existing = await _existing(conn, docs, collection_ids)
-    next_id = (await conn.scalar(select(func.coalesce(func.max(documents.c.id), 0)))) + 1
+    next_id = int(await conn.scalar(select(func.coalesce(func.max(documents.c.id), 0))) or 0) + 1
     plan = _Plan()
     for doc in docs:
         fp = fingerprint(doc)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 
-def fsync_dir(folder: Path, *, strict: bool = True) -> None:
+def fsync_dir(folder: str | Path, *, strict: bool = True) -> None:
     """Flush FOLDER's entries (names created, renamed or removed) to disk; a no-op off POSIX.
 
     With ``strict=False`` a folder that cannot be opened or flushed (some network and FUSE file

@@ -20,7 +20,7 @@ import logging
 import re
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, cast
 
 log = logging.getLogger(__name__)
 
@@ -158,11 +158,11 @@ def decode(data: bytes, charset: str | None = None, *, cut: bool = False) -> str
                           (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             return _decode(data[len(bom):], encoding, cut) or ""
-    for encoding in (charset, "utf-8"):
-        if encoding:
-            text = _decode(data, encoding, cut)
-            if text is not None:
-                return text
+    for name in (charset, "utf-8"):
+        if name:
+            decoded = _decode(data, name, cut)
+            if decoded is not None:
+                return decoded
     return data.decode("cp1252", errors="replace")
 
 
@@ -191,11 +191,11 @@ def _html(file: _Input, charset: str | None, max_chars: int, timeout: float) -> 
     if not text.strip():
         return ""
     root = lxml.html.document_fromstring(text, parser=lxml.html.HTMLParser(remove_comments=True))
-    for element in root.xpath("//script | //style | //noscript | //template"):
+    for element in cast(list[lxml.html.HtmlElement], root.xpath("//script | //style | //noscript | //template")):
         element.drop_tree()
     for element in root.iter(*_BLOCKS):          # keep blocks apart, inline elements together
         element.tail = "\n" + (element.tail or "")
-    return "".join(root.itertext())
+    return "".join(cast(Iterator[str], root.itertext()))
 
 
 def _meta_charset(head: bytes) -> str | None:

@@ -41,7 +41,8 @@ def holds(store: ContentStore, cid_text: str) -> bool:
 
 
 def _split(store: ContentStore, pairs: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
-    have, lack = [], []
+    have: list[str] = []
+    lack: list[str] = []
     for sha, cid in pairs:
         (have if holds(store, cid) else lack).append(sha)
     return have, lack

@@ -306,7 +306,7 @@ class _Run:
         async def write(tx: Transaction) -> bool:
             was_live = await tx.retract(self.collection, record.source_id)
             await tx.set_record_statuses(self.collection, [self._row(
-                record, "retracted" if was_live else "gone", None)[1:]])  # type: ignore[list-item]
+                record, "retracted" if was_live else "gone", None)[1:]])
             return was_live
 
         return ("retracted", None) if await self.writes.run(write) else ("gone", None)

@@ -48,7 +48,7 @@ class Services:
 async def open_home(home: Home, *, read_only: bool = False) -> AsyncIterator[Services]:
     """Open HOME's identity, store and index (see the module docstring); closes them on exit."""
     identity = await asyncio.to_thread(Identity.load_or_create, home.key_file)
-    store = open_store(home)
+    store = await asyncio.to_thread(open_store, home)
     index = await Index.open(home.db_path, read_only=read_only)
     try:
         if not read_only:

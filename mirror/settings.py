@@ -68,7 +68,7 @@ def _to_list(value: Any) -> list[str]:
 
 
 def _convert(kind: str) -> Callable[[Any], Any]:
-    return {
+    converters: dict[str, Callable[[Any], Any]] = {
         "str": str,
         "int": lambda v: int(v) if not isinstance(v, bool) else _fail(v, "int"),
         "float": float,
@@ -76,7 +76,8 @@ def _convert(kind: str) -> Callable[[Any], Any]:
         "auto-bool": _to_auto_bool,
         "size": parse_size,
         "list": _to_list,
-    }[kind]
+    }
+    return converters[kind]
 
 
 def _fail(value: Any, kind: str) -> Any:
@@ -161,8 +162,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds one request to a peer may take in all (connect 10 s, between bytes 30 s at most)."),
     Setting("node", "rate_limit", "float", 20.0,
             "Requests per second the node serves to one client address (notifies: a quarter); 0 for no limit."),
-    Setting("node", "rate_burst", "int", 100, "Requests one client address may make at once before rate_limit applies."),
-    Setting("node", "backoff", "float", 5.0, "Seconds a failing peer is left alone after its first failure (doubling)."),
+    Setting("node", "rate_burst", "int", 100,
+            "Requests one client address may make at once before rate_limit applies."),
+    Setting("node", "backoff", "float", 5.0,
+            "Seconds a failing peer is left alone after its first failure (doubling)."),
     Setting("node", "backoff_max", "float", 3600.0, "Longest a failing peer is left alone, in seconds."),
     Setting("node", "allow_private_addresses", "auto-bool", "auto",
             "Contact loopback, private and other non-global addresses learned from the network (peer "

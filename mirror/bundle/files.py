@@ -159,7 +159,7 @@ def _regular_members(tar: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
         if info.name in found:
             raise IntegrityError(f"bundle tar holds {info.name[:80]!r} twice")
         found[info.name] = info
-    tar.members = []            # the index above is all we keep
+    tar.members = []  # type: ignore[attr-defined]  # the index above is all we keep (a TarFile attribute)
     return found
 
 
@@ -230,10 +230,10 @@ class FolderSink(BundleSink):
             _clear_bundle(root)
         (root / "entries").mkdir(parents=True, exist_ok=True)
 
-    @contextmanager  # type: ignore[override]
+    @contextmanager
     def stream(self, name: str, on_write: ByteCount | None = None) -> Iterator[HashingWriter]:
         with open(self.root / name, "wb") as fh:
-            out = HashingWriter(fh, name, on_write)   # type: ignore[arg-type]
+            out = HashingWriter(fh, name, on_write)
             yield out
             fh.flush()
             os.fsync(fh.fileno())
@@ -281,7 +281,7 @@ class TarSink(BundleSink):
             raise UsageError(f"bundle member name too long for a tar header: {name}")
         return header
 
-    @contextmanager  # type: ignore[override]
+    @contextmanager
     def stream(self, name: str, on_write: ByteCount | None = None) -> Iterator[HashingWriter]:
         start = self._fh.tell()
         self._fh.write(self._header(name, 0))

@@ -132,7 +132,7 @@ class Merger:
             for entry in entries:
                 if policy.accepts(entry, head.fork_seq):
                     key = entry.target
-                    if key not in best or entry.order_key > best[key].order_key:  # type: ignore[index]
+                    if key not in best or entry.order_key > best[key].order_key:
                         best[key] = entry  # type: ignore[index]
             changed = await self._merge(tx, conn, list(best.values()))
         last = entries[-1]

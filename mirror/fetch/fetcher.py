@@ -188,7 +188,7 @@ class Fetcher:
                 if isinstance(exc, RobotsUnavailable) or not exc.retryable or attempt >= self.retries:
                     self.stats.errors += 1
                     self.stats.host(host).errors += 1
-                    raise _at_hop(exc, url, trace.hop)
+                    raise _at_hop(exc, url, trace.hop) from exc.__cause__
                 wait = getattr(exc, "retry_after", None)
                 self._politeness.defer(host, backoff(attempt, self.backoff) if wait is None else wait)
                 attempt += 1

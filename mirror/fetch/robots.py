@@ -51,7 +51,7 @@ class _Rules:
 def _parse(text: str) -> Protego | None:
     try:
         return Protego.parse(text)
-    except Exception:  # noqa: BLE001 - hostile input; protego's parse errors are not documented
+    except Exception:  # hostile input; protego's parse errors are not documented
         log.warning("unreadable robots.txt; treating it as empty", exc_info=True)
         return None
 

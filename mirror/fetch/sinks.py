@@ -111,7 +111,7 @@ class FileSink:
         """Stop, close and remove the staging file (also after a failed write)."""
         try:
             await self._drain()
-        except Exception:  # noqa: BLE001 - the fetch already failed; removal is what matters
+        except Exception:  # the fetch already failed; removal is what matters
             pass
         await asyncio.to_thread(self._discard)
 

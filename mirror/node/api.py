@@ -98,7 +98,8 @@ async def get_entries(request: web.Request) -> web.Response:
     if not head.seq:
         raise bad_request("this node holds no entry of that author", 404, "not_found")
     body = await asyncio.to_thread(encode_page, rows, max_entries=limit)
-    headers = {"X-Openmirror-Feed-Seq": str(head.seq), "X-Openmirror-Feed-Head": head.head.hex()}
+    headers = {"X-Openmirror-Feed-Seq": str(head.seq),
+               "X-Openmirror-Feed-Head": head.head.hex() if head.head else ""}
     if len(rows) == limit:
         headers["Cache-Control"] = "public, max-age=31536000, immutable"
     return web.Response(body=body, content_type=MEDIA_TYPE, headers=headers)
@@ -111,7 +112,7 @@ async def post_notify(request: web.Request) -> web.Response:
         raise bad_request("notify needs an author and a seq")
     if origin is not None and (not isinstance(origin, str) or len(origin) > MAX_URL):
         raise bad_request("origin is not a URL")
-    request.app[API].notified(author, seq, origin)
+    request.app[API].notified(str(author), seq, origin)
     return web.json_response({"accepted": True}, status=202)
 
 

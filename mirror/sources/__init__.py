@@ -17,7 +17,7 @@ the reason and a ``--kind`` hint; an unreachable host raises the fetcher's ``Fet
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from mirror.errors import FetchError, NotACollection
 from mirror.sources.archive_org import ArchiveOrgSource
@@ -55,7 +55,7 @@ async def open_source(location: str, fetcher: "Fetcher", options: SourceOptions,
         return await _open_local(location, options)
     probe = _ProbeFetcher(fetcher)
     for cls in _URL_ORDER:
-        if await cls.detect(location, probe):
+        if await cls.detect(location, cast("Fetcher", probe)):
             return cls(location, options)
     raise probe.failure(location) or NotACollection(
         f"{location} is not a collection openmirror can harvest "

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import TYPE_CHECKING, Any, AsyncIterator, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 import lxml.html
@@ -72,7 +72,7 @@ def parse_location(location: str) -> tuple[str, str]:
 class ArchiveOrgSource(Source):
     kind = "archive-org"
 
-    def __init__(self, location, options) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, location, options) -> None:
         super().__init__(location, options)
         self.base, self.collection = parse_location(location)
 
@@ -196,6 +196,6 @@ def _strip_tags(text: str) -> str:
     if "<" not in text:
         return text
     try:
-        return " ".join(lxml.html.fromstring(text).text_content().split())
+        return " ".join(cast(lxml.html.HtmlElement, lxml.html.fromstring(text)).text_content().split())
     except (etree.ParserError, ValueError):
         return text

@@ -25,7 +25,7 @@ import re
 from abc import ABC, abstractmethod
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, AsyncIterator, ClassVar
+from typing import TYPE_CHECKING, AsyncGenerator, AsyncIterator, ClassVar, cast
 from urllib.parse import urlsplit
 
 from indexer.records import DocumentIn
@@ -103,7 +103,8 @@ class Source(ABC):
         if limit is not None and limit <= 0:
             return
         count = 0
-        async with aclosing(self.harvest(fetcher, dict(state))) as items:
+        stream = cast(AsyncGenerator["Record | Checkpoint", None], self.harvest(fetcher, dict(state)))
+        async with aclosing(stream) as items:
             async for item in items:
                 yield item
                 if isinstance(item, Record):

@@ -90,7 +90,7 @@ def _message(error: Any) -> str:
 class CKANSource(Source):
     kind = "ckan"
 
-    def __init__(self, location, options) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, location, options) -> None:
         super().__init__(location, options)
         self.root, self.fq = portal(location)
 
@@ -161,4 +161,4 @@ def _resource(resource: dict[str, Any]) -> FileRef:
     size = resource.get("size")
     return FileRef(url, name=resource.get("name") or file_name(url),
                    media_type=media_type_for_format(resource.get("mimetype") or resource.get("format")),
-                   size=int(size) if str(size or "").isdigit() else None)
+                   size=int(str(size)) if str(size or "").isdigit() else None)

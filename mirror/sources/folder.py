@@ -62,7 +62,7 @@ def _stat_batch(files: Iterator[Path]) -> list[tuple[Path, os.stat_result]]:
 class FolderSource(Source):
     kind = "folder"
 
-    def __init__(self, location, options) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, location, options) -> None:
         super().__init__(location, options)
         path = local_path(location)
         if path is None:

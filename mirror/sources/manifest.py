@@ -92,7 +92,7 @@ def _csv_entries(fh: TextIO) -> Iterator[Entry]:
 class ManifestSource(Source):
     kind = "manifest"
 
-    def __init__(self, location, options) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, location, options) -> None:
         super().__init__(location, options)
         path = local_path(location)
         self.path = Path(os.path.abspath(path)) if path is not None else None   # no I/O on the loop

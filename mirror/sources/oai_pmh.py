@@ -80,7 +80,7 @@ def base_url(location: str) -> str:
 class OAIPMHSource(Source):
     kind = "oai-pmh"
 
-    def __init__(self, location, options) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, location, options) -> None:
         super().__init__(location, options)
         self.base = base_url(location)
         self.prefix = options.metadata_prefix or "oai_dc"

@@ -17,7 +17,7 @@ its files plainly: DSpace ``/bitstream/`` and OJS ``/article/download/`` anchors
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, cast
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 import lxml.html
@@ -90,10 +90,10 @@ def read_page(page: "Page") -> PageInfo:
     except (etree.ParserError, ValueError):
         return info
     base = page.final_url
-    for href in doc.xpath("//base/@href")[:1]:
+    for href in cast(list[str], doc.xpath("//base/@href"))[:1]:
         base = urljoin(page.final_url, href)
     meta = _meta(doc)
-    info.title = _first(meta, _TITLE) or " ".join(" ".join(doc.xpath("//title//text()")).split())
+    info.title = _first(meta, _TITLE) or " ".join(" ".join(cast(list[str], doc.xpath("//title//text()"))).split())
     info.description = _first(meta, _DESCRIPTION) or ""
     info.creators = _dedupe(v for name in _CREATORS for v in meta.get(name, []))
     info.date = _first(meta, _DATE)

@@ -106,7 +106,7 @@ class SiteSource(Source):
     kind = "site"
     checkpoint_every = CHECKPOINT_PAGES   # pages between checkpoints
 
-    def __init__(self, location, options) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, location, options) -> None:
         super().__init__(location, options)
         self.start = urldefrag(location.strip())[0]
         self.scope = Scope(self.start)

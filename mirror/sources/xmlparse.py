@@ -7,13 +7,13 @@ never resolves entities or fetches anything, and lxml's own limits against huge 
 from __future__ import annotations
 
 import io
-from typing import Iterator
+from typing import Any, Iterator
 
 from lxml import etree
 
 from mirror.errors import FetchError
 
-_SAFE = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+_SAFE: dict[str, Any] = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def parse_xml(body: bytes, url: str) -> etree._Element:
@@ -51,4 +51,4 @@ def text_of(element: etree._Element | None) -> str:
     """The element's whole text, whitespace collapsed; ``""`` for None."""
     if element is None:
         return ""
-    return " ".join("".join(element.itertext()).split())
+    return " ".join("".join(str(t) for t in element.itertext()).split())

@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Protocol
 
 from mirror.durable import fsync_dir
 from mirror.errors import BlockCorrupted, BlockMismatch, BlockNotFound, BlockTooLarge, InvalidCID
@@ -64,6 +65,14 @@ def check_block(cid: CID, data: bytes | memoryview) -> None:
         raise InvalidCID(f"{cid}: a {len(cid.digest)}-byte digest is too short to verify a block")
     if not cid.verify(data):
         raise BlockMismatch(f"the bytes offered for {cid} do not hash to it")
+
+
+class BlockReader(Protocol):
+    """What reading a DAG needs of a block store (``BlockStore``, or a view of one)."""
+
+    def get(self, cid: CID) -> bytes: ...
+
+    def has(self, cid: CID) -> bool: ...
 
 
 class BlockStore:
@@ -325,7 +334,7 @@ def _sync_files(paths: list[str], folder: Path) -> None:
             os.close(fd)
 
 
-def _load_syncfs():  # type: ignore[no-untyped-def]
+def _load_syncfs():
     if not sys.platform.startswith("linux"):
         return None
     try:

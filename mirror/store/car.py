@@ -26,7 +26,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from mirror.errors import BlockMismatch, BlockTooLarge, CarError, InvalidCID, UsageError
 from mirror.store.blockstore import MAX_BLOCK_SIZE, BlockStore, check_block
@@ -255,7 +255,7 @@ def _parse_header(header: bytes) -> list[CID]:
     if not all(isinstance(root, TaggedCID) for root in roots):
         raise CarError("CAR header roots must be CIDs (CBOR tag 42)")
     try:
-        return [CID.from_bytes(bytes(root)) for root in roots]
+        return [CID.from_bytes(bytes(cast(TaggedCID, root))) for root in roots]
     except InvalidCID as exc:
         raise CarError(f"CAR header has an invalid root: {exc}") from exc
 

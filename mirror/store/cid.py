@@ -16,6 +16,7 @@ Layouts (see docs/ipfs-digest §1):
 from __future__ import annotations
 
 import hashlib
+from typing import Any, Callable
 from dataclasses import dataclass
 
 from mirror.errors import InvalidCID
@@ -33,7 +34,7 @@ MIN_VERIFY_DIGEST = 20        # shorter (truncated) digests never verify: they b
 MAX_DIGEST = 1024             # bound for hostile input; real digests are <= 64 bytes
 _MAX_VARINT_BYTES = 9         # multiformats unsigned-varint: at most 63 bits
 
-_HASHERS = {
+_HASHERS: dict[int, Callable[..., Any]] = {
     SHA2_256: hashlib.sha256,
     SHA2_512: hashlib.sha512,
     BLAKE2B_256: lambda data=b"": hashlib.blake2b(data, digest_size=32),
@@ -171,7 +172,7 @@ def _multibase_decode(text: str) -> bytes:
         raise ValueError(f"unsupported or malformed multibase string ({exc})") from None
 
 
-def new_hasher(code: int, data: bytes | memoryview = b""):
+def new_hasher(code: int, data: bytes | memoryview = b"") -> Any:
     """A hashlib object for multihash function ``code``; raises InvalidCID when unsupported."""
     hasher = _HASHERS.get(code)
     if hasher is None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mirror.errors import DagPBError, InvalidCID, MirrorError, PathNotFound, UsageError
-from mirror.store.blockstore import BlockStore
+from mirror.store.blockstore import BlockReader
 from mirror.store.cid import CID, DAG_PB, IDENTITY, RAW
 from mirror.store.dagpb import PBNode, decode_node
 from mirror.store.hamt import hamt_hash
@@ -63,7 +63,7 @@ class _Node:
         return None if self.fs is None else self.fs.type
 
 
-def _load(store: BlockStore, cid: CID, *, unixfs: bool = True) -> _Node:
+def _load(store: BlockReader, cid: CID, *, unixfs: bool = True) -> _Node:
     """Fetch a block and decode it when it is dag-pb; raw and other codecs stay opaque.
 
     With ``unixfs`` a dag-pb node must carry UnixFS Data; without, only its links are decoded.
@@ -85,7 +85,7 @@ def _link_cid(link_hash: bytes) -> CID:
 
 # --- stat ---------------------------------------------------------------------------------------
 
-def stat(store: BlockStore, cid: CID) -> FileStat:
+def stat(store: BlockReader, cid: CID) -> FileStat:
     node = _load(store, cid)
     if node.fs is None:
         kind = "file" if cid.codec == RAW else "block"
@@ -93,15 +93,15 @@ def stat(store: BlockStore, cid: CID) -> FileStat:
     assert node.pb is not None
     links = node.pb.links
     dag_size = len(node.block) + sum(link.tsize for link in links)
-    kind = node.fs.type
-    if kind in (FILE, UNIXFS_RAW):
+    fs_type = node.fs.type
+    if fs_type in (FILE, UNIXFS_RAW):
         return FileStat(cid, "file", _file_size(node), len(node.block), dag_size, len(links))
-    if kind in (DIRECTORY, HAMT_SHARD):
+    if fs_type in (DIRECTORY, HAMT_SHARD):
         return FileStat(cid, "directory", 0, len(node.block), dag_size, len(links),
-                        sharded=kind == HAMT_SHARD)
-    if kind == SYMLINK:
+                        sharded=fs_type == HAMT_SHARD)
+    if fs_type == SYMLINK:
         return FileStat(cid, "symlink", len(node.fs.data or b""), len(node.block), dag_size, 0)
-    raise DagPBError(f"{cid}: unsupported UnixFS type {kind}")
+    raise DagPBError(f"{cid}: unsupported UnixFS type {fs_type}")
 
 
 def _file_size(node: _Node) -> int:
@@ -118,7 +118,7 @@ def _file_size(node: _Node) -> int:
 
 # --- file bytes ---------------------------------------------------------------------------------
 
-def iter_file(store: BlockStore, cid: CID, offset: int = 0,
+def iter_file(store: BlockReader, cid: CID, offset: int = 0,
               length: int | None = None) -> Iterator[bytes]:
     """Stream the bytes of a UnixFS file (or raw block) from ``offset``, at most ``length`` bytes."""
     for _cid, _block, part in walk_file_range(store, cid, offset, length):
@@ -126,7 +126,7 @@ def iter_file(store: BlockStore, cid: CID, offset: int = 0,
             yield part
 
 
-def walk_file_range(store: BlockStore, cid: CID, offset: int = 0,
+def walk_file_range(store: BlockReader, cid: CID, offset: int = 0,
                     length: int | None = None) -> Iterator[tuple[CID, bytes, bytes]]:
     """The blocks needed for a byte range, in DFS order: (cid, block, the block's bytes in range)."""
     if offset < 0 or (length is not None and length < 0):
@@ -139,7 +139,7 @@ def walk_file_range(store: BlockStore, cid: CID, offset: int = 0,
     yield from _range(store, node, offset, end)
 
 
-def _range(store: BlockStore, node: _Node, start: int, end: int,
+def _range(store: BlockReader, node: _Node, start: int, end: int,
            depth: int = 0) -> Iterator[tuple[CID, bytes, bytes]]:
     if depth > MAX_DEPTH:
         raise DagPBError(f"{node.cid}: file DAG deeper than {MAX_DEPTH} levels")
@@ -160,7 +160,7 @@ def _range(store: BlockStore, node: _Node, start: int, end: int,
         pos += size
 
 
-def _load_file_child(store: BlockStore, parent: CID, cid: CID, size: int) -> _Node:
+def _load_file_child(store: BlockReader, parent: CID, cid: CID, size: int) -> _Node:
     if cid.codec not in (RAW, DAG_PB):
         raise DagPBError(f"{parent}: file child {cid} is neither raw nor dag-pb")
     child = _load(store, cid)
@@ -177,7 +177,7 @@ def _load_file_child(store: BlockStore, parent: CID, cid: CID, size: int) -> _No
 
 # --- directories --------------------------------------------------------------------------------
 
-def ls(store: BlockStore, cid: CID) -> Iterator[DirEntry]:
+def ls(store: BlockReader, cid: CID) -> Iterator[DirEntry]:
     """The entries of a basic or HAMT-sharded directory (HAMT: in shard order)."""
     node = _load(store, cid)
     kind = node.kind
@@ -210,7 +210,7 @@ def _hamt_width(node: _Node) -> int:
     return len(f"{fanout - 1:X}")
 
 
-def _hamt_entries(store: BlockStore, node: _Node, depth: int = 0) -> Iterator[DirEntry]:
+def _hamt_entries(store: BlockReader, node: _Node, depth: int = 0) -> Iterator[DirEntry]:
     if depth > MAX_DEPTH:
         raise DagPBError(f"{node.cid}: HAMT deeper than {MAX_DEPTH} levels")
     assert node.pb is not None
@@ -228,7 +228,7 @@ def _hamt_entries(store: BlockStore, node: _Node, depth: int = 0) -> Iterator[Di
         yield from _hamt_entries(store, shard, depth + 1)
 
 
-def resolve(store: BlockStore, cid: CID, path: str) -> CID:
+def resolve(store: BlockReader, cid: CID, path: str) -> CID:
     """The CID at ``path`` (``a/b/c``) below the directory ``cid``; ``..`` may not leave the root."""
     trail = [cid]
     for part in path.split("/"):
@@ -243,7 +243,7 @@ def resolve(store: BlockStore, cid: CID, path: str) -> CID:
     return trail[-1]
 
 
-def _lookup(store: BlockStore, directory: CID, name: str, path: str) -> CID:
+def _lookup(store: BlockReader, directory: CID, name: str, path: str) -> CID:
     node = _load(store, directory)
     if node.kind == DIRECTORY:
         found = next((e.cid for e in ls(store, directory) if e.name == name), None)
@@ -256,7 +256,7 @@ def _lookup(store: BlockStore, directory: CID, name: str, path: str) -> CID:
     return found
 
 
-def _hamt_lookup(store: BlockStore, node: _Node, name: str) -> CID | None:
+def _hamt_lookup(store: BlockReader, node: _Node, name: str) -> CID | None:
     """Follow the name's murmur3 hash down the shards: one bucket per level (ipfs-digest §3.7)."""
     if name in _UNSAFE_NAMES or "/" in name or "\0" in name:
         return None
@@ -270,7 +270,7 @@ def _hamt_lookup(store: BlockStore, node: _Node, name: str) -> CID | None:
         if shift < 0:
             return None
         prefix = f"{(key >> shift) & ((1 << bits) - 1):0{width}X}"
-        link = next((l for l in node.pb.links if l.name in (prefix, prefix + name)), None)
+        link = next((x for x in node.pb.links if x.name in (prefix, prefix + name)), None)
         if link is None:
             return None
         if len(link.name) > width:
@@ -286,7 +286,7 @@ def _hamt_lookup(store: BlockStore, node: _Node, name: str) -> CID | None:
 _NONE, _ALL, _SHARDS = 0, 1, 2
 
 
-def walk_dag(store: BlockStore, cid: CID, scope: Scope = "all", *,
+def walk_dag(store: BlockReader, cid: CID, scope: Scope = "all", *,
              seen: set[bytes] | None = None) -> Iterator[tuple[CID, bytes]]:
     """Blocks under ``cid`` in depth-first pre-order, each CID once (first seen).
 
@@ -333,7 +333,7 @@ def _children(node: _Node, mode: int) -> list[tuple[CID, int | None]]:
     return [(_link_cid(link.hash), _SHARDS) for link in node.pb.links if len(link.name) == width]
 
 
-def has_dag(store: BlockStore, cid: CID) -> bool:
+def has_dag(store: BlockReader, cid: CID) -> bool:
     """True when every block reachable from ``cid`` is stored; reads only the dag-pb nodes."""
     stack, seen = [cid], set()
     while stack:
@@ -348,7 +348,7 @@ def has_dag(store: BlockStore, cid: CID) -> bool:
     return True
 
 
-def dag_blocks(blocks: BlockStore, roots: Iterable[str]) -> set[bytes]:
+def dag_blocks(blocks: BlockReader, roots: Iterable[str]) -> set[bytes]:
     """The multihashes of the stored blocks under ROOTS (reads only dag-pb nodes)."""
     found: set[bytes] = set()
     stack: list[CID] = []

@@ -112,9 +112,8 @@ class KuboClient:
         """Add one file with Kubo's importer; raise CIDMismatch unless its CID equals ours."""
         path = Path(path)
         if expected is None:
-            with open(path, "rb") as fh:
-                expected = (await asyncio.to_thread(import_file, fh, profile)).cid
-        with open(path, "rb") as fh:
+            expected = await asyncio.to_thread(_cid_of_file, path, profile)
+        with await asyncio.to_thread(open, path, "rb") as fh:
             writer = aiohttp.MultipartWriter("form-data")
             part = writer.append(fh, {"Content-Type": "application/octet-stream"})
             part.set_content_disposition("form-data", quote_fields=False, name="file",
@@ -259,3 +258,8 @@ def _same(text: str, cid: CID) -> bool:
         return CID.decode(text) == cid
     except InvalidCID:
         return False
+
+
+def _cid_of_file(path: Path, profile: Profile) -> CID:
+    with open(path, "rb") as fh:
+        return import_file(fh, profile).cid

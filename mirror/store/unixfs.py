@@ -21,7 +21,7 @@ import hashlib
 import io
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
@@ -75,7 +75,7 @@ class _ChunkReader:
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
 
-    def chunks(self) -> Iterator[memoryview]:
+    def chunks(self) -> Generator[memoryview, None, None]:
         """Yield chunk views; a view stays valid until the next-but-one chunk is requested."""
         first = self._read_first()
         self.size = len(first)
@@ -180,6 +180,7 @@ class _Leaves:
         if self.done():
             raise RuntimeError("no chunk left")
         chunk, self._next = self._next, None
+        assert chunk is not None                  # done() read it
         if self._raw:
             return self._raw_leaf(chunk)
         return self._pb_leaf(chunk, self.meta if root and self.done() else None)

@@ -103,7 +103,7 @@ def byte_span(entity_bytes: tuple[int, int | None], size: int) -> tuple[int, int
     return start, end - start + 1
 
 
-class _Repeating(set):  # type: ignore[type-arg]
+class _Repeating(set):
     """A ``seen`` set that remembers nothing, so ``walk_dag`` yields every occurrence (dups=y)."""
 
     def add(self, item: object) -> None:

@@ -51,7 +51,7 @@ def sub(parent: Element, tag: str, text: str | None = None, ns: str = OAI_NS,
 def envelope(response_date: str, base_url: str, args: dict[str, str] | None) -> Element:
     """``<OAI-PMH>`` with responseDate and request; ARGS None leaves out the request's
     attributes (as the protocol asks after badVerb and badArgument)."""
-    root = etree.Element(f"{{{OAI_NS}}}OAI-PMH", nsmap={None: OAI_NS, "xsi": XSI_NS})
+    root = etree.Element(f"{{{OAI_NS}}}OAI-PMH", nsmap={None: OAI_NS, "xsi": XSI_NS})  # type: ignore[dict-item]
     root.set(_SCHEMA_LOCATION, f"{OAI_NS} {OAI_SCHEMA}")
     sub(root, "responseDate", response_date)
     sub(root, "request", base_url, **(args or {}))
@@ -76,7 +76,7 @@ def identify(root: Element, *, name: str, base_url: str, admin_email: str, earli
         sub(el, tag, value)
     if _DOMAIN.fullmatch(host):
         scheme = etree.SubElement(sub(el, "description"), f"{{{ID_NS}}}oai-identifier",
-                                  nsmap={None: ID_NS})
+                                  nsmap={None: ID_NS})  # type: ignore[dict-item]
         scheme.set(_SCHEMA_LOCATION, f"{ID_NS} {ID_SCHEMA}")
         for tag, value in (("scheme", "oai"), ("repositoryIdentifier", host),
                            ("delimiter", ":"), ("sampleIdentifier", sample)):

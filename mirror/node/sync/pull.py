@@ -199,7 +199,7 @@ class Syncer:
                 await self.merger.add_fork(fork)
 
 
-async def _local_heads(conn) -> dict[str, Head]:  # type: ignore[no-untyped-def]
+async def _local_heads(conn) -> dict[str, Head]:
     heads: dict[str, Head] = {}
     after = ""
     while True:

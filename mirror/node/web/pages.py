@@ -236,7 +236,7 @@ def copies_text(held: bool, others: int) -> str:
 
 def _file_section(content: ContentOut, doc: DocumentOut, held: bool, others: int) -> Element:
     name = content.name or filename_for(content.cid, content.media_type, content.url, doc.source_url)
-    rows = [("CID", h("code", content.cid, class_="cid")),
+    rows: list[tuple[str, Child]] = [("CID", h("code", content.cid, class_="cid")),
             ("SHA-256", h("code", content.sha256)),
             ("Profile", content.profile),
             ("Size", f"{human_size(content.size)} ({content.size} bytes)"),

@@ -106,10 +106,13 @@ def load_static(folder: Path = STATIC_DIR) -> dict[str, StaticFile]:
     return files
 
 
+STATIC = load_static()          # read once, when the module is imported (not on the event loop)
+
+
 def web_routes(app: web.Application, site: Site) -> None:
     """Register the pages, the stylesheet and ``/oai`` on ``app``; problems on paths no other face
     claims (unknown paths, wrong methods) are answered with a page in the site's style."""
-    state = WebState(site, site.name, load_static())
+    state = WebState(site, site.name, STATIC)
     app[WEB_KEY] = state
     add_renderer(app, "", _problem_page)
     app.router.add_get("/", friendly(search))
@@ -169,8 +172,9 @@ async def search(request: web.Request) -> web.Response:
     try:
         params = parse_params(request.query)
     except BadParams as exc:
-        params = SearchParams(**{k: v[:MAX_PARAM] for k, v in request.query.items()
-                                 if k in SearchParams.__dataclass_fields__ and k != "page"})
+        fields: dict[str, Any] = {k: v[:MAX_PARAM] for k, v in request.query.items()
+                                  if k in SearchParams.__dataclass_fields__ and k != "page"}
+        params = SearchParams(**fields)
         return render(search_page(state.site_name, params, collections, None, more=False,
                                   per_page=PER_PAGE, problem=str(exc)), 400)
     try:
