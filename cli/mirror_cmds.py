@@ -14,6 +14,7 @@ from cli.context import AppContext, pass_app
 from cli.errors import handle_errors
 from cli.output import emit_json, printable, stderr_console
 from mirror.errors import EXIT_FAILURE, EXIT_OK
+from mirror.outcome import Outcome
 from mirror.pipeline import MirrorOptions, Summary, mirror_collection
 
 KINDS = ["oai-pmh", "sitemap", "site", "ckan", "archive-org", "manifest", "folder"]
@@ -90,8 +91,8 @@ def _run_with_progress(home: Any, source: str, options: MirrorOptions, show_bar:
         task = bar.add_task("mirror", total=None, detail="")
         counts: dict[str, int] = {}
 
-        def progress(outcome: str, total: int | None) -> None:
-            counts[outcome] = counts.get(outcome, 0) + 1
+        def progress(outcome: Outcome, total: int | None) -> None:
+            counts[outcome.kind.value] = counts.get(outcome.kind.value, 0) + 1
             detail = " ".join(f"{k} {v}" for k, v in sorted(counts.items()))
             bar.update(task, advance=1, total=total, detail=detail)
 

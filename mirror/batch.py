@@ -1,8 +1,8 @@
 """Group commit: the index writes and reads of many concurrent workers, done in bulk.
 
     async with GroupCommit(index) as writes:
-        result = await writes.write(doc=doc, status=lambda r: ("c", doc.source_id, r.status, None, None))
-        await writes.write(state=("c", "source", token))
+        result = await writes.write(doc=doc, status=lambda r: StatusRow("c", doc.source_id, Kind.STORED))
+        await writes.write(state=StateRow("c", "source", token))
         await writes.run(lambda tx: tx.retract("c", source_id))
 
 SQLite has one writer, and a write costs far more one at a time than in bulk: a transaction per
@@ -36,23 +36,48 @@ from typing import Any, Awaitable, Callable, Generic, TypeVar
 from indexer.index import Index
 from indexer.records import DocumentIn, RecordState, UpsertResult
 from indexer.transaction import Transaction
+from mirror.outcome import Kind
 from mirror.store.blockstore import BlockBatch, commit_batches
 
 K = TypeVar("K")
 V = TypeVar("V")
 Job = Callable[[Transaction], Awaitable[Any]]
-StatusRow = tuple[str, str, str, "str | None", "str | None"]    # collection, source_id, status,
-#                                                                 datestamp, detail
-StatusFn = Callable[["UpsertResult | None"], "StatusRow | None"]
 
 MAX_BATCH = 500
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """Where one source record stands in its collection's harvest (a ``record_status`` row)."""
+
+    collection: str
+    source_id: str
+    status: Kind                      # the record's last outcome (an update is stored as STORED)
+    datestamp: str | None = None      # the source's "changed since" marker when it was handled
+    detail: str | None = None         # the pass id, then the reason or error
+
+    def values(self) -> tuple[str, str, str | None, str | None]:
+        """(source_id, status, datestamp, detail) as ``Transaction.set_record_statuses`` takes them."""
+        return self.source_id, self.status.value, self.datestamp, self.detail
+
+
+@dataclass(frozen=True)
+class StateRow:
+    """One harvest-state key of a collection; a None value removes it."""
+
+    collection: str
+    key: str
+    value: str | None
+
+
+StatusFn = Callable[[UpsertResult | None], StatusRow | None]
 
 
 @dataclass
 class _Write:
     doc: DocumentIn | None = None
     status: StatusFn | StatusRow | None = None
-    state: tuple[str, str, str | None] | None = None      # collection, key, value
+    state: StateRow | None = None
     job: Job | None = None
     blocks: BlockBatch | None = None                      # staged blocks DOC refers to
 
@@ -75,10 +100,10 @@ class GroupCommit:
         await self.close()
 
     async def write(self, *, doc: DocumentIn | None = None, status: StatusFn | StatusRow | None = None,
-                    state: tuple[str, str, str | None] | None = None,
+                    state: StateRow | None = None,
                     blocks: BlockBatch | None = None) -> UpsertResult | None:
         """Upsert DOC, then set a record STATUS (a row, or a function of DOC's upsert result) and a
-        harvest STATE (collection, key, value); returns DOC's upsert result. BLOCKS (staged, not
+        harvest STATE; returns DOC's upsert result. BLOCKS (staged, not
         committed) are committed first, with those of the whole group in one durability step."""
         return await self._submit(_Write(doc, status, state, blocks=blocks))
 
@@ -178,15 +203,14 @@ async def _bulk(tx: Transaction, writes: list[_Write]) -> list[UpsertResult | No
     docs = [w.doc for w in writes if w.doc is not None]
     upserted = iter(await tx.upsert_documents(docs) if docs else [])
     results = [next(upserted) if w.doc is not None else None for w in writes]
-    rows: dict[str, list[tuple[str, str | None, str | None, str | None]]] = {}
+    rows: dict[str, list[tuple[str, str, str | None, str | None]]] = {}
     for write, result in zip(writes, results):
         row = write.status(result) if callable(write.status) else write.status
         if row is not None:
-            collection, *rest = row
-            rows.setdefault(collection, []).append(tuple(rest))  # type: ignore[arg-type]
+            rows.setdefault(row.collection, []).append(row.values())
     for collection, statuses in rows.items():
-        await tx.set_record_statuses(collection, statuses)  # type: ignore[arg-type]
-    states = {(w.state[0], w.state[1]): w.state[2] for w in writes if w.state is not None}
+        await tx.set_record_statuses(collection, statuses)
+    states = {(w.state.collection, w.state.key): w.state.value for w in writes if w.state is not None}
     for (collection, key), value in states.items():
         await tx.set_state(collection, key, value)
     return results

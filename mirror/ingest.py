@@ -18,7 +18,7 @@ import mimetypes
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Sequence
 
 from indexer.index import Index
 from indexer.records import ContentIn, DocumentIn, UpsertResult
@@ -35,12 +35,30 @@ from mirror.store.blockstore import BlockBatch
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Provenance:
+    """How the first file of a document was obtained."""
+
+    url: str                                  # where its bytes came from (final URL, or a path)
+    retrieved_at: str
+    status: int | None = None                 # HTTP status (None for a local file)
+    headers: dict[str, str] | None = None     # HTTP response headers
+
+
 @dataclass
-class IngestResult:
-    status: str                 # stored | updated | unchanged | gone | skipped
-    bytes: int = 0
-    detail: str | None = None
-    document_id: int | None = None
+class Collected:
+    """A document's files, imported: their contents, the provenance of the first, how many were
+    gone, and the batch their blocks are staged in (commit it before the index refers to them, or
+    abort it)."""
+
+    contents: list[ContentIn]
+    provenance: Provenance | None
+    gone: int
+    blocks: BlockBatch
+
+    @property
+    def bytes(self) -> int:
+        return sum(c.size for c in self.contents)
 
 
 # Bodies up to this size are fetched into memory, not into a staging file: for a small document the
@@ -74,12 +92,11 @@ class Ingestor:
         self.index = index
         self.store = store
 
-    async def collect(self, doc: DocumentIn, files: list[FileRef], fetcher: Fetcher | None,
-                      profile: str | None = None) -> tuple[int, BlockBatch]:
-        """Obtain and import DOC's files, setting ``doc.contents`` (and provenance from the first);
-        returns how many files were gone, and the batch their blocks are staged in: the caller
-        commits it before the index refers to them, or aborts it. See ``outcome``."""
+    async def collect(self, files: Sequence[FileRef], fetcher: Fetcher | None,
+                      profile: str | None = None) -> Collected:
+        """Obtain and import FILES; see ``Collected``."""
         contents: list[ContentIn] = []
+        provenance: Provenance | None = None
         gone = 0
         blocks = self.store.blocks.open_batch()
         try:
@@ -90,8 +107,7 @@ class Ingestor:
                     continue
                 try:
                     contents.append(await self._import(got, ref, profile, blocks))
-                    if len(contents) == 1:
-                        _provenance(doc, got)
+                    provenance = provenance or _provenance(got)
                 finally:
                     if got.temporary and got.path is not None:
                         with contextlib.suppress(OSError):
@@ -99,15 +115,7 @@ class Ingestor:
         except BaseException:
             await asyncio.to_thread(blocks.abort)
             raise
-        doc.contents = contents
-        return gone, blocks
-
-    @staticmethod
-    def outcome(doc: DocumentIn, result: UpsertResult, gone: int) -> IngestResult:
-        """The ingest result of a collected DOC once its upsert returned RESULT."""
-        return IngestResult(result.status, bytes=sum(c.size for c in doc.contents),
-                            document_id=result.document_id,
-                            detail=f"{gone} file(s) gone" if gone else None)
+        return Collected(contents, provenance, gone, blocks)
 
     async def index_added(self, path: Path, result: ImportResult, *, collection: str,
                           license: str | None = None) -> UpsertResult:
@@ -178,14 +186,9 @@ class Ingestor:
                 extract_text(got.path, got.media_type))
 
 
-def _provenance(doc: DocumentIn, got: _Obtained) -> None:
-    doc.retrieved_at = got.fetched_at or _now()
-    if got.status is not None:
-        doc.http_status = got.status
-    if got.headers:
-        doc.http_headers = {k: v for k, v in got.headers.items()}
-    if not doc.source_url:
-        doc.source_url = got.url
+def _provenance(got: _Obtained) -> Provenance:
+    return Provenance(got.url, got.fetched_at or _now(), got.status,
+                      dict(got.headers) if got.headers else None)
 
 
 def _from_fetched(f: FetchedFile, ref: FileRef) -> _Obtained:

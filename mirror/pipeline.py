@@ -1,8 +1,10 @@
 """The harvest engine: source -> licence gate -> dedupe -> fetch -> store -> index, N workers.
 
 One run of ``mirror_collection`` walks a source's records. Every record ends in exactly one
-outcome (``stored``, ``updated``, ``unchanged``, ``skipped`` with a reason, ``gone``,
-``retracted`` or ``failed``); outcomes are counted in a ``Summary``, never raised.
+``mirror.outcome.Outcome`` (stored, updated, unchanged, skipped with a reason, gone, retracted or
+failed); outcomes are counted in a ``Summary``, never raised. A record is a frozen value; the
+``DocumentIn`` the index gets is built here, once, from its metadata, the licence decision and
+the imported contents with their provenance.
 
 Resumability. The source yields ``Checkpoint`` markers (an OAI resumption token, a manifest line
 number...). A checkpoint is persisted only once every record yielded before it has reached its
@@ -18,21 +20,21 @@ import asyncio
 import json
 import logging
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 from indexer.index import Index
 from indexer.transaction import Transaction
-from indexer.records import CollectionIn
+from indexer.records import CollectionIn, DocumentIn
 from mirror import licenses
 from mirror.errors import MirrorError
 from mirror.fetch.fetcher import Fetcher
 from mirror.fetch.guard import harvest_policy
-from mirror.batch import GroupCommit, StatusRow, status_reader
+from mirror.batch import GroupCommit, StateRow, StatusRow, status_reader
 from mirror.home import Home
-from mirror.ingest import Ingestor
+from mirror.ingest import Collected, Ingestor
+from mirror.outcome import GONE, RETRACTED, STORED, UNCHANGED, Kind, Outcome, Summary, failed, skipped
 from mirror.services import open_home
 from mirror.sources import SourceOptions, open_source
 from mirror.sources.admission import Admission
@@ -68,38 +70,7 @@ class MirrorOptions:
     allow_private: bool = False            # --allow-private (implied when the source is on one)
 
 
-@dataclass
-class Summary:
-    collection: str = ""
-    source: str = ""
-    kind: str = ""
-    stored: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: Counter = field(default_factory=Counter)
-    gone: int = 0
-    retracted: int = 0
-    failed: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
-    failures: list[dict[str, str]] = field(default_factory=list)
-    dry_run: bool = False
-    refused: int = 0                  # connections the address policy refused (each failed a record)
-    allow_private: bool = False       # private addresses were allowed (flag, or implied by the source)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "collection": self.collection, "source": self.source, "kind": self.kind,
-            "stored": self.stored + self.updated, "updated": self.updated,
-            "unchanged": self.unchanged, "skipped": dict(self.skipped), "gone": self.gone,
-            "retracted": self.retracted, "failed": self.failed, "bytes": self.bytes,
-            "seconds": round(self.seconds, 3), "dry_run": self.dry_run,
-            "failures": self.failures[:100], "refused": self.refused,
-            "allow_private": self.allow_private,
-        }
-
-
-ProgressFn = Callable[[str, int | None], None]   # (outcome, total known so far)
+ProgressFn = Callable[[Outcome, int | None], None]   # (outcome, total known so far)
 
 
 @dataclass
@@ -223,25 +194,17 @@ class _Run:
 
     async def _persist(self, states: list[dict[str, str]]) -> None:
         if states and not self.options.dry_run:
-            await self.writes.write(state=(self.collection, "source", json.dumps(states[-1])))
+            await self.writes.write(state=StateRow(self.collection, "source", json.dumps(states[-1])))
 
     async def _worker(self, queue: asyncio.Queue) -> None:
         while (work := await queue.get()) is not None:
             outcome = await self._handle(work.record)
-            self._count(outcome)
+            self.summary.count(work.record.source_id, outcome)
+            if self.progress:
+                self.progress(outcome, getattr(self.source, "total", None))
             await self._persist(self.checkpoints.finished(work.seq))
 
-    def _count(self, outcome: tuple[str, str | None]) -> None:
-        kind, reason = outcome
-        s = self.summary
-        if kind == "skipped":
-            s.skipped[reason or "unknown"] += 1
-        elif kind in ("stored", "updated", "unchanged", "gone", "retracted", "failed"):
-            setattr(s, kind, getattr(s, kind) + 1)
-        if self.progress:
-            self.progress(kind, getattr(self.source, "total", None))
-
-    async def _handle(self, record: Record) -> tuple[str, str | None]:
+    async def _handle(self, record: Record) -> Outcome:
         try:
             return await self._process(record)
         except MirrorError as exc:
@@ -249,15 +212,12 @@ class _Run:
         except (OSError, asyncio.TimeoutError) as exc:
             return await self._fail(record, f"{type(exc).__name__}: {exc}")
 
-    async def _fail(self, record: Record, message: str) -> tuple[str, str | None]:
-        self.summary.failures.append({"source_id": record.source_id, "error": message})
-        if not self.options.dry_run:
-            await self.writes.write(status=(self.collection, record.source_id, "failed",
-                                            record.datestamp, f"{self.pass_id} {message}"))
+    async def _fail(self, record: Record, message: str) -> Outcome:
+        await self._status(record, Kind.FAILED, message)
         log.warning("failed %s: %s", record.source_id, message)
-        return ("failed", None)
+        return failed(message)
 
-    async def _process(self, record: Record) -> tuple[str, str | None]:
+    async def _process(self, record: Record) -> Outcome:
         if record.error:
             return await self._fail(record, record.error)
         if (refused := await self.admission.refusal(record)) is not None:
@@ -265,69 +225,83 @@ class _Run:
         if record.deleted:
             return await self._retract(record)
         if record.skipped == "gone":
-            await self._status(record, "gone", None)
-            return ("gone", None)
+            await self._status(record, Kind.GONE, None)
+            return GONE
         if record.skipped:
-            await self._status(record, "skipped", record.skipped)
-            return ("skipped", record.skipped)
+            await self._status(record, Kind.SKIPPED, record.skipped)
+            return skipped(record.skipped)
         decision = licenses.decide(record.license_statements, self.allow)
         if not decision.allowed:
-            await self._status(record, "skipped", decision.reason)
-            return ("skipped", decision.reason)
+            reason = decision.reason or "unknown"
+            await self._status(record, Kind.SKIPPED, reason)
+            return skipped(reason)
         if await self._already_done(record):
-            return ("unchanged", None)
+            return UNCHANGED
         if self.options.dry_run:
-            return ("stored", None)
-        doc = record.document
-        doc.collection = self.collection
-        doc.source_id = record.source_id
-        doc.license, doc.license_url = decision.spdx, decision.url
-        doc.license_statement = decision.statement
-        gone, blocks = await self.ingestor.collect(doc, record.files, self.fetcher, self.options.profile)
-        try:
-            if not doc.contents:
-                status = "gone" if gone else "skipped"
-                await self._status(record, status, None if gone else "no-file")
-                return (status, None if gone else "no-file")
-            detail = f"{gone} file(s) gone" if gone else None
-            upserted = await self.writes.write(doc=doc, blocks=blocks, status=lambda r: self._row(
-                record, "stored" if r is None or r.status == "updated" else r.status, detail))
-        finally:
-            blocks.abort()                   # a no-op once the write committed them
-        assert upserted is not None
-        result = self.ingestor.outcome(doc, upserted, gone)
-        if result.status in ("stored", "updated"):
-            self.summary.bytes += result.bytes
-        return (result.status, None)
+            return STORED
+        return await self._store(record, decision)
 
-    async def _retract(self, record: Record) -> tuple[str, str | None]:
+    async def _store(self, record: Record, decision: licenses.LicenseDecision) -> Outcome:
+        got = await self.ingestor.collect(record.files, self.fetcher, self.options.profile)
+        try:
+            if not got.contents:
+                if got.gone:
+                    await self._status(record, Kind.GONE, None)
+                    return GONE
+                await self._status(record, Kind.SKIPPED, "no-file")
+                return skipped("no-file")
+            detail = f"{got.gone} file(s) gone" if got.gone else None
+            upserted = await self.writes.write(
+                doc=self._document(record, decision, got), blocks=got.blocks,
+                status=lambda r: self._row(record, Kind.STORED if r is None or r.status == "updated"
+                                           else Kind(r.status), detail))
+        finally:
+            got.blocks.abort()               # a no-op once the write committed them
+        assert upserted is not None
+        return Outcome(Kind(upserted.status), bytes=got.bytes)
+
+    def _document(self, record: Record, decision: licenses.LicenseDecision, got: Collected) -> DocumentIn:
+        """The one DocumentIn of RECORD: its metadata, licence, contents and their provenance."""
+        m, prov = record.metadata, got.provenance
+        return DocumentIn(
+            collection=self.collection, source_id=record.source_id, title=m.title,
+            creators=list(m.creators), description=m.description, subjects=list(m.subjects),
+            language=m.language, date=m.date, type=m.type,
+            source_url=m.source_url or (prov.url if prov else None), landing_url=m.landing_url,
+            license=decision.spdx, license_url=decision.url, license_statement=decision.statement,
+            retrieved_at=prov.retrieved_at if prov else None, http_status=prov.status if prov else None,
+            http_headers=dict(prov.headers or {}) if prov else {}, raw_record=m.raw_record,
+            contents=got.contents)
+
+    async def _retract(self, record: Record) -> Outcome:
         if self.options.dry_run:
-            return ("retracted", None)
+            return RETRACTED
+
         async def write(tx: Transaction) -> bool:
             was_live = await tx.retract(self.collection, record.source_id)
-            await tx.set_record_statuses(self.collection, [self._row(
-                record, "retracted" if was_live else "gone", None)[1:]])
+            row = self._row(record, Kind.RETRACTED if was_live else Kind.GONE, None)
+            await tx.set_record_statuses(self.collection, [row.values()])
             return was_live
 
-        return ("retracted", None) if await self.writes.run(write) else ("gone", None)
+        return RETRACTED if await self.writes.run(write) else GONE
 
     async def _already_done(self, record: Record) -> bool:
         status = await self.statuses.get(record.source_id)
-        if not status or status.status not in ("stored", "unchanged"):
+        if not status or status.status not in (Kind.STORED.value, Kind.UNCHANGED.value):
             return False
         if record.datestamp and status.datestamp == record.datestamp:
             return True
         return (status.detail or "").split(" ", 1)[0] == self.pass_id
 
-    async def _status(self, record: Record, status: str, reason: str | None) -> None:
+    async def _status(self, record: Record, status: Kind, reason: str | None) -> None:
         if self.options.dry_run:
             return
         await self.writes.write(status=self._row(record, status, reason))
 
-    def _row(self, record: Record, status: str, reason: str | None) -> StatusRow:
+    def _row(self, record: Record, status: Kind, reason: str | None) -> StatusRow:
         """The record-status row of RECORD (its detail starts with the pass id)."""
         detail = self.pass_id + (f" {reason}" if reason else "")
-        return (self.collection, record.source_id, status, record.datestamp, detail)
+        return StatusRow(self.collection, record.source_id, status, record.datestamp, detail)
 
 
 def _new_pass_id(previous: str) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from mirror.errors import FetchError, NotACollection
 from mirror.sources.archive_org import ArchiveOrgSource
-from mirror.sources.base import Checkpoint, FileRef, Record, Source, SourceOptions
+from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source, SourceOptions
 from mirror.sources.ckan import CKANSource
 from mirror.sources.folder import FolderSource
 from mirror.sources.files import local_path
@@ -41,7 +41,7 @@ SOURCES: dict[str, type[Source]] = {
 _URL_ORDER = (ArchiveOrgSource, ManifestSource, SitemapSource, OAIPMHSource, CKANSource, SiteSource)
 KIND_HINT = "force a kind with --kind " + "|".join(SOURCES)
 
-__all__ = ["SOURCES", "open_source", "Source", "SourceOptions", "Record", "FileRef", "Checkpoint"]
+__all__ = ["SOURCES", "open_source", "Source", "SourceOptions", "Record", "Metadata", "FileRef", "Checkpoint"]
 
 
 async def open_source(location: str, fetcher: "Fetcher", options: SourceOptions,

@@ -35,7 +35,7 @@ from lxml import etree
 
 from mirror.errors import FetchError, NotACollection
 from mirror.sources.api import get_json
-from mirror.sources.base import Checkpoint, FileRef, Record, Source, new_document, slug
+from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source, slug
 from mirror.sources.files import file_type
 from mirror.sources.ordered import map_ordered
 from mirror.sources.pages import failed_record
@@ -144,20 +144,20 @@ class ArchiveOrgSource(Source):
 
 def item_record(identifier: str, data: dict[str, Any], base: str) -> Record:
     md = data.get("metadata") or {}
-    subjects = [s.strip() for v in _many(md.get("subject")) for s in v.split(";") if s.strip()]
-    doc = new_document(
-        identifier, title=_one(md.get("title")) or identifier, creators=_many(md.get("creator")),
+    subjects = tuple(s.strip() for v in _many(md.get("subject")) for s in v.split(";") if s.strip())
+    files = tuple(FileRef(f"{base}/download/{quote(identifier)}/{quote(f['name'])}", name=f["name"],
+                          media_type=file_type(f["name"]), size=_int(f.get("size")))
+                  for f in data.get("files") or [] if _original(f))
+    metadata = Metadata(
+        title=_one(md.get("title")) or identifier, creators=tuple(_many(md.get("creator"))),
         description="\n\n".join(_strip_tags(d) for d in _many(md.get("description"))),
         subjects=subjects, date=_one(md.get("date")), language=_one(md.get("language")),
-        type=_one(md.get("mediatype")), landing_url=f"{base}/details/{quote(identifier)}",
+        type=_one(md.get("mediatype")), source_url=files[0].url if files else None,
+        landing_url=f"{base}/details/{quote(identifier)}",
         raw_record=json.dumps(md, ensure_ascii=False)[:MAX_RAW])
-    files = [FileRef(f"{base}/download/{quote(identifier)}/{quote(f['name'])}", name=f["name"],
-                     media_type=file_type(f["name"]), size=_int(f.get("size")))
-             for f in data.get("files") or [] if _original(f)]
-    if files:
-        doc.source_url = files[0].url
-    statements = _many(md.get("licenseurl")) + _many(md.get("rights"))
-    return Record(identifier, doc, files, statements, datestamp=_updated(data) or _one(md.get("publicdate")))
+    statements = tuple(_many(md.get("licenseurl")) + _many(md.get("rights")))
+    return Record(identifier, metadata, files, statements,
+                  datestamp=_updated(data) or _one(md.get("publicdate")))
 
 
 def _original(f: Any) -> bool:

@@ -5,6 +5,9 @@ metadata of one document, the files to fetch for it and every licence statement 
 Sources never decide on licences, never store and never index: ``mirror.pipeline`` does that.
 
 ``Source.records(fetcher, state)`` yields ``Record`` values interleaved with ``Checkpoint`` values.
+A record is a frozen value: its ``Metadata`` (as the source found it), its files and every licence
+statement; the pipeline builds the ``DocumentIn`` it indexes from it once, after the licence gate
+and the fetch (collection, licence, contents, provenance).
 A checkpoint's ``state`` is a small ``dict[str, str]``; the pipeline persists it only once every
 record yielded before it has been handled, and passes the last persisted one back as ``state`` on
 the next run. So a source resumes mid-list from ``state``, and a final checkpoint (after the last
@@ -24,17 +27,15 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, AsyncGenerator, AsyncIterator, ClassVar, cast
 from urllib.parse import urlsplit
-
-from indexer.records import DocumentIn
 
 if TYPE_CHECKING:
     from mirror.fetch.fetcher import Fetcher, Page
 
 
-@dataclass
+@dataclass(frozen=True)
 class FileRef:
     """One file of a record: where to get it, with hints from the source."""
 
@@ -45,21 +46,37 @@ class FileRef:
     page: "Page | None" = None        # already fetched: store this body without fetching again
 
 
-@dataclass
+@dataclass(frozen=True)
+class Metadata:
+    """What a source says about one item, as found."""
+
+    title: str = ""
+    creators: tuple[str, ...] = ()
+    description: str = ""
+    subjects: tuple[str, ...] = ()
+    language: str | None = None
+    date: str | None = None           # ISO 8601 date or year as found ("2021", "2021-03-04")
+    type: str | None = None
+    source_url: str | None = None     # URL of the file as the source listed it
+    landing_url: str | None = None    # human landing page
+    raw_record: str | None = None     # the source record as received (XML, JSON line, ...)
+
+
+@dataclass(frozen=True)
 class Record:
-    """Metadata of one document from a source, with its files and licence statements."""
+    """One item from a source: its metadata, files and licence statements."""
 
     source_id: str                    # stable id within the collection
-    document: DocumentIn              # metadata filled, contents empty, collection "" (pipeline sets it)
-    files: list[FileRef] = field(default_factory=list)
-    license_statements: list[str] = field(default_factory=list)  # every statement found, as found
+    metadata: Metadata = Metadata()
+    files: tuple[FileRef, ...] = ()
+    license_statements: tuple[str, ...] = ()   # every statement found, as found
     datestamp: str | None = None      # "changed since" marker, compared for equality
     deleted: bool = False             # the source says it was withdrawn: retract it
     error: str | None = None          # the source could not read this record: count it as failed
     skipped: str | None = None        # "gone" | "robots": met while reading it; count, store nothing
 
 
-@dataclass
+@dataclass(frozen=True)
 class Checkpoint:
     """Where to resume: persisted once every record yielded before it has been handled."""
 
@@ -127,8 +144,3 @@ def url_slug(url: str, *extra: str) -> str:
     """``https://repo.example.org/oai/request`` -> ``repo.example.org-oai-request``."""
     parts = urlsplit(url)
     return slug("-".join([parts.hostname or "", parts.path, *extra]))
-
-
-def new_document(source_id: str, **fields: object) -> DocumentIn:
-    """A DocumentIn for a record: collection left empty for the pipeline to set."""
-    return DocumentIn(collection="", source_id=source_id, **fields)  # type: ignore[arg-type]

@@ -24,7 +24,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from mirror.errors import BadStatus, FetchError
 from mirror.sources.api import get_json
-from mirror.sources.base import Checkpoint, FileRef, Record, Source, new_document, url_slug
+from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source, url_slug
 from mirror.sources.files import file_name, media_type_for_format
 
 if TYPE_CHECKING:
@@ -138,18 +138,17 @@ def package_record(package: dict[str, Any], root: str) -> Record:
     if not creators and isinstance(org, dict) and org.get("title"):
         creators = [org["title"]]
     tags = package.get("tags") or []
-    doc = new_document(
-        source_id, title=package.get("title") or package.get("name") or source_id,
-        description=package.get("notes") or "", creators=creators,
-        subjects=[t.get("display_name") or t.get("name") for t in tags if isinstance(t, dict)],
+    files = tuple(_resource(r) for r in package.get("resources") or [] if _is_url(r))
+    metadata = Metadata(
+        title=package.get("title") or package.get("name") or source_id,
+        description=package.get("notes") or "", creators=tuple(creators),
+        subjects=tuple(t.get("display_name") or t.get("name") for t in tags if isinstance(t, dict)),
         date=(package.get("metadata_created") or "")[:10] or None, type=package.get("type"),
+        source_url=files[0].url if files else None,
         landing_url=f"{root}/dataset/{package.get('name') or source_id}",
         raw_record=json.dumps(package, ensure_ascii=False)[:MAX_RAW])
-    files = [_resource(r) for r in package.get("resources") or [] if _is_url(r)]
-    if files:
-        doc.source_url = files[0].url
-    statements = [str(package[k]) for k in ("license_id", "license_url", "license_title") if package.get(k)]
-    return Record(source_id, doc, files, statements, datestamp=package.get("metadata_modified"))
+    statements = tuple(str(package[k]) for k in ("license_id", "license_url", "license_title") if package.get(k))
+    return Record(source_id, metadata, files, statements, datestamp=package.get("metadata_modified"))
 
 
 def _is_url(resource: Any) -> bool:

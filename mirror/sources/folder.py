@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, AsyncIterator, Iterator
 
 from mirror.errors import NotACollection, UsageError
-from mirror.sources.base import Checkpoint, FileRef, Record, Source, new_document, slug
+from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source, slug
 from mirror.sources.files import file_type, local_path
 
 if TYPE_CHECKING:
@@ -102,8 +102,8 @@ class FolderSource(Source):
         rel = path.relative_to(self.root).as_posix()
         mtime = datetime.fromtimestamp(stat.st_mtime, timezone.utc).isoformat(timespec="microseconds")
         media = file_type(path.name) or mimetypes.guess_type(path.name)[0]
-        doc = new_document(rel, title=" ".join(path.stem.replace("_", " ").replace("-", " ").split()),
-                           source_url=str(path))
+        metadata = Metadata(title=" ".join(path.stem.replace("_", " ").replace("-", " ").split()),
+                            source_url=str(path))
         ref = FileRef(str(path), name=path.name, media_type=media, size=stat.st_size)
-        return Record(rel, doc, [ref], list(self.options.license or []),
+        return Record(rel, metadata, (ref,), tuple(self.options.license or ()),
                       datestamp=f"{mtime}/{stat.st_size}")

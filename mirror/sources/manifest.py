@@ -35,7 +35,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from mirror.errors import NotACollection
 from mirror.sources.api import get_required
-from mirror.sources.base import Checkpoint, FileRef, Record, Source, new_document, slug
+from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source, slug
 from mirror.sources.files import file_name, file_type, local_path
 
 if TYPE_CHECKING:
@@ -144,24 +144,22 @@ class ManifestSource(Source):
             error = error or _missing(data)
         if error is not None or data is None:
             source_id = str((data or {}).get("id") or (data or {}).get("url") or where)
-            return Record(source_id, new_document(source_id, raw_record=raw),
-                          error=f"line {lineno}: {error}")
+            return Record(source_id, Metadata(raw_record=raw), error=f"line {lineno}: {error}")
         source_id = str(data.get("id") or data["url"]).strip()
         url, refused = self._resolve(str(data["url"]).strip())
         if refused is not None:
-            return Record(source_id, new_document(source_id, raw_record=raw),
-                          error=f"line {lineno}: refused: {refused}")
-        doc = new_document(
-            source_id, title=_text(data.get("title")) or file_name(url) or url,
+            return Record(source_id, Metadata(raw_record=raw), error=f"line {lineno}: refused: {refused}")
+        metadata = Metadata(
+            title=_text(data.get("title")) or file_name(url) or url,
             creators=self._list(data.get("creators")), description=_text(data.get("description")),
             subjects=self._list(data.get("subjects")), language=_text(data.get("language")) or None,
             date=_text(data.get("date")) or None, type=_text(data.get("type")) or None,
             source_url=url, landing_url=_text(data.get("landing_url")) or None, raw_record=raw)
         license_ = data["license"]
-        statements = [str(v) for v in license_] if isinstance(license_, list) else [str(license_)]
+        statements = tuple(str(v) for v in license_) if isinstance(license_, list) else (str(license_),)
         ref = FileRef(url, name=file_name(url), media_type=file_type(url))
         digest = "sha256:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
-        return Record(source_id, doc, [ref], statements, datestamp=digest)
+        return Record(source_id, metadata, (ref,), statements, datestamp=digest)
 
     def _resolve(self, url: str) -> tuple[str, str | None]:
         """The file a line names (a URL or an absolute local path), or why it is refused."""
@@ -175,14 +173,14 @@ class ManifestSource(Source):
         path = local_path(url) or Path(url)
         return os.path.normpath(path if path.is_absolute() else self.path.parent / path), None
 
-    def _list(self, value: Any) -> list[str]:
+    def _list(self, value: Any) -> tuple[str, ...]:
         if value is None:
-            return []
+            return ()
         if isinstance(value, list):
-            return [str(v).strip() for v in value if str(v).strip()]
+            return tuple(str(v).strip() for v in value if str(v).strip())
         sep = ";" if self.is_csv else None
         parts = str(value).split(sep) if sep else [str(value)]
-        return [p.strip() for p in parts if p.strip()]
+        return tuple(p.strip() for p in parts if p.strip())
 
 
 def remote_reference(base: str, ref: str) -> tuple[str, str | None]:

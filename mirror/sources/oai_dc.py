@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
-from mirror.sources.base import FileRef, Record, new_document
+from mirror.sources.base import FileRef, Metadata, Record
 from mirror.sources.files import HTML_TYPES, file_name, file_type, media_type_for_format
 from mirror.sources.xmlparse import local_name, text_of
 
@@ -64,19 +64,16 @@ def parse_record(element: etree._Element) -> Harvested:
     datestamp = text_of(header.find(oai("datestamp"))) or None
     raw = etree.tostring(element, encoding="unicode")[:MAX_RAW]
     if header.get("status") == "deleted":
-        doc = new_document(identifier, raw_record=raw)
-        return Harvested(Record(identifier, doc, datestamp=datestamp, deleted=True))
+        return Harvested(Record(identifier, Metadata(raw_record=raw), datestamp=datestamp, deleted=True))
     dc = dublin_core(element.find(oai("metadata")))
-    doc = new_document(identifier, title=_first(dc, "title") or identifier,
-                       creators=dc.get("creator", []), description="\n\n".join(dc.get("description", [])),
-                       subjects=dc.get("subject", []), language=_first(dc, "language"),
-                       date=_first(dc, "date"), type=_first(dc, "type"), raw_record=raw)
     files, landing = _files(dc)
-    if landing:
-        doc.landing_url = landing[0]
-    if files:
-        doc.source_url = files[0].url
-    record = Record(identifier, doc, files, dc.get("rights", []), datestamp=datestamp)
+    metadata = Metadata(title=_first(dc, "title") or identifier, creators=tuple(dc.get("creator", [])),
+                        description="\n\n".join(dc.get("description", [])),
+                        subjects=tuple(dc.get("subject", [])), language=_first(dc, "language"),
+                        date=_first(dc, "date"), type=_first(dc, "type"),
+                        source_url=files[0].url if files else None,
+                        landing_url=landing[0] if landing else None, raw_record=raw)
+    record = Record(identifier, metadata, tuple(files), tuple(dc.get("rights", [])), datestamp=datestamp)
     return Harvested(record, landing, _format_hint(dc))
 
 

@@ -27,7 +27,7 @@ page itself. A landing URL that answers with a non-HTML body *is* the file.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, AsyncIterator
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -36,7 +36,7 @@ from lxml import etree
 from mirror.errors import FetchError, NotACollection
 from mirror.sources.api import get_required
 from mirror.sources.dates import now_utc, parse_when
-from mirror.sources.base import Checkpoint, Record, Source, new_document, url_slug
+from mirror.sources.base import Checkpoint, Metadata, Record, Source, url_slug
 from mirror.sources.oai_dc import Harvested, oai, parse_record
 from mirror.sources.ordered import map_ordered
 from mirror.sources.pages import read_url
@@ -260,20 +260,19 @@ async def _resolve(fetcher: "Fetcher", item: Harvested) -> Record:
         return record
     page_record, info = await read_url(fetcher, item.landing[0])
     if page_record.error or page_record.skipped:
-        record.error = page_record.error and f"landing page: {page_record.error}"
-        record.skipped = page_record.skipped
-        return record
-    record.license_statements += [s for s in page_record.license_statements
-                                  if s not in record.license_statements]
+        return replace(record, error=page_record.error and f"landing page: {page_record.error}",
+                       skipped=page_record.skipped)
+    statements = record.license_statements + tuple(
+        s for s in page_record.license_statements if s not in record.license_statements)
+    metadata = record.metadata
     if info is None:            # the "landing page" is the file itself
-        record.files = page_record.files
-        for ref in record.files:
-            ref.media_type = ref.media_type or item.format_hint
+        files = tuple(replace(ref, media_type=ref.media_type or item.format_hint)
+                      for ref in page_record.files)
     else:
-        record.document.landing_url = page_record.document.landing_url
-        record.files = info.declared_files or info.repository_files or page_record.files
-    record.document.source_url = record.files[0].url if record.files else None
-    return record
+        metadata = replace(metadata, landing_url=page_record.metadata.landing_url)
+        files = tuple(info.declared_files or info.repository_files) or page_record.files
+    metadata = replace(metadata, source_url=files[0].url if files else None)
+    return replace(record, metadata=metadata, files=files, license_statements=statements)
 
 
 def _response_date(root: etree._Element) -> str:
@@ -284,5 +283,4 @@ def _response_date(root: etree._Element) -> str:
 
 def _broken(raw: str, message: str) -> Record:
     source_id = "unreadable:" + hashlib.sha1(raw.encode()).hexdigest()[:16]
-    return Record(source_id, new_document(source_id, raw_record=raw),
-                  error=f"unreadable OAI-PMH record: {message}")
+    return Record(source_id, Metadata(raw_record=raw), error=f"unreadable OAI-PMH record: {message}")

@@ -16,7 +16,7 @@ its files plainly: DSpace ``/bitstream/`` and OJS ``/article/download/`` anchors
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Iterable, cast
 from urllib.parse import urldefrag, urljoin, urlsplit
 
@@ -25,7 +25,7 @@ from lxml import etree
 
 from mirror import licenses
 from mirror.errors import FetchError, TooLarge
-from mirror.sources.base import FileRef, Record, new_document
+from mirror.sources.base import FileRef, Metadata, Record
 from mirror.sources.files import NOT_FILE_TYPES, bare_type, file_name, file_type, is_html
 
 if TYPE_CHECKING:
@@ -158,14 +158,15 @@ def _read_anchors(doc: Any, base: str, info: PageInfo) -> None:
 def page_record(page: "Page", info: PageInfo, *, source_id: str | None = None,
                 datestamp: str | None = None) -> Record:
     """The record of an HTML page: the page itself is its first file, then its declared files."""
-    doc = new_document(source_id or page.url, title=info.title or file_name(page.final_url) or page.url,
-                       description=info.description, creators=info.creators, date=info.date,
-                       language=info.language, type=info.type, source_url=page.url,
-                       landing_url=page.final_url)
+    metadata = Metadata(title=info.title or file_name(page.final_url) or page.url,
+                        description=info.description, creators=tuple(info.creators), date=info.date,
+                        language=info.language, type=info.type, source_url=page.url,
+                        landing_url=page.final_url)
     files = [FileRef(page.final_url, name=file_name(page.final_url), media_type=page_type(page),
                      page=page)]
     files += [f for f in info.declared_files if f.url != page.final_url]
-    return Record(doc.source_id, doc, files, list(info.license_statements), datestamp=datestamp)
+    return Record(source_id or page.url, metadata, tuple(files), tuple(info.license_statements),
+                  datestamp=datestamp)
 
 
 def file_record(url: str, *, page: "Page | None" = None, statements: Iterable[str] = (),
@@ -177,18 +178,17 @@ def file_record(url: str, *, page: "Page | None" = None, statements: Iterable[st
     if page is not None:
         found += [s for s in licenses.from_link_header(page.headers, page.final_url) if s not in found]
     media = page_type(page) if page is not None else None
-    doc = new_document(url, title=title or file_name(url) or url, source_url=url,
-                       landing_url=landing_url)
+    metadata = Metadata(title=title or file_name(url) or url, source_url=url, landing_url=landing_url)
     ref = FileRef(page.final_url if page else url, name=file_name(url),
                   media_type=media or file_type(url), page=page)
-    return Record(url, doc, [ref], found, datestamp=datestamp)
+    return Record(url, metadata, (ref,), tuple(found), datestamp=datestamp)
 
 
 def failed_record(url: str, *, error: str | None = None, skipped: str | None = None,
                   datestamp: str | None = None) -> Record:
     """A record the source could not read (``error``) or was told to leave (``skipped``)."""
-    doc = new_document(url, title=file_name(url) or url, source_url=url)
-    return Record(url, doc, [], [], datestamp=datestamp, error=error, skipped=skipped)
+    metadata = Metadata(title=file_name(url) or url, source_url=url)
+    return Record(url, metadata, datestamp=datestamp, error=error, skipped=skipped)
 
 
 async def fetch_page(fetcher: "Fetcher", url: str) -> "Page | Record":
@@ -216,8 +216,7 @@ async def read_url(fetcher: "Fetcher", url: str, *, datestamp: str | None = None
     except TooLarge:
         return file_record(url, statements=inherited, datestamp=datestamp), None
     if isinstance(got, Record):
-        got.datestamp = datestamp
-        return got, None
+        return replace(got, datestamp=datestamp), None
     if not is_html(header(got.headers, "Content-Type")):
         return file_record(url, page=got, statements=inherited, datestamp=datestamp), None
     info = read_page(got)

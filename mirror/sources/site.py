@@ -28,6 +28,7 @@ import base64
 import json
 import zlib
 from collections import deque
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, AsyncIterator
 from urllib.parse import urldefrag, urlsplit
 
@@ -89,17 +90,15 @@ class _Crawl:
     def state(self) -> dict[str, str]:
         return {"queue": pack(list(self.queue)), "seen": pack(sorted(self.seen))}
 
-    def first_visit(self, record: Record) -> bool:
-        """False for a page reached again through a redirect; a page met through a redirect
-        takes its final URL as source id."""
+    def first_visit(self, record: Record) -> Record | None:
+        """The record as read on a first visit (a page met through a redirect takes its final
+        URL as source id); None for a page reached again through a redirect."""
         final = record.files[0].url if record.files and record.files[0].page is not None else record.source_id
         if final in self.read:
-            return False
+            return None
         self.read.add(final)
         self.seen.add(final)
-        if final != record.source_id:
-            record.source_id = record.document.source_id = final
-        return True
+        return replace(record, source_id=final) if final != record.source_id else record
 
 
 class SiteSource(Source):
@@ -135,8 +134,9 @@ class SiteSource(Source):
             async def read(item: Item) -> tuple[int, tuple[Record, PageInfo | None]]:
                 return item[1], await read_url(fetcher, item[0], inherited=item[2])
 
-            async for depth, (record, info) in map_ordered(read, batch, BATCH):
-                if not crawl.first_visit(record):
+            async for depth, (read_record, info) in map_ordered(read, batch, BATCH):
+                record = crawl.first_visit(read_record)
+                if record is None:
                     continue
                 yield record
                 if info is not None:

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from indexer.records import ContentIn, DocumentIn
-from mirror.batch import Coalescer, GroupCommit, status_reader
+from mirror.batch import Coalescer, GroupCommit, StateRow, StatusRow, status_reader
 from mirror.errors import MirrorError
 from mirror.home import Home
+from mirror.outcome import Kind
 from mirror.services import open_home
 from mirror.store import open_store
 from mirror.store.blockstore import commit_batches
@@ -41,7 +42,8 @@ async def test_concurrent_writes_share_transactions_and_all_commit(tmp_path: Pat
                                     profile=result.profile, name=path.name)
                 upserted = await writes.write(
                     doc=_doc(i, [content]), blocks=blocks,
-                    status=lambda r, i=i: ("reports", f"r{i}", r.status if r else "?", None, "p1"))
+                    status=lambda r, i=i: StatusRow("reports", f"r{i}", Kind(r.status) if r else Kind.FAILED,
+                                                    None, "p1"))
                 assert upserted is not None and upserted.status == "stored"
                 assert store.has_all(result.cid)              # committed before the index said so
                 return str(result.cid)
@@ -68,10 +70,10 @@ async def test_a_failing_write_fails_alone_and_order_is_kept(tmp_path: Path) -> 
                 return await tx.retract("reports", "r1")
 
             results = await asyncio.gather(
-                writes.write(doc=_doc(1), state=("reports", "source", "a")),
+                writes.write(doc=_doc(1), state=StateRow("reports", "source", "a")),
                 writes.run(boom),
                 writes.run(retract),                          # after the upsert it follows
-                writes.write(doc=_doc(2), state=("reports", "source", "b")),
+                writes.write(doc=_doc(2), state=StateRow("reports", "source", "b")),
                 return_exceptions=True)
         assert results[0].status == "stored"
         assert isinstance(results[1], MirrorError)

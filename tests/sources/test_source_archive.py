@@ -30,12 +30,12 @@ async def test_collection_is_listed_with_the_scrape_cursor(archive_server, fetch
 async def test_item_metadata_and_original_files(archive_server, fetcher):
     src = source(archive_server)
     rec = await src.item(fetcher, "item-0003")
-    doc = rec.document
+    doc = rec.metadata
     assert (doc.title, doc.creators, doc.date, doc.language, doc.type) == (
-        "Item 3", ["Author 3", "Second Author"], "1903", "eng", "texts")
-    assert doc.description == "About item 3." and doc.subjects == ["alpha", "beta"]
+        "Item 3", ("Author 3", "Second Author"), "1903", "eng", "texts")
+    assert doc.description == "About item 3." and list(doc.subjects) == ["alpha", "beta"]
     assert doc.landing_url == f"{archive_server.url}/details/item-0003"
-    assert rec.license_statements == ["http://creativecommons.org/publicdomain/mark/1.0/"]
+    assert list(rec.license_statements) == ["http://creativecommons.org/publicdomain/mark/1.0/"]
     assert rec.datestamp == "2022-04-15T05:20:03Z"     # item_last_updated
     assert [(f.name, f.url, f.media_type) for f in rec.files] == [
         ("item-0003.pdf", f"{archive_server.url}/download/item-0003/item-0003.pdf", "application/pdf"),
@@ -45,9 +45,9 @@ async def test_item_metadata_and_original_files(archive_server, fetcher):
 
 async def test_licence_statements_as_found(archive_server, fetcher):
     src = source(archive_server)
-    assert (await src.item(fetcher, "item-0001")).license_statements == \
+    assert list((await src.item(fetcher, "item-0001")).license_statements) == \
         ["https://creativecommons.org/licenses/by-nc/4.0/"]
-    assert (await src.item(fetcher, "item-0002")).license_statements == ["All rights reserved"]
+    assert list((await src.item(fetcher, "item-0002")).license_statements) == ["All rights reserved"]
 
 
 async def test_missing_dark_and_collection_items(archive_server, fetcher):

@@ -25,14 +25,14 @@ async def test_harvest_pages_all_datasets(fetcher):
 async def test_dataset_fields_become_the_record(ckan_server, fetcher):
     run = await harvest(CKANSource(ckan_server.url, SourceOptions()), fetcher)
     rec = run.by_id()[ckan_server.packages[1]["id"]]
-    doc = rec.document
+    doc = rec.metadata
     assert (doc.title, doc.description) == ("Dataset 1", "Notes about dataset 1.")
-    assert doc.creators == ["Author 1"] and doc.subjects == ["weather", "tag-1"]
+    assert list(doc.creators) == ["Author 1"] and list(doc.subjects) == ["weather", "tag-1"]
     assert doc.landing_url == ckan_server.url + "/dataset/dataset-001"
     assert doc.date == "2021-01-02" and doc.type == "dataset"
     assert '"name": "dataset-001"' in doc.raw_record
     assert rec.datestamp == ckan_server.packages[1]["metadata_modified"]
-    assert rec.license_statements == ["odc-odbl", "http://www.opendefinition.org/licenses/odc-odbl",
+    assert list(rec.license_statements) == ["odc-odbl", "http://www.opendefinition.org/licenses/odc-odbl",
                                       "Open Data Commons Open Database License (ODbL)"]
     csv, txt = rec.files
     size = ckan_server.packages[1]["resources"][0]["size"]
@@ -44,9 +44,9 @@ async def test_dataset_fields_become_the_record(ckan_server, fetcher):
 async def test_creators_fall_back_to_maintainer_and_organization(ckan_server, fetcher):
     recs = (await harvest(CKANSource(ckan_server.url, SourceOptions()), fetcher)).by_id()
     pkgs = ckan_server.packages
-    assert recs[pkgs[0]["id"]].document.creators == ["Data Team"]      # no author, a maintainer
-    assert recs[pkgs[3]["id"]].document.creators == ["Map Office"]     # neither: the organization
-    assert recs[pkgs[5]["id"]].license_statements == ["notspecified", "License not specified"]
+    assert list(recs[pkgs[0]["id"]].metadata.creators) == ["Data Team"]      # no author, a maintainer
+    assert list(recs[pkgs[3]["id"]].metadata.creators) == ["Map Office"]     # neither: the organization
+    assert list(recs[pkgs[5]["id"]].license_statements) == ["notspecified", "License not specified"]
 
 
 async def test_organization_path_filters_the_search(ckan_server, fetcher):
@@ -54,7 +54,7 @@ async def test_organization_path_filters_the_search(ckan_server, fetcher):
     assert src.root == ckan_server.url and src.default_collection() == "127.0.0.1-rain-office"
     run = await harvest(src, fetcher)
     assert len(run.records) == 13
-    assert all(r.document.creators != ["Map Office"] for r in run.records)
+    assert all(list(r.metadata.creators) != ["Map Office"] for r in run.records)
     assert ckan_server.searches()[0]["fq"] == 'organization:"rain-office"'
 
 

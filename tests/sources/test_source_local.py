@@ -23,18 +23,18 @@ async def test_jsonl_manifest_records_and_bad_lines(fetcher):
     assert alpha.source_id == "files/alpha.txt" and alpha.error is None
     assert alpha.files[0].url == str(FIXTURES / "files" / "alpha.txt")
     assert (alpha.files[0].name, alpha.files[0].media_type) == ("alpha.txt", "text/plain")
-    doc = alpha.document
+    doc = alpha.metadata
     assert (doc.title, doc.creators, doc.date, doc.description, doc.subjects, doc.language, doc.type) == (
-        "Alpha", ["A. Author"], "2024-01-01", "First.", ["x", "y"], "en", "Text")
-    assert alpha.license_statements == ["CC0-1.0"] and json.loads(doc.raw_record)["title"] == "Alpha"
+        "Alpha", ("A. Author",), "2024-01-01", "First.", ("x", "y"), "en", "Text")
+    assert list(alpha.license_statements) == ["CC0-1.0"] and json.loads(doc.raw_record)["title"] == "Alpha"
     assert remote.source_id == "remote-1" and remote.files[0].url == "https://example.org/remote.pdf"
-    assert remote.document.title == "remote.pdf"
+    assert remote.metadata.title == "remote.pdf"
     assert broken.error.startswith("line 3: invalid JSON") and not broken.files
     assert no_licence.error == "line 4: missing 'license'" and no_licence.source_id == "files/beta.txt"
     assert array.error == "line 6: not a JSON object" and array.source_id == "mixed.jsonl:6"
     assert beta.files[0].url == str(FIXTURES / "files" / "beta.txt")      # ../ resolved
-    assert beta.license_statements == ["CC-BY-4.0", "CC-BY-SA-4.0"]
-    assert (beta.document.creators, beta.document.subjects) == (["Solo Author"], ["one"])
+    assert list(beta.license_statements) == ["CC-BY-4.0", "CC-BY-SA-4.0"]
+    assert (beta.metadata.creators, beta.metadata.subjects) == (("Solo Author",), ("one",))
     assert run.checkpoints == [{}]
 
 
@@ -42,11 +42,11 @@ async def test_csv_manifest(fetcher):
     run = await harvest(ManifestSource(str(FIXTURES / "good.csv"), SourceOptions()), fetcher)
     alpha, remote, no_url, two_lines = run.records
     assert alpha.source_id == "alpha"
-    assert alpha.document.creators == ["Doe, J.", "Roe, R."] and alpha.document.subjects == ["a", "b"]
-    assert alpha.document.description == "Has, a comma"
-    assert remote.source_id == "https://example.org/x.csv" and remote.document.creators == []
+    assert list(alpha.metadata.creators) == ["Doe, J.", "Roe, R."] and list(alpha.metadata.subjects) == ["a", "b"]
+    assert alpha.metadata.description == "Has, a comma"
+    assert remote.source_id == "https://example.org/x.csv" and list(remote.metadata.creators) == []
     assert no_url.error == "line 4: missing 'url'"
-    assert two_lines.document.title == "Two\nlines" and two_lines.error is None
+    assert two_lines.metadata.title == "Two\nlines" and two_lines.error is None
 
 
 async def test_checkpoints_resume_and_changed_lines(tmp_path, fetcher):
@@ -99,7 +99,7 @@ async def test_folder_files_under_the_given_licence(folder, fetcher):
     run = await harvest(src, fetcher)
     assert [r.source_id for r in run.records] == ["a_first-note.txt", "link-inside.txt", "sub/b.csv"]
     first = run.records[0]
-    assert first.document.title == "a first note" and first.license_statements == ["CC-BY-4.0"]
+    assert first.metadata.title == "a first note" and list(first.license_statements) == ["CC-BY-4.0"]
     assert first.files[0].url == str(folder / "a_first-note.txt") and first.files[0].size == 1
     assert run.records[2].files[0].media_type == "text/csv"
     assert src.default_collection() == "open-papers"

@@ -34,18 +34,17 @@ async def test_full_harvest_pages_with_checkpoints_and_total(oai_server, fetcher
 async def test_records_are_read_from_oai_dc(oai_server, fetcher):
     run = await harvest(source(oai_server), fetcher)
     rec = run.by_id()["oai:fake.example:0"]
-    doc = rec.document
+    doc = rec.metadata
     assert doc.title == "Record 0: a file record"
-    assert doc.creators == ["Author 0", "Coauthor, A."]
-    assert doc.subjects == ["testing", "file"]
+    assert list(doc.creators) == ["Author 0", "Coauthor, A."]
+    assert list(doc.subjects) == ["testing", "file"]
     assert doc.description == "Abstract of record 0."
     assert (doc.date, doc.language, doc.type) == ("2020-01-01", "en", "Text")
-    assert doc.collection == "" and doc.contents == []
     assert "<dc:title>Record 0: a file record</dc:title>" in doc.raw_record
     assert rec.datestamp == "2020-01-01T12:00:00Z"
     assert [f.url for f in rec.files] == [oai_server.root + "/files/rec-0.pdf"]
     assert rec.files[0].media_type == "application/pdf"
-    assert rec.license_statements == ["http://creativecommons.org/licenses/by/4.0/"]
+    assert list(rec.license_statements) == ["http://creativecommons.org/licenses/by/4.0/"]
 
 
 async def test_deleted_records_come_out_deleted(oai_server, fetcher):
@@ -53,7 +52,7 @@ async def test_deleted_records_come_out_deleted(oai_server, fetcher):
     deleted = [r for r in run.records if r.deleted]
     assert [r.source_id for r in deleted] == ["oai:fake.example:6", "oai:fake.example:16",
                                              "oai:fake.example:26", "oai:fake.example:36"]
-    assert all(r.files == [] and r.datestamp for r in deleted)
+    assert all(list(r.files) == [] and r.datestamp for r in deleted)
 
 
 async def test_files_are_discovered_on_landing_pages(oai_server, fetcher):
@@ -61,8 +60,8 @@ async def test_files_are_discovered_on_landing_pages(oai_server, fetcher):
     root = oai_server.root
     dspace = recs["oai:fake.example:1"]
     assert [f.url for f in dspace.files] == [root + "/bitstream/handle/123/1/paper.pdf"]
-    assert dspace.document.landing_url == root + "/handle/123/1"
-    assert dspace.license_statements == ["info:eu-repo/semantics/openAccess",
+    assert dspace.metadata.landing_url == root + "/handle/123/1"
+    assert list(dspace.license_statements) == ["info:eu-repo/semantics/openAccess",
                                          "https://creativecommons.org/licenses/by-sa/4.0/"]
     ojs = recs["oai:fake.example:2"]
     assert [f.url for f in ojs.files] == [root + "/index.php/j/article/download/2/102"]
@@ -71,22 +70,22 @@ async def test_files_are_discovered_on_landing_pages(oai_server, fetcher):
                                                                   "application/epub+zip")]
     arxiv = recs["oai:fake.example:4"]
     assert [f.url for f in arxiv.files] == [root + "/pdf/4"]
-    assert arxiv.license_statements == ["http://arxiv.org/licenses/nonexclusive-distrib/1.0/"]
+    assert list(arxiv.license_statements) == ["http://arxiv.org/licenses/nonexclusive-distrib/1.0/"]
     # a landing page without file links is the file itself; its Link header adds the licence
     landing = recs["oai:fake.example:8"]
     assert [f.url for f in landing.files] == [root + "/page/8"]
     assert landing.files[0].page is not None and b"No file here" in landing.files[0].page.body
-    assert landing.license_statements == ["http://creativecommons.org/licenses/by/4.0/"]
+    assert list(landing.license_statements) == ["http://creativecommons.org/licenses/by/4.0/"]
 
 
 async def test_relation_files_and_records_without_files(oai_server, fetcher):
     recs = (await harvest(source(oai_server), fetcher)).by_id()
     assert [f.url for f in recs["oai:fake.example:5"].files] == [oai_server.root + "/files/rec-5.txt"]
-    assert recs["oai:fake.example:5"].license_statements == ["info:eu-repo/semantics/openAccess"]
+    assert list(recs["oai:fake.example:5"].license_statements) == ["info:eu-repo/semantics/openAccess"]
     csv = recs["oai:fake.example:7"]
     assert [f.url for f in csv.files] == [oai_server.root + "/files/rec-7.csv"]
-    assert csv.document.landing_url == "https://doi.org/10.5555/fake.7"
-    assert recs["oai:fake.example:9"].files == []       # metadata only: the pipeline decides
+    assert csv.metadata.landing_url == "https://doi.org/10.5555/fake.7"
+    assert list(recs["oai:fake.example:9"].files) == []       # metadata only: the pipeline decides
     # no landing page was fetched for records that named their file
     assert not any(p.startswith("/page/7") or p == "/doi" for p, _, _ in oai_server.requests)
 
@@ -120,9 +119,9 @@ async def test_unsupported_metadata_format_is_not_a_collection(oai_server, fetch
 async def test_qualified_dublin_core_reads_the_same_fields(oai_server, fetcher):
     recs = (await harvest(source(oai_server, metadata_prefix="oai_qdc"), fetcher)).by_id()
     rec = recs["oai:fake.example:0"]
-    assert rec.document.description == "Abstract of record 0."       # dcterms:abstract
-    assert rec.document.date == "2020-01-01"                         # dcterms:issued
-    assert rec.license_statements == ["http://creativecommons.org/licenses/by/4.0/"]  # dcterms:license
+    assert rec.metadata.description == "Abstract of record 0."       # dcterms:abstract
+    assert rec.metadata.date == "2020-01-01"                         # dcterms:issued
+    assert list(rec.license_statements) == ["http://creativecommons.org/licenses/by/4.0/"]  # dcterms:license
 
 
 async def test_resume_from_a_checkpoint_continues_with_the_next_page(oai_server, fetcher):

@@ -44,8 +44,8 @@ async def test_robots_gone_and_licences(site_server, fetcher):
     assert recs["/docs/private/secret.html"].skipped == "robots"
     assert site_server.fetched("/docs/private/secret.html") == 0
     assert recs["/docs/gone.html"].skipped == "gone"
-    assert recs["/docs/nc.html"].license_statements == ["https://creativecommons.org/licenses/by-nc/4.0/"]
-    assert recs["/docs/no-license.html"].license_statements == []
+    assert list(recs["/docs/nc.html"].license_statements) == ["https://creativecommons.org/licenses/by-nc/4.0/"]
+    assert list(recs["/docs/no-license.html"].license_statements) == []
     assert [f.url.removeprefix(site_server.url) for f in recs["/docs/paper.html"].files] == \
         ["/docs/paper.html", "/docs/paper.pdf"]
 
@@ -55,11 +55,11 @@ async def test_linked_files_become_records_inheriting_the_licence(site_server, f
     data_page = site_server.url + "/docs/data.html"
     for path in ("/docs/table.csv", "/files/report.pdf"):       # same host, even outside the path scope
         rec = recs[path]
-        assert rec.license_statements == [CC_BY] and rec.document.landing_url == data_page
+        assert list(rec.license_statements) == [CC_BY] and rec.metadata.landing_url == data_page
         assert rec.files[0].page is None and site_server.fetched(path) == 0   # the pipeline fetches it
     download = recs["/docs/download?id=7"]            # no extension: fetched, answers CSV
     assert download.files[0].page is not None and download.files[0].media_type == "text/csv"
-    assert download.license_statements == [CC_BY]
+    assert list(download.license_statements) == [CC_BY]
     assert not any("x.pdf" in k for k in recs)         # a file on another host is not taken
 
 

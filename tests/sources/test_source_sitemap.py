@@ -34,28 +34,28 @@ async def test_index_with_a_gzipped_child_lists_every_url(site_server, fetcher):
 async def test_each_page_is_read_for_metadata_and_licence(site_server, fetcher):
     run = await harvest(SitemapSource(site_server.sitemap, SourceOptions()), fetcher)
     recs = {k.removeprefix(site_server.url): v for k, v in run.by_id().items()}
-    assert recs["/docs/license-link.html"].license_statements == [CC_BY]
-    assert recs["/docs/license-a.html"].license_statements == \
+    assert list(recs["/docs/license-link.html"].license_statements) == [CC_BY]
+    assert list(recs["/docs/license-a.html"].license_statements) == \
         ["http://creativecommons.org/licenses/by-sa/4.0/deed.fr"]
-    assert recs["/docs/jsonld.html"].license_statements == \
+    assert list(recs["/docs/jsonld.html"].license_statements) == \
         ["https://creativecommons.org/publicdomain/zero/1.0/"]
-    assert recs["/docs/link-header.html"].license_statements == [CC_BY]
-    assert recs["/docs/no-license.html"].license_statements == []
+    assert list(recs["/docs/link-header.html"].license_statements) == [CC_BY]
+    assert list(recs["/docs/no-license.html"].license_statements) == []
     dc = recs["/docs/dc-meta.html"]
-    assert dc.license_statements == [CC_BY]
-    assert (dc.document.title, dc.document.creators, dc.document.date, dc.document.language) == \
-        ("Dublin Core title", ["Doe, Jane"], "2019-05-06", "en")
-    assert dc.document.description == "About DC page."
+    assert list(dc.license_statements) == [CC_BY]
+    assert (dc.metadata.title, dc.metadata.creators, dc.metadata.date, dc.metadata.language) == \
+        ("Dublin Core title", ("Doe, Jane",), "2019-05-06", "en")
+    assert dc.metadata.description == "About DC page."
     page = recs["/docs/license-link.html"]
     assert page.files[0].page is not None and page.files[0].media_type == "text/html"
-    assert page.document.landing_url == page.source_id
+    assert page.metadata.landing_url == page.source_id
 
 
 async def test_citation_pdf_url_is_a_second_file(site_server, fetcher):
     run = await harvest(SitemapSource(site_server.sitemap, SourceOptions()), fetcher)
     paper = run.by_id()[site_server.url + "/docs/paper.html"]
-    assert paper.document.title == "A paper about mirrors"
-    assert paper.document.creators == ["Smith, Ann", "Lee, Bo"]
+    assert paper.metadata.title == "A paper about mirrors"
+    assert list(paper.metadata.creators) == ["Smith, Ann", "Lee, Bo"]
     assert [f.url.removeprefix(site_server.url) for f in paper.files] == ["/docs/paper.html", "/docs/paper.pdf"]
     assert paper.files[1].page is None and paper.files[1].media_type == "application/pdf"
     table = run.by_id()[site_server.url + "/docs/table.csv"]

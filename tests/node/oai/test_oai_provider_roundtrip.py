@@ -71,8 +71,8 @@ async def test_our_harvester_gets_back_titles_licences_and_bytes(site, fetcher) 
     for record in records:
         doc, data = originals[record.source_id]
         cid = doc.contents[0].cid
-        assert record.document.title == doc.title
-        assert record.document.creators == doc.creators
+        assert record.metadata.title == doc.title
+        assert list(record.metadata.creators) == doc.creators
         assert [normalize(s) for s in record.license_statements] == [doc.license]
         assert [f.url for f in record.files] == [f"{site.url}/ipfs/{cid}"]
         assert record.files[0].page is not None and record.files[0].page.body == data
@@ -91,7 +91,7 @@ async def test_an_incremental_rerun_gets_changes_and_deletions(site, fetcher) ->
     assert await site.node.index.retract("books", "item-2")
     await site.node.add(b"item new", title="Item new", source_id="item-new")
     _, second, _ = await harvest(site, fetcher, state)
-    assert sorted((r.document.title if not r.deleted else "", r.deleted) for r in second) == [
+    assert sorted((r.metadata.title if not r.deleted else "", r.deleted) for r in second) == [
         ("", True), ("Item new", False)]
     [gone] = [r for r in second if r.deleted]
     assert gone.source_id == make_identifier("127.0.0.1", "books", "item-2")
@@ -101,4 +101,4 @@ async def test_a_set_harvest_reads_one_collection(site, fetcher) -> None:
     await site.node.add(b"a map", title="A map", collection="maps & charts", source_id="m")
     await site.node.add(b"a book", title="A book", collection="books", source_id="b")
     _, records, _ = await harvest(site, fetcher, set_spec="maps~20~26~20charts")
-    assert [r.document.title for r in records] == ["A map"]
+    assert [r.metadata.title for r in records] == ["A map"]

@@ -1,0 +1,93 @@
+"""How a record ended, and the count of a whole run.
+
+Every record a harvest meets ends in exactly one ``Outcome``: its ``Kind`` (stored, updated,
+unchanged, skipped, gone, retracted, failed), the reason of a skip or the error of a failure, and
+the bytes of new content stored. Outcomes are values, counted in a ``Summary``, never raised.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Kind(Enum):
+    """The kinds of outcome; the values are the words of the summary and of record statuses."""
+
+    STORED = "stored"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    SKIPPED = "skipped"
+    GONE = "gone"
+    RETRACTED = "retracted"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one record ended."""
+
+    kind: Kind
+    reason: str | None = None    # skipped: why (a licence skip reason, "no-file", "robots"); failed: the error
+    bytes: int = 0               # stored or updated: the bytes of its contents
+
+
+STORED = Outcome(Kind.STORED)
+UNCHANGED = Outcome(Kind.UNCHANGED)
+GONE = Outcome(Kind.GONE)
+RETRACTED = Outcome(Kind.RETRACTED)
+
+
+def skipped(reason: str) -> Outcome:
+    return Outcome(Kind.SKIPPED, reason)
+
+
+def failed(error: str) -> Outcome:
+    return Outcome(Kind.FAILED, error)
+
+
+@dataclass
+class Summary:
+    """The outcomes of one run, counted."""
+
+    collection: str = ""
+    source: str = ""
+    kind: str = ""
+    stored: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    gone: int = 0
+    retracted: int = 0
+    failed: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    failures: list[dict[str, str]] = field(default_factory=list)
+    dry_run: bool = False
+    refused: int = 0                  # connections the address policy refused (each failed a record)
+    allow_private: bool = False       # private addresses were allowed (flag, or implied by the source)
+
+    def count(self, source_id: str, outcome: Outcome) -> None:
+        """Add one record's OUTCOME (a failure is also listed with its error)."""
+        kind = outcome.kind
+        if kind is Kind.SKIPPED:
+            self.skipped[outcome.reason or "unknown"] += 1
+            return
+        setattr(self, kind.value, getattr(self, kind.value) + 1)
+        if kind is Kind.FAILED:
+            self.failures.append({"source_id": source_id, "error": outcome.reason or ""})
+        elif kind in (Kind.STORED, Kind.UPDATED):
+            self.bytes += outcome.bytes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "collection": self.collection, "source": self.source, "kind": self.kind,
+            "stored": self.stored + self.updated, "updated": self.updated,
+            "unchanged": self.unchanged, "skipped": dict(self.skipped), "gone": self.gone,
+            "retracted": self.retracted, "failed": self.failed, "bytes": self.bytes,
+            "seconds": round(self.seconds, 3), "dry_run": self.dry_run,
+            "failures": self.failures[:100], "refused": self.refused,
+            "allow_private": self.allow_private,
+        }
