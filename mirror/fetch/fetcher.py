@@ -8,7 +8,8 @@
 Every hop of a fetch is checked against robots.txt (``robots``) and waits for its host's turn
 (``politeness``); redirects are followed here, one hop at a time (http and https only, at most
 ``fetch.max_redirects``, loops detected). Outcomes are values: 404/410 -> ``Skipped("gone")``,
-disallowed -> ``Skipped("robots")`` (nothing requested). Failures raise ``FetchError`` subclasses with
+disallowed -> ``Skipped("robots")`` (nothing requested); ``get_page(any_status=True)`` returns an
+error answer that is not retried as a ``Page`` of its status instead (an OAI-PMH error in a 422). Failures raise ``FetchError`` subclasses with
 ``retryable`` set and the cause chained, after ``fetch.retries`` retries for retryable ones: timeouts,
 connection failures, truncated bodies, 408/425/429/500/502/503/504. Before a retry the host's next start
 is pushed back by Retry-After (429/503, capped at ``fetch.max_retry_after``) or by exponential backoff
@@ -118,11 +119,14 @@ class Fetcher:
 
     # ------------------------------------------------------------------ public API
 
-    async def get_page(self, url: str, *, max_bytes: int = PAGE_MAX,
-                       headers: dict[str, str] | None = None) -> Page | Skipped:
-        """Fetch a small body into memory (at most ``max_bytes`` decoded bytes, and ``fetch.max_bytes``)."""
+    async def get_page(self, url: str, *, max_bytes: int = PAGE_MAX, headers: dict[str, str] | None = None,
+                       any_status: bool = False) -> Page | Skipped:
+        """Fetch a small body into memory (at most ``max_bytes`` decoded bytes, and ``fetch.max_bytes``).
+        With ``any_status`` an answer with a final error status (4xx, 404 and 410 included, and
+        the 5xx not retried) is returned as a Page of that status, for the caller to read."""
         cap = min(max_bytes, self.max_bytes)
-        return await self._fetch(url, lambda hop: PageSink(hop, cap), headers)  # type: ignore[return-value]
+        return await self._fetch(  # type: ignore[return-value]
+            url, lambda hop: PageSink(hop, cap, any_status=any_status), headers)
 
     async def fetch_file(self, url: str, *, digest: bool = True, spool: int = 0) -> FetchedFile | Skipped:
         """Stream a body into a new file in the staging folder while hashing it (sha256; with
@@ -252,15 +256,16 @@ class Fetcher:
         status = resp.status
         if 300 <= status < 400 and status != 304:
             return self._redirect(url, resp)
-        if status in GONE:
+        sink = new_sink(url)
+        as_page = getattr(sink, "any_status", False) and status not in RETRYABLE_STATUS
+        if status in GONE and not as_page:
             return Skipped(url, "gone", status)
-        if not (200 <= status < 300 or status == 304):
+        if not (200 <= status < 300 or status == 304 or as_page):
             error = self._status_error(url, resp)
             error.body = await self._error_body(url, resp, host)
             raise error
         fetched_at = now_iso()
         headers = CIMultiDictProxy(CIMultiDict(resp.headers))
-        sink = new_sink(url)
         try:
             await self._read(url, resp, sink, host)
             if isinstance(sink, FileSink):

@@ -32,12 +32,15 @@ def _too_large(url: str, cap: int) -> TooLarge:
 
 class PageSink:
     """Collect a body in memory up to ``cap`` bytes; past it raise ``TooLarge``, or with
-    ``truncate`` keep the first ``cap`` bytes and stop reading (robots.txt)."""
+    ``truncate`` keep the first ``cap`` bytes and stop reading (robots.txt). With ``any_status``
+    the body of an answer with a final error status is collected too (an API explains its errors
+    there)."""
 
-    def __init__(self, url: str, cap: int, *, truncate: bool = False) -> None:
+    def __init__(self, url: str, cap: int, *, truncate: bool = False, any_status: bool = False) -> None:
         self.url = url
         self.cap = cap
         self.truncate = truncate
+        self.any_status = any_status
         self._buf = bytearray()
 
     @property

@@ -6,17 +6,22 @@ a ``Checkpoint`` holding the *next* token, so a rerun resumes there. ``completeL
 
 State keys (all strings):
     resumption_token  the token of the next page of the list in progress
-    list_from         the ``from`` that list started with ("" for a full harvest)
-    started           the ``responseDate`` of the list's first page
-    from              after a completed list: ``from`` for the next run (the ``started`` of that
-                      list, cut to the repository's granularity), so a rerun asks only for records
-                      created, changed or deleted since
+    list_from         the ``from`` of that list ("" for a full harvest)
+    started           the ``responseDate`` of the harvest's first page
+    last              the latest datestamp listed, while the list came in datestamp order
+    from              after a completed list: ``from`` for the next run (``started``, cut to the
+                      repository's granularity), so a rerun asks only for records created, changed
+                      or deleted since
 
-Protocol errors: ``noRecordsMatch`` is an empty list, not an error. ``badResumptionToken`` (an
-expired token, typically after a pause) restarts the list once from ``list_from``; the records
-already handled come again and the pipeline finds them unchanged. ``cannotDisseminateFormat`` and
-``noSetHierarchy`` raise ``NotACollection`` (the request cannot be satisfied as asked); other
-codes raise ``FetchError``; both name the code. Flow control (503 + Retry-After) is the fetcher's.
+Protocol errors are read from the body of any answer before its HTTP status is judged
+(invenio-oaiserver, behind Zenodo and InvenioRDM, sends them with 422; others with 400 or 404).
+``noRecordsMatch`` is an empty list, not an error: an incremental run with nothing new is a clean
+run. ``badResumptionToken`` (an expired token) restarts the list without it, from the last
+datestamp listed when the list is in datestamp order, else from ``list_from``
+(``mirror.sources.oai_listing``); a refused token is never sent twice, and a list that gets no
+further between two refusals stops the run with an error. ``cannotDisseminateFormat`` and
+``noSetHierarchy`` raise ``NotACollection`` (the request cannot be satisfied as asked); other codes
+raise ``FetchError``; both name the code. Flow control (503 + Retry-After) is the fetcher's.
 
 Files: see ``mirror.sources.oai_dc``. A record that names only a landing page gets it fetched (a few
 at a time) and its file discovered there (``mirror.sources.pages``): the page's declared files
@@ -33,11 +38,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lxml import etree
 
-from mirror.errors import FetchError, NotACollection
-from mirror.sources.api import get_required
+from mirror.errors import BadStatus, FetchError, NotACollection
+from mirror.fetch.results import Skipped
 from mirror.sources.dates import now_utc, parse_when
 from mirror.sources.base import Checkpoint, Metadata, Record, Source, url_slug
 from mirror.sources.oai_dc import Harvested, oai, parse_record
+from mirror.sources.oai_listing import Listing
 from mirror.sources.ordered import map_ordered
 from mirror.sources.pages import read_url
 from mirror.sources.xmlparse import parse_xml, text_of
@@ -141,42 +147,43 @@ class OAIPMHSource(Source):
         await self._check_format(fetcher)
         if self.options.set_spec:
             await self._check_set(fetcher)
-        token = state.get("resumption_token") or None
-        list_from = (state.get("list_from") if token else state.get("from")) or ""
-        started = (state.get("started") if token else None) or ""
-        restarted = False
+        listing = Listing.restore(state)
         seen: set[str] = set()
         while True:
             try:
-                root = await self._call(fetcher, **self._list_args(token, list_from))
+                root = await self._call(fetcher, **self._list_args(listing))
             except _ProtocolError as exc:
-                if exc.code == "badResumptionToken" and token and not restarted:
-                    token, restarted = None, True
+                if exc.code == "badResumptionToken" and listing.token:
+                    refused = listing.token
+                    if not listing.restart():
+                        yield Checkpoint(listing.checkpoint())
+                        raise FetchError(_expired(self.base, refused, listing.restarts)) from exc
+                    seen.clear()
                     continue
                 if exc.code == "noRecordsMatch":
-                    started = started or exc.response_date
+                    listing.started = listing.started or exc.response_date
                     break
                 raise
-            started = started or _response_date(root)
-            listing = root.find(oai("ListRecords"))
-            if listing is None:
+            listing.started = listing.started or _response_date(root)
+            element = root.find(oai("ListRecords"))
+            if element is None:
                 raise FetchError(f"{self.base}: ListRecords answer without <ListRecords>")
-            token = self._next_token(listing, seen)
-            async for record in self._page(fetcher, listing):
+            listing.token = self._next_token(element, seen)
+            async for record in self._page(fetcher, element, listing):
                 yield record
-            if not token:
+            if not listing.token:
                 break
-            yield Checkpoint({"resumption_token": token, "list_from": list_from, "started": started})
-        yield Checkpoint({"from": self._cut(started) if started else list_from})
+            yield Checkpoint(listing.checkpoint())
+        yield Checkpoint({"from": self._cut(listing.started) if listing.started else listing.list_from})
 
-    def _list_args(self, token: str | None, list_from: str) -> dict[str, str]:
-        if token:
-            return {"verb": "ListRecords", "resumptionToken": token}
+    def _list_args(self, listing: Listing) -> dict[str, str]:
+        if listing.token:
+            return {"verb": "ListRecords", "resumptionToken": listing.token}
         args = {"verb": "ListRecords", "metadataPrefix": self.prefix}
         if self.options.set_spec:
             args["set"] = self.options.set_spec
-        if list_from:
-            args["from"] = self._cut(list_from)
+        if listing.list_from:
+            args["from"] = self._cut(listing.list_from)
         return args
 
     def _next_token(self, listing: etree._Element, seen: set[str]) -> str | None:
@@ -193,14 +200,15 @@ class OAIPMHSource(Source):
             seen.add(token)
         return token
 
-    async def _page(self, fetcher: "Fetcher", listing: etree._Element) -> AsyncIterator[Record]:
+    async def _page(self, fetcher: "Fetcher", element: etree._Element, listing: Listing) -> AsyncIterator[Record]:
         parsed: list[Harvested] = []
-        for el in listing.findall(oai("record")):
+        for el in element.findall(oai("record")):
             try:
                 parsed.append(parse_record(el))
             except ValueError as exc:
                 raw = etree.tostring(el, encoding="unicode")[:2000]
                 parsed.append(Harvested(_broken(raw, str(exc))))
+        listing.listed([h.record.datestamp for h in parsed])
         async for record in map_ordered(lambda h: _resolve(fetcher, h), parsed, LANDING_CONCURRENCY):
             yield record
 
@@ -239,18 +247,50 @@ class OAIPMHSource(Source):
 
 
 async def _request(fetcher: "Fetcher", base: str, **args: str) -> etree._Element:
-    """One OAI-PMH request; the parsed ``<OAI-PMH>`` root. Protocol errors raise ``_ProtocolError``."""
+    """One OAI-PMH request; the parsed ``<OAI-PMH>`` root. A protocol error raises
+    ``_ProtocolError`` whatever the HTTP status it came with (invenio-oaiserver answers them with
+    422, others with 400 or 404): the body is read before the status is judged."""
     sep = "&" if urlsplit(base).query else "?"
     url = base + sep + urlencode(args)
-    page = await get_required(fetcher, url, max_bytes=MAX_RESPONSE)
+    try:
+        page = await fetcher.get_page(url, max_bytes=MAX_RESPONSE, any_status=True)
+    except BadStatus as exc:            # retried and failed: a 5xx may still carry an OAI error
+        if exc.body is not None:
+            _raise_protocol_error(_oai_root(exc.body, url), exc)
+        raise
+    if isinstance(page, Skipped):
+        raise FetchError(f"{url}: disallowed by robots.txt")
+    if not 200 <= page.status < 300:
+        _raise_protocol_error(_oai_root(page.body, url), None)
+        gone = " gone" if page.status in (404, 410) else ""
+        raise FetchError(f"{url}:{gone} HTTP {page.status}", status=page.status)
     root = parse_xml(page.body, url)
     if root.tag != oai("OAI-PMH"):
         raise FetchError(f"{url}: not an OAI-PMH response (root element {root.tag})")
-    error = root.find(oai("error"))
-    if error is not None:
-        raise _ProtocolError(error.get("code") or "unknown", text_of(error) or "no message",
-                             _response_date(root))
+    _raise_protocol_error(root, None)
     return root
+
+
+def _oai_root(body: bytes, url: str) -> etree._Element | None:
+    """The ``<OAI-PMH>`` root of an error answer's body; None when it is something else."""
+    try:
+        root = parse_xml(body, url)
+    except FetchError:
+        return None
+    return root if root.tag == oai("OAI-PMH") else None
+
+
+def _raise_protocol_error(root: etree._Element | None, cause: Exception | None) -> None:
+    error = root.find(oai("error")) if root is not None else None
+    if root is not None and error is not None:
+        raise _ProtocolError(error.get("code") or "unknown", text_of(error) or "no message",
+                             _response_date(root)) from cause
+
+
+def _expired(base: str, token: str, restarts: int) -> str:
+    return (f"{base}: the repository refused resumption token {token!r} (badResumptionToken) "
+            f"again after {restarts} restart(s) that got no further; its tokens expire before "
+            "they can be used. Rerun to continue from the last datestamp listed")
 
 
 async def _resolve(fetcher: "Fetcher", item: Harvested) -> Record:

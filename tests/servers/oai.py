@@ -2,9 +2,12 @@
 
 It follows the OAI-PMH 2.0 specification (http://www.openarchives.org/OAI/openarchivesprotocol.html):
 the six verbs' arguments are checked the way the spec says, errors are ``<error code="...">``
-elements with HTTP 200, ``ListRecords`` pages carry real ``resumptionToken`` elements with
-``completeListSize``, ``cursor`` and ``expirationDate``, and flow control is a ``503`` with a
-``Retry-After`` header (what arXiv does).
+elements (with HTTP 200 as the spec's examples do, or with ``error_status``: invenio-oaiserver, the
+software behind Zenodo and InvenioRDM, answers every OAI-PMH error with 422, Europeana's provider
+with 400), ``ListRecords`` pages carry real ``resumptionToken`` elements with ``completeListSize``,
+``cursor`` and ``expirationDate`` (tokens may expire after ``token_lifetime`` seconds, as
+invenio-oaiserver's do after 60), and flow control is a ``503`` with a ``Retry-After`` header (what
+arXiv does).
 
 Fixture (import it into a conftest: ``from tests.servers.oai import oai_server``):
 
@@ -20,6 +23,10 @@ Fixture (import it into a conftest: ``from tests.servers.oai import oai_server``
     ``.formats``          metadata prefixes offered (``oai_dc`` and ``oai_qdc``)
     ``.supports_sets``    False answers ``noSetHierarchy``
     ``expire_tokens()``   makes every issued resumption token answer ``badResumptionToken``
+    ``error_status``      the HTTP status of an ``<error>`` answer (200 by default; 422, 400...)
+    ``token_lifetime``    seconds a resumption token lives (None: until used); ``token_expired(t)``
+    ``order``             ``"datestamp"`` (default: lists sorted by datestamp), ``"identifier"``
+                          (datestamps out of order, as EPrints lists by eprint id) or ``"newest"``
 
 Records: see ``tests.servers.oai_records`` (ten shapes: direct files, DSpace/OJS/arXiv-like landing
 pages, deleted records, every kind of dc:rights).
@@ -28,6 +35,7 @@ pages, deleted records, every kind of dc:rights).
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import datetime, timedelta, timezone
 from typing import AsyncIterator
 
@@ -70,9 +78,12 @@ class OAIServer(FakeServer):
         self.granularity = SECONDS
         self.formats = ["oai_dc", "oai_qdc"]
         self.supports_sets = True
+        self.error_status = 200
+        self.token_lifetime: float | None = None
+        self.order = "datestamp"
         self.records: list[FakeRecord] = []
         self.root = ""
-        self._tokens: dict[str, tuple[dict[str, str], int]] = {}
+        self._tokens: dict[str, tuple[dict[str, str], int, float]] = {}
         self._throttled: set[str] = set()
         self.app.router.add_route("*", "/oai", self._oai)
         self.app.router.add_get("/{path:.*}", self._static)
@@ -83,6 +94,12 @@ class OAIServer(FakeServer):
 
     def expire_tokens(self) -> None:
         self._tokens.clear()
+
+    def token_expired(self, token: str) -> bool:
+        """True once ``token`` would answer ``badResumptionToken`` (unknown, used, or too old)."""
+        issued = self._tokens.get(token)
+        return issued is None or (self.token_lifetime is not None
+                                  and time.monotonic() - issued[2] > self.token_lifetime)
 
     def touch(self, i: int, *, deleted: bool | None = None) -> FakeRecord:
         """Mark record ``i`` changed now (optionally deleting or undeleting it)."""
@@ -117,13 +134,15 @@ class OAIServer(FakeServer):
             return web.Response(status=503, headers={"Retry-After": str(self.retry_after)},
                                 text="Retry after the given number of seconds.")
         root = self._envelope(args)
+        status = 200
         try:
             root.append(self._dispatch(args))
         except OAIError as exc:
             err = etree.SubElement(root, f"{{{OAI_NS}}}error", code=exc.code)
             err.text = str(exc)
+            status = self.error_status
         body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-        return web.Response(body=body, content_type="text/xml", charset="utf-8")
+        return web.Response(body=body, status=status, content_type="text/xml", charset="utf-8")
 
     def _envelope(self, args: dict[str, str]) -> etree._Element:
         root = etree.Element(f"{{{OAI_NS}}}OAI-PMH", nsmap={None: OAI_NS, "xsi": XSI_NS})
@@ -197,9 +216,9 @@ class OAIServer(FakeServer):
 
     def _list(self, args: dict[str, str], verb: str) -> etree._Element:
         if "resumptionToken" in args:
-            if args["resumptionToken"] not in self._tokens:
+            if self.token_expired(args["resumptionToken"]):
                 raise OAIError("badResumptionToken", "the resumptionToken is invalid or expired")
-            args, cursor = self._tokens.pop(args["resumptionToken"])
+            args, cursor, _ = self._tokens.pop(args["resumptionToken"])
         else:
             cursor = 0
         matches = self._select(args)
@@ -211,8 +230,9 @@ class OAIServer(FakeServer):
                                      completeListSize=str(len(matches)), cursor=str(cursor))
             if cursor + self.page_size < len(matches):
                 token.text = secrets.token_urlsafe(12)
-                token.set("expirationDate", utc(datetime.now(timezone.utc) + timedelta(hours=1)))
-                self._tokens[token.text] = (args, cursor + self.page_size)
+                lifetime = timedelta(seconds=self.token_lifetime or 3600)
+                token.set("expirationDate", utc(datetime.now(timezone.utc) + lifetime))
+                self._tokens[token.text] = (args, cursor + self.page_size, time.monotonic())
         return el
 
     def _select(self, args: dict[str, str]) -> list[FakeRecord]:
@@ -225,7 +245,9 @@ class OAIServer(FakeServer):
                and ("set" not in args or args["set"] in r.sets)]
         if not out:
             raise OAIError("noRecordsMatch", "no records match the request")
-        return sorted(out, key=lambda r: r.datestamp)
+        if self.order == "identifier":
+            return sorted(out, key=lambda r: r.identifier)
+        return sorted(out, key=lambda r: r.datestamp, reverse=self.order == "newest")
 
     def _check_prefix(self, prefix: str) -> None:
         if prefix not in self.formats:

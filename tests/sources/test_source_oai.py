@@ -26,7 +26,8 @@ async def test_full_harvest_pages_with_checkpoints_and_total(oai_server, fetcher
     assert src.repository and src.repository.name == "Fake Repository"
     assert src.formats == ["oai_dc", "oai_qdc"]
     # a checkpoint after each of the first three pages, holding the token of the NEXT page
-    assert [set(c) for c in run.checkpoints[:3]] == [{"resumption_token", "list_from", "started"}] * 3
+    assert [set(c) for c in run.checkpoints[:3]] == [{"resumption_token", "list_from", "started", "last"}] * 3
+    assert run.checkpoints[0]["last"] == "2020-01-10T12:00:00Z"       # the datestamp of record 9
     assert run.final.keys() == {"from"} and run.final["from"].endswith("Z")
     assert len(oai_server.requests_for("ListRecords")) == 4
 
@@ -133,13 +134,18 @@ async def test_resume_from_a_checkpoint_continues_with_the_next_page(oai_server,
     assert rest.final["from"] == first.checkpoints[-1]["started"]
 
 
-async def test_expired_token_restarts_the_list_once(oai_server, fetcher):
+async def test_an_expired_token_restarts_the_list_from_the_last_datestamp(oai_server, fetcher):
     first = await harvest(source(oai_server), fetcher, stop_after_checkpoints=1)
     oai_server.expire_tokens()
     rest = await harvest(source(oai_server), fetcher, first.checkpoints[-1])
-    assert len(rest.records) == 40      # the whole list again; the pipeline finds 10 unchanged
-    assert [q.get("resumptionToken") is not None for q in oai_server.requests_for("ListRecords")][-5:] == \
-        [True, False, True, True, True]
+    # the list is in datestamp order: it restarts from record 9's datestamp, so record 9 comes again
+    # (the pipeline finds it unchanged) and nothing before it
+    assert [r.source_id for r in rest.records] == [f"oai:fake.example:{i}" for i in range(9, 40)]
+    lists = oai_server.requests_for("ListRecords")[-5:]
+    assert lists[0]["resumptionToken"] == first.checkpoints[-1]["resumption_token"]
+    assert lists[1] == {"verb": "ListRecords", "metadataPrefix": "oai_dc", "from": "2020-01-10T12:00:00Z"}
+    assert all("resumptionToken" in q for q in lists[2:])
+    assert rest.final["from"] == first.checkpoints[-1]["started"]
 
 
 async def test_incremental_harvest_uses_from(oai_server, fetcher):
