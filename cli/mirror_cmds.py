@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.context import AppContext, pass_app
-from cli.errors import handle_errors
+from cli.errors import handle_errors, report
 from cli.output import emit_json, printable, stderr_console
 from mirror.errors import EXIT_FAILURE, EXIT_OK
 from mirror.outcome import Outcome
@@ -58,6 +58,9 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
     other non-global addresses unless SOURCE is on one or --allow-private is given; only a local
     SOURCE may name local files.
 
+    A run that stops on an error still prints its summary (the counts so far; with --json an
+    "error" field) before exiting non-zero; a rerun resumes where it stopped.
+
     \b
     Examples:
         openmirror mirror examples/notes/manifest.jsonl
@@ -79,6 +82,9 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
         emit_json(summary.to_dict())
     else:
         _print_summary(summary)
+    if summary.error is not None:
+        report(summary.error.message, summary.error.hint)
+        sys.exit(summary.error.exit_code)
     sys.exit(EXIT_FAILURE if summary.failed else EXIT_OK)
 
 

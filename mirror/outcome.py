@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from mirror.errors import MirrorError
+
 
 class Kind(Enum):
     """The kinds of outcome; the values are the words of the summary and of record statuses."""
@@ -68,6 +70,7 @@ class Summary:
     dry_run: bool = False
     refused: int = 0                  # connections the address policy refused (each failed a record)
     allow_private: bool = False       # private addresses were allowed (flag, or implied by the source)
+    error: MirrorError | None = None  # what stopped the run before the end of the source
 
     def count(self, source_id: str, outcome: Outcome) -> None:
         """Add one record's OUTCOME (a failure is also listed with its error)."""
@@ -82,7 +85,8 @@ class Summary:
             self.bytes += outcome.bytes
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The JSON fields of ``openmirror mirror --json``; ``error`` only when the run stopped on one."""
+        out = {
             "collection": self.collection, "source": self.source, "kind": self.kind,
             "stored": self.stored + self.updated, "updated": self.updated,
             "unchanged": self.unchanged, "skipped": dict(self.skipped), "gone": self.gone,
@@ -91,3 +95,6 @@ class Summary:
             "failures": self.failures[:100], "refused": self.refused,
             "allow_private": self.allow_private,
         }
+        if self.error is not None:
+            out["error"] = self.error.message
+        return out

@@ -106,7 +106,12 @@ class _Checkpoints:
 
 async def mirror_collection(home: Home, location: str, options: MirrorOptions,
                             progress: ProgressFn | None = None) -> Summary:
-    """Harvest LOCATION into HOME and return the summary of outcomes."""
+    """Harvest LOCATION into HOME and return the summary of outcomes.
+
+    A location that is not a collection raises. A run that starts and then stops on an error (the
+    source's listing failed after retries, the repository refused to go on) still returns its
+    summary: the counts so far, with the error in ``Summary.error``; what was stored stays, and the
+    checkpoints persisted let a rerun resume."""
     settings = home.settings
     start = time.monotonic()
     policy = harvest_policy(settings, allow_private=options.allow_private)
@@ -124,7 +129,10 @@ async def mirror_collection(home: Home, location: str, options: MirrorOptions,
         async with open_home(home) as services:
             run = _Run(home, services.index, services.store, fetcher, source, collection, options,
                        summary, progress)
-            await run.execute()
+            try:
+                await run.execute()
+            except MirrorError as exc:
+                summary.error = exc
         summary.refused = fetcher.stats.refused
     summary.seconds = time.monotonic() - start
     return summary

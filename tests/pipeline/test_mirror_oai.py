@@ -87,3 +87,45 @@ def _file_requests(server) -> int:
 def _has_block(home: Path, cid: CID) -> bool:
     from mirror.store.blockstore import BlockStore
     return BlockStore(home / "blocks").has(cid)
+
+
+async def test_oai_errors_in_422_and_nothing_new_is_a_clean_run(cli_run, home_dir: Path, oai_server):
+    """invenio-oaiserver (Zenodo) answers every OAI-PMH error with HTTP 422, noRecordsMatch included."""
+    oai_server.error_status = 422
+    res, first = await mirror_json(cli_run, oai_server.url)
+    assert res.exit_code == 0 and first["stored"] == 16
+    res, again = await mirror_json(cli_run, oai_server.url)
+    assert res.exit_code == 0, res.stderr
+    assert (again["stored"], again["unchanged"], again["failed"]) == (0, 0, 0) and "error" not in again
+    assert oai_server.requests_for("ListRecords")[-1].keys() == {"verb", "metadataPrefix", "from"}
+
+
+async def test_a_run_the_repository_stops_still_reports_and_resumes(cli_run, home_dir: Path, oai_server):
+    """Tokens refused at once, newest first: the first page is handled, then the list cannot go on.
+    The run prints its summary with the counts so far and the error, exits 1, and the rerun
+    (tokens living again) goes on from where it stood without sending the dead token."""
+    oai_server.order = "newest"
+    oai_server.token_lifetime = 0
+    oai_server.error_status = 422
+    res, stopped = await mirror_json(cli_run, oai_server.url)
+    assert res.exit_code == 1
+    assert "refused resumption token" in stopped["error"] and "Error: " in res.stderr
+    # the first page (records 39 .. 30: four open ones), listed twice (the restart); the second
+    # time its stored records are found unchanged
+    assert (stopped["stored"], stopped["unchanged"], stopped["failed"]) == (4, 4, 0)
+    dead = {q["resumptionToken"] for q in oai_server.requests_for("ListRecords") if "resumptionToken" in q}
+    oai_server.token_lifetime = None
+    res, rest = await mirror_json(cli_run, oai_server.url)
+    assert res.exit_code == 0 and "error" not in rest, res.stderr
+    assert rest["stored"] == 12 and rest["unchanged"] == 4      # listed again from the start
+    sent = [q.get("resumptionToken") for q in oai_server.requests_for("ListRecords")]
+    assert sum(1 for t in sent if t in dead) == len(dead)   # each dead token was sent once, in the first run
+
+
+async def test_a_stopped_run_prints_its_summary_line_too(cli_run, home_dir: Path, oai_server):
+    oai_server.order = "newest"
+    oai_server.token_lifetime = 0
+    res = await asyncio.to_thread(cli_run, "mirror", oai_server.url, *FAST)
+    assert res.exit_code == 1 and "Traceback" not in res.stderr
+    assert res.stdout.startswith("127.0.0.1") and "stored" in res.stdout
+    assert res.stderr.startswith("Error: ") and "refused resumption token" in res.stderr
