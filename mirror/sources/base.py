@@ -140,7 +140,16 @@ def slug(text: str) -> str:
     return text[:80] or "collection"
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def url_slug(url: str, *extra: str) -> str:
-    """``https://repo.example.org/oai/request`` -> ``repo.example.org-oai-request``."""
+    """``https://repo.example.org/oai/request`` -> ``repo.example.org-oai-request``: host, a port
+    that is not the scheme's default, path and EXTRA, so two sources never share a default name."""
     parts = urlsplit(url)
-    return slug("-".join([parts.hostname or "", parts.path, *extra]))
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    shown = str(port) if port is not None and port != _DEFAULT_PORTS.get(parts.scheme) else ""
+    return slug("-".join([parts.hostname or "", shown, parts.path, *extra]))

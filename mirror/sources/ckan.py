@@ -1,9 +1,15 @@
 """CKAN portals (data.gov, data.gov.uk, most national portals) through the Action API v3.
 
-The location is the portal's root (``https://catalog.data.gov``), optionally narrowed by a page
-path: ``.../organization/NAME`` or ``.../group/NAME`` harvest only that organization or group
-(``fq``). Datasets are paged with ``package_search?rows=ROWS&start=K`` sorted by creation time, so
-datasets added during a harvest land at the end and paging stays stable; ``count`` sets ``total``.
+Scope is what the location names (``mirror.sources.ckan_scope``): the portal's root mirrors the
+portal, an organization or group page that organization or group, a dataset search page that
+search, a dataset page that dataset (``package_show``) and a resource page that one resource.
+Searches are paged with ``package_search?rows=ROWS&start=K`` sorted by creation time, so datasets
+added during a harvest land at the end and paging stays stable; ``count`` sets ``total``.
+
+Incremental: a completed search leaves ``since``, the time it started; the next run asks only for
+the datasets modified since then, less an hour for clocks that disagree (``fq`` gets
+``metadata_modified:[SINCE TO *]``, as ckanext-harvest's CKAN harvester does). Each dataset's
+``metadata_modified`` is also its datestamp, so one seen again unchanged is found unchanged.
 
 One dataset is one record: ``title``, ``notes`` -> description, ``author``/``maintainer`` ->
 creators (the organization's title when neither is given), tags -> subjects,
@@ -13,18 +19,22 @@ creators (the organization's title when neither is given), tags -> subjects,
 
 A CKAN error answer (``"success": false``) raises ``FetchError`` with CKAN's message.
 
-State key: ``start``, the offset of the next page.
+State keys: ``start`` (the offset of the next page), ``since`` (the ``metadata_modified`` bound of
+the search in progress; after a completed search, when it started) and ``started``.
 """
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any, AsyncIterator
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from datetime import timedelta
+from urllib.parse import urlencode, urlsplit
 
-from mirror.errors import BadStatus, FetchError
+from mirror.errors import BadStatus, FetchError, NotACollection
 from mirror.sources.api import get_json
-from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source, url_slug
+from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source
+from mirror.sources.ckan_scope import parse_scope
+from mirror.sources.dates import now_utc, parse_when
 from mirror.sources.files import file_name, media_type_for_format
 
 if TYPE_CHECKING:
@@ -33,23 +43,7 @@ if TYPE_CHECKING:
 ROWS = 100
 MAX_RAW = 256 * 1024
 SORT = "metadata_created asc, id asc"
-_FILTERS = {"organization": "organization", "group": "groups"}
-
-
-def portal(location: str) -> tuple[str, str | None]:
-    """The portal root and an optional ``fq`` filter from a portal URL."""
-    parts = urlsplit(location.strip())
-    segments = [s for s in parts.path.split("/") if s]
-    fq = None
-    for marker in ("api", "dataset", "organization", "group"):
-        if marker in segments:
-            i = segments.index(marker)
-            if marker in _FILTERS and i + 1 < len(segments):
-                fq = f'{_FILTERS[marker]}:"{segments[i + 1]}"'
-            segments = segments[:i]
-            break
-    root = urlunsplit((parts.scheme, parts.netloc, "/".join([""] + segments), "", ""))
-    return root.rstrip("/"), fq
+SINCE_MARGIN = timedelta(hours=1)     # ckanext-harvest's margin for clocks that disagree
 
 
 async def call(fetcher: "Fetcher", root: str, action: str, **params: Any) -> Any:
@@ -92,13 +86,14 @@ class CKANSource(Source):
 
     def __init__(self, location, options) -> None:
         super().__init__(location, options)
-        self.root, self.fq = portal(location)
+        self.scope = parse_scope(location)
+        self.root = self.scope.root
 
     @classmethod
     async def detect(cls, location: str, fetcher: "Fetcher | None") -> bool:
         if fetcher is None or urlsplit(location).scheme not in ("http", "https"):
             return False
-        root, _ = portal(location)
+        root = parse_scope(location).root
         for action, params in (("status_show", {}), ("package_search", {"rows": 0})):
             try:
                 result = await call(fetcher, root, action, **params)
@@ -109,15 +104,20 @@ class CKANSource(Source):
         return False
 
     def default_collection(self) -> str:
-        return url_slug(self.root, (self.fq or "").split(":")[-1].strip('"'))
+        return self.scope.collection()
 
     async def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
+        if self.scope.dataset is not None:
+            yield await self._dataset(fetcher, self.scope.dataset)
+            yield Checkpoint({})
+            return
         start = int(state.get("start") or 0)
+        if start:                  # a search in progress goes on with the same bound
+            since, started = state.get("since") or "", state.get("started") or now_utc()
+        else:
+            since, started = _before(state.get("since")), now_utc()
         while True:
-            params: dict[str, Any] = {"rows": ROWS, "start": start, "sort": SORT}
-            if self.fq:
-                params["fq"] = self.fq
-            result = await call(fetcher, self.root, "package_search", **params)
+            result = await call(fetcher, self.root, "package_search", **self._search(start, since))
             if not isinstance(result, dict) or not isinstance(result.get("results"), list):
                 raise FetchError(f"{self.root}: package_search answer without results")
             self.total = int(result.get("count") or 0)
@@ -126,19 +126,50 @@ class CKANSource(Source):
             start += len(result["results"])
             if not result["results"] or start >= self.total:
                 break
-            yield Checkpoint({"start": str(start)})
-        yield Checkpoint({})
+            yield Checkpoint({"start": str(start), "since": since, "started": started})
+        yield Checkpoint({"since": started})
+
+    def _search(self, start: int, since: str) -> dict[str, Any]:
+        params: dict[str, Any] = {"rows": ROWS, "start": start, "sort": SORT}
+        fq = list(self.scope.fq) + ([f"metadata_modified:[{since} TO *]"] if since else [])
+        if fq:
+            params["fq"] = " AND ".join(fq)
+        if self.scope.q:
+            params["q"] = self.scope.q
+        return params
+
+    async def _dataset(self, fetcher: "Fetcher", name: str) -> Record:
+        """The record of the one dataset (or resource) the location names."""
+        try:
+            package = await call(fetcher, self.root, "package_show", id=name)
+        except FetchError as exc:
+            if exc.status in (403, 404):
+                raise NotACollection(f"{self.root}: no dataset {name!r} ({exc})") from exc
+            raise
+        if not isinstance(package, dict):
+            raise FetchError(f"{self.root}: package_show answer without a dataset")
+        wanted = self.scope.resource
+        if wanted and not any(isinstance(r, dict) and r.get("id") == wanted for r in package.get("resources") or []):
+            raise NotACollection(f"{self.root}: dataset {name!r} has no resource {wanted!r}")
+        return package_record(package, self.root, resource=wanted)
 
 
-def package_record(package: dict[str, Any], root: str) -> Record:
-    """One dataset as a record."""
+def _before(since: str | None) -> str:
+    """The ``metadata_modified`` bound for changes since SINCE (Solr's UTC form), less the margin."""
+    when = parse_when(since)
+    return (when - SINCE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ") if when else ""
+
+
+def package_record(package: dict[str, Any], root: str, *, resource: str | None = None) -> Record:
+    """One dataset as a record (with only the resource of id RESOURCE when it is given)."""
     source_id = str(package.get("id") or package.get("name") or "")
     org = package.get("organization") or {}
     creators = list(dict.fromkeys(v for v in (package.get("author"), package.get("maintainer")) if v))
     if not creators and isinstance(org, dict) and org.get("title"):
         creators = [org["title"]]
     tags = package.get("tags") or []
-    files = tuple(_resource(r) for r in package.get("resources") or [] if _is_url(r))
+    files = tuple(_resource(r) for r in package.get("resources") or []
+                  if _is_url(r) and (resource is None or r.get("id") == resource))
     metadata = Metadata(
         title=package.get("title") or package.get("name") or source_id,
         description=package.get("notes") or "", creators=tuple(creators),

@@ -43,6 +43,7 @@ MAX_SITEMAP_BYTES = 64 * 2**20
 BATCH = 50             # entries read between checkpoints
 PAGE_CONCURRENCY = 4   # pages read at once (the fetcher still limits per host)
 _KINDS = ("urlset", "sitemapindex")
+_USUAL_NAMES = {"sitemap", "sitemap_index", "sitemap-index", "sitemapindex", "sitemaps"}
 
 
 @dataclass
@@ -110,8 +111,12 @@ class SitemapSource(Source):
             return False
 
     def default_collection(self) -> str:
+        """Host, port and folder of the sitemap, and its name unless it is the usual one."""
         parts = urlsplit(self.location)
-        return url_slug(f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/', 1)[0]}")
+        folder, _, name = parts.path.rpartition("/")
+        stem = name.split(".")[0].lower()
+        extra = () if stem in _USUAL_NAMES or not stem else (stem,)
+        return url_slug(f"{parts.scheme}://{parts.netloc}{folder}", *extra)
 
     async def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
         walk = _Walk(fetcher, since=state.get("since") or None,

@@ -17,13 +17,15 @@ Fixture (import it into a conftest: ``from tests.servers.ckan import ckan_server
 
 Datasets cycle through licences: cc-by, odc-odbl, uk-ogl, cc-nc, other-closed, notspecified,
 cc-zero; each has one or two resources served by the same server under ``/files/``, and one
-resource per dataset with format but no mimetype. ``/api/3/action/package_show?id=`` and
-``/dataset/NAME`` (an HTML page) work too.
+resource per dataset with format but no mimetype; every fifth is in group ``rainfall``.
+``package_search`` takes ``q`` (words of the title and notes) and ``fq`` (see ``_matches``).
+``/api/3/action/package_show?id=`` and ``/dataset/NAME`` (an HTML page) work too.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, AsyncIterator
@@ -75,7 +77,8 @@ def make_package(root: str, i: int) -> dict[str, Any]:
         "num_resources": len(resources), "resources": resources,
         "num_tags": 2, "tags": [{"display_name": t, "id": str(uuid.uuid5(uuid.NAMESPACE_URL, t)), "name": t,
                                  "state": "active", "vocabulary_id": None} for t in ("weather", f"tag-{i % 3}")],
-        "groups": [], "extras": [], "relationships_as_object": [], "relationships_as_subject": [],
+        "groups": [{"name": "rainfall", "title": "Rainfall", "id": str(uuid.UUID(int=2000))}] if i % 5 == 0 else [],
+        "extras": [], "relationships_as_object": [], "relationships_as_subject": [],
         "creator_user_id": str(uuid.UUID(int=99)),
     }
 
@@ -147,7 +150,9 @@ class CKANServer(FakeServer):
             errors["rows"] = ["Must be less than or equal to 1000"]
         if errors:
             return self._answer("package_search", error={"__type": "Validation Error", **errors}, status=409)
-        found = [p for p in self.packages if _matches(p, query.get("fq", ""))]
+        words = [w for w in query.get("q", "").lower().split() if w != "*:*"]
+        found = [p for p in self.packages if _matches(p, query.get("fq", ""))
+                 and all(w in (p["title"] + " " + p["notes"]).lower() for w in words)]
         field = query.get("sort", "score desc, metadata_modified desc").split(",")[0].split()[0]
         if field in ("metadata_created", "metadata_modified", "name", "id", "title"):
             found.sort(key=lambda p: (p[field], p["id"]))
@@ -170,16 +175,31 @@ class CKANServer(FakeServer):
                             content_type="text/csv" if file.endswith(".csv") else "text/plain")
 
 
+_CLAUSE = re.compile(r'(\w+):("[^"]*"|\[[^\]]*\]|\S+)')
+
+
 def _matches(package: dict[str, Any], fq: str) -> bool:
-    """The ``field:value`` / ``field:"value"`` filters CKAN users put in ``fq`` (organization, groups)."""
-    for clause in fq.split():
-        field, _, value = clause.partition(":")
-        value = value.strip('"')
-        if field == "organization" and package["organization"]["name"] != value:
-            return False
-        if field == "groups" and value not in [g["name"] for g in package["groups"]]:
+    """The Solr ``fq`` clauses CKAN harvesters send, ANDed (explicitly or by a space): ``field:value``
+    or ``field:"value"`` on organization, groups, tags, res_format and license_id, and
+    ``metadata_modified:[FROM TO *]`` (Solr's UTC form, inclusive)."""
+    for field, value in _CLAUSE.findall(fq):
+        if field == "metadata_modified":
+            low = value.strip("[]").split(" TO ")[0]
+            if low != "*" and package["metadata_modified"] < low.rstrip("Z"):
+                return False
+        elif value.strip('"') not in _values(package, field):
             return False
     return True
+
+
+def _values(package: dict[str, Any], field: str) -> list[str]:
+    if field == "organization":
+        return [package["organization"]["name"]]
+    if field in ("groups", "tags"):
+        return [g["name"] for g in package[field]]
+    if field == "res_format":
+        return [r["format"] for r in package["resources"]]
+    return [str(package.get(field))]
 
 
 @pytest.fixture

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from mirror.errors import FetchError
+from mirror.errors import FetchError, NotACollection
 from mirror.sources import SourceOptions, open_source
-from mirror.sources.ckan import ROWS, CKANSource, portal
+from mirror.sources.ckan import ROWS, CKANSource
+from mirror.sources.ckan_scope import Scope, parse_scope
+from mirror.sources.dates import parse_when
 from tests.servers.ckan import CKANServer, running
 from tests.sources.harvest import harvest
 
@@ -17,7 +21,8 @@ async def test_harvest_pages_all_datasets(fetcher):
         run = await harvest(src, fetcher)
         assert len(run.records) == 2 * ROWS + 5 and src.total == 2 * ROWS + 5
         assert len({r.source_id for r in run.records}) == 2 * ROWS + 5
-        assert run.checkpoints == [{"start": str(ROWS)}, {"start": str(2 * ROWS)}, {}]
+        assert [c.get("start") for c in run.checkpoints] == [str(ROWS), str(2 * ROWS), None]
+        assert run.final.keys() == {"since"}
         assert [q["start"] for q in server.searches()] == ["0", str(ROWS), str(2 * ROWS)]
         assert all(q["sort"].startswith("metadata_created asc") for q in server.searches())
 
@@ -51,7 +56,8 @@ async def test_creators_fall_back_to_maintainer_and_organization(ckan_server, fe
 
 async def test_organization_path_filters_the_search(ckan_server, fetcher):
     src = CKANSource(ckan_server.url + "/organization/rain-office", SourceOptions())
-    assert src.root == ckan_server.url and src.default_collection() == "127.0.0.1-rain-office"
+    port = ckan_server.url.rsplit(":", 1)[1]
+    assert src.root == ckan_server.url and src.default_collection() == f"127.0.0.1-{port}-organization-rain-office"
     run = await harvest(src, fetcher)
     assert len(run.records) == 13
     assert all(list(r.metadata.creators) != ["Map Office"] for r in run.records)
@@ -85,10 +91,97 @@ async def test_detect_and_open(ckan_server, site_server, fetcher):
     assert await CKANSource.detect(ckan_server.url + "/dataset", fetcher)
     assert not await CKANSource.detect(site_server.docs, fetcher)
     opened = await open_source(ckan_server.url + "/", fetcher, SourceOptions())
-    assert isinstance(opened, CKANSource) and opened.default_collection() == "127.0.0.1"
+    port = ckan_server.url.rsplit(":", 1)[1]
+    assert isinstance(opened, CKANSource) and opened.default_collection() == f"127.0.0.1-{port}"
 
 
-def test_portal_roots():
-    assert portal("https://data.example.gov/data/dataset/abc") == ("https://data.example.gov/data", None)
-    assert portal("https://data.example.gov/api/3/action/package_search?q=x") == ("https://data.example.gov", None)
-    assert portal("https://d.example/group/maps/") == ("https://d.example", 'groups:"maps"')
+def test_scopes_of_portal_urls():
+    root = "https://data.example.gov/data"
+    assert parse_scope(root + "/dataset/abc") == Scope(root, dataset="abc", named=("dataset", "abc"))
+    assert parse_scope(root + "/fr/dataset/abc/resource/r-1") == Scope(
+        root, dataset="abc", resource="r-1", named=("dataset", "abc", "resource", "r-1"))
+    assert parse_scope("https://data.example.gov/api/3/action/package_search?q=x") == Scope(
+        "https://data.example.gov", q="x", named=("search", "q", "x"))
+    assert parse_scope("https://data.example.gov/api/3/action/package_show?id=abc").dataset == "abc"
+    assert parse_scope("https://d.example/group/maps/") == Scope("https://d.example", fq=('groups:"maps"',),
+                                                                 named=("group", "maps"))
+    assert parse_scope("https://d.example/en/organization/x").fq == ('organization:"x"',)
+    search = parse_scope("https://d.example/dataset/?tags=rain&res_format=CSV&q=daily&sort=name+asc")
+    assert (search.fq, search.q) == (('tags:"rain"', 'res_format:"CSV"'), "daily")
+    assert parse_scope("https://d.example/dataset/") == Scope("https://d.example")
+    # two portals, or two parts of one, never share a default collection name
+    names = {parse_scope(u).collection() for u in (
+        "https://d.example", "https://d.example:8443", "https://d.example/data", "https://d.example/dataset/a",
+        "https://d.example/organization/a", "https://d.example/group/a", "https://d.example/dataset/?tags=a")}
+    assert len(names) == 7 and parse_scope("https://d.example/").collection() == "d.example"
+
+
+def actions(server) -> list[tuple[str, dict[str, str]]]:
+    return [(r.path.rsplit("/", 1)[1], r.query) for r in server.requests if "/api/3/action/" in r.path]
+
+
+async def test_a_dataset_url_mirrors_that_dataset_only(ckan_server, fetcher):
+    run = await harvest(CKANSource(ckan_server.url + "/dataset/dataset-004", SourceOptions()), fetcher)
+    assert [r.source_id for r in run.records] == [ckan_server.packages[4]["id"]]
+    assert actions(ckan_server) == [("package_show", {"id": "dataset-004"})]     # no search at all
+    assert run.final == {}
+
+
+async def test_a_resource_url_mirrors_that_resource_only(ckan_server, fetcher):
+    package = ckan_server.packages[1]
+    resource = package["resources"][1]
+    url = f"{ckan_server.url}/dataset/{package['name']}/resource/{resource['id']}"
+    [record] = (await harvest(CKANSource(url, SourceOptions()), fetcher)).records
+    assert [f.url for f in record.files] == [resource["url"]]
+
+
+async def test_an_unknown_dataset_or_resource_is_not_a_collection(ckan_server, fetcher):
+    with pytest.raises(NotACollection, match="no dataset 'nothing-here'"):
+        await harvest(CKANSource(ckan_server.url + "/dataset/nothing-here", SourceOptions()), fetcher)
+    with pytest.raises(NotACollection, match="has no resource 'r-9'"):
+        await harvest(CKANSource(ckan_server.url + "/dataset/dataset-001/resource/r-9", SourceOptions()), fetcher)
+
+
+async def test_group_and_search_pages_mirror_what_they_show(ckan_server, fetcher):
+    group = await harvest(CKANSource(ckan_server.url + "/group/rainfall", SourceOptions()), fetcher)
+    assert sorted(r.metadata.title for r in group.records) == sorted(f"Dataset {i}" for i in range(0, 25, 5))
+    search = await harvest(CKANSource(ckan_server.url + "/en/dataset/?tags=tag-2&organization=rain-office",
+                                      SourceOptions()), fetcher)
+    assert sorted(r.metadata.title for r in search.records) == ["Dataset 14", "Dataset 2", "Dataset 20",
+                                                                 "Dataset 8"]
+    assert [q["fq"] for name, q in actions(ckan_server)] == [
+        'groups:"rainfall"', 'tags:"tag-2" AND organization:"rain-office"']
+
+
+async def test_the_portal_root_mirrors_the_whole_portal(ckan_server, fetcher):
+    run = await harvest(CKANSource(ckan_server.url, SourceOptions()), fetcher)
+    assert len(run.records) == 25
+    assert actions(ckan_server) == [("package_search", {"rows": str(ROWS), "start": "0",
+                                                        "sort": "metadata_created asc, id asc"})]
+
+
+async def test_a_rerun_asks_only_for_datasets_modified_since_the_last_one(ckan_server, fetcher):
+    src = CKANSource(ckan_server.url + "/organization/rain-office", SourceOptions())
+    first = await harvest(src, fetcher)
+    assert len(first.records) == 13
+    ckan_server.touch(4)
+    again = await harvest(src, fetcher, first.final)
+    assert [r.source_id for r in again.records] == [ckan_server.packages[4]["id"]]
+    fq = actions(ckan_server)[-1][1]["fq"]
+    since = (parse_when(first.final["since"]) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert fq == f'organization:"rain-office" AND metadata_modified:[{since} TO *]'
+    assert again.final["since"] >= first.final["since"]
+
+
+async def test_a_resumed_search_keeps_its_bound(fetcher):
+    n = ROWS + 20
+    async with running(CKANServer(n=n)) as server:
+        state = {"since": "2021-01-10T00:00:00Z"}         # less an hour: datasets 9 .. were modified since
+        first = await harvest(CKANSource(server.url, SourceOptions()), fetcher, state)
+        assert len(first.records) == n - 9
+        server.packages[3]["metadata_modified"] = "2021-01-20T00:00:00.000000"
+        part = await harvest(CKANSource(server.url, SourceOptions()), fetcher, state, stop_after_checkpoints=1)
+        assert part.checkpoints[-1]["since"] == "2021-01-09T23:00:00Z"
+        rest = await harvest(CKANSource(server.url, SourceOptions()), fetcher, part.checkpoints[-1])
+        assert len(part.records) + len(rest.records) == n - 8
+        assert {q.get("fq") for q in server.searches()} == {"metadata_modified:[2021-01-09T23:00:00Z TO *]"}

@@ -210,7 +210,7 @@ async def test_detect_and_open(oai_server, fetcher):
     assert not await OAIPMHSource.detect(oai_server.root + "/files/rec-0.pdf", fetcher)
     opened = await open_source(oai_server.url + "?verb=Identify", fetcher, SourceOptions())
     assert isinstance(opened, OAIPMHSource) and opened.base == oai_server.url
-    assert opened.default_collection() == "127.0.0.1-oai"
+    assert opened.default_collection() == f"127.0.0.1-{oai_server.url.split(':')[2].split('/')[0]}-oai"
 
 
 def test_base_url_drops_protocol_arguments_only():

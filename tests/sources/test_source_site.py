@@ -90,4 +90,5 @@ async def test_detect_and_scope(site_server, fetcher):
     assert "https://h.example/docs/a/b.html" in scope and "https://h.example/docs" not in scope
     assert "http://h.example/docs/a.html" not in scope and "https://h.example:8443/docs/" not in scope
     assert Scope("https://h.example/docs").prefix == "/"
-    assert crawl(site_server).default_collection() == "127.0.0.1-docs"
+    port = site_server.url.rsplit(":", 1)[1]
+    assert crawl(site_server).default_collection() == f"127.0.0.1-{port}-docs"

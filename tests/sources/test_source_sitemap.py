@@ -109,7 +109,9 @@ async def test_detect(site_server, fetcher):
     assert await SitemapSource.detect(site_server.sitemap, fetcher)
     assert await SitemapSource.detect(site_server.url + "/sitemaps/more.xml.gz", fetcher)
     assert not await SitemapSource.detect(site_server.docs, fetcher)
-    assert SitemapSource(site_server.sitemap, SourceOptions()).default_collection() == "127.0.0.1"
+    port = site_server.url.rsplit(":", 1)[1]
+    assert SitemapSource(site_server.sitemap, SourceOptions()).default_collection() == f"127.0.0.1-{port}"
+    assert SitemapSource(site_server.urlset, SourceOptions()).default_collection() == f"127.0.0.1-{port}-sitemaps-pages"
 
 
 def test_gzip_bomb_is_stopped_with_bounded_output():
