@@ -1,42 +1,47 @@
-"""Internet Archive collections: the scrape API for identifiers, the metadata API per item.
+"""The Internet Archive: one item, a collection, or a search, through the scrape and metadata APIs.
 
-Listing uses the scrape API, ``/services/search/v1/scrape?q=collection:NAME&fields=identifier&
-count=ROWS[&cursor=C]``, not ``advancedsearch.php``: its opaque cursor pages through any number of
-items (advanced search stops at 10,000 rows) and stays stable while the collection grows. The answer
-is ``{"items": [{"identifier": ...}], "count": n, "total": N, "cursor": "..."}`` with no cursor on
-the last page; ``total`` sets ``Source.total``.
+Scope is what the location names:
 
-Each item is read from ``/metadata/IDENTIFIER``: ``metadata.title``, ``creator``, ``description``
-(tags stripped), ``subject``, ``date``, ``language``, ``mediatype``; ``licenseurl`` and ``rights``
-are the licence statements, as found. Files are the item's *original* files (``source ==
-"original"``), without IA's own metadata files (``_meta.xml``, ``_files.xml``, ``__ia_thumb.jpg``,
-torrents, ...) and derivatives; each is ``BASE/download/IDENTIFIER/NAME``. The datestamp is
-``item_last_updated`` (it changes with every edit), else ``publicdate``. Sub-collections
-(``mediatype: collection``) are not records. An empty answer (no such item) is a failed record; a
-dark (withdrawn) item is ``skipped="gone"``.
+    https://archive.org/details/NAME      the collection NAME, or the item NAME (the metadata API
+                                          says which: ``mediatype: collection``)
+    https://archive.org/download/NAME/..  the item NAME
+    https://archive.org/search?query=Q    the search Q (also ``search.php?query=`` and
+                                          ``advancedsearch.php?q=``)
+    collection:NAME, or any query         with ``--kind archive-org``: that search
+    NAME                                  with ``--kind archive-org``: as ``/details/NAME``
 
-The location is ``https://archive.org/details/NAME`` or, with ``--kind archive-org``, a bare
-collection name or ``BASE/details/NAME`` for another base URL (a local fake in tests). When the
-collection search finds nothing, the name is tried as a single item; when that fails too, it is
-``NotACollection``.
+Another base URL than archive.org (a local fake in tests) is taken with ``--kind archive-org``.
 
-State key: ``cursor``, the scrape cursor of the next page.
+Listing uses the scrape API, ``/services/search/v1/scrape?q=QUERY&fields=identifier&count=ROWS
+[&cursor=C]``, not ``advancedsearch.php``: its opaque cursor pages through any number of items
+(advanced search stops at 10,000 rows) and stays stable while the collection grows. The answer is
+``{"items": [{"identifier": ...}], "count": n, "total": N, "cursor": "..."}`` with no cursor on the
+last page; ``total`` sets ``Source.total``. Each item is read from the metadata API
+(``mirror.sources.archive_item``); sub-collections (``mediatype: collection``) are not records, an
+empty answer (no such item) is a failed record and a dark (withdrawn) item is ``skipped="gone"``.
+
+Incremental: a completed listing leaves ``since``, the time it started; the next run asks only for
+items added or made public since the day before (``AND (addeddate:[DAY TO null] OR
+publicdate:[DAY TO null])``, the archive's range syntax). An item edited later keeps its dates and is
+not listed again; its datestamp (``item_last_updated``) tells a full rerun (``--collection`` under a
+new name, or a fresh home) that it changed.
+
+State keys: ``cursor`` (the scrape cursor of the next page), ``since`` (the bound of the listing in
+progress; after a completed listing, when it started) and ``started``.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, AsyncIterator, cast
-from urllib.parse import quote, urlencode, urlsplit
-
-import lxml.html
-from lxml import etree
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, AsyncIterator
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 from mirror.errors import FetchError, NotACollection
 from mirror.sources.api import get_json
-from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source, slug
-from mirror.sources.files import file_type
+from mirror.sources.archive_item import item_record, one
+from mirror.sources.base import Checkpoint, Record, Source, url_slug
+from mirror.sources.dates import now_utc, parse_when
 from mirror.sources.ordered import map_ordered
 from mirror.sources.pages import failed_record
 
@@ -46,27 +51,42 @@ if TYPE_CHECKING:
 DEFAULT_BASE = "https://archive.org"
 ROWS = 100                    # the scrape API's minimum page size
 CONCURRENCY = 4
-MAX_RAW = 256 * 1024
 IA_HOSTS = ("archive.org", "www.archive.org")
-SKIP_FORMATS = frozenset({"metadata", "item tile", "archive bittorrent", "collection header",
-                          "item image", "thumbnail", "json", "metadata sqlite"})
-SKIP_SUFFIXES = ("_meta.xml", "_files.xml", "_meta.sqlite", "_reviews.xml", "__ia_thumb.jpg",
-                 "_archive.torrent", "_itemimage.jpg")
+_SEARCH_PATHS = {"/search": "query", "/search.php": "query", "/advancedsearch.php": "q"}
+HINT = "e.g. https://archive.org/details/opensource or collection:opensource with --kind archive-org"
 
 
-def parse_location(location: str) -> tuple[str, str]:
-    """``(base, collection)`` from ``BASE/details/NAME`` or a bare name."""
+@dataclass(frozen=True)
+class Target:
+    """What a location names: an identifier (an item, or a collection) or a search."""
+
+    base: str
+    name: str | None = None
+    item: bool = False            # certainly an item (a /download/ URL)
+    query: str | None = None
+
+
+def parse_location(location: str) -> Target:
+    """The target of an archive.org URL, a bare name or a query (see the module docstring)."""
     location = location.strip()
     if "://" not in location:
+        if ":" in location:
+            return Target(DEFAULT_BASE, query=location)
         if not location or "/" in location:
-            raise NotACollection(f"{location!r} is not an Internet Archive collection name")
-        return DEFAULT_BASE, location
-    head, sep, tail = location.partition("/details/")
-    name = tail.split("/")[0].split("?")[0].split("#")[0]
-    if not sep or not name:
-        raise NotACollection(f"{location}: expected BASE/details/COLLECTION",
-                             hint="e.g. https://archive.org/details/opensource")
-    return head.rstrip("/"), name
+            raise NotACollection(f"{location!r} is not an Internet Archive collection name", hint=HINT)
+        return Target(DEFAULT_BASE, location)
+    parts = urlsplit(location)
+    base = f"{parts.scheme}://{parts.netloc}"
+    for marker, item in (("/details/", False), ("/download/", True)):
+        head, sep, tail = parts.path.partition(marker)
+        name = tail.split("/")[0]
+        if sep and name:
+            return Target(base + head.rstrip("/"), name, item)
+    for path, key in _SEARCH_PATHS.items():
+        query = parse_qs(parts.query).get(key, [""])[0].strip()
+        if parts.path.endswith(path) and query:
+            return Target(base + parts.path[: -len(path)], query=query)
+    raise NotACollection(f"{location}: expected BASE/details/NAME or a search URL", hint=HINT)
 
 
 class ArchiveOrgSource(Source):
@@ -74,47 +94,61 @@ class ArchiveOrgSource(Source):
 
     def __init__(self, location, options) -> None:
         super().__init__(location, options)
-        self.base, self.collection = parse_location(location)
+        self.target = parse_location(location)
+        self.base = self.target.base
 
     @classmethod
     async def detect(cls, location: str, fetcher: "Fetcher | None") -> bool:
         parts = urlsplit(location)
-        return (parts.hostname or "") in IA_HOSTS and parts.path.startswith("/details/") \
-            and len(parts.path) > len("/details/")
+        if (parts.hostname or "") not in IA_HOSTS:
+            return False
+        try:
+            parse_location(location)
+        except NotACollection:
+            return False
+        return True
 
     def default_collection(self) -> str:
-        host = urlsplit(self.base).hostname or "archive.org"
-        return slug(f"{host}-{self.collection}")
+        t = self.target
+        return url_slug(self.base, t.name) if t.name else url_slug(self.base, "search", t.query or "")
 
     async def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
+        query = self.target.query
+        if query is None:
+            assert self.target.name is not None
+            data = None if self.target.item else await self._metadata(fetcher, self.target.name)
+            record = await self.item(fetcher, self.target.name, data)
+            if record is not None:
+                yield record
+                yield Checkpoint({})
+                return
+            query = f"collection:{self.target.name}"
+        async for item in self._listing(fetcher, query, state):
+            yield item
+
+    async def _listing(self, fetcher: "Fetcher", query: str,
+                       state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
         cursor = state.get("cursor") or None
+        if cursor:                 # a listing in progress goes on with the same bound
+            since, started = state.get("since") or "", state.get("started") or now_utc()
+        else:
+            since, started = _day_before(state.get("since")), now_utc()
+        q = f"({query}) AND (addeddate:[{since} TO null] OR publicdate:[{since} TO null])" if since else query
         while True:
-            data = await self._scrape(fetcher, cursor)
+            data = await self._scrape(fetcher, q, cursor)
             identifiers = [i["identifier"] for i in data.get("items") or []
                            if isinstance(i, dict) and i.get("identifier")]
-            if not identifiers and cursor is None:   # no members: maybe the name of one item
-                async for item in self._single(fetcher):
-                    yield item
-                return
             async for record in map_ordered(lambda i: self.item(fetcher, i), identifiers, CONCURRENCY):
                 if record is not None:
                     yield record
             cursor = data.get("cursor") or None
             if not cursor:
                 break
-            yield Checkpoint({"cursor": cursor})
-        yield Checkpoint({})
+            yield Checkpoint({"cursor": cursor, "since": since, "started": started})
+        yield Checkpoint({"since": started})
 
-    async def _single(self, fetcher: "Fetcher") -> AsyncIterator[Record | Checkpoint]:
-        record = await self.item(fetcher, self.collection)
-        if record is not None and record.error:
-            raise NotACollection(f"{self.base}/details/{self.collection}: no such collection or item")
-        if record is not None:
-            yield record
-        yield Checkpoint({})
-
-    async def _scrape(self, fetcher: "Fetcher", cursor: str | None) -> dict[str, Any]:
-        params = {"q": f"collection:{self.collection}", "fields": "identifier", "count": ROWS}
+    async def _scrape(self, fetcher: "Fetcher", query: str, cursor: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"q": query, "fields": "identifier", "count": ROWS}
         if cursor:
             params["cursor"] = cursor
         data = await get_json(fetcher, f"{self.base}/services/search/v1/scrape?{urlencode(params)}")
@@ -125,77 +159,33 @@ class ArchiveOrgSource(Source):
             self.total = data["total"]
         return data
 
-    async def item(self, fetcher: "Fetcher", identifier: str) -> Record | None:
-        """The record of one item; None for a sub-collection."""
+    async def _metadata(self, fetcher: "Fetcher", identifier: str) -> dict[str, Any]:
+        """What the metadata API says about IDENTIFIER; NotACollection when it knows nothing."""
+        data = await get_json(fetcher, f"{self.base}/metadata/{quote(identifier)}")
+        if not isinstance(data, dict) or not data:
+            raise NotACollection(f"{self.base}/details/{identifier}: no such collection or item", hint=HINT)
+        return data
+
+    async def item(self, fetcher: "Fetcher", identifier: str,
+                   data: dict[str, Any] | None = None) -> Record | None:
+        """The record of one item (DATA: its metadata API answer, fetched when not given); None
+        for a collection."""
         url = f"{self.base}/metadata/{quote(identifier)}"
-        try:
-            data = await get_json(fetcher, url)
-        except FetchError as exc:
-            return failed_record(url, error=str(exc))
+        if data is None:
+            try:
+                data = await get_json(fetcher, url)
+            except FetchError as exc:
+                return failed_record(url, error=str(exc))
         if not isinstance(data, dict) or not data:
             return failed_record(url, error=f"no item {identifier!r}")
         if data.get("is_dark"):
             return failed_record(url, skipped="gone")
-        metadata = data.get("metadata") or {}
-        if _one(metadata.get("mediatype")) == "collection":
+        if one((data.get("metadata") or {}).get("mediatype")) == "collection":
             return None
         return item_record(identifier, data, self.base)
 
 
-def item_record(identifier: str, data: dict[str, Any], base: str) -> Record:
-    md = data.get("metadata") or {}
-    subjects = tuple(s.strip() for v in _many(md.get("subject")) for s in v.split(";") if s.strip())
-    files = tuple(FileRef(f"{base}/download/{quote(identifier)}/{quote(f['name'])}", name=f["name"],
-                          media_type=file_type(f["name"]), size=_int(f.get("size")))
-                  for f in data.get("files") or [] if _original(f))
-    metadata = Metadata(
-        title=_one(md.get("title")) or identifier, creators=tuple(_many(md.get("creator"))),
-        description="\n\n".join(_strip_tags(d) for d in _many(md.get("description"))),
-        subjects=subjects, date=_one(md.get("date")), language=_one(md.get("language")),
-        type=_one(md.get("mediatype")), source_url=files[0].url if files else None,
-        landing_url=f"{base}/details/{quote(identifier)}",
-        raw_record=json.dumps(md, ensure_ascii=False)[:MAX_RAW])
-    statements = tuple(_many(md.get("licenseurl")) + _many(md.get("rights")))
-    return Record(identifier, metadata, files, statements,
-                  datestamp=_updated(data) or _one(md.get("publicdate")))
-
-
-def _original(f: Any) -> bool:
-    if not isinstance(f, dict) or not f.get("name") or f.get("source") != "original":
-        return False
-    if str(f.get("private", "")).lower() == "true":
-        return False
-    name = str(f["name"])
-    return str(f.get("format", "")).lower() not in SKIP_FORMATS and not name.endswith(SKIP_SUFFIXES)
-
-
-def _many(value: Any) -> list[str]:
-    if value is None:
-        return []
-    values = value if isinstance(value, list) else [value]
-    return [str(v).strip() for v in values if str(v).strip()]
-
-
-def _one(value: Any) -> str | None:
-    values = _many(value)
-    return values[0] if values else None
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if str(value or "").isdigit() else None
-
-
-def _updated(data: dict[str, Any]) -> str | None:
-    stamp = data.get("item_last_updated")
-    if not isinstance(stamp, int):
-        return None
-    return datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _strip_tags(text: str) -> str:
-    if "<" not in text:
-        return text
-    try:
-        return " ".join(cast(lxml.html.HtmlElement, lxml.html.fromstring(text)).text_content().split())
-    except (etree.ParserError, ValueError):
-        return text
+def _day_before(since: str | None) -> str:
+    """The day before SINCE (``YYYY-MM-DD``): items added that day or later are asked for again."""
+    when = parse_when(since)
+    return (when - timedelta(days=1)).strftime("%Y-%m-%d") if when else ""

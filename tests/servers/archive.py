@@ -4,7 +4,8 @@ The Internet Archive cannot run here, so this fake follows its public APIs exact
 included (compared with recorded archive.org answers kept as test data by the ``internetarchive``
 client library, and archive.org's API documentation):
 
-- scrape API ``/services/search/v1/scrape?q=collection:NAME&fields=...&count=N[&cursor=C]``:
+- scrape API ``/services/search/v1/scrape?q=QUERY&fields=...&count=N[&cursor=C]`` (QUERY: ``field:value``
+  clauses ANDed, and ``addeddate:[DAY TO null]``-style ranges of which one must match; see ``_members``):
   ``{"items": [{"identifier": ...}, ...], "count": n, "total": N, "cursor": "..."}``, items sorted
   by identifier, ``count`` at least 100 (else a 400 ``{"error": ...}``), the cursor an opaque base64
   JSON token, absent on the last page;
@@ -21,8 +22,9 @@ client library, and archive.org's API documentation):
 
 Fixture (import it into a conftest: ``from tests.servers.archive import archive_server``):
 
-``archive_server`` -> ``ArchiveServer`` with collection ``fakecoll`` of 230 items (three scrape
-pages of 100) plus one sub-collection, and a dark item ``darkitem`` outside it.
+``archive_server`` -> ``ArchiveServer`` with collection ``fakecoll`` (itself an item of mediatype
+collection, as on archive.org) of 230 items (three scrape pages of 100) plus one sub-collection, and
+a dark item ``darkitem`` outside it.
     ``.url``       the base URL (``http://127.0.0.1:PORT``); the collection is ``.url + "/details/fakecoll"``
     ``.items``     identifier -> metadata API answer (edit to simulate changes)
     ``.requests``  every request as ``Seen(path, query, monotonic time)``
@@ -38,6 +40,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 from typing import Any, AsyncIterator
 
 import pytest
@@ -105,6 +108,8 @@ class ArchiveServer(FakeServer):
         super().__init__()
         self.items: dict[str, dict[str, Any]] = {f"item-{i:04d}": make_item(i) for i in range(n)}
         self.items["subcoll"] = make_collection_item("subcoll")
+        self.items[COLLECTION] = make_collection_item(COLLECTION)
+        self.items[COLLECTION]["metadata"]["collection"] = "community"
         self.dark = {"darkitem"}
         for path, handler in (("/services/search/v1/scrape", self._scrape),
                               ("/advancedsearch.php", self._advanced),
@@ -115,12 +120,17 @@ class ArchiveServer(FakeServer):
             self.app.router.add_get(path, handler)
 
     def _members(self, query: str) -> list[str]:
-        field, _, value = query.partition(":")
-        if field != "collection":
+        """Identifiers matching QUERY: ``field:value`` clauses (collection, mediatype, identifier,
+        ...) all match, and of the ``field:[FROM TO null]`` date ranges at least one (what
+        ``(collection:X) AND (addeddate:[D TO null] OR publicdate:[D TO null])`` asks)."""
+        clauses = _CLAUSE.findall(query)
+        exact = [(f, v.strip('"')) for f, v in clauses if not v.startswith("[")]
+        ranges = [(f, v.strip("[]").split(" TO ")) for f, v in clauses if v.startswith("[")]
+        if not exact:
             return []
-        value = value.strip('"()')
         return sorted(i for i, item in self.items.items()
-                      if value in _as_list(item["metadata"].get("collection")))
+                      if all(v in _as_list(item["metadata"].get(f)) for f, v in exact)
+                      and (not ranges or any(_within(item["metadata"].get(f), *bounds) for f, bounds in ranges)))
 
     async def _scrape(self, request: web.Request) -> web.Response:
         q = request.query
@@ -177,6 +187,15 @@ class ArchiveServer(FakeServer):
         if ident not in self.items:
             raise web.HTTPNotFound()
         return web.Response(text=f"<html><title>{ident}</title></html>", content_type="text/html")
+
+
+_CLAUSE = re.compile(r'(\w+):(\[[^\]]*\]|"[^"]*"|[^\s()]+)')
+
+
+def _within(value: Any, low: str, high: str) -> bool:
+    """A date field against an inclusive range; ``null`` (or ``*``) leaves a side open."""
+    day = str(value or "")[:10]
+    return bool(day) and (low in ("null", "*") or day >= low[:10]) and (high in ("null", "*") or day <= high[:10])
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from mirror.errors import NotACollection
 from mirror.sources import SourceOptions, open_source
-from mirror.sources.archive_org import ArchiveOrgSource, parse_location
-from tests.servers.archive import COLLECTION
+from mirror.sources.archive_org import ArchiveOrgSource, Target, parse_location
+from mirror.sources.dates import now_utc, parse_when
+from tests.servers.archive import COLLECTION, make_item
 from tests.sources.harvest import harvest
 
 
@@ -20,7 +23,7 @@ async def test_collection_is_listed_with_the_scrape_cursor(archive_server, fetch
     run = await harvest(src, fetcher)
     assert len(run.records) == 230          # the sub-collection is not a record
     assert src.total == 231
-    assert [set(c) for c in run.checkpoints] == [{"cursor"}, {"cursor"}, set()]
+    assert [set(c) for c in run.checkpoints] == [{"cursor", "since", "started"}] * 2 + [{"since"}]
     scrapes = [r.query for r in archive_server.requests if r.path.endswith("/scrape")]
     assert [("cursor" in q, q["count"], q["q"]) for q in scrapes] == \
         [(False, "100", "collection:fakecoll"), (True, "100", "collection:fakecoll"),
@@ -64,9 +67,45 @@ async def test_resume_from_the_cursor(archive_server, fetcher):
     assert len(first.records) == 100 and ids == sorted(set(ids)) and len(ids) == 230
 
 
-async def test_a_single_item_name_is_harvested_as_that_item(archive_server, fetcher):
+async def test_an_item_url_mirrors_that_item(archive_server, fetcher):
     run = await harvest(source(archive_server, "item-0007"), fetcher)
     assert [r.source_id for r in run.records] == ["item-0007"]
+    assert [r.path for r in archive_server.requests if r.path != "/robots.txt"] == ["/metadata/item-0007"]
+    download = ArchiveOrgSource(f"{archive_server.url}/download/item-0008/item-0008.pdf", SourceOptions())
+    assert [r.source_id for r in (await harvest(download, fetcher)).records] == ["item-0008"]
+
+
+async def test_a_collection_url_or_a_search_mirrors_the_collection_or_search(archive_server, fetcher):
+    run = await harvest(source(archive_server), fetcher)
+    assert len(run.records) == 230
+    scrapes = {r.query["q"] for r in archive_server.requests if r.path.endswith("/scrape")}
+    assert scrapes == {"collection:fakecoll"}
+    search = ArchiveOrgSource(f"{archive_server.url}/search?query=collection%3Afakecoll+AND+identifier%3Aitem-0042",
+                              SourceOptions())
+    assert [r.source_id for r in (await harvest(search, fetcher)).records] == ["item-0042"]
+    bare = ArchiveOrgSource("collection:fakecoll", SourceOptions())
+    assert (bare.base, bare.target.query) == ("https://archive.org", "collection:fakecoll")
+
+
+async def test_a_rerun_asks_only_for_items_added_or_made_public_since(archive_server, fetcher):
+    first = await harvest(source(archive_server), fetcher)
+    new = make_item(999)
+    new["metadata"].update(addeddate=now_utc().replace("T", " ")[:19], publicdate=now_utc().replace("T", " ")[:19])
+    archive_server.items["item-0999"] = new
+    again = await harvest(source(archive_server), fetcher, first.final)
+    assert [r.source_id for r in again.records] == ["item-0999"]
+    day = (parse_when(first.final["since"]) - timedelta(days=1)).strftime("%Y-%m-%d")
+    last = [r.query["q"] for r in archive_server.requests if r.path.endswith("/scrape")][-1]
+    assert last == f"(collection:fakecoll) AND (addeddate:[{day} TO null] OR publicdate:[{day} TO null])"
+
+
+async def test_dates_fall_back_to_publicdate_then_addeddate(archive_server, fetcher):
+    item = archive_server.items["item-0005"]["metadata"]
+    del item["date"]
+    assert (await source(archive_server).item(fetcher, "item-0005")).metadata.date == "2015-03-04"
+    del item["publicdate"]
+    item["addeddate"] = "2016-07-08 09:10:11"
+    assert (await source(archive_server).item(fetcher, "item-0005")).metadata.date == "2016-07-08"
 
 
 async def test_downloads_follow_the_data_node_redirect(archive_server, fetcher):
@@ -76,17 +115,25 @@ async def test_downloads_follow_the_data_node_redirect(archive_server, fetcher):
 
 
 async def test_locations_and_detection(archive_server, fetcher):
-    assert parse_location("https://archive.org/details/opensource") == ("https://archive.org", "opensource")
-    assert parse_location("prelinger") == ("https://archive.org", "prelinger")
+    assert parse_location("https://archive.org/details/opensource") == Target("https://archive.org", "opensource")
+    assert parse_location("prelinger") == Target("https://archive.org", "prelinger")
+    assert parse_location("https://archive.org/download/x/y.pdf") == Target("https://archive.org", "x", item=True)
+    assert parse_location("https://archive.org/advancedsearch.php?q=collection%3Aa&fl%5B%5D=identifier") == \
+        Target("https://archive.org", query="collection:a")
     assert await ArchiveOrgSource.detect("https://archive.org/details/opensource", None)
+    assert await ArchiveOrgSource.detect("https://archive.org/search?query=subject%3Amaps", None)
     assert not await ArchiveOrgSource.detect(f"{archive_server.url}/details/{COLLECTION}", None)
-    with pytest.raises(NotACollection, match="BASE/details/COLLECTION"):
-        ArchiveOrgSource("https://archive.org/search?query=x", SourceOptions())
+    assert not await ArchiveOrgSource.detect("https://archive.org/about/", None)
+    with pytest.raises(NotACollection, match="BASE/details/NAME"):
+        ArchiveOrgSource("https://archive.org/search?query=", SourceOptions())
     opened = await open_source(f"{archive_server.url}/details/{COLLECTION}", fetcher, SourceOptions(),
                                kind="archive-org")
-    assert opened.default_collection() == "127.0.0.1-fakecoll"
+    port = archive_server.url.rsplit(":", 1)[1]
+    assert opened.default_collection() == f"127.0.0.1-{port}-fakecoll"
     real = await open_source("https://archive.org/details/opensource", fetcher, SourceOptions())
     assert isinstance(real, ArchiveOrgSource) and real.default_collection() == "archive.org-opensource"
+    query = ArchiveOrgSource("https://archive.org/search?query=subject%3Amaps", SourceOptions())
+    assert query.default_collection() == "archive.org-search-subject-maps"
 
 
 async def test_an_unknown_name_is_not_a_collection(archive_server, fetcher):
