@@ -35,7 +35,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from mirror.errors import NotACollection
 from mirror.sources.api import get_required
-from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source, slug
+from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source, slug, url_slug
 from mirror.sources.files import file_name, file_type, local_path
 
 if TYPE_CHECKING:
@@ -107,9 +107,15 @@ class ManifestSource(Source):
         return path.suffix.lower() in SUFFIXES and await asyncio.to_thread(path.is_file)
 
     def default_collection(self) -> str:
-        path = self.path or Path(urlsplit(self.location).path)
-        return slug(path.parent.name if path.stem.lower() in _GENERIC_STEMS and path.parent.name
-                    else path.stem)
+        """A local manifest: its name (its folder's, for a generic name like ``manifest``); a
+        remote one: its host, port and path too, as for every URL."""
+        if self.path is not None:
+            generic = self.path.stem.lower() in _GENERIC_STEMS and self.path.parent.name
+            return slug(self.path.parent.name if generic else self.path.stem)
+        parts = urlsplit(self.location)
+        folder, _, name = parts.path.rpartition("/")
+        stem = name.split(".")[0]
+        return url_slug(f"{parts.scheme}://{parts.netloc}{folder}", "" if stem.lower() in _GENERIC_STEMS else stem)
 
     async def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
         done = int(state.get("line") or 0)

@@ -56,6 +56,54 @@ async def test_ckan_portal(cli_run, home_dir: Path, ckan_server):
     assert licences <= {"CC-BY-4.0", "ODbL-1.0", "OGL-UK-3.0", "CC0-1.0"}
 
 
+def ckan_actions(server) -> list[tuple[str, dict[str, str]]]:
+    return [(r.path.rsplit("/", 1)[1], r.query) for r in server.requests if "/api/3/action/" in r.path]
+
+
+async def test_ckan_dataset_organization_and_portal_urls_mirror_what_they_name(cli_run, home_dir: Path,
+                                                                               ckan_server):
+    fast = ("--delay", "0", "--per-host", "8")
+    port = ckan_server.url.rsplit(":", 1)[1]
+    res, one = await run_mirror(cli_run, ckan_server.url + "/dataset/dataset-000", *fast)
+    assert res.exit_code == 0, res.stderr
+    assert (one["kind"], one["stored"], one["collection"]) == ("ckan", 1, f"127.0.0.1-{port}-dataset-dataset-000")
+    assert [a for a, _ in ckan_actions(ckan_server)] == ["status_show", "package_show"]   # detection, the dataset
+    files = [r.path for r in ckan_server.requests if r.path.startswith("/files/")]
+    assert files == ["/files/dataset-000/data.csv"]             # that dataset's resources only
+
+    ckan_server.requests.clear()
+    res, org = await run_mirror(cli_run, ckan_server.url + "/organization/map-office", *fast)
+    assert res.exit_code == 0 and org["collection"] == f"127.0.0.1-{port}-organization-map-office"
+    assert org["stored"] + sum(org["skipped"].values()) == 12
+    searches = [q for a, q in ckan_actions(ckan_server) if a == "package_search"]
+    assert [q.get("fq") for q in searches] == ['organization:"map-office"']
+    assert {r.path.split("/")[2] for r in ckan_server.requests if r.path.startswith("/files/")} == \
+        {p["name"] for i, p in enumerate(ckan_server.packages) if i % 2 and i % 7 not in (3, 4, 5)}
+
+    ckan_server.requests.clear()
+    res, portal = await run_mirror(cli_run, ckan_server.url, *fast)
+    assert res.exit_code == 0 and portal["collection"] == f"127.0.0.1-{port}" and portal["stored"] == 15
+    assert [q.get("fq") for a, q in ckan_actions(ckan_server) if a == "package_search"] == [None]
+    ckan_server.touch(2)
+    ckan_server.requests.clear()
+    res, again = await run_mirror(cli_run, ckan_server.url, *fast)
+    assert res.exit_code == 0 and (again["stored"], again["updated"]) == (1, 1)   # its record changed
+    [search] = [q for a, q in ckan_actions(ckan_server) if a == "package_search"]
+    assert search["fq"].startswith("metadata_modified:[") and search["fq"].endswith(" TO *]")
+    assert {r.path for r in ckan_server.requests if r.path.startswith("/files/")} == {
+        "/files/dataset-002/data.csv"}                        # nothing else was fetched
+
+
+async def test_internet_archive_item_url_mirrors_the_item(cli_run, home_dir: Path, archive_server):
+    res, s = await run_mirror(cli_run, archive_server.url + "/details/item-0003", "--kind", "archive-org",
+                              "--delay", "0")
+    assert res.exit_code == 0, res.stderr
+    assert s["stored"] == 1 and s["collection"].endswith("-item-0003")
+    assert not [r for r in archive_server.requests if r.path.endswith("/scrape")]
+    assert sorted(r.path for r in archive_server.requests if r.path.startswith("/serve/")) == \
+        ["/serve/item-0003/item-0003.pdf", "/serve/item-0003/tables/data.csv"]
+
+
 async def test_internet_archive_collection(cli_run, home_dir: Path, archive_server):
     res, s = await run_mirror(cli_run, archive_server.url + "/details/fakecoll", "--kind", "archive-org",
                               "--delay", "0", "--per-host", "8", "--limit", "40")

@@ -69,7 +69,10 @@ async def test_remote_manifest_resolves_against_its_url(site_server, fetcher):
     src = ManifestSource(site_server.url + "/collection/manifest.jsonl", SourceOptions())
     run = await harvest(src, fetcher)
     assert [f.url for r in run.records for f in r.files] == [site_server.url + "/collection/files/a.txt"]
-    assert src.default_collection() == "collection"
+    port = site_server.url.rsplit(":", 1)[1]
+    assert src.default_collection() == f"127.0.0.1-{port}-collection"
+    other = ManifestSource(site_server.url + "/collection/papers.csv", SourceOptions())
+    assert other.default_collection() == f"127.0.0.1-{port}-collection-papers"
 
 
 def test_manifest_collection_names():
