@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Generic, TypeVar
+from typing import Any, Awaitable, Callable, Generic, Sequence, TypeVar
 
 from indexer.index import Index
 from indexer.records import DocumentIn, RecordState, UpsertResult
@@ -77,7 +77,7 @@ StatusFn = Callable[[UpsertResult | None], StatusRow | None]
 class _Write:
     doc: DocumentIn | None = None
     status: StatusFn | StatusRow | None = None
-    state: StateRow | None = None
+    states: tuple[StateRow, ...] = ()
     job: Job | None = None
     blocks: BlockBatch | None = None                      # staged blocks DOC refers to
 
@@ -100,12 +100,13 @@ class GroupCommit:
         await self.close()
 
     async def write(self, *, doc: DocumentIn | None = None, status: StatusFn | StatusRow | None = None,
-                    state: StateRow | None = None,
+                    state: StateRow | None = None, states: Sequence[StateRow] = (),
                     blocks: BlockBatch | None = None) -> UpsertResult | None:
-        """Upsert DOC, then set a record STATUS (a row, or a function of DOC's upsert result) and a
-        harvest STATE; returns DOC's upsert result. BLOCKS (staged, not
-        committed) are committed first, with those of the whole group in one durability step."""
-        return await self._submit(_Write(doc, status, state, blocks=blocks))
+        """Upsert DOC, then set a record STATUS (a row, or a function of DOC's upsert result) and
+        harvest STATE and STATES; returns DOC's upsert result. BLOCKS (staged, not committed) are
+        committed first, with those of the whole group in one durability step."""
+        rows = ((state,) if state is not None else ()) + tuple(states)
+        return await self._submit(_Write(doc, status, rows, blocks=blocks))
 
     async def run(self, job: Job) -> Any:
         """Run JOB inside a shared write transaction, in its place in the order; its result."""
@@ -210,7 +211,7 @@ async def _bulk(tx: Transaction, writes: list[_Write]) -> list[UpsertResult | No
             rows.setdefault(row.collection, []).append(row.values())
     for collection, statuses in rows.items():
         await tx.set_record_statuses(collection, statuses)
-    states = {(w.state.collection, w.state.key): w.state.value for w in writes if w.state is not None}
+    states = {(row.collection, row.key): row.value for w in writes for row in w.states}
     for (collection, key), value in states.items():
         await tx.set_state(collection, key, value)
     return results

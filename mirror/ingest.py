@@ -15,7 +15,7 @@ import contextlib
 import io
 import logging
 import mimetypes
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Sequence
@@ -27,6 +27,7 @@ from mirror.errors import IntegrityError, MirrorError, NotReady
 from mirror.extract import extract_text, is_light
 from mirror.fetch.fetcher import FetchedFile, Fetcher, Skipped
 from mirror.home import Home
+from mirror.revisit import Known, Revisits
 from mirror.services import open_home
 from mirror.sources.base import FileRef
 from mirror.store import ContentStore, ImportResult, open_store
@@ -48,13 +49,14 @@ class Provenance:
 @dataclass
 class Collected:
     """A document's files, imported: their contents, the provenance of the first, how many were
-    gone, and the batch their blocks are staged in (commit it before the index refers to them, or
-    abort it)."""
+    gone, the batch their blocks are staged in (commit it before the index refers to them, or abort
+    it), and what to remember of the URLs that answered with validators (``mirror.revisit``)."""
 
     contents: list[ContentIn]
     provenance: Provenance | None
     gone: int
     blocks: BlockBatch
+    learned: list[Known] = field(default_factory=list)
 
     @property
     def bytes(self) -> int:
@@ -75,47 +77,61 @@ INLINE_BYTES = 64 * 1024
 class _Obtained:
     path: Path | None            # the file, or None for bytes in memory (``data``)
     temporary: bool
-    url: str
+    url: str                     # where the bytes came from (the final URL)
+    requested: str | None = None # the URL asked for, when fetched over HTTP
     status: int | None = None
     headers: dict[str, str] | None = None
     fetched_at: str | None = None
     media_type: str | None = None
     sha256: str | None = None
     data: bytes | None = None
+    reused: Known | None = None  # a 304: the content stored last time, not fetched again
 
 
 class Ingestor:
     """Store and index documents in one home; safe to share between concurrent workers."""
 
-    def __init__(self, home: Home, index: Index, store: ContentStore) -> None:
+    def __init__(self, home: Home, index: Index, store: ContentStore,
+                 revisits: Revisits | None = None) -> None:
         self.home = home
         self.index = index
         self.store = store
+        self.revisits = revisits          # with it, fetches are conditional (``mirror.revisit``)
 
     async def collect(self, files: Sequence[FileRef], fetcher: Fetcher | None,
                       profile: str | None = None) -> Collected:
         """Obtain and import FILES; see ``Collected``."""
-        contents: list[ContentIn] = []
-        provenance: Provenance | None = None
-        gone = 0
-        blocks = self.store.blocks.open_batch()
+        done = Collected([], None, 0, self.store.blocks.open_batch())
         try:
             for ref in files:
                 got = await self._obtain(ref, fetcher)
                 if got is None:
-                    gone += 1
+                    done.gone += 1
                     continue
                 try:
-                    contents.append(await self._import(got, ref, profile, blocks))
-                    provenance = provenance or _provenance(got)
+                    self._add(done, got, await self._content(got, ref, profile, done.blocks))
                 finally:
                     if got.temporary and got.path is not None:
                         with contextlib.suppress(OSError):
                             got.path.unlink()
         except BaseException:
-            await asyncio.to_thread(blocks.abort)
+            await asyncio.to_thread(done.blocks.abort)
             raise
-        return Collected(contents, provenance, gone, blocks)
+        return done
+
+    async def _content(self, got: _Obtained, ref: FileRef, profile: str | None,
+                       blocks: BlockBatch) -> ContentIn:
+        if got.reused is not None:
+            return replace(got.reused.content, name=ref.name or got.reused.content.name)
+        return await self._import(got, ref, profile, blocks)
+
+    @staticmethod
+    def _add(done: Collected, got: _Obtained, content: ContentIn) -> None:
+        done.contents.append(content)
+        done.provenance = done.provenance or _provenance(got)
+        if got.requested and got.reused is None and got.headers:
+            known = Known.learn(got.requested, got.headers, content, got.fetched_at or _now(), got.status)
+            done.learned += [known] if known else []
 
     async def index_added(self, path: Path, result: ImportResult, *, collection: str,
                           license: str | None = None) -> UpsertResult:
@@ -139,7 +155,8 @@ class Ingestor:
 
     async def _obtain(self, ref: FileRef, fetcher: Fetcher | None) -> _Obtained | None:
         if ref.page is not None:
-            return _from_page(ref)
+            known = await self.revisits.get(ref.page.url) if self.revisits and ref.page.status == 304 else None
+            return _reused(known, ref.page.url) if known else _from_page(ref)
         local = _local_path(ref.url)
         if local is not None:
             if not local.is_file():
@@ -148,8 +165,14 @@ class Ingestor:
                              media_type=ref.media_type or _guess_type(local.name))
         if fetcher is None:
             raise ValueError(f"cannot fetch {ref.url} without a fetcher")
+        known = await self.revisits.get(ref.url) if self.revisits else None
         fetched = await fetcher.fetch_file(ref.url, digest=False,   # the import hashes it
-                                           spool=SPOOL_BYTES)
+                                           spool=SPOOL_BYTES, headers=known.conditions() if known else None)
+        if known and not isinstance(fetched, Skipped) and fetched.status == 304:
+            assert self.revisits is not None
+            if await self.revisits.held(known):
+                return _reused(known, ref.url)
+            fetched = await fetcher.fetch_file(ref.url, digest=False, spool=SPOOL_BYTES)
         if isinstance(fetched, Skipped):
             return None
         return _from_fetched(fetched, ref)
@@ -192,10 +215,17 @@ def _provenance(got: _Obtained) -> Provenance:
 
 
 def _from_fetched(f: FetchedFile, ref: FileRef) -> _Obtained:
-    return _Obtained(path=f.path, temporary=f.path is not None, url=f.final_url, status=f.status,
-                     headers=dict(f.headers), fetched_at=f.fetched_at,
+    return _Obtained(path=f.path, temporary=f.path is not None, url=f.final_url, requested=f.url,
+                     status=f.status, headers=dict(f.headers), fetched_at=f.fetched_at,
                      media_type=f.media_type or ref.media_type or _guess_type(f.final_url),
                      sha256=f.sha256, data=f.body)
+
+
+def _reused(known: Known, url: str) -> _Obtained:
+    """A URL that answered 304: the content and provenance of the answer that brought its bytes."""
+    return _Obtained(path=None, temporary=False, url=known.content.url or url, requested=url,
+                     status=known.status, headers=known.headers, fetched_at=known.retrieved_at,
+                     media_type=known.content.media_type, reused=known)
 
 
 def _from_page(ref: FileRef) -> _Obtained:
@@ -203,7 +233,7 @@ def _from_page(ref: FileRef) -> _Obtained:
     page = ref.page
     assert page is not None
     ctype = (page.headers.get("Content-Type") or page.headers.get("content-type") or "")
-    return _Obtained(path=None, temporary=False, url=page.final_url, status=page.status,
+    return _Obtained(path=None, temporary=False, url=page.final_url, requested=page.url, status=page.status,
                      headers=dict(page.headers), fetched_at=page.fetched_at,
                      media_type=ctype.split(";")[0].strip() or "text/html", data=page.body)
 

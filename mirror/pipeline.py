@@ -34,6 +34,7 @@ from mirror.fetch.guard import harvest_policy
 from mirror.batch import GroupCommit, StateRow, StatusRow, status_reader
 from mirror.home import Home
 from mirror.ingest import Collected, Ingestor
+from mirror.revisit import Revisits
 from mirror.outcome import GONE, RETRACTED, STORED, UNCHANGED, Kind, Outcome, Summary, failed, skipped
 from mirror.services import open_home
 from mirror.sources import SourceOptions, open_source
@@ -148,6 +149,7 @@ class _Run:
         allow = options.licenses if source.kind != "folder" else None
         self.allow = set(allow) if allow else None
         self.ingestor = Ingestor(home, index, store)
+        self.revisits = self.ingestor.revisits = Revisits(index, collection, store)
         self.checkpoints = _Checkpoints()
         self.writes = GroupCommit(index)     # the workers' index writes, committed in groups
         self.statuses = status_reader(index, collection)   # and their status lookups, in bulk
@@ -189,7 +191,7 @@ class _Run:
     async def _feed(self, queue: asyncio.Queue, state: dict[str, str]) -> bool:
         seq = 0
         limit = self.options.limit
-        async for item in self.source.records(self.fetcher, dict(state)):
+        async for item in self.source.records(self.fetcher, dict(state), revisits=self.revisits):
             if isinstance(item, Checkpoint):
                 await self._persist(self.checkpoints.add(seq, item.state))
                 continue
@@ -261,6 +263,7 @@ class _Run:
             detail = f"{got.gone} file(s) gone" if got.gone else None
             upserted = await self.writes.write(
                 doc=self._document(record, decision, got), blocks=got.blocks,
+                states=[self.revisits.row(known) for known in got.learned],
                 status=lambda r: self._row(record, Kind.STORED if r is None or r.status == "updated"
                                            else Kind(r.status), detail))
         finally:

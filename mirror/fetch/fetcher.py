@@ -9,8 +9,9 @@ Every hop of a fetch is checked against robots.txt (``robots``) and waits for it
 (``politeness``); redirects are followed here, one hop at a time (http and https only, at most
 ``fetch.max_redirects``, loops detected). Outcomes are values: 404/410 -> ``Skipped("gone")``,
 disallowed -> ``Skipped("robots")`` (nothing requested); ``get_page(any_status=True)`` returns an
-error answer that is not retried as a ``Page`` of its status instead (an OAI-PMH error in a 422). Failures raise ``FetchError`` subclasses with
-``retryable`` set and the cause chained, after ``fetch.retries`` retries for retryable ones: timeouts,
+error answer that is not retried as a ``Page`` of its status instead (an OAI-PMH error in a 422).
+A request with validators may answer 304 (an empty body); a 304 to one without is ``BadResponse``.
+Failures raise ``FetchError`` subclasses with ``retryable`` set and the cause chained, after ``fetch.retries`` retries for retryable ones: timeouts,
 connection failures, truncated bodies, 408/425/429/500/502/503/504. Before a retry the host's next start
 is pushed back by Retry-After (429/503, capped at ``fetch.max_retry_after``) or by exponential backoff
 with jitter, so every request to that host waits. Bodies are decoded incrementally and capped on
@@ -75,6 +76,11 @@ def _at_hop(exc: FetchError, url: str, hop: str) -> FetchError:
     return exc
 
 
+def _conditional(resp: aiohttp.ClientResponse) -> bool:
+    sent = resp.request_info.headers
+    return "If-None-Match" in sent or "If-Modified-Since" in sent
+
+
 def _check_url(url: str) -> None:
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -128,14 +134,16 @@ class Fetcher:
         return await self._fetch(  # type: ignore[return-value]
             url, lambda hop: PageSink(hop, cap, any_status=any_status), headers)
 
-    async def fetch_file(self, url: str, *, digest: bool = True, spool: int = 0) -> FetchedFile | Skipped:
+    async def fetch_file(self, url: str, *, digest: bool = True, spool: int = 0,
+                         headers: dict[str, str] | None = None) -> FetchedFile | Skipped:
         """Stream a body into a new file in the staging folder while hashing it (sha256; with
         ``digest=False`` not hashed, for a caller that hashes the file itself, as the importer does).
         A body of at most SPOOL bytes (capped at 1 MiB) is returned in memory instead (``body``,
-        no file)."""
+        no file). With validators in HEADERS (If-None-Match, If-Modified-Since) the answer may be
+        a 304 Not Modified: status 304 and an empty body."""
         return await self._fetch(  # type: ignore[return-value]
             url, lambda hop: FileSink(hop, self.max_bytes, self.staging_dir, digest=digest,
-                                      spool=spool), None)
+                                      spool=spool), headers)
 
     @property
     def policy(self) -> AddressPolicy:
@@ -256,6 +264,8 @@ class Fetcher:
         status = resp.status
         if 300 <= status < 400 and status != 304:
             return self._redirect(url, resp)
+        if status == 304 and not _conditional(resp):
+            raise BadResponse(f"{url}: 304 Not Modified to a request that was not conditional", status=304)
         sink = new_sink(url)
         as_page = getattr(sink, "any_status", False) and status not in RETRYABLE_STATUS
         if status in GONE and not as_page:

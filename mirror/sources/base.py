@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from mirror.fetch.fetcher import Fetcher, Page
+    from mirror.revisit import Revisits
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class Source(ABC):
         self.location = location
         self.options = options
         self.total: int | None = None  # known number of records, for progress; set once known
+        self.revisits: "Revisits | None" = None   # what earlier runs stored: conditional page fetches
 
     @classmethod
     @abstractmethod
@@ -111,11 +113,14 @@ class Source(ABC):
     def default_collection(self) -> str:
         """A collection name derived from the location (host and path slug, file stem...)."""
 
-    async def records(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
-        """Yield records and checkpoints, resuming from ``state`` (``{}`` on a first run).
+    async def records(self, fetcher: "Fetcher", state: dict[str, str],
+                      revisits: "Revisits | None" = None) -> AsyncIterator[Record | Checkpoint]:
+        """Yield records and checkpoints, resuming from ``state`` (``{}`` on a first run). With
+        REVISITS, the pages the source reads itself are fetched conditionally (``mirror.revisit``).
 
         With ``options.limit`` the stream stops after that many records and yields no checkpoint
         after the last one, so a limited run never looks like a completed one."""
+        self.revisits = revisits
         limit = self.options.limit
         if limit is not None and limit <= 0:
             return

@@ -50,6 +50,7 @@ from mirror.sources.xmlparse import parse_xml, text_of
 
 if TYPE_CHECKING:
     from mirror.fetch.fetcher import Fetcher
+    from mirror.revisit import Revisits
 
 PROTOCOL_ARGS = {"verb", "metadataPrefix", "set", "from", "until", "resumptionToken", "identifier"}
 MAX_RESPONSE = 64 * 2**20     # bytes of one OAI-PMH response
@@ -209,7 +210,7 @@ class OAIPMHSource(Source):
                 raw = etree.tostring(el, encoding="unicode")[:2000]
                 parsed.append(Harvested(_broken(raw, str(exc))))
         listing.listed([h.record.datestamp for h in parsed])
-        async for record in map_ordered(lambda h: _resolve(fetcher, h), parsed, LANDING_CONCURRENCY):
+        async for record in map_ordered(lambda h: _resolve(fetcher, h, self.revisits), parsed, LANDING_CONCURRENCY):
             yield record
 
     async def _check_format(self, fetcher: "Fetcher") -> None:
@@ -293,12 +294,12 @@ def _expired(base: str, token: str, restarts: int) -> str:
             "they can be used. Rerun to continue from the last datestamp listed")
 
 
-async def _resolve(fetcher: "Fetcher", item: Harvested) -> Record:
+async def _resolve(fetcher: "Fetcher", item: Harvested, revisits: "Revisits | None") -> Record:
     """Find the file of a record that named only a landing page."""
     record = item.record
     if record.deleted or record.files or not item.landing:
         return record
-    page_record, info = await read_url(fetcher, item.landing[0])
+    page_record, info = await read_url(fetcher, item.landing[0], revisits=revisits)
     if page_record.error or page_record.skipped:
         return replace(record, error=page_record.error and f"landing page: {page_record.error}",
                        skipped=page_record.skipped)

@@ -25,11 +25,13 @@ from lxml import etree
 
 from mirror import licenses
 from mirror.errors import FetchError, TooLarge
+from mirror.fetch.results import Page
 from mirror.sources.base import FileRef, Metadata, Record
 from mirror.sources.files import NOT_FILE_TYPES, bare_type, file_name, file_type, is_html
 
 if TYPE_CHECKING:
-    from mirror.fetch.fetcher import Fetcher, Page
+    from mirror.fetch.fetcher import Fetcher
+    from mirror.revisit import Revisits
 
 _TITLE = ("citation_title", "dc.title", "dcterms.title", "og:title")
 _DESCRIPTION = ("description", "dc.description", "dcterms.abstract", "dcterms.description",
@@ -191,13 +193,18 @@ def failed_record(url: str, *, error: str | None = None, skipped: str | None = N
     return Record(url, metadata, datestamp=datestamp, error=error, skipped=skipped)
 
 
-async def fetch_page(fetcher: "Fetcher", url: str) -> "Page | Record":
-    """``get_page(url)``, or a failed/skipped record saying why there is no page. A body too
-    large for a page raises ``TooLarge``: the caller makes it a file for the pipeline to stream."""
+async def fetch_page(fetcher: "Fetcher", url: str, revisits: "Revisits | None" = None) -> "Page | Record":
+    """``get_page(url)``, or a failed/skipped record saying why there is no page. With REVISITS a
+    page stored before is asked for conditionally; a 304 gives the stored page back (status 304),
+    read from the store. A body too large for a page raises ``TooLarge``: the caller makes it a
+    file for the pipeline to stream."""
     from mirror.fetch.fetcher import Skipped
 
+    known = await revisits.get(url) if revisits else None
     try:
-        got = await fetcher.get_page(url)
+        got = await fetcher.get_page(url, headers=known.conditions() if known else None)
+        if known and revisits and isinstance(got, Page) and got.status == 304:
+            got = await revisits.page(known, got) or await fetcher.get_page(url)
     except TooLarge:
         raise
     except FetchError as exc:
@@ -208,11 +215,11 @@ async def fetch_page(fetcher: "Fetcher", url: str) -> "Page | Record":
 
 
 async def read_url(fetcher: "Fetcher", url: str, *, datestamp: str | None = None,
-                   inherited: Iterable[str] = ()) -> tuple[Record, PageInfo | None]:
+                   inherited: Iterable[str] = (), revisits: "Revisits | None" = None) -> tuple[Record, PageInfo | None]:
     """Fetch ``url`` and make its record: an HTML page's record and info, or a file's record
     carrying the ``inherited`` licence statements of the page that linked it."""
     try:
-        got = await fetch_page(fetcher, url)
+        got = await fetch_page(fetcher, url, revisits)
     except TooLarge:
         return file_record(url, statements=inherited, datestamp=datestamp), None
     if isinstance(got, Record):

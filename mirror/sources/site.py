@@ -132,7 +132,7 @@ class SiteSource(Source):
             batch = [crawl.queue.popleft() for _ in range(min(BATCH, len(crawl.queue)))]
 
             async def read(item: Item) -> tuple[int, tuple[Record, PageInfo | None]]:
-                return item[1], await read_url(fetcher, item[0], inherited=item[2])
+                return item[1], await read_url(fetcher, item[0], inherited=item[2], revisits=self.revisits)
 
             async for depth, (read_record, info) in map_ordered(read, batch, BATCH):
                 record = crawl.first_visit(read_record)

@@ -36,6 +36,7 @@ from mirror.sources.xmlparse import iter_elements, local_name, text_of
 
 if TYPE_CHECKING:
     from mirror.fetch.fetcher import Fetcher
+    from mirror.revisit import Revisits
 
 MAX_DEPTH = 3
 MAX_SITEMAPS = 10_000
@@ -120,7 +121,7 @@ class SitemapSource(Source):
 
     async def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
         walk = _Walk(fetcher, since=state.get("since") or None,
-                     started=state.get("started") or now_utc())
+                     started=state.get("started") or now_utc(), revisits=self.revisits)
         resume = [int(p) for p in (state.get("cursor") or "").split(".") if p.isdigit()]
         kind, entries = await read_sitemap(fetcher, self.location)
         walk.visited.add(self.location)
@@ -132,8 +133,9 @@ class SitemapSource(Source):
 class _Walk:
     """One traversal of a sitemap tree, depth first, with its bounds and checkpoint state."""
 
-    def __init__(self, fetcher: "Fetcher", since: str | None, started: str) -> None:
-        self.fetcher, self.since, self.started = fetcher, since, started
+    def __init__(self, fetcher: "Fetcher", since: str | None, started: str,
+                 revisits: "Revisits | None" = None) -> None:
+        self.fetcher, self.since, self.started, self.revisits = fetcher, since, started, revisits
         self.visited: set[str] = set()
         self.failed = False
 
@@ -185,4 +187,4 @@ class _Walk:
             yield self.checkpoint(path + (batch[-1].index + 1,))
 
     async def read(self, entry: Entry) -> tuple[Record, object]:
-        return await read_url(self.fetcher, entry.loc, datestamp=entry.lastmod)
+        return await read_url(self.fetcher, entry.loc, datestamp=entry.lastmod, revisits=self.revisits)

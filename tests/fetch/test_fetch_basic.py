@@ -87,6 +87,22 @@ async def test_client_errors_fail_without_retry(fetcher: Fetcher, origin: Origin
     assert info.value.body == b"status page"             # kept for an API's explanation
 
 
+@pytest.mark.parametrize("code", [400, 404, 410, 422])
+async def test_an_error_answer_can_be_read_as_a_page(fetcher: Fetcher, origin: Origin, code: int) -> None:
+    page = await fetcher.get_page(origin.url(f"/status/{code}"), any_status=True)
+    assert isinstance(page, Page) and (page.status, page.body) == (code, b"status page")
+    assert origin.recorder.count(f"/status/{code}") == 1
+
+
+async def test_a_304_answers_only_a_conditional_request(fetcher: Fetcher, origin: Origin) -> None:
+    validators = {"If-None-Match": '"abc"'}
+    for got in (await fetcher.get_page(origin.url("/status/304"), headers=validators),
+                await fetcher.fetch_file(origin.url("/status/304"), headers=validators, spool=1024)):
+        assert not isinstance(got, Skipped) and got.status == 304
+    with pytest.raises(BadResponse, match="not conditional"):
+        await fetcher.get_page(origin.url("/status/304"))
+
+
 async def test_identifying_headers(settings: Settings, staging: Path, origin: Origin) -> None:
     settings.set("fetch.contact", "ops@example.org")
     async with Fetcher(settings, staging, delay=0) as fetcher:

@@ -9,6 +9,8 @@ from pathlib import Path
 from indexer.index import Index
 from indexer.search import SearchQuery
 from mirror.ingest import INLINE_BYTES, SPOOL_BYTES
+from mirror.store.blockstore import BlockStore
+from mirror.store.cid import CID
 from mirror.store.profiles import get_profile
 from mirror.store.unixfs import import_bytes
 from tests.servers.origin import payload
@@ -35,6 +37,47 @@ async def test_site_crawl_is_polite_and_gated(cli_run, home_dir: Path, site_serv
     gaps = [b - a for a, b in zip(starts, starts[1:])]
     assert min(gaps) >= 0.2 * 0.9, min(gaps)                 # 0.2 s between request starts per host
     assert "Anchor licence" in await titles(home_dir, "anchor")  # pages are searchable
+
+
+async def test_a_site_recrawl_asks_conditionally_and_counts_304_as_unchanged(cli_run, home_dir: Path, site_server):
+    """Every page and file stored answers 200 with an ETag and a Last-Modified; the recrawl sends
+    them back, the server answers 304 and sends no body, nothing is imported again, the links of the
+    pages answered 304 are still followed (read back from the store), and a page changed since
+    comes back whole."""
+    fast = ("--delay", "0", "--per-host", "8")
+    res, first = await run_mirror(cli_run, site_server.docs, *fast)
+    assert res.exit_code == 0 and first["stored"] >= 8 and site_server.conditional == []
+    stored = await _stored_paths(home_dir, first["collection"], site_server.url) | {"/docs/paper.pdf"}
+    site_server.pages["/docs/dc-meta.html"].body += b"<!-- edited -->"
+    res, again = await run_mirror(cli_run, site_server.docs, *fast)
+    assert res.exit_code == 0, res.stderr
+    assert again["stored"] == again["updated"] == 1 and again["unchanged"] == first["stored"] - 1
+    assert sorted(set(site_server.conditional)) == sorted(stored)          # every stored URL, with validators
+    assert sorted(site_server.not_modified) == sorted(stored - {"/docs/dc-meta.html"})
+    assert again["skipped"] == first["skipped"] and again["bytes"] == len(site_server.pages["/docs/dc-meta.html"].body)
+    assert site_server.fetched("/docs/deep/3.html") == 2                     # reached again through 304 pages
+
+
+async def test_a_304_whose_blocks_are_gone_is_fetched_again(cli_run, home_dir: Path, site_server):
+    fast = ("--delay", "0", "--per-host", "8")
+    page = site_server.url + "/docs/license-link.html"
+    _, first = await run_mirror(cli_run, page, "--depth", "0", *fast)
+    async with await Index.open(home_dir / "index.sqlite") as index:
+        [content] = (await index.get_document(first["collection"], page)).contents
+    assert BlockStore(home_dir / "blocks").delete(CID.decode(content.cid))
+    path = "/docs/license-link.html"
+    before = site_server.fetched(path)
+    res, again = await run_mirror(cli_run, page, "--depth", "0", *fast)
+    assert res.exit_code == 0 and again["unchanged"] == 1, res.stderr
+    assert site_server.conditional == site_server.not_modified == [path]
+    assert site_server.fetched(path) - before == 4     # two detection probes, the 304, the page again
+    assert BlockStore(home_dir / "blocks").has(CID.decode(content.cid))
+
+
+async def _stored_paths(home: Path, collection: str, root: str) -> set[str]:
+    async with await Index.open(home / "index.sqlite") as index:
+        hits = await index.search(SearchQuery(text="", limit=200, collection=collection))
+    return {h.source_url.removeprefix(root).split("?")[0] for h in hits if h.source_url}
 
 
 async def test_sitemap_then_incremental(cli_run, home_dir: Path, site_server):
@@ -91,7 +134,8 @@ async def test_ckan_dataset_organization_and_portal_urls_mirror_what_they_name(c
     [search] = [q for a, q in ckan_actions(ckan_server) if a == "package_search"]
     assert search["fq"].startswith("metadata_modified:[") and search["fq"].endswith(" TO *]")
     assert {r.path for r in ckan_server.requests if r.path.startswith("/files/")} == {
-        "/files/dataset-002/data.csv"}                        # nothing else was fetched
+        "/files/dataset-002/data.csv"}                        # nothing else was fetched,
+    assert ckan_server.not_modified == ["/files/dataset-002/data.csv"]     # and that one not sent again
 
 
 async def test_internet_archive_item_url_mirrors_the_item(cli_run, home_dir: Path, archive_server):

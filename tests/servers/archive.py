@@ -179,8 +179,7 @@ class ArchiveServer(FakeServer):
 
     async def _serve(self, request: web.Request) -> web.Response:
         ident, name = request.match_info["identifier"], request.match_info["name"]
-        return web.Response(body=_body(ident, name),
-                            content_type="application/pdf" if name.endswith(".pdf") else "text/csv")
+        return self.static(request, _body(ident, name), "application/pdf" if name.endswith(".pdf") else "text/csv")
 
     async def _details(self, request: web.Request) -> web.Response:
         ident = request.match_info["identifier"]

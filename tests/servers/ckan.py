@@ -171,8 +171,7 @@ class CKANServer(FakeServer):
         name, file = request.match_info["name"], request.match_info["file"]
         if not any(p["name"] == name for p in self.packages):
             raise web.HTTPNotFound()
-        return web.Response(body=_file_body(name, file),
-                            content_type="text/csv" if file.endswith(".csv") else "text/plain")
+        return self.static(request, _file_body(name, file), "text/csv" if file.endswith(".csv") else "text/plain")
 
 
 _CLAUSE = re.compile(r'(\w+):("[^"]*"|\[[^\]]*\]|\S+)')

@@ -116,8 +116,7 @@ class OAIServer(FakeServer):
         for rec in self.records:
             if request.path in rec.files:
                 ctype = "application/pdf" if rec.files[request.path].startswith(b"%PDF") else None
-                return web.Response(body=rec.files[request.path],
-                                    content_type=ctype or "application/octet-stream")
+                return self.static(request, rec.files[request.path], ctype or "application/octet-stream")
             if request.path == rec.landing_path and rec.landing_html:
                 headers = {"Link": f'<{CC_BY}>; rel="license"'} if rec.shape == "landing" else {}
                 return web.Response(text=rec.landing_html, content_type="text/html", headers=headers)

@@ -13,6 +13,8 @@ Fixture (import it into a conftest: ``from tests.servers.site import site_server
                       page's ``lastmod`` (``touch(path)``) to simulate a change
     ``.requests``     every request as ``Seen(path, query, monotonic time)``
     ``.crawl_delay``  when set, robots.txt carries ``Crawl-delay``
+    ``.conditional``, ``.not_modified``, ``.validators``   conditional requests (``local_app.FakeServer``):
+                      every page and file has an ETag and a Last-Modified (its lastmod)
 
 Pages under ``/docs/`` (the crawl scope), by licence markup:
     license-link.html  ``<link rel="license">`` CC BY 4.0
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import gzip
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import AsyncIterator
 
 import pytest
@@ -176,7 +179,8 @@ class SiteServer(FakeServer):
         page = self.pages.get(request.path)
         if page is None:
             raise web.HTTPNotFound()
-        return web.Response(body=page.body, headers=page.headers, content_type=page.content_type)
+        modified = datetime.fromisoformat(page.lastmod).replace(tzinfo=timezone.utc) if page.lastmod else None
+        return self.static(request, page.body, page.content_type, modified=modified, headers=page.headers)
 
 
 _NS = 'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
