@@ -116,6 +116,10 @@ def _print_summary(s: Summary) -> None:
         out.print(printable(f"  failed {failure['source_id']}: {failure['error']}"), markup=False)
     if len(s.failures) > 10:
         out.print(f"  ... and {len(s.failures) - 10} more")
+    for conflict in s.conflicts[:10]:
+        out.print(printable(f"  {conflict['source_id']}: {conflict['note']}"), markup=False)
+    if len(s.conflicts) > 10:
+        out.print(f"  ... and {len(s.conflicts) - 10} more licence disagreements")
     if s.refused:
         out.print(f"  refused {s.refused} connection(s) to private addresses the source led to; "
                   "rerun with --allow-private if you trust them", markup=False)

@@ -1,14 +1,19 @@
-"""Find licence statements where web pages and HTTP responses put them.
+"""Find the licence statements of a web page where pages and HTTP responses put them.
 
 Statements are returned as found (URLs resolved against the page), in document order, without
-duplicates; ``mirror.licenses.decide`` judges them. Read here:
+duplicates; ``mirror.licenses.decide`` judges them. Only statements about the page count: one about
+media embedded in it (a ``rel="license"`` in a ``<figure>``, a caption or an image credit; JSON-LD
+``license`` of an ``ImageObject``; see ``mirror.license_context``) is left out, for it says nothing
+about the page's text. Read here:
 
 - ``<link rel="license">``, ``<a rel="license">`` (``rel`` is a token list; ``cc:license``,
   ``dcterms.license`` and ``dc.rights`` count too), and ``itemprop="license"`` microdata;
 - ``<meta name=...>`` Dublin Core and citation tags: ``DC.rights``, ``DCTERMS.license``,
   ``dcterms.rights``, ``citation_license`` ... (names are case-insensitive);
 - schema.org JSON-LD ``license``: a string, an object with ``url``/``@id``/``name``, or a list,
-  anywhere in the tree (``@graph`` and nested objects included);
+  anywhere in the tree (``@graph`` and nested objects included) except in media nodes
+  (``ImageObject``, ``VideoObject``...) and under media properties (``image``, ``video``, ``logo``...);
+- licence sentences in the page's own footer, copyright or licence section (``mirror.license_prose``);
 - the HTTP ``Link`` header: ``<...>; rel="license"`` (several links per header, quoted rel lists).
 
 Input is hostile: parsing never raises on malformed markup or JSON, and the JSON-LD walk is bounded.
@@ -24,10 +29,15 @@ from urllib.parse import urljoin
 import lxml.etree
 import lxml.html
 
+from mirror.license_context import MEDIA_TYPES, in_media
+from mirror.license_prose import prose_statements
+
 _REL_TOKENS = {"license", "cc:license", "dc.rights", "dc:rights", "dcterms.license", "dcterms:license",
                "dcterms.rights", "dcterms:rights", "dc.license", "dc:license", "schema:license"}
 _META_NAMES = _REL_TOKENS | {"dc.rights.license", "citation_license", "dc.rights.uri", "prism.license"}
 _LD_KEYS = {"license", "schema:license", "http://schema.org/license", "https://schema.org/license"}
+_LD_MEDIA_KEYS = {"image", "video", "audio", "associatedmedia", "thumbnail", "thumbnailurl", "logo",
+                  "primaryimageofpage", "photo", "photos", "screenshot"}
 _LD_MAX_DEPTH = 32
 _LD_MAX_NODES = 20_000
 
@@ -56,10 +66,10 @@ def _element_statements(root: Any, base_url: str) -> list[str]:
         marks = _tokens(el.get("rel")) | _tokens(el.get("itemprop")) | _tokens(el.get("property"))
         if el.tag == "meta":
             if marks & _REL_TOKENS or (el.get("name") or "").strip().lower() in _META_NAMES:
-                found.append((el.get("content") or "").strip())
+                found.append((el, (el.get("content") or "").strip()))
         elif marks & _REL_TOKENS and (el.get("href") or "").strip():
-            found.append(urljoin(base_url, el.get("href").strip()))
-    return found
+            found.append((el, urljoin(base_url, el.get("href").strip())))
+    return [statement for el, statement in found if not in_media(el, base_url)]
 
 
 def _ld_values(value: Any) -> list[str]:
@@ -89,13 +99,24 @@ def _jsonld_statements(text: str) -> list[str]:
             continue
         if isinstance(node, list):
             stack.extend((n, depth + 1) for n in reversed(node))
-        elif isinstance(node, dict):
+        elif isinstance(node, dict) and not _ld_media(node):
             for key, value in node.items():
                 if key in _LD_KEYS:
                     found.extend(_ld_values(value))
-                elif isinstance(value, (dict, list)):
+                elif isinstance(value, (dict, list)) and _ld_name(key) not in _LD_MEDIA_KEYS:
                     stack.append((value, depth + 1))
     return found
+
+
+def _ld_name(key: str) -> str:
+    """``schema:image``, ``https://schema.org/image`` -> ``image``."""
+    return key.rsplit("/", 1)[-1].rsplit(":", 1)[-1].lower()
+
+
+def _ld_media(node: dict[str, Any]) -> bool:
+    kinds = node.get("@type") or node.get("type") or []
+    kinds = [kinds] if isinstance(kinds, str) else kinds
+    return any(isinstance(k, str) and _ld_name(k) in MEDIA_TYPES for k in kinds)
 
 
 def from_html(html: str | bytes, base_url: str) -> list[str]:
@@ -108,7 +129,7 @@ def from_html(html: str | bytes, base_url: str) -> list[str]:
         kind = (el.get("type") or "").split(";")[0].strip().lower()
         if kind == "application/ld+json" and el.text:
             found.extend(_jsonld_statements(el.text))
-    return _dedupe(found)
+    return _dedupe(found + prose_statements(root, base_url))
 
 
 # one link-value: <uri> then parameters up to a top-level comma (quoted strings may hold commas)

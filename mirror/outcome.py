@@ -34,6 +34,7 @@ class Outcome:
     kind: Kind
     reason: str | None = None    # skipped: why (a licence skip reason, "no-file", "robots"); failed: the error
     bytes: int = 0               # stored or updated: the bytes of its contents
+    note: str | None = None      # the licence statements disagreed: which decided, and why
 
 
 STORED = Outcome(Kind.STORED)
@@ -42,8 +43,8 @@ GONE = Outcome(Kind.GONE)
 RETRACTED = Outcome(Kind.RETRACTED)
 
 
-def skipped(reason: str) -> Outcome:
-    return Outcome(Kind.SKIPPED, reason)
+def skipped(reason: str, note: str | None = None) -> Outcome:
+    return Outcome(Kind.SKIPPED, reason, note=note)
 
 
 def failed(error: str) -> Outcome:
@@ -67,14 +68,18 @@ class Summary:
     bytes: int = 0
     seconds: float = 0.0
     failures: list[dict[str, str]] = field(default_factory=list)
+    conflicts: list[dict[str, str]] = field(default_factory=list)   # licence statements that disagreed
     dry_run: bool = False
     refused: int = 0                  # connections the address policy refused (each failed a record)
     allow_private: bool = False       # private addresses were allowed (flag, or implied by the source)
     error: MirrorError | None = None  # what stopped the run before the end of the source
 
     def count(self, source_id: str, outcome: Outcome) -> None:
-        """Add one record's OUTCOME (a failure is also listed with its error)."""
+        """Add one record's OUTCOME (a failure is also listed with its error, a licence
+        disagreement with its note)."""
         kind = outcome.kind
+        if outcome.note:
+            self.conflicts.append({"source_id": source_id, "note": outcome.note})
         if kind is Kind.SKIPPED:
             self.skipped[outcome.reason or "unknown"] += 1
             return
@@ -85,7 +90,8 @@ class Summary:
             self.bytes += outcome.bytes
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON fields of ``openmirror mirror --json``; ``error`` only when the run stopped on one."""
+        """The JSON fields of ``openmirror mirror --json``; ``conflicts`` only when licence statements
+        disagreed, ``error`` only when the run stopped on one."""
         out = {
             "collection": self.collection, "source": self.source, "kind": self.kind,
             "stored": self.stored + self.updated, "updated": self.updated,
@@ -95,6 +101,8 @@ class Summary:
             "failures": self.failures[:100], "refused": self.refused,
             "allow_private": self.allow_private,
         }
+        if self.conflicts:
+            out["conflicts"] = self.conflicts[:100]
         if self.error is not None:
             out["error"] = self.error.message
         return out

@@ -20,7 +20,7 @@ import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -243,13 +243,13 @@ class _Run:
         decision = licenses.decide(record.license_statements, self.allow)
         if not decision.allowed:
             reason = decision.reason or "unknown"
-            await self._status(record, Kind.SKIPPED, reason)
-            return skipped(reason)
+            await self._status(record, Kind.SKIPPED, f"{reason} ({decision.note})" if decision.note else reason)
+            return skipped(reason, decision.note)
         if await self._already_done(record):
             return UNCHANGED
         if self.options.dry_run:
-            return STORED
-        return await self._store(record, decision)
+            return replace(STORED, note=decision.note)
+        return replace(await self._store(record, decision), note=decision.note)
 
     async def _store(self, record: Record, decision: licenses.LicenseDecision) -> Outcome:
         got = await self.ingestor.collect(record.files, self.fetcher, self.options.profile)
@@ -260,7 +260,7 @@ class _Run:
                     return GONE
                 await self._status(record, Kind.SKIPPED, "no-file")
                 return skipped("no-file")
-            detail = f"{got.gone} file(s) gone" if got.gone else None
+            detail = "; ".join(filter(None, [f"{got.gone} file(s) gone" if got.gone else None, decision.note])) or None
             upserted = await self.writes.write(
                 doc=self._document(record, decision, got), blocks=got.blocks,
                 states=[self.revisits.row(known) for known in got.learned],

@@ -258,10 +258,12 @@ def test_every_normalized_url_round_trips() -> None:
     (["other-closed"], False, "LicenseRef-CKAN-other-closed", "not-allowed"),
     (["other-open"], False, "LicenseRef-CKAN-other-open", "not-allowed"),
     (["WTFPL"], False, "WTFPL", "not-allowed"),
-    # several statements: the most open allowed one decides, whatever the order
+    # several statements: the most restrictive licence decides, whatever the order; "all rights
+    # reserved" is a notice that decides only when no licence is named
     (["All rights reserved", "CC BY 4.0"], True, "CC-BY-4.0", None),
-    (["CC BY-SA 4.0", "CC BY 4.0", "cc-by-nc"], True, "CC-BY-4.0", None),
-    (["CC BY 4.0", "CC0"], True, "CC0-1.0", None),
+    (["CC BY-SA 4.0", "CC BY 4.0", "cc-by-nc"], False, "CC-BY-NC-4.0", "non-commercial"),
+    (["CC BY 4.0", "CC0"], True, "CC-BY-4.0", None),
+    (["CC0", "CC BY-SA 4.0", "CC BY 4.0"], True, "CC-BY-SA-4.0", None),
     (["info:eu-repo/semantics/openAccess", "https://creativecommons.org/licenses/by/4.0/"], True,
      "CC-BY-4.0", None),
     # none allowed: the first recognised licence gives the reason
@@ -283,6 +285,17 @@ def test_decide_keeps_the_statement_as_found_and_the_url() -> None:
 
 def test_decide_ties_go_to_the_first_found() -> None:
     assert decide(["CC BY 3.0", "CC BY 4.0"]).spdx == "CC-BY-3.0"
+
+
+def test_a_disagreement_is_noted_and_the_most_restrictive_decides() -> None:
+    nc = decide(["https://creativecommons.org/licenses/by/4.0/", "Creative Commons BY-NC 4.0"])
+    assert (nc.allowed, nc.reason, nc.statement) == (False, "non-commercial", "Creative Commons BY-NC 4.0")
+    assert nc.note == "licence statements disagree (CC-BY-4.0, CC-BY-NC-4.0): the most restrictive, " \
+                      "CC-BY-NC-4.0, decides"
+    sa = decide(["CC BY 4.0", "ODbL"])
+    assert sa.allowed and sa.spdx == "ODbL-1.0" and "disagree" in (sa.note or "")
+    assert decide(["CC BY 3.0", "CC BY 4.0", "All rights reserved"]).note is None    # versions agree
+    assert decide(["CC BY-NC 4.0", "CC BY 4.0"], allow={"CC-BY-NC-*"}).allowed     # --license allows it
 
 
 @pytest.mark.parametrize(("allow", "statement", "allowed"), [

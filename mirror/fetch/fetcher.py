@@ -11,11 +11,12 @@ Every hop of a fetch is checked against robots.txt (``robots``) and waits for it
 disallowed -> ``Skipped("robots")`` (nothing requested); ``get_page(any_status=True)`` returns an
 error answer that is not retried as a ``Page`` of its status instead (an OAI-PMH error in a 422).
 A request with validators may answer 304 (an empty body); a 304 to one without is ``BadResponse``.
-Failures raise ``FetchError`` subclasses with ``retryable`` set and the cause chained, after ``fetch.retries`` retries for retryable ones: timeouts,
-connection failures, truncated bodies, 408/425/429/500/502/503/504. Before a retry the host's next start
-is pushed back by Retry-After (429/503, capped at ``fetch.max_retry_after``) or by exponential backoff
-with jitter, so every request to that host waits. Bodies are decoded incrementally and capped on
-decoded bytes (``decode``, ``sinks``). A failed ``fetch_file`` leaves no staging file behind.
+Failures raise ``FetchError`` subclasses with ``retryable`` set and the cause chained, after
+``fetch.retries`` retries for retryable ones: timeouts, connection failures, truncated bodies,
+408/425/429/500/502/503/504. Before a retry the host's next start is pushed back by Retry-After
+(429/503, capped at ``fetch.max_retry_after``) or by exponential backoff with jitter, so every request
+to that host waits. Bodies are decoded incrementally and capped on decoded bytes (``decode``,
+``sinks``). A failed ``fetch_file`` leaves no staging file behind.
 
 Every connection, each redirect hop and robots.txt included, goes only where the address ``policy``
 allows (``mirror.fetch.guard``, checked on the resolved address at connect time); a refused one

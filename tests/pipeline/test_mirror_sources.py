@@ -80,6 +80,23 @@ async def _stored_paths(home: Path, collection: str, root: str) -> set[str]:
     return {h.source_url.removeprefix(root).split("?")[0] for h in hits if h.source_url}
 
 
+async def test_a_page_is_licensed_by_its_own_statements_not_its_photos(cli_run, home_dir: Path, site_server):
+    res, s = await run_mirror(cli_run, site_server.url + "/journal/", "--delay", "0", "--per-host", "8")
+    assert res.exit_code == 0, res.stderr
+    # the captions' CC BY-SA decides nothing: the footers do (one in German prose)
+    assert s["stored"] == 1 and s["skipped"] == {"non-commercial": 2, "no-license": 1}
+    assert await titles(home_dir, "Artikel") == {"Ein Artikel"}
+    [conflict] = s["conflicts"]
+    assert conflict["source_id"].endswith("/journal/disagree.html")
+    assert conflict["note"] == ("licence statements disagree (CC-BY-4.0, CC-BY-NC-SA-4.0): the most "
+                                "restrictive, CC-BY-NC-SA-4.0, decides")
+    async with await Index.open(home_dir / "index.sqlite") as index:
+        status = await index.get_record_statuses(s["collection"], [conflict["source_id"]])
+    assert status[conflict["source_id"]].detail.endswith(f"non-commercial ({conflict['note']})")
+    text = await asyncio.to_thread(cli_run, "mirror", site_server.url + "/journal/", "--delay", "0")
+    assert f"{conflict['source_id']}: {conflict['note']}" in text.stdout
+
+
 async def test_sitemap_then_incremental(cli_run, home_dir: Path, site_server):
     _, first = await run_mirror(cli_run, site_server.sitemap, "--delay", "0")
     assert first["kind"] == "sitemap" and first["stored"] >= 5 and first["failed"] == 0

@@ -33,6 +33,9 @@ Pages under ``/docs/`` (the crawl scope), by licence markup:
     gone.html                     linked and listed, answers 404
     redirect                      a 302 to license-link.html
 ``/collection/manifest.jsonl`` is a remote manifest naming ``files/a.txt`` (relative to it).
+``/journal/`` links three pages whose photo captions carry CC BY-SA: one whose footer says its text is
+CC BY-NC, one whose footer says in German that it is CC BY-SA, and one whose head says CC BY while
+its footer says CC BY-NC-SA.
 The index ``/docs/`` links them all, plus ``/other/page.html`` (out of scope), another host,
 ``mailto:``, ``javascript:`` and fragment links. ``/image.png`` is a PNG (not a collection).
 """
@@ -107,10 +110,27 @@ def make_pages() -> dict[str, SitePage]:
                                                "application/x-ndjson"),
         "/collection/files/a.txt": SitePage(b"a text\n", "text/plain"),
     }
+    pages.update(journal_pages())
     for n in range(1, 6):
         nxt = f"<a href='{n + 1}.html'>next</a>" if n < 5 else ""
         pages[f"/docs/deep/{n}.html"] = SitePage(_html(f"Deep {n}", f"<link rel='license' href='{CC_BY}'>", nxt))
     return pages
+
+
+def journal_pages() -> dict[str, SitePage]:
+    """``/journal/``: pages whose licence is the page's, not their photos', and written in prose."""
+    caption = ("<figure><img src='/image.png' alt=''><figcaption>Photo: A. B., <a rel='license' "
+               "href='https://creativecommons.org/licenses/by-sa/4.0/'>CC BY-SA 4.0</a></figcaption></figure>")
+    return {
+        "/journal/": SitePage(_html("Journal", body="<a href='caption.html'>1</a><a href='prose-de.html'>2</a>"
+                                                    "<a href='disagree.html'>3</a>")),
+        "/journal/caption.html": SitePage(_html("A photo essay", body=caption + (
+            "<footer><p>Text licensed under CC BY-NC 4.0.</p></footer>"))),
+        "/journal/prose-de.html": SitePage(_html("Ein Artikel", body=caption + (
+            "<footer><p>Die Inhalte stehen unter der Lizenz CC BY-SA 4.0.</p></footer>"))),
+        "/journal/disagree.html": SitePage(_html("Two licences", f"<link rel='license' href='{CC_BY}'>", (
+            "<footer><p>All content is licensed under CC BY-NC-SA 4.0.</p></footer>"))),
+    }
 
 
 PAGES_SITEMAP = ["/docs/", "/docs/license-link.html", "/docs/license-a.html", "/docs/jsonld.html"]
