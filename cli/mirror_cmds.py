@@ -25,6 +25,8 @@ KINDS = ["oai-pmh", "sitemap", "site", "ckan", "archive-org", "manifest", "folde
 @click.option("--kind", type=click.Choice(KINDS), help="Force the source kind instead of detecting it.")
 @click.option("--collection", help="Collection name (default: derived from the source).")
 @click.option("--set", "set_spec", help="OAI-PMH set to harvest.")
+@click.option("--metadata-prefix", help="OAI-PMH metadata format (default: oai_openaire or oai_datacite when "
+                                        "offered, else oai_dc).")
 @click.option("--license", "licenses", multiple=True,
               help="SPDX id allowed for this run (repeatable; replaces the default allow-list; "
                    "a trailing * matches a family). For a folder: the folder's licence.")
@@ -45,7 +47,8 @@ KINDS = ["oai-pmh", "sitemap", "site", "ckan", "archive-org", "manifest", "folde
 @pass_app
 @handle_errors
 def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str | None,
-               set_spec: str | None, licenses: tuple[str, ...], limit: int | None, dry_run: bool,
+               set_spec: str | None, metadata_prefix: str | None, licenses: tuple[str, ...],
+               limit: int | None, dry_run: bool,
                per_host: int | None, delay: float | None, concurrency: int | None,
                ignore_robots: bool, allow_private: bool, depth: int, profile: str | None,
                as_json: bool) -> None:
@@ -70,7 +73,7 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
         openmirror mirror https://intranet.example/oai --allow-private
     """
     as_json = as_json or app.json
-    options = MirrorOptions(collection=collection, kind=kind, set_spec=set_spec,
+    options = MirrorOptions(collection=collection, kind=kind, set_spec=set_spec, metadata_prefix=metadata_prefix,
                             licenses=list(licenses) or None, limit=limit, dry_run=dry_run,
                             per_host=per_host, delay=delay, concurrency=concurrency,
                             obey_robots=False if ignore_robots else None, max_depth=depth,

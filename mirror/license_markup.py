@@ -122,8 +122,11 @@ def _ld_media(node: dict[str, Any]) -> bool:
 def from_html(html: str | bytes, base_url: str) -> list[str]:
     """Licence statements in an HTML page, as found; relative URLs resolved against ``base_url``."""
     root = _parse_html(html)
-    if root is None:
-        return []
+    return [] if root is None else from_document(root, base_url)
+
+
+def from_document(root: Any, base_url: str) -> list[str]:
+    """``from_html`` of a page parsed already (an lxml.html tree)."""
     found = _element_statements(root, base_url)
     for el in root.iter("script"):
         kind = (el.get("type") or "").split(";")[0].strip().lower()

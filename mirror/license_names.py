@@ -288,6 +288,8 @@ def read(statement: str) -> tuple[str | None, str]:
         return None, "none"
     if low.startswith("info:eu-repo/semantics/"):
         return None, "open-access" if low.endswith("openaccess") else "none"
+    if low.startswith(("http://purl.org/coar/access_right/", "https://purl.org/coar/access_right/")):
+        return None, "open-access" if low.rstrip("/").endswith("c_abf2") else "none"   # COAR access rights
     if low in _EXACT:
         return _EXACT[low], "license"
     urls = _URL_IN_TEXT.findall(text)

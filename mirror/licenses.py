@@ -43,13 +43,13 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from mirror.license_markup import from_html, from_link_header
+from mirror.license_markup import from_document, from_html, from_link_header
 from mirror.license_names import (
     ALL_RIGHTS_RESERVED, ARXIV_NONEXCLUSIVE, LICENCE_OUVERTE_1, OTHER_NC, PUBLIC_DOMAIN, license_url,
     normalize, read,
 )
 
-__all__ = ["LicenseDecision", "OPEN_LICENSES", "SKIP_REASONS", "decide", "from_html",
+__all__ = ["LicenseDecision", "OPEN_LICENSES", "SKIP_REASONS", "decide", "from_document", "from_html",
            "from_link_header", "is_allowed", "license_url", "normalize"]
 
 SKIP_REASONS = ("no-license", "non-commercial", "no-derivatives", "all-rights-reserved",

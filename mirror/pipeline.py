@@ -59,6 +59,7 @@ class MirrorOptions:
     collection: str | None = None
     kind: str | None = None
     set_spec: str | None = None
+    metadata_prefix: str | None = None     # OAI-PMH format (default: the richest offered)
     licenses: list[str] | None = None      # --license: replaces the allow-list (folder: the licence)
     limit: int | None = None
     dry_run: bool = False
@@ -121,8 +122,8 @@ async def mirror_collection(home: Home, location: str, options: MirrorOptions,
                        policy=policy) as fetcher:
         if (implied := await fetcher.admit_source(location)) is not None:
             log.info("private addresses allowed: the source is on one (%s)", implied)
-        src_opts = SourceOptions(set_spec=options.set_spec, license=options.licenses,
-                                 max_depth=options.max_depth, limit=options.limit)
+        src_opts = SourceOptions(set_spec=options.set_spec, license=options.licenses, max_depth=options.max_depth,
+                                 metadata_prefix=options.metadata_prefix, limit=options.limit)
         source = await open_source(location, fetcher, src_opts, kind=options.kind)
         collection = options.collection or source.default_collection()
         summary = Summary(collection=collection, source=location, kind=source.kind,

@@ -89,7 +89,7 @@ class SourceOptions:
     set_spec: str | None = None       # OAI-PMH --set
     license: list[str] | None = None  # folder: the licence statements to apply (--license)
     max_depth: int = 3                # site crawl: link depth from the start page
-    metadata_prefix: str | None = None  # OAI-PMH metadata format (default oai_dc)
+    metadata_prefix: str | None = None  # OAI-PMH metadata format (default: the richest offered, else oai_dc)
     limit: int | None = None          # stop after this many records (the pipeline also enforces it)
 
 

@@ -36,6 +36,7 @@ from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source
 from mirror.sources.ckan_scope import parse_scope
 from mirror.sources.dates import now_utc, parse_when
 from mirror.sources.files import file_name, media_type_for_format
+from mirror.sources.text import plain_text
 
 if TYPE_CHECKING:
     from mirror.fetch.fetcher import Fetcher
@@ -171,8 +172,8 @@ def package_record(package: dict[str, Any], root: str, *, resource: str | None =
     files = tuple(_resource(r) for r in package.get("resources") or []
                   if _is_url(r) and (resource is None or r.get("id") == resource))
     metadata = Metadata(
-        title=package.get("title") or package.get("name") or source_id,
-        description=package.get("notes") or "", creators=tuple(creators),
+        title=plain_text(package.get("title") or package.get("name") or source_id),
+        description=plain_text(package.get("notes") or ""), creators=tuple(creators),
         subjects=tuple(t.get("display_name") or t.get("name") for t in tags if isinstance(t, dict)),
         date=(package.get("metadata_created") or "")[:10] or None, type=package.get("type"),
         source_url=files[0].url if files else None,

@@ -2,8 +2,15 @@
 
 Dublin Core is read by namespace, not by container, so ``oai_dc`` and the qualified-DC formats
 (``qdc``, ``oai_qdc``, ``dcterms``: ``dcterms:abstract``, ``dcterms:issued``, ``dcterms:license``...)
-give the same fields. Other metadata formats (MODS, DataCite...) keep their raw XML in
-``raw_record`` and yield only what DC elements they contain.
+give the same fields. DataCite and OpenAIRE elements (``oai_datacite``, ``oai_openaire``) are read
+too and win where they say more (``mirror.sources.oai_datacite``: ORCID iDs, resource types,
+licence URLs, file URLs). Other formats (MODS...) keep their raw XML in ``raw_record`` and yield
+only what DC elements they contain.
+
+Creators are ``dc:creator``, else ``dc:contributor``. Titles and descriptions lose markup and entity
+escapes, double ones too. The date is the date issued (``dcterms:issued``, DataCite ``Issued``), else
+the earliest ``dc:date`` (DSpace lists accessioned, available and issued dates in oai_dc), else the
+day of the record's datestamp.
 
 Files. A ``dc:identifier`` or ``dc:relation`` URL whose path ends in a file extension (``.pdf``,
 ``.epub``, ``.csv``...) is a file. Otherwise the first http(s) URL (identifiers before relations) is
@@ -17,21 +24,26 @@ found; the landing page adds its own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from lxml import etree
 
 from mirror.sources.base import FileRef, Metadata, Record
 from mirror.sources.files import HTML_TYPES, file_name, file_type, media_type_for_format
+from mirror.sources.dates import parse_when
+from mirror.sources.oai_datacite import datacite_fields
+from mirror.sources.text import plain_text
 from mirror.sources.xmlparse import local_name, text_of
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 DC_NAMESPACES = ("http://purl.org/dc/elements/1.1/", "http://purl.org/dc/terms/")
 RDF_RESOURCE = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}resource"
 MAX_RAW = 256 * 1024   # characters of raw record kept for provenance
+_FAR = datetime.max.replace(tzinfo=timezone.utc)
 
 # Qualified DC refinements read as the simple element they refine.
-_REFINES = {"abstract": "description", "tableOfContents": "description", "issued": "date",
+_REFINES = {"abstract": "description", "tableOfContents": "description", "issued": "issued",
             "created": "date", "available": "date", "dateAccepted": "date", "modified": "date",
             "license": "rights", "accessRights": "rights", "alternative": "title",
             "hasFormat": "relation", "isFormatOf": "relation", "hasPart": "relation",
@@ -65,16 +77,37 @@ def parse_record(element: etree._Element) -> Harvested:
     raw = etree.tostring(element, encoding="unicode")[:MAX_RAW]
     if header.get("status") == "deleted":
         return Harvested(Record(identifier, Metadata(raw_record=raw), datestamp=datestamp, deleted=True))
-    dc = dublin_core(element.find(oai("metadata")))
+    found = element.find(oai("metadata"))
+    rich, rich_files = datacite_fields(found)
+    dc = _merged(dublin_core(found), rich)
     files, landing = _files(dc)
-    metadata = Metadata(title=_first(dc, "title") or identifier, creators=tuple(dc.get("creator", [])),
-                        description="\n\n".join(dc.get("description", [])),
+    files = list({f.url: f for f in [*rich_files, *files]}.values())
+    metadata = Metadata(title=plain_text(_first(dc, "title") or identifier),
+                        creators=tuple(dc.get("creator") or dc.get("contributor") or ()),
+                        description="\n\n".join(plain_text(d) for d in dc.get("description", [])),
                         subjects=tuple(dc.get("subject", [])), language=_first(dc, "language"),
-                        date=_first(dc, "date"), type=_first(dc, "type"),
+                        date=_date(dc) or (datestamp[:10] if datestamp else None), type=_first(dc, "type"),
                         source_url=files[0].url if files else None,
                         landing_url=landing[0] if landing else None, raw_record=raw)
     record = Record(identifier, metadata, tuple(files), tuple(dc.get("rights", [])), datestamp=datestamp)
     return Harvested(record, landing, _format_hint(dc))
+
+
+def _merged(dc: dict[str, list[str]], rich: dict[str, list[str]]) -> dict[str, list[str]]:
+    """DataCite/OpenAIRE fields where they have one, Dublin Core's otherwise; licence statements
+    and identifiers from both."""
+    merged = dc | rich
+    for key in ("rights", "identifier", "relation"):
+        merged[key] = list(dict.fromkeys(rich.get(key, []) + dc.get(key, [])))
+    return merged
+
+
+def _date(dc: dict[str, list[str]]) -> str | None:
+    """The date issued, else the earliest date (unreadable dates last, in their order)."""
+    if dc.get("issued"):
+        return dc["issued"][0]
+    dates = dc.get("date", [])
+    return min(dates, key=lambda d: (parse_when(d) is None, parse_when(d) or _FAR)) if dates else None
 
 
 def dublin_core(metadata: etree._Element | None) -> dict[str, list[str]]:
@@ -86,10 +119,10 @@ def dublin_core(metadata: etree._Element | None) -> dict[str, list[str]]:
         qname = etree.QName(el)
         if qname.namespace not in DC_NAMESPACES:
             continue
-        value = text_of(el) or (el.get(RDF_RESOURCE) or "").strip()
         name = _REFINES.get(qname.localname, qname.localname)
-        if value and value not in out.get(name, []):
-            out.setdefault(name, []).append(value)
+        for value in ((el.get(RDF_RESOURCE) or "").strip(), text_of(el)):
+            if value and value not in out.get(name, []):
+                out.setdefault(name, []).append(value)
     return out
 
 

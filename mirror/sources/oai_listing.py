@@ -37,6 +37,11 @@ class Listing:
     restarts: int = 0
     _mark: tuple[str, int] | None = None    # (last, reach) when it last restarted
 
+    @property
+    def in_progress(self) -> bool:
+        """True for a list a checkpoint left unfinished (not a new one from a completed run)."""
+        return self.token is not None or self.started != ""
+
     @classmethod
     def restore(cls, state: dict[str, str]) -> "Listing":
         """The list a checkpoint left in progress, or a new list from the last run's ``from``."""

@@ -93,6 +93,7 @@ class OAIPMHSource(Source):
         self.prefix = options.metadata_prefix or "oai_dc"
         self.repository: Repository | None = None
         self.formats: list[str] = []    # metadata prefixes the repository offers
+        self.namespaces: dict[str, str] = {}    # and their metadata namespaces
 
     @classmethod
     async def detect(cls, location: str, fetcher: "Fetcher | None") -> bool:
@@ -126,7 +127,10 @@ class OAIPMHSource(Source):
 
     async def list_formats(self, fetcher: "Fetcher") -> list[str]:
         root = await self._call(fetcher, verb="ListMetadataFormats")
-        self.formats = [text_of(e) for e in root.iter(oai("metadataPrefix"))]
+        offered = [(text_of(f.find(oai("metadataPrefix"))), text_of(f.find(oai("metadataNamespace"))))
+                   for f in root.iter(oai("metadataFormat"))]
+        self.formats = [prefix for prefix, _ in offered if prefix]
+        self.namespaces = {prefix: namespace for prefix, namespace in offered if prefix}
         return self.formats
 
     async def list_sets(self, fetcher: "Fetcher") -> list[tuple[str, str]]:
@@ -149,6 +153,8 @@ class OAIPMHSource(Source):
         if self.options.set_spec:
             await self._check_set(fetcher)
         listing = Listing.restore(state)
+        if listing.in_progress and state.get("prefix") and self.options.metadata_prefix is None:
+            self.prefix = state["prefix"]      # a list goes on in the format it began with
         seen: set[str] = set()
         while True:
             try:
@@ -157,7 +163,7 @@ class OAIPMHSource(Source):
                 if exc.code == "badResumptionToken" and listing.token:
                     refused = listing.token
                     if not listing.restart():
-                        yield Checkpoint(listing.checkpoint())
+                        yield Checkpoint(listing.checkpoint() | {"prefix": self.prefix})
                         raise FetchError(_expired(self.base, refused, listing.restarts)) from exc
                     seen.clear()
                     continue
@@ -174,7 +180,7 @@ class OAIPMHSource(Source):
                 yield record
             if not listing.token:
                 break
-            yield Checkpoint(listing.checkpoint())
+            yield Checkpoint(listing.checkpoint() | {"prefix": self.prefix})
         yield Checkpoint({"from": self._cut(listing.started) if listing.started else listing.list_from})
 
     def _list_args(self, listing: Listing) -> dict[str, str]:
@@ -220,6 +226,8 @@ class OAIPMHSource(Source):
             if exc.retryable:
                 raise
             return   # some repositories answer nothing useful here: try the format anyway
+        if self.options.metadata_prefix is None:
+            self.prefix = richest_format(self.namespaces) or self.prefix
         if formats and self.prefix not in formats:
             raise NotACollection(f"{self.base} does not offer metadata format {self.prefix!r}",
                                  hint="it offers: " + ", ".join(formats))
@@ -270,6 +278,21 @@ async def _request(fetcher: "Fetcher", base: str, **args: str) -> etree._Element
         raise FetchError(f"{url}: not an OAI-PMH response (root element {root.tag})")
     _raise_protocol_error(root, None)
     return root
+
+
+# Metadata formats that carry more than oai_dc (licence URLs, ORCID iDs, resource types, file URLs),
+# by namespace, richest first: OpenAIRE v4 (DSpace 7, OJS), then DataCite (Zenodo, DataCite's OAI).
+RICHER_NAMESPACES = ("http://namespace.openaire.eu/schema/oaire/", "http://schema.datacite.org/oai/oai-1.1/",
+                     "http://datacite.org/schema/kernel-4", "http://datacite.org/schema/kernel-3")
+
+
+def richest_format(namespaces: dict[str, str]) -> str | None:
+    """The prefix of the richest format offered (see ``RICHER_NAMESPACES``); None for none of them."""
+    for wanted in RICHER_NAMESPACES:
+        found = next((p for p, ns in namespaces.items() if ns.strip().rstrip("/") == wanted.rstrip("/")), None)
+        if found:
+            return found
+    return None
 
 
 def _oai_root(body: bytes, url: str) -> etree._Element | None:

@@ -5,6 +5,9 @@ the OAI-PMH source (a record's landing page, where the file and often the licenc
 
 Metadata comes from the page's own markup, most specific first: Highwire ``citation_*`` meta tags,
 Dublin Core (``DC.*``/``dcterms.*``) meta tags, Open Graph, then ``<title>`` and ``<html lang>``.
+Creators are ``citation_author``, ``DC.creator``, ``dcterms.creator`` and ``author``; failing those
+the JSON-LD ``author`` of the page's work (``mirror.sources.jsonld``); failing that ``DC.contributor``.
+Titles and descriptions lose markup and entity escapes, double ones too (``mirror.sources.text``).
 Licence statements come from ``mirror.licenses`` (``rel="license"`` links and anchors, JSON-LD,
 Dublin Core meta tags) and from the response's ``Link`` header; they are collected, never judged.
 
@@ -28,6 +31,8 @@ from mirror.errors import FetchError, TooLarge
 from mirror.fetch.results import Page
 from mirror.sources.base import FileRef, Metadata, Record
 from mirror.sources.files import NOT_FILE_TYPES, bare_type, file_name, file_type, is_html
+from mirror.sources.jsonld import jsonld_authors
+from mirror.sources.text import plain_text
 
 if TYPE_CHECKING:
     from mirror.fetch.fetcher import Fetcher
@@ -37,6 +42,7 @@ _TITLE = ("citation_title", "dc.title", "dcterms.title", "og:title")
 _DESCRIPTION = ("description", "dc.description", "dcterms.abstract", "dcterms.description",
                 "citation_abstract", "og:description")
 _CREATORS = ("citation_author", "dc.creator", "dcterms.creator", "author")
+_CONTRIBUTORS = ("dc.contributor", "dcterms.contributor")
 _DATE = ("citation_publication_date", "citation_date", "citation_online_date", "dc.date",
          "dcterms.issued", "dcterms.date", "dcterms.created", "article:published_time")
 _LANGUAGE = ("dc.language", "dcterms.language", "citation_language")
@@ -95,13 +101,13 @@ def read_page(page: "Page") -> PageInfo:
     for href in cast(list[str], doc.xpath("//base/@href"))[:1]:
         base = urljoin(page.final_url, href)
     meta = _meta(doc)
-    info.title = _first(meta, _TITLE) or " ".join(" ".join(cast(list[str], doc.xpath("//title//text()"))).split())
-    info.description = _first(meta, _DESCRIPTION) or ""
-    info.creators = _dedupe(v for name in _CREATORS for v in meta.get(name, []))
+    info.title = plain_text(_first(meta, _TITLE) or " ".join(" ".join(cast(list[str], doc.xpath("//title//text()"))).split()))
+    info.description = plain_text(_first(meta, _DESCRIPTION) or "")
+    info.creators = _creators(doc, meta)
     info.date = _first(meta, _DATE)
     info.language = (doc.get("lang") or doc.get("xml:lang") or _first(meta, _LANGUAGE) or None)
     info.type = _first(meta, _TYPE)
-    info.license_statements += [s for s in licenses.from_html(text, base)
+    info.license_statements += [s for s in licenses.from_document(doc, base)
                                 if s not in info.license_statements]
     info.declared_files = _declared_files(doc, meta, base)
     _read_anchors(doc, base, info)
@@ -116,6 +122,14 @@ def _meta(doc: Any) -> dict[str, list[str]]:
         if name and content:
             out.setdefault(name, []).append(content)
     return out
+
+
+def _creators(doc: Any, meta: dict[str, list[str]]) -> list[str]:
+    found = _dedupe(v for name in _CREATORS for v in meta.get(name, []))
+    if not found:
+        found = jsonld_authors([el.text for el in doc.iter("script") if el.text
+                                and (el.get("type") or "").split(";")[0].strip().lower() == "application/ld+json"])
+    return found or _dedupe(v for name in _CONTRIBUTORS for v in meta.get(name, []))
 
 
 def _first(meta: dict[str, list[str]], names: Iterable[str]) -> str | None:

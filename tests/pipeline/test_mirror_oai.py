@@ -129,3 +129,20 @@ async def test_a_stopped_run_prints_its_summary_line_too(cli_run, home_dir: Path
     assert res.exit_code == 1 and "Traceback" not in res.stderr
     assert res.stdout.startswith("127.0.0.1") and "stored" in res.stdout
     assert res.stderr.startswith("Error: ") and "refused resumption token" in res.stderr
+
+
+async def test_the_richer_format_a_repository_offers_is_harvested(cli_run, home_dir: Path, oai_server):
+    oai_server.formats = ["oai_dc", "oai_openaire"]
+    res, s = await mirror_json(cli_run, oai_server.url)
+    assert res.exit_code == 0 and s["stored"] == 16, res.stderr
+    index = await Index.open(home_dir / "index.sqlite")
+    try:
+        doc = await index.get_document(s["collection"], "oai:fake.example:1")
+        assert doc.creators == ["Author 1 (https://orcid.org/0000-0002-1825-0001)", "Coauthor, A."]
+        assert (doc.type, doc.license) == ("journal article", "CC-BY-SA-4.0") and "oaire:" in doc.raw_record
+    finally:
+        await index.close()
+    res, forced = await mirror_json(cli_run, oai_server.url, "--metadata-prefix", "oai_dc", "--collection", "dc")
+    assert res.exit_code == 0 and forced["stored"] == 16
+    assert [q["metadataPrefix"] for q in oai_server.requests_for("ListRecords") if "metadataPrefix" in q] == \
+        ["oai_openaire", "oai_dc"]

@@ -20,7 +20,8 @@ Fixture (import it into a conftest: ``from tests.servers.oai import oai_server``
     ``.page_size``        records per ``ListRecords`` page
     ``.retry_after``      when set (seconds), the first request of every page answers 503
     ``.granularity``      ``"YYYY-MM-DDThh:mm:ssZ"`` (default) or ``"YYYY-MM-DD"``
-    ``.formats``          metadata prefixes offered (``oai_dc`` and ``oai_qdc``)
+    ``.formats``          metadata prefixes offered (``oai_dc`` and ``oai_qdc``; add ``oai_datacite``
+                          as Zenodo writes it, ``oai_openaire`` as DSpace 7 does)
     ``.supports_sets``    False answers ``noSetHierarchy``
     ``expire_tokens()``   makes every issued resumption token answer ``badResumptionToken``
     ``error_status``      the HTTP status of an ``<error>`` answer (200 by default; 422, 400...)
@@ -44,7 +45,10 @@ from aiohttp import web
 from lxml import etree
 
 from tests.servers.local_app import FakeServer, running
-from tests.servers.oai_records import CC_BY, OAI_DC_NS, XSI_NS, FakeRecord, make_records, oai_dc, qdc, utc
+from tests.servers.oai_records import (
+    CC_BY, OAI_DATACITE_NS, OAI_DC_NS, OAIRE_NS, XSI_NS, FakeRecord, make_records, oai_datacite, oai_dc, oai_openaire,
+    qdc, utc,
+)
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 SECONDS = "YYYY-MM-DDThh:mm:ssZ"
@@ -183,7 +187,9 @@ class OAIServer(FakeServer):
             self._find(args["identifier"])
         el = etree.Element(f"{{{OAI_NS}}}ListMetadataFormats")
         schemas = {"oai_dc": (OAI_DC_NS, "http://www.openarchives.org/OAI/2.0/oai_dc.xsd"),
-                   "oai_qdc": ("http://example.org/qdc/", "http://example.org/qdc.xsd")}
+                   "oai_qdc": ("http://example.org/qdc/", "http://example.org/qdc.xsd"),
+                   "oai_datacite": (OAI_DATACITE_NS, "http://schema.datacite.org/oai/oai-1.1/oai.xsd"),
+                   "oai_openaire": (OAIRE_NS, "https://www.openaire.eu/schema/repo-lit/4.0/openaire.xsd")}
         for prefix in self.formats:
             fmt = etree.SubElement(el, f"{{{OAI_NS}}}metadataFormat")
             etree.SubElement(fmt, f"{{{OAI_NS}}}metadataPrefix").text = prefix
@@ -286,7 +292,8 @@ class OAIServer(FakeServer):
         el.append(header)
         if not rec.deleted:
             meta = etree.SubElement(el, f"{{{OAI_NS}}}metadata")
-            meta.append(oai_dc(rec) if prefix == "oai_dc" else qdc(rec))
+            meta.append({"oai_dc": oai_dc, "oai_qdc": qdc, "oai_datacite": oai_datacite,
+                         "oai_openaire": oai_openaire}[prefix](rec))
         return el
 
 

@@ -41,6 +41,9 @@ class FakeRecord:
     sets: list[str]
     deleted: bool = False
     dc: dict[str, list[str]] = field(default_factory=dict)
+    root: str = ""                    # the server's root URL
+    license_url: str | None = None    # the licence a richer format states (DSpace: dc.rights.uri)
+    orcids: dict[str, str] = field(default_factory=dict)   # creator -> ORCID iD
     landing_html: str | None = None   # served at the landing page path, if any
     landing_path: str | None = None
     files: dict[str, bytes] = field(default_factory=dict)  # path -> bytes served
@@ -65,6 +68,11 @@ def _make(root: str, i: int, datestamp: str) -> FakeRecord:
               "date": [datestamp[:10]], "type": ["Text"], "language": ["en"],
               "format": ["application/pdf"]}
     _SHAPERS[shape](rec, root, i)
+    rec.root = root
+    rec.orcids = {f"Author {i}": f"0000-0002-1825-{i:04d}"}
+    urls = [r for r in rec.dc.get("rights", []) if r.startswith("http")]
+    rec.license_url = urls[0] if urls else ("https://creativecommons.org/licenses/by-sa/4.0/"
+                                            if shape == "dspace" else None)
     return rec
 
 
@@ -173,3 +181,82 @@ def qdc(rec: FakeRecord) -> etree._Element:
             ns = DCTERMS_NS if name in renames else DC_NS
             etree.SubElement(q, f"{{{ns}}}{renames.get(name, name)}").text = value
     return q
+
+
+DATACITE_NS = "http://datacite.org/schema/kernel-4"
+OAI_DATACITE_NS = "http://schema.datacite.org/oai/oai-1.1/"
+OAIRE_NS = "http://namespace.openaire.eu/schema/oaire/"
+COAR_OPEN = "http://purl.org/coar/access_right/c_abf2"
+
+
+def oai_datacite(rec: FakeRecord) -> etree._Element:
+    """The record as Zenodo's ``oai_datacite`` writes it: a DataCite kernel-4 resource in the OAI
+    wrapper, the abstract HTML-escaped, creators with ORCID iDs, a DOI, the landing page as URL."""
+    wrapper = etree.Element(f"{{{OAI_DATACITE_NS}}}oai_datacite", nsmap={None: OAI_DATACITE_NS})
+    etree.SubElement(wrapper, f"{{{OAI_DATACITE_NS}}}schemaVersion").text = "4.3"
+    payload = etree.SubElement(wrapper, f"{{{OAI_DATACITE_NS}}}payload")
+    res = etree.SubElement(payload, f"{{{DATACITE_NS}}}resource", nsmap={None: DATACITE_NS})
+    d = _sub_factory(res, DATACITE_NS)
+    d(res, "identifier", f"10.5555/fake.{rec.identifier.rsplit(':', 1)[1]}", identifierType="DOI")
+    _creators(d, res, rec)
+    d(d(res, "titles"), "title", rec.dc["title"][0])
+    d(res, "publicationYear", rec.datestamp[:4])
+    d(d(res, "dates"), "date", rec.dc["date"][0], dateType="Issued")
+    d(res, "language", "en")
+    d(res, "resourceType", "Journal article", resourceTypeGeneral="Text")
+    alternates = d(res, "alternateIdentifiers")
+    for url in rec.dc.get("identifier", []) + rec.dc.get("relation", []):
+        if url.startswith("http"):
+            d(alternates, "alternateIdentifier", url, alternateIdentifierType="URL")
+    rights = d(res, "rightsList")
+    if rec.license_url:
+        d(rights, "rights", "Licence", rightsURI=rec.license_url)
+    d(rights, "rights", "Open Access", rightsURI="info:eu-repo/semantics/openAccess")
+    abstract = f"<p>{rec.dc['description'][0]}</p>"
+    d(d(res, "descriptions"), "description", abstract, descriptionType="Abstract")
+    return wrapper
+
+
+def oai_openaire(rec: FakeRecord) -> etree._Element:
+    """The record as DSpace 7's ``oai_openaire`` writes it (OpenAIRE Guidelines v4): DataCite
+    creators with ORCID iDs, the resource type, a COAR access right, the licence as
+    ``oaire:licenseCondition`` and the files as ``oaire:file``."""
+    res = etree.Element(f"{{{OAIRE_NS}}}resource", nsmap={"oaire": OAIRE_NS, "datacite": DATACITE_NS, "dc": DC_NS})
+    d, o = _sub_factory(res, DATACITE_NS), _sub_factory(res, OAIRE_NS)
+    d(d(res, "titles"), "title", rec.dc["title"][0])
+    _creators(d, res, rec, url_form=True)
+    for url in rec.dc.get("identifier", []):
+        if url.startswith("http"):
+            d(res, "identifier", url, identifierType="URL")
+    d(d(res, "dates"), "date", rec.dc["date"][0], dateType="Issued")
+    etree.SubElement(res, f"{{{DC_NS}}}language").text = "eng"
+    o(res, "resourceType", "journal article", resourceTypeGeneral="literature",
+      uri="http://purl.org/coar/resource_type/c_6501")
+    etree.SubElement(res, f"{{{DC_NS}}}description").text = rec.dc["description"][0]
+    d(res, "rights", "open access", rightsURI=COAR_OPEN)
+    if rec.license_url:
+        o(res, "licenseCondition", "Creative Commons licence", uri=rec.license_url, startDate=rec.dc["date"][0])
+    for path, body in rec.files.items():
+        if not path.endswith("/license.txt"):          # DSpace's deposit licence is not content
+            mime = "application/pdf" if body.startswith(b"%PDF") else "application/octet-stream"
+            o(res, "file", rec.root + path, mimeType=mime, objectType="fulltext")
+    return res
+
+
+def _sub_factory(parent: etree._Element, ns: str):  # type: ignore[no-untyped-def]
+    def sub(under: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
+        el = etree.SubElement(under, f"{{{ns}}}{tag}", **attrs)
+        el.text = text
+        return el
+    return sub
+
+
+def _creators(d, res: etree._Element, rec: FakeRecord, url_form: bool = False) -> None:  # type: ignore[no-untyped-def]
+    creators = d(res, "creators")
+    for name in rec.dc.get("creator", []):
+        creator = d(creators, "creator")
+        d(creator, "creatorName", name)
+        if name in rec.orcids:
+            orcid = ("https://orcid.org/" if url_form else "") + rec.orcids[name]
+            d(creator, "nameIdentifier", orcid, nameIdentifierScheme="ORCID", schemeURI="https://orcid.org")
+

@@ -26,7 +26,7 @@ async def test_full_harvest_pages_with_checkpoints_and_total(oai_server, fetcher
     assert src.repository and src.repository.name == "Fake Repository"
     assert src.formats == ["oai_dc", "oai_qdc"]
     # a checkpoint after each of the first three pages, holding the token of the NEXT page
-    assert [set(c) for c in run.checkpoints[:3]] == [{"resumption_token", "list_from", "started", "last"}] * 3
+    assert [set(c) for c in run.checkpoints[:3]] == [{"resumption_token", "list_from", "started", "last", "prefix"}] * 3
     assert run.checkpoints[0]["last"] == "2020-01-10T12:00:00Z"       # the datestamp of record 9
     assert run.final.keys() == {"from"} and run.final["from"].endswith("Z")
     assert len(oai_server.requests_for("ListRecords")) == 4
