@@ -22,13 +22,13 @@ Input is hostile: parsing never raises on malformed markup or JSON, and the JSON
 from __future__ import annotations
 
 import json
-import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 from urllib.parse import urljoin
 
 import lxml.etree
 import lxml.html
 
+from mirror.fetch.link_header import link_values
 from mirror.license_context import MEDIA_TYPES, in_media
 from mirror.license_prose import prose_statements
 
@@ -135,39 +135,11 @@ def from_document(root: Any, base_url: str) -> list[str]:
     return _dedupe(found + prose_statements(root, base_url))
 
 
-# one link-value: <uri> then parameters up to a top-level comma (quoted strings may hold commas)
-_LINK = re.compile(r'\s*<([^>]*)>((?:[^,"]|"(?:[^"\\]|\\.)*")*)')
-_PARAM = re.compile(r';\s*([^\s;=,]+)\s*(?:=\s*("(?:[^"\\]|\\.)*"|[^\s;,]*))?')
-
-
-def _link_values(value: str) -> Iterable[tuple[str, dict[str, str]]]:
-    pos = 0
-    while pos < len(value):
-        m = _LINK.match(value, pos)
-        if not m:
-            nxt = value.find("<", pos + 1)
-            if nxt < 0:
-                return
-            pos = nxt
-            continue
-        params = {k.lower(): v.strip('"') for k, v in _PARAM.findall(m.group(2))}
-        yield m.group(1).strip(), params
-        pos = m.end() + 1
-
-
-def _header_values(headers: Any, name: str) -> list[str]:
-    if hasattr(headers, "getall"):
-        return list(headers.getall(name, []))
-    items = headers.items() if isinstance(headers, Mapping) else headers
-    return [v for k, v in items if k.lower() == name.lower()]
-
-
 def from_link_header(headers: Any, base_url: str | None = None) -> list[str]:
     """Licence URLs in HTTP ``Link`` headers (``rel="license"``); ``headers`` may be a dict, a
     multidict (all ``Link`` values are read) or a list of pairs."""
     found = []
-    for value in _header_values(headers, "link"):
-        for url, params in _link_values(value):
-            if url and _tokens(params.get("rel")) & _REL_TOKENS:
-                found.append(urljoin(base_url, url) if base_url else url)
+    for url, params in link_values(headers):
+        if url and _tokens(params.get("rel")) & _REL_TOKENS:
+            found.append(urljoin(base_url, url) if base_url else url)
     return _dedupe(found)

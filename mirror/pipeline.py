@@ -255,13 +255,15 @@ class _Run:
     async def _store(self, record: Record, decision: licenses.LicenseDecision) -> Outcome:
         got = await self.ingestor.collect(record.files, self.fetcher, self.options.profile)
         try:
+            links = f"{len(record.metadata.links)} link(s) recorded, not mirrored" if record.metadata.links else None
             if not got.contents:
                 if got.gone:
-                    await self._status(record, Kind.GONE, None)
+                    await self._status(record, Kind.GONE, links)
                     return GONE
-                await self._status(record, Kind.SKIPPED, "no-file")
+                await self._status(record, Kind.SKIPPED, f"no-file ({links})" if links else "no-file")
                 return skipped("no-file")
-            detail = "; ".join(filter(None, [f"{got.gone} file(s) gone" if got.gone else None, decision.note])) or None
+            gone = f"{got.gone} file(s) gone" if got.gone else None
+            detail = "; ".join(part for part in (gone, links, decision.note) if part) or None
             upserted = await self.writes.write(
                 doc=self._document(record, decision, got), blocks=got.blocks,
                 states=[self.revisits.row(known) for known in got.learned],

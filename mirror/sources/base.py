@@ -61,6 +61,8 @@ class Metadata:
     source_url: str | None = None     # URL of the file as the source listed it
     landing_url: str | None = None    # human landing page
     raw_record: str | None = None     # the source record as received (XML, JSON line, ...)
+    links: tuple[str, ...] = ()       # the item's URLs that are not files (services, catalogue pages):
+    #                                   recorded, never mirrored
 
 
 @dataclass(frozen=True)

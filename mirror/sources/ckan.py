@@ -14,8 +14,10 @@ the datasets modified since then, less an hour for clocks that disagree (``fq`` 
 One dataset is one record: ``title``, ``notes`` -> description, ``author``/``maintainer`` ->
 creators (the organization's title when neither is given), tags -> subjects,
 ``metadata_modified`` -> datestamp, and each resource with an http(s) URL is a file (name,
-``mimetype`` or ``format`` as the media-type hint, ``size``). ``license_id``, ``license_url`` and
-``license_title`` are the licence statements, as found.
+``mimetype`` or ``format`` as the media-type hint, ``size``), unless it is a service or a page
+(``is_service``: a WMS/WFS/WCS/WMTS/CSW/SPARQL/REST/API endpoint by format, ``resource_type`` or URL, or
+an HTML page): those are recorded as the record's links, not mirrored as files. ``license_id``,
+``license_url`` and ``license_title`` are the licence statements, as found.
 
 A CKAN error answer (``"success": false``) raises ``FetchError`` with CKAN's message.
 
@@ -26,8 +28,9 @@ the search in progress; after a completed search, when it started) and ``started
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, AsyncIterator
+import re
 from datetime import timedelta
+from typing import TYPE_CHECKING, Any, AsyncIterator
 from urllib.parse import urlencode, urlsplit
 
 from mirror.errors import BadStatus, FetchError, NotACollection
@@ -35,7 +38,7 @@ from mirror.sources.api import get_json
 from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source
 from mirror.sources.ckan_scope import parse_scope
 from mirror.sources.dates import now_utc, parse_when
-from mirror.sources.files import file_name, media_type_for_format
+from mirror.sources.files import file_name, file_type, media_type_for_format
 from mirror.sources.text import plain_text
 
 if TYPE_CHECKING:
@@ -169,8 +172,10 @@ def package_record(package: dict[str, Any], root: str, *, resource: str | None =
     if not creators and isinstance(org, dict) and org.get("title"):
         creators = [org["title"]]
     tags = package.get("tags") or []
-    files = tuple(_resource(r) for r in package.get("resources") or []
-                  if _is_url(r) and (resource is None or r.get("id") == resource))
+    resources = [r for r in package.get("resources") or []
+                 if _is_url(r) and (resource is None or r.get("id") == resource)]
+    files = tuple(_resource(r) for r in resources if not is_service(r))
+    links = tuple(str(r["url"]).strip() for r in resources if is_service(r))
     metadata = Metadata(
         title=plain_text(package.get("title") or package.get("name") or source_id),
         description=plain_text(package.get("notes") or ""), creators=tuple(creators),
@@ -178,9 +183,38 @@ def package_record(package: dict[str, Any], root: str, *, resource: str | None =
         date=(package.get("metadata_created") or "")[:10] or None, type=package.get("type"),
         source_url=files[0].url if files else None,
         landing_url=f"{root}/dataset/{package.get('name') or source_id}",
-        raw_record=json.dumps(package, ensure_ascii=False)[:MAX_RAW])
+        raw_record=json.dumps(package, ensure_ascii=False)[:MAX_RAW], links=links)
     statements = tuple(str(package[k]) for k in ("license_id", "license_url", "license_title") if package.get(k))
     return Record(source_id, metadata, files, statements, datestamp=package.get("metadata_modified"))
+
+
+# Resource formats that name a service or a page, not a file (CKAN portals write them freely).
+SERVICE_FORMATS = frozenset({
+    "wms", "wfs", "wcs", "wmts", "wps", "csw", "sos", "tms", "xyz", "ogc wms", "ogc wfs", "ogc wcs", "ogc wmts",
+    "ogc api", "ogc api features", "wms srvc", "wfs srvc", "api", "rest", "rest api", "json api", "esri rest",
+    "esri rest api", "arcgis geoservices rest api", "arcgis map service", "arcgis feature service",
+    "arcgis rest", "sparql", "sparql endpoint", "odata", "web service", "webservice", "service", "html",
+    "htm", "web page", "webpage", "website", "web site", "url", "link", "web map application", "app"})
+_SERVICE_QUERY = re.compile(r"(?:^|&)(?:service=(?:wms|wfs|wcs|wmts|wps|csw|sos)|request=get(?:capabilities|map"
+                            r"|feature|coverage|records))(?:&|$)", re.I)
+_SERVICE_PATH = re.compile(r"/(?:mapserver|featureserver|imageserver|wms|wfs|wcs|wmts|ows|csw|sparql)/?$"
+                           r"|/rest/services/|/api/3/action/", re.I)
+
+
+def is_service(resource: dict[str, Any]) -> bool:
+    """True for a resource that is a service endpoint or a web page rather than a file."""
+    fmt = " ".join(str(resource.get("format") or "").lower().replace("-", " ").split())
+    parts = urlsplit(str(resource.get("url") or "").strip())
+    if _SERVICE_QUERY.search(parts.query) or _SERVICE_PATH.search(parts.path):
+        return True
+    if str(resource.get("resource_type") or "").lower() == "api":
+        return True
+    if fmt.split()[-1:] and fmt.split()[-1] in _PROTOCOLS:
+        return True
+    return fmt in SERVICE_FORMATS and file_type(parts.path) is None    # a URL naming a file is a file
+
+
+_PROTOCOLS = {"wms", "wfs", "wcs", "wmts", "wps", "csw", "sos", "sparql"}
 
 
 def _is_url(resource: Any) -> bool:

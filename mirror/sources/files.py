@@ -7,6 +7,7 @@ give the pipeline a media-type hint; the response's own Content-Type wins when i
 from __future__ import annotations
 
 import posixpath
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -39,9 +40,22 @@ FILE_TYPES: dict[str, str] = {
 }
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-# <link rel="alternate"> types that are feeds or pages, not files of the document.
-NOT_FILE_TYPES = HTML_TYPES | {"application/rss+xml", "application/atom+xml", "application/json+oembed",
-                               "text/xml+oembed", "application/oai-pmh+xml"}
+# The types a page's <link rel="alternate"> may offer as another form of the document itself. Every
+# other alternate is page furniture: feeds (RSS, Atom), oEmbed, calendars, edit links (MediaWiki's
+# application/x-wiki), API answers (WordPress's application/json) and metadata exports (RDF, Turtle,
+# JSON-LD, BibTeX, RIS, MODS, MARC, DC XML): never mirrored as the document's files.
+DOCUMENT_TYPES = frozenset({
+    "application/pdf", "application/epub+zip", "text/plain", "text/markdown", "application/rtf",
+    "image/vnd.djvu", "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation", "text/csv", "text/tab-separated-values",
+})
+# DSpace's derived and licence bitstreams (THUMBNAIL, TEXT, LICENSE and CC-LICENSE bundles): not content.
+_DERIVED = re.compile(r"\.(?:pdf|docx?|odt|rtf|pptx?|xlsx?|epub|djvu|tiff?|jpe?g|png)\.(?:jpe?g|png|gif|txt)$"
+                      r"|^(?:license\.txt|license_rdf|license_url|license_text)$", re.I)
 
 
 def extension(url: str) -> str:
@@ -69,6 +83,12 @@ def media_type_for_format(fmt: str | None) -> str | None:
     if "/" in fmt:
         return fmt.split(";")[0].strip()
     return FILE_TYPES.get("." + fmt.lstrip("."))
+
+
+def is_derived(name: str | None) -> bool:
+    """True for a repository's derived or licence file (``paper.pdf.jpg``, ``paper.pdf.txt``,
+    ``license.txt``, ``license_rdf``), which is not the item's content."""
+    return bool(name) and _DERIVED.search(name or "") is not None
 
 
 def bare_type(content_type: str | None) -> str:

@@ -11,10 +11,14 @@ Titles and descriptions lose markup and entity escapes, double ones too (``mirro
 Licence statements come from ``mirror.licenses`` (``rel="license"`` links and anchors, JSON-LD,
 Dublin Core meta tags) and from the response's ``Link`` header; they are collected, never judged.
 
-Files a page *declares as its own* are ``<meta name="citation_pdf_url">`` and ``<link
-rel="alternate">`` with a file media type (not HTML, not a feed). Repository software also links
-its files plainly: DSpace ``/bitstream/`` and OJS ``/article/download/`` anchors
-(``PageInfo.repository_files``). All other anchors are ``PageInfo.links`` for a crawler.
+Files a page *declares as its own* are ``<meta name="citation_pdf_url">``, FAIR Signposting
+``rel="item"`` links (in the head or the HTTP ``Link`` header, any type: the repository says they
+are the item's content, as DSpace 7 and Zenodo do), and ``<link rel="alternate">`` of a document type
+(``files.DOCUMENT_TYPES``: PDF, EPUB, text, office documents, CSV; never feeds, edit links, API
+answers or metadata exports). Repository software also links its files plainly: DSpace
+``/bitstream/`` and OJS ``/article/download/`` anchors (``PageInfo.repository_files``), without
+DSpace's thumbnails, extracted texts and licence files. All other anchors are ``PageInfo.links``
+for a crawler.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ from mirror import licenses
 from mirror.errors import FetchError, TooLarge
 from mirror.fetch.results import Page
 from mirror.sources.base import FileRef, Metadata, Record
-from mirror.sources.files import NOT_FILE_TYPES, bare_type, file_name, file_type, is_html
+from mirror.fetch.link_header import link_values
+from mirror.sources.files import DOCUMENT_TYPES, bare_type, file_name, file_type, is_derived, is_html
 from mirror.sources.jsonld import jsonld_authors
 from mirror.sources.text import plain_text
 
@@ -109,7 +114,7 @@ def read_page(page: "Page") -> PageInfo:
     info.type = _first(meta, _TYPE)
     info.license_statements += [s for s in licenses.from_document(doc, base)
                                 if s not in info.license_statements]
-    info.declared_files = _declared_files(doc, meta, base)
+    info.declared_files = _declared_files(doc, meta, base, page.headers)
     _read_anchors(doc, base, info)
     return info
 
@@ -140,19 +145,29 @@ def _dedupe(values: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(v for v in values if v))
 
 
-def _declared_files(doc: Any, meta: dict[str, list[str]], base: str) -> list[FileRef]:
+def _declared_files(doc: Any, meta: dict[str, list[str]], base: str, headers: Any) -> list[FileRef]:
     found: dict[str, FileRef] = {}
-    for href in meta.get("citation_pdf_url", []):
+
+    def declare(href: str, media_type: str | None) -> None:
         url = clean_url(href, base)
         if url:
-            found.setdefault(url, FileRef(url, name=file_name(url), media_type="application/pdf"))
+            found.setdefault(url, FileRef(url, name=file_name(url), media_type=media_type or file_type(url)))
+
+    for href in meta.get("citation_pdf_url", []):
+        declare(href, "application/pdf")
+    for href, params in link_values(headers):
+        if "item" in (params.get("rel") or "").lower().split():
+            declare(href, bare_type(params.get("type")) or None)
     for el in doc.iter("link"):
-        rels = (el.get("rel") or "").lower().split()
-        mtype = bare_type(el.get("type"))
-        url = clean_url(el.get("href") or "", base)
-        if "alternate" in rels and url and mtype and mtype not in NOT_FILE_TYPES:
-            found.setdefault(url, FileRef(url, name=file_name(url), media_type=mtype))
+        rels, mtype = (el.get("rel") or "").lower().split(), bare_type(el.get("type"))
+        if "item" in rels or ("alternate" in rels and mtype in DOCUMENT_TYPES and not _edit_link(el)):
+            declare(el.get("href") or "", mtype or None)
     return list(found.values())
+
+
+def _edit_link(el: Any) -> bool:
+    href = (el.get("href") or "").lower()
+    return (el.get("title") or "").strip().lower() in ("edit", "edit this page") or "action=edit" in href
 
 
 def _read_anchors(doc: Any, base: str, info: PageInfo) -> None:
@@ -164,7 +179,7 @@ def _read_anchors(doc: Any, base: str, info: PageInfo) -> None:
             continue
         links.setdefault(url)
         path = urlsplit(url).path
-        if any(p in path for p in _REPOSITORY_PATHS) and not path.endswith("/license.txt"):
+        if any(p in path for p in _REPOSITORY_PATHS) and not is_derived(file_name(url)):
             repository.setdefault(url.split("?")[0] if "/bitstream/" in path else url,
                                   FileRef(url, name=file_name(url), media_type=file_type(url)))
     info.links = list(links)

@@ -13,6 +13,7 @@ from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID
 from mirror.store.profiles import get_profile
 from mirror.store.unixfs import import_bytes
+from tests.servers.ckan import service_package
 from tests.servers.origin import payload
 
 
@@ -153,6 +154,28 @@ async def test_ckan_dataset_organization_and_portal_urls_mirror_what_they_name(c
     assert {r.path for r in ckan_server.requests if r.path.startswith("/files/")} == {
         "/files/dataset-002/data.csv"}                        # nothing else was fetched,
     assert ckan_server.not_modified == ["/files/dataset-002/data.csv"]     # and that one not sent again
+
+
+async def test_ckan_services_are_recorded_as_links_never_fetched(cli_run, home_dir: Path, ckan_server):
+    package = service_package(ckan_server.url, 100)            # licensed uk-ogl (100 % 7 == 2)
+    only_services = service_package(ckan_server.url, 107)      # uk-ogl too
+    only_services["resources"] = only_services["resources"][1:]
+    ckan_server.packages += [package, only_services]
+    for dataset in (package, only_services):
+        res, s = await run_mirror(cli_run, f"{ckan_server.url}/dataset/{dataset['name']}", "--delay", "0",
+                                  "--collection", "geo")
+        assert res.exit_code == 0, res.stderr
+    assert (s["stored"], s["skipped"]) == (0, {"no-file": 1})
+    services = ("/ows", "/arcgis/", "/api/rain", "/catalogue/")
+    assert not [r.path for r in ckan_server.requests if r.path.startswith(services)]
+    assert [r.path for r in ckan_server.requests if r.path.startswith("/files/")] == [
+        f"/files/{package['name']}/data.csv"]
+    async with await Index.open(home_dir / "index.sqlite") as index:
+        statuses = await index.get_record_statuses("geo", [package["id"], only_services["id"]])
+        [content] = (await index.get_document("geo", package["id"])).contents
+    assert statuses[package["id"]].detail.endswith(" 4 link(s) recorded, not mirrored")
+    assert statuses[only_services["id"]].detail.endswith(" no-file (4 link(s) recorded, not mirrored)")
+    assert content.url == package["resources"][0]["url"]
 
 
 async def test_internet_archive_item_url_mirrors_the_item(cli_run, home_dir: Path, archive_server):

@@ -97,6 +97,25 @@ def _file_body(name: str, file: str) -> bytes:
     return f"station,mm\n{name},{len(file)}\n".encode() if file.endswith(".csv") else f"About {name}\n".encode()
 
 
+def service_package(root: str, i: int) -> dict[str, Any]:
+    """A dataset as geodata portals publish them: one CSV file, and services and pages beside it (an
+    OGC WMS GetCapabilities URL, an ArcGIS FeatureServer, a CKAN ``resource_type: api`` endpoint, the
+    dataset's page on the publisher's catalogue) that are links, not files."""
+    package = make_package(root, i)
+    name = package["name"]
+    extra = [("WMS", f"{root}/ows?service=WMS&request=GetCapabilities", "WMS"),
+             ("Features", f"{root}/arcgis/rest/services/rain/FeatureServer", "ArcGIS GeoServices REST API"),
+             ("API", f"{root}/api/rain", "JSON"), ("Catalogue page", f"{root}/catalogue/{name}", "HTML")]
+    for position, (title, url, fmt) in enumerate(extra, start=1):
+        resource = _resource(root, package["id"], name, "data.csv", fmt, None, position)
+        resource.update(name=title, url=url, id=str(uuid.uuid5(uuid.NAMESPACE_URL, url)),
+                        resource_type="api" if title == "API" else None)
+        package["resources"].append(resource)
+    package["resources"] = package["resources"][:1] + package["resources"][-4:]
+    package["num_resources"] = len(package["resources"])
+    return package
+
+
 class CKANServer(FakeServer):
     def __init__(self, n: int = 25) -> None:
         super().__init__()

@@ -8,10 +8,10 @@ import pytest
 
 from mirror.errors import FetchError, NotACollection
 from mirror.sources import SourceOptions, open_source
-from mirror.sources.ckan import ROWS, CKANSource
+from mirror.sources.ckan import ROWS, CKANSource, is_service
 from mirror.sources.ckan_scope import Scope, parse_scope
 from mirror.sources.dates import parse_when
-from tests.servers.ckan import CKANServer, running
+from tests.servers.ckan import CKANServer, running, service_package
 from tests.sources.harvest import harvest
 
 
@@ -185,3 +185,30 @@ async def test_a_resumed_search_keeps_its_bound(fetcher):
         rest = await harvest(CKANSource(server.url, SourceOptions()), fetcher, part.checkpoints[-1])
         assert len(part.records) + len(rest.records) == n - 8
         assert {q.get("fq") for q in server.searches()} == {"metadata_modified:[2021-01-09T23:00:00Z TO *]"}
+
+
+@pytest.mark.parametrize(("fmt", "url", "extra", "service"), [
+    ("WMS", "https://geo.example/ows?service=WMS&request=GetCapabilities", {}, True),
+    ("", "https://geo.example/geoserver/wfs?SERVICE=WFS&REQUEST=GetFeature&typeName=x", {}, True),
+    ("ArcGIS GeoServices REST API", "https://gis.example/arcgis/rest/services/a/MapServer", {}, True),
+    ("Esri REST", "https://gis.example/server/x", {}, True),
+    ("", "https://data.example/sparql", {}, True),
+    ("JSON", "https://data.example/api/v1/rain", {"resource_type": "api"}, True),
+    ("HTML", "https://publisher.example/catalogue/rain", {}, True),
+    ("API", "https://data.example/dump/rain.csv", {}, False),     # a URL naming a file is a file
+    ("CSV", "https://data.example/rain.csv", {}, False),
+    ("JSON", "https://data.example/rain.json", {}, False),
+    ("ZIP", "https://data.example/download?id=7", {}, False),
+    ("GeoJSON", "https://data.example/rain.geojson", {}, False),
+])
+def test_services_and_pages_are_links_files_are_files(fmt, url, extra, service):
+    assert is_service({"format": fmt, "url": url, **extra}) is service
+
+
+async def test_a_dataset_s_services_are_recorded_as_links(ckan_server, fetcher):
+    package = service_package(ckan_server.url, 100)
+    ckan_server.packages.append(package)
+    [record] = (await harvest(CKANSource(f"{ckan_server.url}/dataset/{package['name']}", SourceOptions()),
+                              fetcher)).records
+    assert [f.url for f in record.files] == [package["resources"][0]["url"]]
+    assert record.metadata.links == tuple(r["url"] for r in package["resources"][1:])

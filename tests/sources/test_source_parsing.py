@@ -55,6 +55,48 @@ def test_awkward_html_pages():
     assert latin.title == "Caf\u00e9"
 
 
+def test_alternates_are_files_only_in_document_formats():
+    info = read_page(page(
+        b"<link rel='alternate' type='application/rss+xml' href='/feed'>"
+        b"<link rel='alternate' type='application/atom+xml' href='/atom'>"
+        b"<link rel='alternate' type='application/json' href='/wp-json/wp/v2/posts/7'>"
+        b"<link rel='alternate' type='application/json+oembed' href='/oembed?url=x'>"
+        b"<link rel='alternate' type='application/x-wiki' title='Edit' href='/w/index.php?title=X&action=edit'>"
+        b"<link rel='alternate' type='text/calendar' href='/event.ics'>"
+        b"<link rel='alternate' type='application/rdf+xml' href='/record.rdf'>"
+        b"<link rel='alternate' type='application/x-bibtex' href='/record.bib'>"
+        b"<link rel='alternate' type='application/x-research-info-systems' href='/record.ris'>"
+        b"<link rel='alternate' type='application/ld+json' href='/record.jsonld'>"
+        b"<link rel='alternate' type='text/html' hreflang='fr' href='/fr'>"
+        b"<link rel='alternate' type='application/pdf' href='/a.pdf'>"
+        b"<link rel='alternate' type='application/epub+zip' href='/a.epub'>"
+        b"<link rel='alternate' type='text/csv' href='/table.csv'>"))
+    assert [(f.url, f.media_type) for f in info.declared_files] == [
+        ("http://h.example/a.pdf", "application/pdf"), ("http://h.example/a.epub", "application/epub+zip"),
+        ("http://h.example/table.csv", "text/csv")]
+
+
+def test_signposting_items_are_the_item_s_files_whatever_their_type():
+    headers = {"Link": '<https://h.example/bitstreams/9/download>; rel="item"; type="application/pdf", '
+                       '<https://h.example/records/9/export/json>; rel="describedby"; type="application/json", '
+                       '<https://doi.org/10.5555/9>; rel="cite-as"'}
+    info = read_page(page(b"<link rel='item' href='/files/data.json' type='application/json'>", **headers))
+    assert [(f.url, f.media_type) for f in info.declared_files] == [
+        ("https://h.example/bitstreams/9/download", "application/pdf"),
+        ("http://h.example/files/data.json", "application/json")]
+
+
+def test_dspace_derived_and_licence_bitstreams_are_not_files():
+    info = read_page(page(b"<a href='/bitstream/handle/1/2/paper.pdf?sequence=1'>paper</a>"
+                          b"<a href='/bitstream/handle/1/2/paper.pdf.jpg?sequence=3'>thumbnail</a>"
+                          b"<a href='/bitstream/handle/1/2/paper.pdf.txt?sequence=4'>text</a>"
+                          b"<a href='/bitstream/handle/1/2/license.txt?sequence=2'>licence</a>"
+                          b"<a href='/bitstream/handle/1/2/license_rdf?sequence=5'>cc</a>"
+                          b"<a href='/bitstream/handle/1/2/data.v2.txt'>data</a>"))
+    assert [f.url for f in info.repository_files] == ["http://h.example/bitstream/handle/1/2/paper.pdf?sequence=1",
+                                                      "http://h.example/bitstream/handle/1/2/data.v2.txt"]
+
+
 def test_declared_files_skip_feeds_and_pages():
     info = read_page(page(b"<link rel='alternate' type='application/rss+xml' href='/feed'>"
                           b"<link rel='alternate' type='text/html' hreflang='fr' href='/fr'>"
