@@ -129,12 +129,12 @@ def _print_summary(s: Summary) -> None:
 
 
 def _human(n: int) -> str:
-    value = float(n)
+    size = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"
 
 
 COMMANDS = [mirror_cmd]

@@ -99,6 +99,8 @@ class ArchiveOrgSource(Source):
 
     @classmethod
     async def detect(cls, location: str, fetcher: "Fetcher | None") -> bool:
+        if location.strip().startswith("collection:"):     # the archive's own query syntax
+            return True
         parts = urlsplit(location)
         if (parts.hostname or "") not in IA_HOSTS:
             return False

@@ -127,7 +127,7 @@ class Source(ABC):
         if limit is not None and limit <= 0:
             return
         count = 0
-        stream = cast(AsyncGenerator["Record | Checkpoint", None], self.harvest(fetcher, dict(state)))
+        stream = cast("AsyncGenerator[Record | Checkpoint, None]", self.harvest(fetcher, dict(state)))
         async with aclosing(stream) as items:
             async for item in items:
                 yield item

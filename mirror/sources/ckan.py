@@ -179,7 +179,8 @@ def package_record(package: dict[str, Any], root: str, *, resource: str | None =
     metadata = Metadata(
         title=plain_text(package.get("title") or package.get("name") or source_id),
         description=plain_text(package.get("notes") or ""), creators=tuple(creators),
-        subjects=tuple(t.get("display_name") or t.get("name") for t in tags if isinstance(t, dict)),
+        subjects=tuple(str(name) for t in tags
+                       if isinstance(t, dict) and (name := t.get("display_name") or t.get("name"))),
         date=(package.get("metadata_created") or "")[:10] or None, type=package.get("type"),
         source_url=files[0].url if files else None,
         landing_url=f"{root}/dataset/{package.get('name') or source_id}",

@@ -64,6 +64,6 @@ def _names(value: Any) -> list[str]:
         name = value.get("name")
         if isinstance(name, str) and name.strip():
             return [" ".join(name.split())]
-        parts = [value.get(k) for k in ("familyName", "givenName") if isinstance(value.get(k), str)]
-        return [", ".join(p.strip() for p in parts if p.strip())] if any(p.strip() for p in parts) else []
+        parts = [p.strip() for k in ("familyName", "givenName") if isinstance(p := value.get(k), str) and p.strip()]
+        return [", ".join(parts)] if parts else []
     return []

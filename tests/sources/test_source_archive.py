@@ -122,6 +122,8 @@ async def test_locations_and_detection(archive_server, fetcher):
         Target("https://archive.org", query="collection:a")
     assert await ArchiveOrgSource.detect("https://archive.org/details/opensource", None)
     assert await ArchiveOrgSource.detect("https://archive.org/search?query=subject%3Amaps", None)
+    assert await ArchiveOrgSource.detect("collection:prelinger", None)
+    assert isinstance(await open_source("collection:prelinger", fetcher, SourceOptions()), ArchiveOrgSource)
     assert not await ArchiveOrgSource.detect(f"{archive_server.url}/details/{COLLECTION}", None)
     assert not await ArchiveOrgSource.detect("https://archive.org/about/", None)
     with pytest.raises(NotACollection, match="BASE/details/NAME"):
