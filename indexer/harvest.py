@@ -27,6 +27,16 @@ async def get_state(conn: AsyncConnection, collection: str, key: str) -> str | N
         .where(collections.c.name == collection, state.c.key == key))
 
 
+async def get_states(conn: AsyncConnection, collection: str, keys: list[str]) -> dict[str, str]:
+    """key -> value, for those of KEYS a collection has (one query)."""
+    if not keys:
+        return {}
+    rows = await conn.execute(
+        select(state.c.key, state.c.value).join_from(state, collections, state.c.collection_id == collections.c.id)
+        .where(collections.c.name == collection, in_json(state.c.key, sorted(set(keys)))))
+    return {key: value for key, value in rows}
+
+
 async def set_state(conn: AsyncConnection, collection_id: int, key: str, value: str | None,
                     now: str) -> None:
     """Set ``key`` for a collection; ``None`` removes it."""
@@ -39,6 +49,21 @@ async def set_state(conn: AsyncConnection, collection_id: int, key: str, value: 
     await conn.execute(stmt.on_conflict_do_update(
         index_elements=["collection_id", "key"],
         set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at}))
+
+
+async def set_states(conn: AsyncConnection, collection_id: int, values: dict[str, str | None],
+                     now: str) -> None:
+    """Set many keys of a collection in two statements (a None value removes its key)."""
+    gone = [key for key, value in values.items() if value is None]
+    if gone:
+        await conn.execute(delete(state).where(state.c.collection_id == collection_id, in_json(state.c.key, gone)))
+    kept = [{"collection_id": collection_id, "key": key, "value": value, "updated_at": now}
+            for key, value in values.items() if value is not None]
+    if kept:
+        stmt = sqlite_insert(state)
+        await conn.execute(stmt.on_conflict_do_update(
+            index_elements=["collection_id", "key"],
+            set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at}), kept)
 
 
 async def set_record_status(conn: AsyncConnection, collection_id: int, source_id: str, status: str,

@@ -213,6 +213,11 @@ class Index:
         async with self._db.read() as conn:
             return await harvest.get_state(conn, collection, key)
 
+    async def get_states(self, collection: str, keys: list[str]) -> dict[str, str]:
+        """key -> value for those of KEYS the collection has, in one query."""
+        async with self._db.read() as conn:
+            return await harvest.get_states(conn, collection, keys)
+
     async def set_state(self, collection: str, key: str, value: str | None) -> None:
         async with self.transaction() as tx:
             await tx.set_state(collection, key, value)

@@ -96,6 +96,11 @@ class Transaction:
         await harvest.set_state(await self.connection(), await self.collection_id(collection), key,
                                 value, utc_now())
 
+    async def set_states(self, collection: str, values: dict[str, str | None]) -> None:
+        """Set (``None``: remove) many harvest state values of a collection at once."""
+        await harvest.set_states(await self.connection(), await self.collection_id(collection), values,
+                                 utc_now())
+
     async def set_record_status(self, collection: str, source_id: str, status: str,
                                 datestamp: str | None = None, detail: str | None = None) -> None:
         await harvest.set_record_status(await self.connection(), await self.collection_id(collection),

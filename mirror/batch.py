@@ -211,9 +211,11 @@ async def _bulk(tx: Transaction, writes: list[_Write]) -> list[UpsertResult | No
             rows.setdefault(row.collection, []).append(row.values())
     for collection, statuses in rows.items():
         await tx.set_record_statuses(collection, statuses)
-    states = {(row.collection, row.key): row.value for w in writes for row in w.states}
-    for (collection, key), value in states.items():
-        await tx.set_state(collection, key, value)
+    states: dict[str, dict[str, str | None]] = {}
+    for row in (row for w in writes for row in w.states):
+        states.setdefault(row.collection, {})[row.key] = row.value     # the newest value of a key
+    for collection, values in states.items():
+        await tx.set_states(collection, values)
     return results
 
 

@@ -99,12 +99,13 @@ class Ingestor:
         self.revisits = revisits          # with it, fetches are conditional (``mirror.revisit``)
 
     async def collect(self, files: Sequence[FileRef], fetcher: Fetcher | None,
-                      profile: str | None = None) -> Collected:
-        """Obtain and import FILES; see ``Collected``."""
+                      profile: str | None = None, *, revisit: bool = True) -> Collected:
+        """Obtain and import FILES (with ``revisit``, those stored before are asked for
+        conditionally); see ``Collected``."""
         done = Collected([], None, 0, self.store.blocks.open_batch())
         try:
             for ref in files:
-                got = await self._obtain(ref, fetcher)
+                got = await self._obtain(ref, fetcher, revisit)
                 if got is None:
                     done.gone += 1
                     continue
@@ -153,7 +154,7 @@ class Ingestor:
                                   url=doc.source_url, text=text)]
         return await self.index.upsert_document(doc)
 
-    async def _obtain(self, ref: FileRef, fetcher: Fetcher | None) -> _Obtained | None:
+    async def _obtain(self, ref: FileRef, fetcher: Fetcher | None, revisit: bool) -> _Obtained | None:
         if ref.page is not None:
             known = await self.revisits.get(ref.page.url) if self.revisits and ref.page.status == 304 else None
             return _reused(known, ref.page.url) if known else _from_page(ref)
@@ -165,7 +166,7 @@ class Ingestor:
                              media_type=ref.media_type or _guess_type(local.name))
         if fetcher is None:
             raise ValueError(f"cannot fetch {ref.url} without a fetcher")
-        known = await self.revisits.get(ref.url) if self.revisits else None
+        known = await self.revisits.get(ref.url) if self.revisits and revisit else None
         fetched = await fetcher.fetch_file(ref.url, digest=False,   # the import hashes it
                                            spool=SPOOL_BYTES, headers=known.conditions() if known else None)
         if known and not isinstance(fetched, Skipped) and fetched.status == 304:

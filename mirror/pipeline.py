@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from indexer.index import Index
 from indexer.transaction import Transaction
-from indexer.records import CollectionIn, DocumentIn
+from indexer.records import CollectionIn, DocumentIn, RecordState
 from mirror import licenses
 from mirror.errors import MirrorError
 from mirror.fetch.fetcher import Fetcher
@@ -246,14 +246,17 @@ class _Run:
             reason = decision.reason or "unknown"
             await self._status(record, Kind.SKIPPED, f"{reason} ({decision.note})" if decision.note else reason)
             return skipped(reason, decision.note)
-        if await self._already_done(record):
+        status = await self.statuses.get(record.source_id)
+        if self._already_done(record, status):
             return UNCHANGED
         if self.options.dry_run:
             return replace(STORED, note=decision.note)
-        return replace(await self._store(record, decision), note=decision.note)
+        return replace(await self._store(record, decision, seen=status is not None), note=decision.note)
 
-    async def _store(self, record: Record, decision: licenses.LicenseDecision) -> Outcome:
-        got = await self.ingestor.collect(record.files, self.fetcher, self.options.profile)
+    async def _store(self, record: Record, decision: licenses.LicenseDecision, seen: bool) -> Outcome:
+        """Fetch, import and write RECORD; its files are asked for conditionally when it was SEEN
+        in an earlier run (a record never seen has nothing to revalidate)."""
+        got = await self.ingestor.collect(record.files, self.fetcher, self.options.profile, revisit=seen)
         try:
             links = f"{len(record.metadata.links)} link(s) recorded, not mirrored" if record.metadata.links else None
             if not got.contents:
@@ -299,8 +302,7 @@ class _Run:
 
         return RETRACTED if await self.writes.run(write) else GONE
 
-    async def _already_done(self, record: Record) -> bool:
-        status = await self.statuses.get(record.source_id)
+    def _already_done(self, record: Record, status: RecordState | None) -> bool:
         if not status or status.status not in (Kind.STORED.value, Kind.UNCHANGED.value):
             return False
         if record.datestamp and status.datestamp == record.datestamp:

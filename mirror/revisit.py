@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from indexer.records import ContentIn
-from mirror.batch import StateRow
+from mirror.batch import Coalescer, StateRow
 from mirror.errors import InvalidCID
 from mirror.store.cid import CID
 
@@ -83,9 +83,11 @@ class Revisits:
 
     def __init__(self, index: "Index", collection: str, store: "ContentStore") -> None:
         self.index, self.collection, self.store = index, collection, store
+        # the lookups of many workers, answered together (one query a round, as record statuses)
+        self._states: Coalescer[str, str] = Coalescer(lambda keys: index.get_states(collection, keys))
 
     async def get(self, url: str) -> Known | None:
-        text = await self.index.get_state(self.collection, KEY_PREFIX + url)
+        text = await self._states.get(KEY_PREFIX + url)
         return Known.from_json(url, text) if text else None
 
     def row(self, known: Known) -> StateRow:

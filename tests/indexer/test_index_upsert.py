@@ -240,6 +240,16 @@ async def test_harvest_state_and_record_status(index: Index) -> None:
     assert await index.count_records("oai") == {"in_flight": 1, "done": 2}
 
 
+async def test_harvest_states_in_bulk(index: Index) -> None:
+    await index.set_state("site", "http:a", "1")
+    async with index.transaction() as tx:
+        await tx.set_states("site", {"http:a": None, "http:b": "2", "http:c": "3"})
+        await tx.set_states("other", {"http:b": "elsewhere"})
+    assert await index.get_states("site", ["http:a", "http:b", "http:c", "http:d", "http:b"]) == {
+        "http:b": "2", "http:c": "3"}
+    assert await index.get_states("site", []) == {} and await index.get_states("none", ["http:b"]) == {}
+
+
 _examples = itertools.count()
 _ids = st.sampled_from(["a", "b", "c", "d"])
 _ops = st.lists(st.tuples(st.sampled_from(["upsert", "retract"]), _ids,
