@@ -3,7 +3,9 @@
 Scope is what the location names:
 
     https://archive.org/details/NAME      the collection NAME, or the item NAME (the metadata API
-                                          says which: ``mediatype: collection``)
+                                          says which: ``mediatype: collection``; a name it does not
+                                          know is searched as a collection, and is NotACollection
+                                          when that finds nothing)
     https://archive.org/download/NAME/..  the item NAME
     https://archive.org/search?query=Q    the search Q (also ``search.php?query=`` and
                                           ``advancedsearch.php?q=``)
@@ -116,17 +118,22 @@ class ArchiveOrgSource(Source):
 
     async def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
         query = self.target.query
-        if query is None:
-            assert self.target.name is not None
-            data = None if self.target.item else await self._metadata(fetcher, self.target.name)
-            record = await self.item(fetcher, self.target.name, data)
-            if record is not None:
-                yield record
+        name = self.target.name
+        if query is None and name is not None:
+            data = None if self.target.item else await self._metadata(fetcher, name)
+            if data is None or (data and one((data.get("metadata") or {}).get("mediatype")) != "collection"):
+                record = await self.item(fetcher, name, data)
+                if record is not None:
+                    yield record
                 yield Checkpoint({})
                 return
-            query = f"collection:{self.target.name}"
-        async for item in self._listing(fetcher, query, state):
+            query = f"collection:{name}"      # a collection, or a name the metadata API does not know
+        listed = 0
+        async for item in self._listing(fetcher, query or "", state):
+            listed += isinstance(item, Record)
             yield item
+        if not listed and not state and name is not None and self.total == 0:
+            raise NotACollection(f"{self.base}/details/{name}: no such collection or item", hint=HINT)
 
     async def _listing(self, fetcher: "Fetcher", query: str,
                        state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
@@ -162,11 +169,15 @@ class ArchiveOrgSource(Source):
         return data
 
     async def _metadata(self, fetcher: "Fetcher", identifier: str) -> dict[str, Any]:
-        """What the metadata API says about IDENTIFIER; NotACollection when it knows nothing."""
-        data = await get_json(fetcher, f"{self.base}/metadata/{quote(identifier)}")
-        if not isinstance(data, dict) or not data:
-            raise NotACollection(f"{self.base}/details/{identifier}: no such collection or item", hint=HINT)
-        return data
+        """What the metadata API says about IDENTIFIER; ``{}`` when it knows nothing of it (then
+        the name may still be searched as a collection)."""
+        try:
+            data = await get_json(fetcher, f"{self.base}/metadata/{quote(identifier)}")
+        except FetchError as exc:
+            if exc.status in (404, 410):
+                return {}
+            raise
+        return data if isinstance(data, dict) else {}
 
     async def item(self, fetcher: "Fetcher", identifier: str,
                    data: dict[str, Any] | None = None) -> Record | None:
