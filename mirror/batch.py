@@ -212,8 +212,8 @@ async def _bulk(tx: Transaction, writes: list[_Write]) -> list[UpsertResult | No
     for collection, statuses in rows.items():
         await tx.set_record_statuses(collection, statuses)
     states: dict[str, dict[str, str | None]] = {}
-    for row in (row for w in writes for row in w.states):
-        states.setdefault(row.collection, {})[row.key] = row.value     # the newest value of a key
+    for state in (state for w in writes for state in w.states):
+        states.setdefault(state.collection, {})[state.key] = state.value     # the newest value of a key
     for collection, values in states.items():
         await tx.set_states(collection, values)
     return results
