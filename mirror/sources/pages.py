@@ -106,7 +106,8 @@ def read_page(page: "Page") -> PageInfo:
     for href in cast(list[str], doc.xpath("//base/@href"))[:1]:
         base = urljoin(page.final_url, href)
     meta = _meta(doc)
-    info.title = plain_text(_first(meta, _TITLE) or " ".join(" ".join(cast(list[str], doc.xpath("//title//text()"))).split()))
+    title_text = " ".join(cast(list[str], doc.xpath("//title//text()")))
+    info.title = plain_text(_first(meta, _TITLE) or " ".join(title_text.split()))
     info.description = plain_text(_first(meta, _DESCRIPTION) or "")
     info.creators = _creators(doc, meta)
     info.date = _first(meta, _DATE)
