@@ -113,8 +113,7 @@ class Ingestor:
                     self._add(done, got, await self._content(got, ref, profile, done.blocks))
                 finally:
                     if got.temporary and got.path is not None:
-                        with contextlib.suppress(OSError):
-                            got.path.unlink()
+                        await asyncio.to_thread(_remove, got.path)
         except BaseException:
             await asyncio.to_thread(done.blocks.abort)
             raise
@@ -160,7 +159,7 @@ class Ingestor:
             return _reused(known, ref.page.url) if known else _from_page(ref)
         local = _local_path(ref.url)
         if local is not None:
-            if not local.is_file():
+            if not await asyncio.to_thread(local.is_file):
                 return None
             return _Obtained(path=local, temporary=False, url=str(local), fetched_at=_now(),
                              media_type=ref.media_type or _guess_type(local.name))
@@ -297,3 +296,8 @@ async def add_paths(home: Home, paths: list[Path], *, recursive: bool = False, h
                 upsert = await ingestor.index_added(path, result, collection=collection, license=license)
                 indexed = upsert.status
             yield Added(path, result, indexed=indexed)
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()

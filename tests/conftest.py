@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import os
+import sys
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
+from blockbuster import BlockBuster
 from click.testing import CliRunner
 
 
@@ -41,3 +45,54 @@ def cli_run(home_dir: Path):
                              catch_exceptions=False)
 
     return run
+
+
+# -- the event-loop guard ---------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+_PRODUCT = tuple(str(ROOT / package) + os.sep for package in ("mirror", "indexer", "cli"))
+_ASYNC_CODE = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
+# Blocking on the loop on purpose, measured faster than a thread hop (allowed by function name):
+_ALLOWED = {
+    "mirror/ingest.py": {"_import_inline"},          # a small body hashed and written inline
+    "mirror/store/blockstore.py": {"has",            # one stat of a block file (the gateway's 404s)
+                                   "_staging_dir"},  # one mkdir per process
+    "asyncio/selector_events.py": {"_write_to_self"},  # the loop's own wake-up (non-blocking)
+}
+
+
+def _called_by_test_code(*_args: Any, **_kwargs: Any) -> bool:
+    """Whether the coroutine that is blocking the loop is a test's own (setting up data with a
+    synchronous API, as a test may), not one of ours: the first coroutine frame out decides."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_flags & _ASYNC_CODE:
+            return not frame.f_code.co_filename.startswith(_PRODUCT)
+        frame = frame.f_back
+    return True
+
+
+def _console_or_test(stream: Any = None, *args: Any, **kwargs: Any) -> bool:
+    """A command printing its output (or a test writing) is not a node blocking its loop."""
+    return stream in (sys.stdout, sys.stderr, sys.stdout.buffer, sys.stderr.buffer) or \
+        _called_by_test_code()
+
+
+@pytest.fixture(autouse=True)
+def blocking_guard() -> Iterator[BlockBuster]:
+    """Fail a test when a coroutine of ``mirror``, ``indexer`` or ``cli`` blocks the event loop (a
+    blocking file, socket or sleep call on the loop's thread), as aiohttp's own suite guards itself
+    with the same library. Tests may block their own coroutines (their set-up is synchronous)."""
+    guard = BlockBuster(scanned_modules=["mirror", "indexer", "cli"])
+    for function in guard.functions.values():
+        function.can_block_predicate = _called_by_test_code
+        for filename, names in _ALLOWED.items():
+            function.can_block_in(filename, names)
+    guard.functions["os.path.abspath"].can_block_predicate = lambda *_a, **_k: True   # getcwd
+    for name in ("io.TextIOWrapper.write", "io.BufferedWriter.write"):          # a command's output
+        guard.functions[name].can_block_predicate = _console_or_test
+    guard.activate()
+    try:
+        yield guard
+    finally:
+        guard.deactivate()

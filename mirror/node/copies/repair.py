@@ -207,19 +207,25 @@ async def _fetch_again(store: ContentStore, damage: Damage, urls: list[str],
                        session: aiohttp.ClientSession) -> bool:
     """Retrieve the damaged block (and, for a dag-pb node, what is missing under it)."""
     cid = CID.decode(damage.cid)
-    aside = _set_aside(store, cid) if damage.kind == "corrupted" else None
+    aside = await asyncio.to_thread(_set_aside, store, cid) if damage.kind == "corrupted" else None
     try:
         await fetch_from(store, cid, urls, session)
         await asyncio.to_thread(store.blocks.get, cid)
     except (MirrorError, OSError) as exc:
         damage.detail = str(exc)
-        if aside is not None and not store.blocks.has(cid):
-            os.replace(aside, store.blocks.path_of(cid))
+        if aside is not None:
+            await asyncio.to_thread(_put_back, store, cid, aside)
         return False
     if aside is not None:
-        aside.unlink(missing_ok=True)
+        await asyncio.to_thread(aside.unlink, missing_ok=True)
     damage.detail = None
     return True
+
+
+def _put_back(store: ContentStore, cid: CID, aside: Path) -> None:
+    """The damaged copy goes back in place when no good one came (the damage stays reported)."""
+    if not store.blocks.has(cid):
+        os.replace(aside, store.blocks.path_of(cid))
 
 
 def _set_aside(store: ContentStore, cid: CID) -> Path:
