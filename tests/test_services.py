@@ -90,3 +90,14 @@ def _constructs_index(func: ast.expr) -> bool:
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
         return func.value.id in ("Index", "Database") and func.attr == "open"
     return False
+
+
+def test_the_indexer_package_exports_its_api_without_loading_the_database_layer() -> None:
+    """``indexer`` names its public API; importing the package alone loads no SQLAlchemy."""
+    import subprocess
+    import sys
+
+    code = ("import sys, indexer; assert 'sqlalchemy' not in sys.modules; "
+            "assert sorted(indexer.__all__) == sorted(indexer._EXPORTS); "
+            "[getattr(indexer, n) for n in indexer.__all__]")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)

@@ -1,0 +1,70 @@
+"""A stopped node leaves nothing behind: no task, no connection to its index, no socket, no thread
+(a leaked aiosqlite connection once made a teardown wait forever)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+
+from indexer.records import SearchQuery
+from mirror.home import Home
+from mirror.services import open_home
+from tests.node.node_helpers import NodeFactory, document, wait_for
+
+
+def _open_files(under: Path) -> list[str]:
+    """Paths under UNDER this process holds open (the index, its WAL, block files)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(under)):
+            found.append(target)
+    return found
+
+
+def _sockets() -> int:
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+        except OSError:
+            continue
+    return count
+
+
+def _threads() -> set[int]:
+    return {t.ident for t in threading.enumerate() if t.ident is not None}
+
+
+async def _settled(before: set[int]) -> bool:
+    """Worker threads of the default executor live on; any other new thread must be gone."""
+    extra = [t for t in threading.enumerate() if t.ident not in before
+             and not t.name.startswith(("asyncio_", "ThreadPoolExecutor"))]
+    return not extra
+
+
+async def test_stopped_nodes_leave_no_task_connection_socket_or_thread(tmp_path: Path) -> None:
+    threads, sockets = _threads(), _sockets()
+    factory = NodeFactory(tmp_path)
+    a = await factory.start("a")
+    await a.index.upsert_documents([document(i) for i in range(20)])
+    b = await factory.start("b", peers=[a.url])
+    await wait_for(lambda: b.index.search(SearchQuery("river", limit=50)), what="b to sync")
+    await factory.close()
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+    assert _open_files(tmp_path) == []
+    await wait_for(lambda: _sockets() <= sockets, what="sockets to close")
+    await wait_for(lambda: _settled(threads), what="threads to end")
+
+
+async def test_closing_a_home_closes_its_index(tmp_path: Path) -> None:
+    home = Home.open(tmp_path / "home")
+    async with open_home(home) as services:
+        await services.index.upsert_document(document(1))
+        assert _open_files(tmp_path)
+    assert _open_files(tmp_path) == []
