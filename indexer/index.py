@@ -44,7 +44,7 @@ from indexer.errors import ReadOnlyIndex
 from indexer.migrate import upgrade
 from indexer.records import (Change, CollectionIn, ContentOut, DocumentIn, DocumentOut, Hit,
                              IndexStats, RecordState, SearchQuery, UpsertResult)
-from indexer.transaction import Transaction, utc_now
+from indexer.transaction import Transaction
 
 log = logging.getLogger(__name__)
 
@@ -248,4 +248,4 @@ class Index:
             return await harvest.count_records(conn, collection)
 
 
-__all__ = ["Index", "Listener", "Transaction", "utc_now"]
+__all__ = ["Index", "Listener", "Transaction"]

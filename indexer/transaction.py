@@ -7,7 +7,6 @@ it records are reported to the index's listeners only after the commit.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -16,14 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from indexer import fts, harvest, read, write
 from indexer.models import table_of, Collection, Document
 from indexer.records import Change, CollectionIn, DocumentIn, UpsertResult
+from indexer.clock import index_time
 
 collections = table_of(Collection)
 documents = table_of(Document)
-
-
-def utc_now() -> str:
-    """The current time as ISO 8601 UTC with milliseconds, the index's timestamp format."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Transaction:
@@ -39,7 +34,7 @@ class Transaction:
 
     async def upsert_collection(self, collection: CollectionIn) -> int:
         """Create a collection or update its source URL and kind (when given); returns its id."""
-        now = utc_now()
+        now = index_time()
         stmt = sqlite_insert(collections).values(name=collection.name,
                                                  source_url=collection.source_url,
                                                  kind=collection.kind, created_at=now, updated_at=now)
@@ -72,7 +67,7 @@ class Transaction:
                                origin: str | None = None) -> list[UpsertResult]:
         """Upsert ``docs`` in this transaction; results in input order."""
         ids = {name: await self.collection_id(name) for name in {d.collection for d in docs}}
-        results = await write.upsert(await self.connection(), docs, ids, utc_now())
+        results = await write.upsert(await self.connection(), docs, ids, index_time())
         self.changes += [Change(r.status, doc, r.document_id, origin)
                          for doc, r in zip(docs, results) if r.status != "unchanged"]
         return results
@@ -87,27 +82,27 @@ class Transaction:
         assert doc_id is not None
         await fts.unindex(conn, [doc_id])
         await conn.execute(update(documents).where(documents.c.id == doc_id)
-                           .values(deleted=True, updated_at=utc_now()))
+                           .values(deleted=True, updated_at=index_time()))
         self.changes.append(Change("retracted", stored[0].to_document_in(), doc_id, origin))
         return True
 
     async def set_state(self, collection: str, key: str, value: str | None) -> None:
         """Set (``None``: remove) one harvest state value of a collection."""
         await harvest.set_state(await self.connection(), await self.collection_id(collection), key,
-                                value, utc_now())
+                                value, index_time())
 
     async def set_states(self, collection: str, values: dict[str, str | None]) -> None:
         """Set (``None``: remove) many harvest state values of a collection at once."""
         await harvest.set_states(await self.connection(), await self.collection_id(collection), values,
-                                 utc_now())
+                                 index_time())
 
     async def set_record_status(self, collection: str, source_id: str, status: str,
                                 datestamp: str | None = None, detail: str | None = None) -> None:
         await harvest.set_record_status(await self.connection(), await self.collection_id(collection),
-                                        source_id, status, datestamp, detail, utc_now())
+                                        source_id, status, datestamp, detail, index_time())
 
     async def set_record_statuses(self, collection: str,
                                   rows: list[tuple[str, str, str | None, str | None]]) -> None:
         """Set many records' (source_id, status, datestamp, detail) of one collection at once."""
         await harvest.set_record_statuses(await self.connection(), await self.collection_id(collection),
-                                          rows, utc_now())
+                                          rows, index_time())

@@ -26,8 +26,8 @@ from indexer import feeds
 from indexer.index import Index, Transaction
 from indexer.records import Change, DocumentIn
 from mirror.errors import MirrorError
-from mirror.feed.entry import now_ts
 from mirror.store import CID, ContentStore
+from indexer.clock import entry_time
 
 RECONCILE_BATCH = 2000
 
@@ -56,7 +56,7 @@ async def record(conn: AsyncConnection, store: ContentStore, documents: Iterable
     have, lack = await asyncio.to_thread(_split, store, list(pairs.items()))
     ids = await feeds.content_ids(conn, pairs)
     await feeds.set_held(conn, [ids[s] for s in have if s in ids], [ids[s] for s in lack if s in ids],
-                         now_ts())
+                         entry_time())
 
 
 class HeldContents:
@@ -84,7 +84,7 @@ async def refresh(index: Index, store: ContentStore, keys: Iterable[str]) -> int
     async with index.transaction() as tx:
         conn = await tx.connection()
         ids = await feeds.content_ids(conn, [c.sha256 for c in found])
-        await feeds.set_held(conn, [ids[s] for s in have], [ids[s] for s in lack], now_ts())
+        await feeds.set_held(conn, [ids[s] for s in have], [ids[s] for s in lack], entry_time())
     return len(have)
 
 
@@ -100,6 +100,6 @@ async def reconcile(index: Index, store: ContentStore) -> int:
         if have:
             by_sha = {s: i for i, s, _ in batch}
             async with index.transaction() as tx:
-                await feeds.set_held(await tx.connection(), [by_sha[s] for s in have], [], now_ts())
+                await feeds.set_held(await tx.connection(), [by_sha[s] for s in have], [], entry_time())
             marked += len(have)
         after = batch[-1][0]

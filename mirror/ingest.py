@@ -16,7 +16,6 @@ import io
 import logging
 import mimetypes
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Sequence
 
@@ -32,6 +31,7 @@ from mirror.services import open_home
 from mirror.sources.base import FileRef
 from mirror.store import ContentStore, ImportResult, open_store
 from mirror.store.blockstore import BlockBatch
+from indexer.clock import second_time
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class Ingestor:
         done.contents.append(content)
         done.provenance = done.provenance or _provenance(got)
         if got.requested and got.reused is None and got.headers:
-            known = Known.learn(got.requested, got.headers, content, got.fetched_at or _now(), got.status)
+            known = Known.learn(got.requested, got.headers, content, got.fetched_at or second_time(), got.status)
             done.learned += [known] if known else []
 
     async def index_added(self, path: Path, result: ImportResult, *, collection: str,
@@ -146,7 +146,7 @@ class Ingestor:
         resolved = await asyncio.to_thread(path.resolve)
         doc = DocumentIn(collection=collection, source_id=str(resolved), title=path.name,
                          license=spdx, license_url=licenses.license_url(spdx) if spdx else None,
-                         license_statement=license, retrieved_at=_now(),
+                         license_statement=license, retrieved_at=second_time(),
                          source_url=resolved.as_uri())
         doc.contents = [ContentIn(sha256=result.sha256, size=result.size, cid=str(result.cid),
                                   profile=result.profile, media_type=media_type, name=path.name,
@@ -161,7 +161,7 @@ class Ingestor:
         if local is not None:
             if not await asyncio.to_thread(local.is_file):
                 return None
-            return _Obtained(path=local, temporary=False, url=str(local), fetched_at=_now(),
+            return _Obtained(path=local, temporary=False, url=str(local), fetched_at=second_time(),
                              media_type=ref.media_type or _guess_type(local.name))
         if fetcher is None:
             raise ValueError(f"cannot fetch {ref.url} without a fetcher")
@@ -210,7 +210,7 @@ class Ingestor:
 
 
 def _provenance(got: _Obtained) -> Provenance:
-    return Provenance(got.url, got.fetched_at or _now(), got.status,
+    return Provenance(got.url, got.fetched_at or second_time(), got.status,
                       dict(got.headers) if got.headers else None)
 
 
@@ -252,10 +252,6 @@ def _guess_type(name: str) -> str | None:
 
 def _name_of(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0] or "index"
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass

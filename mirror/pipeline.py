@@ -21,7 +21,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from indexer.index import Index
@@ -41,6 +40,7 @@ from mirror.sources import SourceOptions, open_source
 from mirror.sources.admission import Admission
 from mirror.sources.base import Checkpoint, Record
 from mirror.store import ContentStore
+from indexer.clock import stamp_time
 
 log = logging.getLogger(__name__)
 
@@ -323,5 +323,5 @@ class _Run:
 def _new_pass_id(previous: str) -> str:
     """A pass id: the time the pass started, to the microsecond, never equal to the previous one
     (record statuses of the previous pass must not count as done in this one)."""
-    now = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    now = stamp_time()
     return now if now != previous else f"{now}.1"

@@ -35,11 +35,12 @@ from mirror.bundle.manifest import (FORKS_NAME, ContentFile, EntriesFile, FeedRe
 from mirror.errors import InvalidCID, MirrorError, NotFound, UsageError
 from mirror.home import Home
 from mirror.feed.codec import PAGE_MAX_ENTRIES, encode_page
-from mirror.feed.entry import now_ts, parse_entry
+from mirror.feed.entry import parse_entry
 from mirror.held import holds
 from mirror.services import open_home
 from mirror.store import ContentStore
 from mirror.store.cid import CID
+from indexer.clock import entry_time
 
 ROOTS_PER_CAR = 8192             # ~41 bytes each: a CAR header well under readers' 1 MiB bound
 PAGE_PAYLOAD_BYTES = 24 << 20    # payload bytes per page: with 5,000 records' framing, < 32 MiB
@@ -101,7 +102,7 @@ async def export_bundle(home: Home, collection: str, out: Path, *, force: bool =
         heads = await _authors(index, chosen.keys)
         report = ExportReport(str(out), collection, chosen.documents, len(held),
                               sum(chosen.sizes[str(c)] for c in held), missing=len(missing))
-        manifest = Manifest(collection, now_ts(), services.identity.node_id)
+        manifest = Manifest(collection, entry_time(), services.identity.node_id)
         sink = await asyncio.to_thread(open_sink, out, force=force)
         try:
             await _write_all(sink, index, store, heads, held, manifest, report, progress, sizes)

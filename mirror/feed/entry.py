@@ -22,7 +22,7 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import lru_cache
 from hashlib import sha256
 from typing import Any, Sequence
@@ -31,6 +31,7 @@ from indexer.records import DocumentIn
 from mirror.errors import PeerError, SignatureError, UsageError
 from mirror.feed.bodies import MAX_INT, PUT, RETRACT, check_body, document_of
 from mirror.feed.identity import SIGNATURE_SIZE, Identity, is_node_id, public_key
+from indexer.clock import entry_time
 
 PROTOCOL_VERSION = 1
 SIGNING_CONTEXT = b"openmirror-entry-v1\n"
@@ -90,15 +91,6 @@ class Entry:
         return document_of(self.body)
 
 
-def now_ts() -> str:
-    """The current time in the entry timestamp form (UTC, microseconds, fixed width)."""
-    return format_ts(datetime.now(timezone.utc))
-
-
-def format_ts(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def encode_payload(obj: dict[str, Any]) -> bytes:
     """Canonical JSON: sorted keys, compact separators, UTF-8, no NaN. Raises UsageError."""
     try:
@@ -122,10 +114,10 @@ def make_entry(identity: Identity, seq: int, prev: "bytes | Entry | None", kind:
     if isinstance(prev, Entry):
         if prev.author != identity.node_id or prev.seq != seq - 1:
             raise UsageError(f"entry {seq} cannot follow {prev.author}#{prev.seq}")
-        ts = max(ts or now_ts(), prev.ts)
+        ts = max(ts or entry_time(), prev.ts)
     obj = {"v": PROTOCOL_VERSION, "author": identity.node_id, "seq": seq,
            "prev": None if prev_hash is None else prev_hash.hex(),
-           "ts": ts or now_ts(), "kind": kind, "body": body}
+           "ts": ts or entry_time(), "kind": kind, "body": body}
     payload = encode_payload(obj)
     signature = identity.sign(SIGNING_CONTEXT + payload)
     try:

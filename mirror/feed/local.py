@@ -18,7 +18,7 @@ past it, so the local change, which was made after seeing that version, wins eve
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import Any
 
 from indexer import feeds
@@ -27,16 +27,16 @@ from indexer.index import Index, Transaction
 from indexer.records import Change, DocumentIn
 from mirror.errors import UsageError
 from mirror.feed.bodies import PUT, RETRACT, put_body, retract_body
-from mirror.feed.entry import MAX_PAYLOAD, Entry, encode_payload, make_entry, now_ts
+from mirror.feed.entry import MAX_PAYLOAD, Entry, encode_payload, make_entry
 from mirror.feed.identity import Identity
+from indexer.clock import entry_time, parse_entry_time
 
-_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def ts_after(ts: str) -> str:
     """The entry timestamp one microsecond after TS."""
-    moment = datetime.strptime(ts, _TS_FORMAT).replace(tzinfo=timezone.utc)
-    return (moment + timedelta(microseconds=1)).strftime(_TS_FORMAT)
+    moment = parse_entry_time(ts)
+    return entry_time(moment + timedelta(microseconds=1))
 
 
 def entry_row(entry: Entry) -> EntryRow:
@@ -83,7 +83,7 @@ class LocalFeed:
         for change in local:
             key = _key(change.document)
             kind, body = _kind_and_body(change)
-            ts = max(now_ts(), last_ts)
+            ts = max(entry_time(), last_ts)
             winner = known.get(key)
             if winner is not None and winner.order_key >= (ts, me, seq + 1, b""):
                 ts = ts_after(winner.ts)
@@ -92,7 +92,7 @@ class LocalFeed:
             rows.append(entry_row(entry))
             known[key] = version_of(entry)
             prev, last_ts = entry.hash, entry.ts
-        now = now_ts()
+        now = entry_time()
         await feeds.add_entries(conn, me, rows, now)
         await feeds.put_versions(conn, list({_key(c.document): known[_key(c.document)]
                                              for c in local}.values()))

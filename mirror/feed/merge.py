@@ -32,8 +32,9 @@ from indexer.index import Index, Transaction
 from mirror import licenses
 from mirror.errors import PeerError, SignatureError
 from mirror.feed.bodies import PUT, RETRACT
-from mirror.feed.entry import Entry, detect_fork, first_bad_signature, format_ts, now_ts, parse_entry
+from mirror.feed.entry import Entry, detect_fork, first_bad_signature, parse_entry
 from mirror.feed.local import entry_row, version_of
+from indexer.clock import entry_time
 
 MAX_CLOCK_SKEW = timedelta(minutes=10)
 REDERIVE_BATCH = 500
@@ -87,7 +88,7 @@ class Applied:
 
 def cut_future(entries: list[Entry], now: datetime | None = None) -> list[Entry]:
     """ENTRIES up to (not including) the first dated more than the allowed skew ahead of now."""
-    limit = format_ts((now or datetime.now(timezone.utc)) + MAX_CLOCK_SKEW)
+    limit = entry_time((now or datetime.now(timezone.utc)) + MAX_CLOCK_SKEW)
     for i, entry in enumerate(entries):
         if entry.ts > limit:
             return entries[:i]
@@ -127,7 +128,7 @@ class Merger:
             policy = await self.policy(conn)
             if author in policy.blocked:
                 raise PeerError(f"author {author[:16]}… is blocked")
-            await feeds.add_entries(conn, author, [entry_row(e) for e in entries], now_ts())
+            await feeds.add_entries(conn, author, [entry_row(e) for e in entries], entry_time())
             best: dict[tuple[str, str], Entry] = {}
             for entry in entries:
                 if policy.accepts(entry, head.fork_seq):
@@ -166,7 +167,7 @@ class Merger:
         documents changed."""
         async with self.index.transaction() as tx:
             conn = await tx.connection()
-            await peer_rows.block_author(conn, author, now_ts())
+            await peer_rows.block_author(conn, author, entry_time())
             keys = await feeds.keys_won_by(conn, author)
             return await self._rederive_all(tx, {feeds.target_of(*k) for k in keys})
 
@@ -227,4 +228,4 @@ def fork_evidence(ours: tuple[bytes, bytes], theirs: tuple[bytes, bytes]) -> For
     a, b = parse_entry(*ours), parse_entry(*theirs)
     if not detect_fork(a, b) or first_bad_signature([a, b]) is not None:
         raise SignatureError(f"not a fork of {a.author[:16]}… at {a.seq}")
-    return ForkRow(a.author, a.seq, ours, theirs, now_ts())
+    return ForkRow(a.author, a.seq, ours, theirs, entry_time())

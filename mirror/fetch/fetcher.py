@@ -43,11 +43,12 @@ from mirror.fetch.client import make_session, user_agent
 from mirror.fetch.decode import BodyDecoder
 from mirror.fetch.guard import AddressPolicy, GuardedConnector, host_of, refusal_of
 from mirror.fetch.politeness import Politeness
-from mirror.fetch.results import FetchedFile, FetchStats, Page, Skipped, media_type, now_iso
+from mirror.fetch.results import FetchedFile, FetchStats, Page, Skipped, media_type
 from mirror.fetch.retry import RETRY_AFTER_STATUS, RETRYABLE_STATUS, backoff, parse_retry_after
 from mirror.fetch.robots import ROBOTS_MAX, RobotsCache, origin_of
 from mirror.fetch.sinks import FileSink, PageSink
 from mirror.settings import Settings
+from indexer.clock import second_time
 
 __all__ = ["Fetcher", "Page", "FetchedFile", "Skipped", "FetchStats"]
 
@@ -275,7 +276,7 @@ class Fetcher:
             error = self._status_error(url, resp)
             error.body = await self._error_body(url, resp, host)
             raise error
-        fetched_at = now_iso()
+        fetched_at = second_time()
         headers = CIMultiDictProxy(CIMultiDict(resp.headers))
         try:
             await self._read(url, resp, sink, host)

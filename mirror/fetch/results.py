@@ -10,25 +10,11 @@ from __future__ import annotations
 import codecs
 import json
 import re
-import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
 from mirror.errors import BadResponse
-
-
-_last_iso: tuple[int, str] = (-1, "")
-
-
-def now_iso() -> str:
-    """The current time as ISO 8601 UTC with a ``Z``, to the second (formatted once a second)."""
-    global _last_iso
-    second = int(time.time())
-    if _last_iso[0] != second:
-        _last_iso = (second, datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    return _last_iso[1]
 
 
 def flat_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -19,6 +19,7 @@ from urllib.parse import quote
 from mirror.sources.base import FileRef, Metadata, Record
 from mirror.sources.files import file_type
 from mirror.sources.text import plain_text
+from indexer.clock import second_time
 
 MAX_RAW = 256 * 1024
 SKIP_FORMATS = frozenset({"metadata", "item tile", "archive bittorrent", "collection header",
@@ -75,7 +76,7 @@ def _updated(data: dict[str, Any]) -> str | None:
     stamp = data.get("item_last_updated")
     if not isinstance(stamp, int):
         return None
-    return datetime.fromtimestamp(stamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return second_time(datetime.fromtimestamp(stamp, timezone.utc))
 
 
 def item_date(md: dict[str, Any]) -> str | None:

@@ -43,9 +43,10 @@ from mirror.errors import FetchError, NotACollection
 from mirror.sources.api import get_json
 from mirror.sources.archive_item import item_record, one
 from mirror.sources.base import Checkpoint, Record, Source, url_slug
-from mirror.sources.dates import now_utc, parse_when
+from mirror.sources.dates import parse_when
 from mirror.sources.ordered import map_ordered
 from mirror.sources.pages import failed_record
+from indexer.clock import day, second_time
 
 if TYPE_CHECKING:
     from mirror.fetch.fetcher import Fetcher
@@ -139,9 +140,9 @@ class ArchiveOrgSource(Source):
                        state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
         cursor = state.get("cursor") or None
         if cursor:                 # a listing in progress goes on with the same bound
-            since, started = state.get("since") or "", state.get("started") or now_utc()
+            since, started = state.get("since") or "", state.get("started") or second_time()
         else:
-            since, started = _day_before(state.get("since")), now_utc()
+            since, started = _day_before(state.get("since")), second_time()
         q = f"({query}) AND (addeddate:[{since} TO null] OR publicdate:[{since} TO null])" if since else query
         while True:
             data = await self._scrape(fetcher, q, cursor)
@@ -201,4 +202,4 @@ class ArchiveOrgSource(Source):
 def _day_before(since: str | None) -> str:
     """The day before SINCE (``YYYY-MM-DD``): items added that day or later are asked for again."""
     when = parse_when(since)
-    return (when - timedelta(days=1)).strftime("%Y-%m-%d") if when else ""
+    return day(when - timedelta(days=1)) if when else ""

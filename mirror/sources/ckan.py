@@ -37,9 +37,10 @@ from mirror.errors import BadStatus, FetchError, NotACollection
 from mirror.sources.api import get_json
 from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source
 from mirror.sources.ckan_scope import parse_scope
-from mirror.sources.dates import now_utc, parse_when
+from mirror.sources.dates import parse_when
 from mirror.sources.files import file_name, file_type, media_type_for_format
 from mirror.sources.text import plain_text
+from indexer.clock import second_time
 
 if TYPE_CHECKING:
     from mirror.fetch.fetcher import Fetcher
@@ -117,9 +118,9 @@ class CKANSource(Source):
             return
         start = int(state.get("start") or 0)
         if start:                  # a search in progress goes on with the same bound
-            since, started = state.get("since") or "", state.get("started") or now_utc()
+            since, started = state.get("since") or "", state.get("started") or second_time()
         else:
-            since, started = _before(state.get("since")), now_utc()
+            since, started = _before(state.get("since")), second_time()
         while True:
             result = await call(fetcher, self.root, "package_search", **self._search(start, since))
             if not isinstance(result, dict) or not isinstance(result.get("results"), list):
@@ -161,7 +162,7 @@ class CKANSource(Source):
 def _before(since: str | None) -> str:
     """The ``metadata_modified`` bound for changes since SINCE (Solr's UTC form), less the margin."""
     when = parse_when(since)
-    return (when - SINCE_MARGIN).strftime("%Y-%m-%dT%H:%M:%SZ") if when else ""
+    return second_time(when - SINCE_MARGIN) if when else ""
 
 
 def package_record(package: dict[str, Any], root: str, *, resource: str | None = None) -> Record:

@@ -5,11 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 
-def now_utc() -> str:
-    """The current time as ``YYYY-MM-DDThh:mm:ssZ``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def parse_when(text: str | None) -> datetime | None:
     """An aware UTC datetime from ``2024``, ``2024-01-02``, ``2024-01-02T10:00Z``,
     ``2024-01-02T10:00:00.5+01:00`` or ``2024-01-02 10:00:00``; None when unreadable."""

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, AsyncIterator, Iterator
 from mirror.errors import NotACollection, UsageError
 from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source, slug
 from mirror.sources.files import file_type, local_path
+from indexer.clock import stamp_time
 
 if TYPE_CHECKING:
     from mirror.fetch.fetcher import Fetcher
@@ -100,7 +101,7 @@ class FolderSource(Source):
 
     def _record(self, path: Path, stat: os.stat_result) -> Record:
         rel = path.relative_to(self.root).as_posix()
-        mtime = datetime.fromtimestamp(stat.st_mtime, timezone.utc).isoformat(timespec="microseconds")
+        mtime = stamp_time(datetime.fromtimestamp(stat.st_mtime, timezone.utc))
         media = file_type(path.name) or mimetypes.guess_type(path.name)[0]
         metadata = Metadata(title=" ".join(path.stem.replace("_", " ").replace("-", " ").split()),
                             source_url=str(path))

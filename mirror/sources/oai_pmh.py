@@ -40,13 +40,14 @@ from lxml import etree
 
 from mirror.errors import BadStatus, FetchError, NotACollection
 from mirror.fetch.results import Skipped
-from mirror.sources.dates import now_utc, parse_when
+from mirror.sources.dates import parse_when
 from mirror.sources.base import Checkpoint, Metadata, Record, Source, url_slug
 from mirror.sources.oai_dc import Harvested, oai, parse_record
 from mirror.sources.oai_listing import Listing
 from mirror.sources.ordered import map_ordered
 from mirror.sources.pages import read_url
 from mirror.sources.xmlparse import parse_xml, text_of
+from indexer.clock import second_time
 
 if TYPE_CHECKING:
     from mirror.fetch.fetcher import Fetcher
@@ -342,7 +343,7 @@ async def _resolve(fetcher: "Fetcher", item: Harvested, revisits: "Revisits | No
 def _response_date(root: etree._Element) -> str:
     """The response's date as ``YYYY-MM-DDThh:mm:ssZ`` (our clock when it is unreadable)."""
     when = parse_when(text_of(root.find(oai("responseDate"))))
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ") if when else now_utc()
+    return second_time(when) if when else second_time()
 
 
 def _broken(raw: str, message: str) -> Record:

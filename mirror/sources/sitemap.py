@@ -29,10 +29,11 @@ from lxml import etree
 from mirror.errors import FetchError, TooLarge
 from mirror.sources.api import get_required
 from mirror.sources.base import Checkpoint, Record, Source, url_slug
-from mirror.sources.dates import now_utc, older_than
+from mirror.sources.dates import older_than
 from mirror.sources.ordered import map_ordered
 from mirror.sources.pages import failed_record, read_url
 from mirror.sources.xmlparse import iter_elements, local_name, text_of
+from indexer.clock import second_time
 
 if TYPE_CHECKING:
     from mirror.fetch.fetcher import Fetcher
@@ -121,7 +122,7 @@ class SitemapSource(Source):
 
     async def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:
         walk = _Walk(fetcher, since=state.get("since") or None,
-                     started=state.get("started") or now_utc(), revisits=self.revisits)
+                     started=state.get("started") or second_time(), revisits=self.revisits)
         resume = [int(p) for p in (state.get("cursor") or "").split(".") if p.isdigit()]
         kind, entries = await read_sitemap(fetcher, self.location)
         walk.visited.add(self.location)

@@ -15,10 +15,11 @@ from sqlalchemy import text
 from indexer.feeds import Head, target_of
 from mirror.feed.merge import Merger, StaleHead, fork_evidence
 from mirror.feed.bodies import put_body, retract_body
-from mirror.feed.entry import Entry, format_ts, make_entry
+from mirror.feed.entry import Entry, make_entry
 from mirror.services import open_home
 from mirror.feed.identity import Identity
 from tests.node.node_helpers import NodeFactory, document
+from indexer.clock import entry_time
 
 AUTHORS = [Identity.generate() for _ in range(3)]
 KEYS = 4
@@ -31,7 +32,7 @@ def feed_of(who: Identity, ops: list[tuple[int, int, int]]) -> list[Entry]:
     moment = BASE
     for key, what, later in ops:
         moment += later
-        ts = format_ts(datetime.fromtimestamp(moment, timezone.utc))
+        ts = entry_time(datetime.fromtimestamp(moment, timezone.utc))
         if what == 0:
             body = retract_body("c", f"doc-{key}")
         else:
@@ -132,7 +133,7 @@ async def test_fork_evidence_and_its_effect_commit_together(tmp_path: Path) -> N
     who = AUTHORS[0]
     ours = feed_of(who, [(0, 1, 1), (1, 1, 1), (2, 1, 1)])
     theirs = make_entry(who, 3, ours[1], "put", put_body(document(9)),
-                        ts=format_ts(datetime.fromtimestamp(BASE + 9, timezone.utc)))
+                        ts=entry_time(datetime.fromtimestamp(BASE + 9, timezone.utc)))
     home = NodeFactory(tmp_path).home("n")
     async with open_home(home) as services:
         index = services.index

@@ -19,12 +19,16 @@ def _batch(n: int) -> list:
             for i in range(PER_BATCH)]
 
 
-async def _search_until(index: Index, done: asyncio.Event | threading.Event) -> list[int]:
-    """Count the matches over and over until ``done``; every count is a whole number of batches."""
+async def _search_until(index: Index, done: asyncio.Event | threading.Event,
+                        searched: asyncio.Event | None = None) -> list[int]:
+    """Count the matches over and over until ``done``; every count is a whole number of batches.
+    SEARCHED is set after each search (a writer that waits for it knows one ran in between)."""
     counts = []
     while not done.is_set():
         hits = await index.search(SearchQuery("common", limit=1000))
         counts.append(len(hits))
+        if searched is not None:
+            searched.set()
         await asyncio.sleep(0)
     return counts
 
@@ -36,17 +40,19 @@ def _assert_whole_batches(counts: list[int], *, overlapped: bool) -> None:
 
 
 async def test_search_while_another_task_writes(index: Index, db_path: Path) -> None:
-    done = asyncio.Event()
+    done, searched = asyncio.Event(), asyncio.Event()
 
     async def write() -> None:
         try:
             for n in range(BATCHES):
                 await index.upsert_documents(_batch(n))
+                searched.clear()
+                await asyncio.wait_for(searched.wait(), 30)   # a search ran after this batch
         finally:
             done.set()
 
     async with await Index.open(db_path) as reader:      # a second engine, like another process
-        _, counts = await asyncio.gather(write(), _search_until(reader, done))
+        _, counts = await asyncio.gather(write(), _search_until(reader, done, searched))
         final = await reader.search(SearchQuery("common", limit=1000))
     assert len(final) == BATCHES * PER_BATCH
     _assert_whole_batches(counts, overlapped=True)

@@ -9,9 +9,10 @@ import pytest
 from mirror.errors import NotACollection
 from mirror.sources import SourceOptions, open_source
 from mirror.sources.archive_org import ArchiveOrgSource, Target, parse_location
-from mirror.sources.dates import now_utc, parse_when
+from mirror.sources.dates import parse_when
 from tests.servers.archive import COLLECTION, make_item
 from tests.sources.harvest import harvest
+from indexer.clock import second_time
 
 
 def source(server, name: str = COLLECTION) -> ArchiveOrgSource:
@@ -90,7 +91,7 @@ async def test_a_collection_url_or_a_search_mirrors_the_collection_or_search(arc
 async def test_a_rerun_asks_only_for_items_added_or_made_public_since(archive_server, fetcher):
     first = await harvest(source(archive_server), fetcher)
     new = make_item(999)
-    new["metadata"].update(addeddate=now_utc().replace("T", " ")[:19], publicdate=now_utc().replace("T", " ")[:19])
+    new["metadata"].update(addeddate=second_time().replace("T", " ")[:19], publicdate=second_time().replace("T", " ")[:19])
     archive_server.items["item-0999"] = new
     again = await harvest(source(archive_server), fetcher, first.final)
     assert [r.source_id for r in again.records] == ["item-0999"]

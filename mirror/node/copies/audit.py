@@ -49,13 +49,14 @@ from indexer.index import Index
 from mirror.errors import BlockNotFound, IntegrityError, InvalidCID
 from mirror.node.http import Problem, bad_request, read_json
 from mirror.node.copies.census import live_cutoff
-from mirror.feed.entry import encode_payload, now_ts
+from mirror.feed.entry import encode_payload
 from mirror.feed.identity import Identity, is_node_id
 from mirror.node.limits import RateLimiter
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID, DAG_PB
 from mirror.store.dagpb import decode_node
+from indexer.clock import entry_time
 
 SIGNING_CONTEXT = b"openmirror-audit-v1\n"
 MAX_BLOCKS = 16                   # blocks per challenge (at most 32 MiB to hash for the holder)
@@ -230,7 +231,7 @@ async def record(index: Index, outcome: AuditOutcome) -> None:
         return
     async with index.transaction() as tx:
         await rows.record_audit(await tx.connection(), outcome.author, outcome.sha256, outcome.ok,
-                                now_ts(), outcome.detail or None)
+                                entry_time(), outcome.detail or None)
 
 
 async def audit_round(index: Index, store: ContentStore, session: aiohttp.ClientSession, *, me: str,

@@ -19,7 +19,7 @@ from indexer import copies as copy_rows
 from indexer.copies import ContentState
 from indexer.index import Index
 from mirror.node.copies.budget import usage
-from mirror.feed.entry import format_ts
+from indexer.clock import entry_time
 
 COPIES_SHOWN = 8                  # the distribution groups K and more copies under "K+" past this
 
@@ -27,7 +27,7 @@ COPIES_SHOWN = 8                  # the distribution groups K and more copies un
 def live_cutoff(holder_timeout: float, now: datetime | None = None) -> str:
     """The oldest ``seen_at`` that still counts as live."""
     moment = (now or datetime.now(timezone.utc)) - timedelta(seconds=holder_timeout)
-    return format_ts(moment)
+    return entry_time(moment)
 
 
 async def content_states(index: Index, *, me: str, holder_timeout: float,

@@ -59,8 +59,9 @@ from indexer.index import Index
 from mirror.errors import PeerError, SignatureError, UsageError
 from mirror.node.http import bad_request, int_param
 from mirror.node.sync.client import PeerClient
-from mirror.feed.entry import encode_payload, format_ts, now_ts
+from mirror.feed.entry import encode_payload
 from mirror.feed.identity import SIGNATURE_SIZE, Identity, is_node_id
+from indexer.clock import entry_time
 
 SIGNING_CONTEXT = b"openmirror-announce-v1\n"
 SET_FORMAT = "sha256-prefix-8"
@@ -177,7 +178,7 @@ def make_announcement(identity: Identity, *, seq: int, url: str, budget: int, us
             "held": {"format": SET_FORMAT, "count": count, "sha256": hashlib.sha256(data).hexdigest(),
                      "size": len(data)}}
     obj = {"v": PROTOCOL_VERSION, "kind": "announce", "author": identity.node_id, "seq": seq,
-           "ts": ts or now_ts(), "body": body}
+           "ts": ts or entry_time(), "body": body}
     payload = encode_payload(obj)
     try:
         return parse_announcement(payload, identity.sign(SIGNING_CONTEXT + payload)), data
@@ -245,7 +246,7 @@ def _check_ts(ts: Any, now: datetime) -> str | None:
         moment = datetime.strptime(ts, _TS_FORMAT).replace(tzinfo=timezone.utc)
     except (TypeError, ValueError):
         return "ts is not a timestamp"
-    if format_ts(moment) != ts:
+    if entry_time(moment) != ts:
         return "ts is not in canonical form"
     if moment > now + timedelta(seconds=MAX_CLOCK_SKEW):
         return "ts is in the future"
@@ -340,7 +341,7 @@ async def _store_newer(client: PeerClient, index: Index,
         fresh.append((ann, data, prefixes))
     if not fresh:
         return 0
-    received = now_ts()
+    received = entry_time()
     count = 0
     async with index.transaction() as tx:
         conn = await tx.connection()
@@ -375,7 +376,7 @@ async def _read_at_most(resp: aiohttp.ClientResponse, limit: int) -> bytes:
 async def note_contact(index: Index, node_id: str, at: str | None = None) -> None:
     """Record that NODE_ID answered us (a sync, a block): it counts as live from AT (now)."""
     async with index.transaction() as tx:
-        await rows.mark_seen(await tx.connection(), node_id, at or now_ts())
+        await rows.mark_seen(await tx.connection(), node_id, at or entry_time())
 
 
 async def forget_silent(index: Index, older_than: float) -> int:
@@ -383,7 +384,7 @@ async def forget_silent(index: Index, older_than: float) -> int:
     relayed); returns how many."""
     moment = datetime.now(timezone.utc) - timedelta(seconds=older_than)
     async with index.transaction() as tx:
-        return await rows.prune_holdings(await tx.connection(), format_ts(moment))
+        return await rows.prune_holdings(await tx.connection(), entry_time(moment))
 
 
 # -- HTTP ----------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ import hmac
 import json
 import re
 from dataclasses import astuple, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from urllib.parse import quote, unquote
 
 TOKEN_VERSION = 1
@@ -101,11 +101,6 @@ def set_collection(spec: str) -> str | None:
 def datestamp(updated_at: str) -> str:
     """An index time (``2025-01-02T03:04:05.678Z``) at second granularity."""
     return updated_at[:19] + "Z"
-
-
-def now_ms() -> str:
-    """Now in the index's timestamp format."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _parse(value: str) -> tuple[datetime, timedelta]:

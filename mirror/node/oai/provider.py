@@ -33,8 +33,9 @@ from indexer.listing import DateRange
 from mirror.node.oai import xml
 from mirror.node.web.site import Site
 from mirror.node.oai.codec import (MAX_TOKEN, BadDate, BadToken, ListState, TokenCodec, bounds,
-                                   datestamp, make_identifier, now_ms, parse_identifier,
-                                   set_collection, set_spec)
+                                   datestamp, make_identifier, parse_identifier, set_collection,
+                                   set_spec)
+from indexer.clock import index_time
 
 PREFIX = "oai_dc"
 MAX_ARG = 4096                       # characters of one argument
@@ -76,7 +77,7 @@ class Provider:
 
     async def handle(self, request: web.Request) -> web.Response:
         given = await request.post() if request.method == "POST" else request.query
-        response_date = now_ms()[:19] + "Z"
+        response_date = index_time()[:19] + "Z"
         try:
             verb, args = check_arguments(given)
         except OAIError as exc:
@@ -179,7 +180,7 @@ class Provider:
             since, until = bounds(args.get("from"), args.get("until"))
         except BadDate as exc:
             raise OAIError("badArgument", str(exc)) from None
-        frozen = now_ms()
+        frozen = index_time()
         until = min(until, frozen) if until else frozen
         async with self.site.index.read() as conn:
             collection = await self._set(conn, args.get("set"))

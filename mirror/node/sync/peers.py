@@ -19,8 +19,8 @@ from indexer import peers as rows
 from indexer.index import Index
 from indexer.peers import CONFIGURED, LEARNED, PeerRow
 from mirror.errors import UsageError
-from mirror.feed.entry import format_ts, now_ts
 from mirror.node.limits import MAX_LEARNED_PEERS, MAX_URL, PEERS_LISTED
+from indexer.clock import entry_time
 
 __all__ = ["CONFIGURED", "LEARNED", "PeerBook", "PeerRow", "backoff_seconds", "is_loopback",
            "normalize_url", "reachable_from"]
@@ -73,7 +73,7 @@ def backoff_seconds(failures: int, base: float, cap: float) -> float:
 
 
 def _later(seconds: float) -> str:
-    return format_ts(datetime.now(timezone.utc) + timedelta(seconds=seconds))
+    return entry_time(datetime.now(timezone.utc) + timedelta(seconds=seconds))
 
 
 class PeerBook:
@@ -98,7 +98,7 @@ class PeerBook:
         """Add a peer (normalising its URL); True when it is new."""
         url = normalize_url(url)
         async with self.index.transaction() as tx:
-            return await rows.add_peer(await tx.connection(), url, source, now_ts())
+            return await rows.add_peer(await tx.connection(), url, source, entry_time())
 
     async def remove(self, url: str) -> bool:
         async with self.index.transaction() as tx:
@@ -120,7 +120,7 @@ class PeerBook:
         async with self.index.transaction() as tx:
             conn = await tx.connection()
             for url in fresh:
-                if await rows.add_peer(conn, url, LEARNED, now_ts()):
+                if await rows.add_peer(conn, url, LEARNED, entry_time()):
                     added.append(url)
             if added:
                 await rows.prune_learned(conn, MAX_LEARNED_PEERS)
@@ -128,12 +128,12 @@ class PeerBook:
 
     @staticmethod
     def in_backoff(peer: PeerRow, now: str | None = None) -> bool:
-        return peer.backoff_until is not None and peer.backoff_until > (now or now_ts())
+        return peer.backoff_until is not None and peer.backoff_until > (now or entry_time())
 
     async def contacted(self, url: str, node_id: str | None, lag: int | None) -> None:
         """Record a successful exchange with URL."""
         async with self.index.transaction() as tx:
-            await rows.update_peer(await tx.connection(), url, node_id=node_id, last_contact=now_ts(),
+            await rows.update_peer(await tx.connection(), url, node_id=node_id, last_contact=entry_time(),
                                    last_error=None, failures=0, backoff_until=None, lag=lag)
 
     async def failed(self, url: str, error: str, retry_after: float | None = None) -> float:

@@ -17,11 +17,11 @@ from indexer.records import ContentIn
 from mirror.node.copies.audit import MAX_BLOCKS, audit_holder, audit_round, challenge, sample_blocks
 from mirror.node.copies.census import content_states
 from mirror.home import Home
-from mirror.feed.entry import now_ts
 from mirror.node.copies.holdings import pull_holdings
 from mirror.store import open_store
 from mirror.store.cid import CID, DAG_PB
 from mirror.store.exporter import walk_dag
+from indexer.clock import entry_time
 
 DATA = os.urandom(40_000)              # ~40 leaves of 1 KiB under a 4-ary tree
 
@@ -37,7 +37,7 @@ async def claim(liar: Volunteer, content: ContentIn) -> None:
     async with liar.node.index.transaction() as tx:
         conn = await tx.connection()
         ids = await feeds.content_ids(conn, [content.sha256])
-        await feeds.set_held(conn, ids.values(), [], now_ts())
+        await feeds.set_held(conn, ids.values(), [], entry_time())
     await liar.publish()
 
 

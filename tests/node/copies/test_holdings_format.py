@@ -12,10 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mirror.errors import PeerError, SignatureError
-from mirror.feed.entry import encode_payload, format_ts
+from mirror.feed.entry import encode_payload
 from mirror.node.copies.holdings import (MAX_PAYLOAD, SIGNING_CONTEXT, decode_held, encode_held,
                                   make_announcement, next_seq, parse_announcement, prefix_of)
 from mirror.feed.identity import Identity
+from indexer.clock import entry_time
 
 ME = Identity.generate()
 SHAS = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(1000)]
@@ -100,7 +101,7 @@ def _mutations() -> list:  # type: ignore[type-arg]
             else:
                 target[path[-1]] = value
         return apply
-    future = format_ts(datetime.now(timezone.utc) + timedelta(hours=1))
+    future = entry_time(datetime.now(timezone.utc) + timedelta(hours=1))
     return [edit(["v"], 2), edit(["kind"], "put"), edit(["seq"], 0), edit(["seq"], 1.5),
             edit(["seq"], 1 << 60), edit(["author"], "om" + "1" * 52), edit(["ts"], future),
             edit(["ts"], "2025-01-01T00:00:00Z"), edit(["extra"], 1), edit(["body", "url"], "ftp://x"),

@@ -6,10 +6,10 @@ import aiohttp
 import pytest
 
 from mirror.node.app import Node
-from mirror.feed.entry import now_ts
 from tests.node.hostile_peer import MODES, HostilePeer
 from tests.node.node_helpers import nodes  # noqa: F401  (fixture)
 from tests.node.node_helpers import NodeFactory, count, document, wait_for
+from indexer.clock import entry_time
 
 
 async def _rejected(node: Node, url: str) -> bool:
@@ -33,7 +33,7 @@ async def test_a_corrupting_peer_is_rejected_and_nothing_it_sent_is_kept(
         victim = await nodes.start("victim", peers=[hostile.url], backoff=30.0, backoff_max=60.0)
         await wait_for(lambda: _rejected(victim, hostile.url), what=f"{mode} peer to be rejected")
         peer = await victim.book.get(hostile.url)
-        assert peer.backoff_until > now_ts() and WHY[mode] in peer.last_error
+        assert peer.backoff_until > entry_time() and WHY[mode] in peer.last_error
         status = await victim.status()                     # still serving, nothing applied/stored
         assert status["entries"] == 0 and status["documents"] == 0 and status["feeds"] == 0
         async with aiohttp.ClientSession() as session:

@@ -15,7 +15,7 @@ from tests.node.web_node import WebServer, http, start_site, stop_site  # noqa: 
 from indexer import copies as copy_rows
 from indexer.copies import HoldingRow
 from indexer.records import ContentIn, DocumentIn, SearchQuery
-from mirror.feed.entry import format_ts
+from indexer.clock import entry_time
 
 
 @pytest.fixture
@@ -250,7 +250,7 @@ async def test_the_document_page_shows_metadata_and_provenance(site, http) -> No
 
 async def announce(site: WebServer, author: str, sha256: str, seen: datetime) -> None:
     """Store another node's holdings announcement claiming SHA256 (the diffusion tables)."""
-    row = HoldingRow(author=author, seq=1, ts=format_ts(seen), seen_at=format_ts(seen),
+    row = HoldingRow(author=author, seq=1, ts=entry_time(seen), seen_at=entry_time(seen),
                      url=f"http://{author}.example", budget=1 << 30, used=0, count=1,
                      set_hash=hashlib.sha256(author.encode()).digest(), set_data=b"",
                      payload=b"{}", signature=b"")
