@@ -142,7 +142,7 @@ def peers_group(ctx: click.Context, app: AppContext, as_json: bool) -> None:
         openmirror peers block omaoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4a
     """
     if ctx.invoked_subcommand is None:
-        rows = asyncio.run(control.list_peers(app.home))
+        rows = asyncio.run(control.list_peers_of(app.home))
         emit_rows(rows, PEER_COLUMNS, as_json=as_json or app.json, title="peers")
 
 
@@ -157,7 +157,7 @@ def peers_add(app: AppContext, url: str) -> None:
     Examples:
         openmirror peers add http://mirror.example.org:8470
     """
-    emit_mapping(asyncio.run(control.add_peer(app.home, url)), as_json=app.json)
+    emit_mapping(asyncio.run(control.add_peer_to(app.home, url)), as_json=app.json)
 
 
 @peers_group.command("remove")
@@ -171,7 +171,7 @@ def peers_remove(app: AppContext, url: str) -> None:
     Examples:
         openmirror peers remove http://mirror.example.org:8470
     """
-    emit_mapping(asyncio.run(control.remove_peer(app.home, url)), as_json=app.json)
+    emit_mapping(asyncio.run(control.remove_peer_from(app.home, url)), as_json=app.json)
 
 
 @peers_group.command("block")

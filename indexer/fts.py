@@ -52,7 +52,7 @@ async def unindex(conn: Conn, ids: Iterable[int]) -> None:
         await conn.execute(_UNINDEX, {"ids": json.dumps(batch)})
 
 
-async def check(conn: Conn) -> None:
+async def check_fts(conn: Conn) -> None:
     """Raise ``sqlalchemy.exc.DatabaseError`` when the index disagrees with the documents."""
     await conn.execute(_CHECK)
 

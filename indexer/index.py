@@ -183,7 +183,7 @@ class Index:
         after = 0
         while True:
             async with self._db.read() as conn:
-                docs = await read.page(conn, collection=collection, after_id=after, limit=batch,
+                docs = await read.page_of_documents(conn, collection=collection, after_id=after, limit=batch,
                                        include_deleted=include_deleted)
             for doc in docs:
                 yield doc
@@ -205,7 +205,7 @@ class Index:
     async def check(self) -> None:
         """Raise ``DatabaseDamaged`` when the full-text index disagrees with the documents."""
         async with self._db.write() as session:   # FTS5 checks through an INSERT
-            await fts.check(session)
+            await fts.check_fts(session)
 
     # -- harvest state ---------------------------------------------------------------------
 

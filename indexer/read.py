@@ -82,7 +82,7 @@ async def content(conn: AsyncConnection, key: str) -> ContentOut | None:
     return ContentOut(*row) if row else None
 
 
-async def page(conn: AsyncConnection, *, collection: str | None, after_id: int, limit: int,
+async def page_of_documents(conn: AsyncConnection, *, collection: str | None, after_id: int, limit: int,
                include_deleted: bool) -> list[DocumentOut]:
     """The next ``limit`` documents with an id above ``after_id`` (keyset pagination)."""
     query = select(documents.c.id).where(documents.c.id > after_id)

@@ -51,7 +51,7 @@ _LANG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 
 
 @dataclass(frozen=True)
-class Plan:
+class SearchPlan:
     """A checked query: the FTS5 expression (None lists without ranking) and SQL filters."""
 
     match: str | None
@@ -85,14 +85,14 @@ def fts_query(text: str) -> str | None:
     return " ".join(terms)
 
 
-def plan(query: SearchQuery) -> Plan:
+def plan(query: SearchQuery) -> SearchPlan:
     """Check a query and its filters; raises QueryError with a one-line message."""
     if not isinstance(query.limit, int) or not 1 <= query.limit <= MAX_LIMIT:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT}, not {query.limit}")
     filters = [f for f in (_license(query.license), _collection(query.collection),
                            _type(query.type), _date(query.after, after=True),
                            _date(query.before, after=False), _lang(query.lang)) if f is not None]
-    return Plan(fts_query(query.text or ""), tuple(filters), query.limit, tuple(query.marks))
+    return SearchPlan(fts_query(query.text or ""), tuple(filters), query.limit, tuple(query.marks))
 
 
 def _like_escape(text: str) -> str:
@@ -163,7 +163,7 @@ _HIT_ROWS = (select(documents.c.id, documents.c.title, documents.c.creators, doc
              .where(documents.c.id.in_(_json_values("ids"))))
 
 
-def run(conn: Connection, plan: Plan, timeout: float = SEARCH_TIMEOUT) -> list[Hit]:
+def run(conn: Connection, plan: SearchPlan, timeout: float = SEARCH_TIMEOUT) -> list[Hit]:
     """The hits of a checked query, best first (synchronous: one worker-thread call).
 
     A search still running after ``timeout`` seconds is stopped with a QueryError.
@@ -185,7 +185,7 @@ def run(conn: Connection, plan: Plan, timeout: float = SEARCH_TIMEOUT) -> list[H
         sqlite.set_progress_handler(None, 0)
 
 
-def _run(conn: Connection, plan: Plan) -> list[Hit]:
+def _run(conn: Connection, plan: SearchPlan) -> list[Hit]:
     ranked = conn.execute(_ranked(plan)).all()
     if not ranked:
         return []
@@ -199,7 +199,7 @@ def _run(conn: Connection, plan: Plan) -> list[Hit]:
             for i, score in ranked if i in rows]
 
 
-def _ranked(plan: Plan) -> Select[Any]:
+def _ranked(plan: SearchPlan) -> Select[Any]:
     """(document id, rank) of the best ``plan.limit`` matches."""
     if plan.match is None:           # newest updates first (indexes on updated_at, id serve it)
         query = select(documents.c.id, literal(0.0)).where(documents.c.deleted.is_(False))

@@ -48,7 +48,7 @@ def _split(store: ContentStore, pairs: list[tuple[str, str]]) -> tuple[list[str]
     return have, lack
 
 
-async def record(conn: AsyncConnection, store: ContentStore, documents: Iterable[DocumentIn]) -> None:
+async def mark_held(conn: AsyncConnection, store: ContentStore, documents: Iterable[DocumentIn]) -> None:
     """Check the contents of DOCUMENTS against STORE and mark them held or not, on CONN."""
     pairs = {c.sha256.lower(): c.cid for d in documents for c in d.contents}
     if not pairs:
@@ -71,7 +71,7 @@ class HeldContents:
     async def hook(self, tx: Transaction, changes: list[Change]) -> None:
         documents = [c.document for c in changes if c.kind != "retracted"]
         if documents:
-            await record(await tx.connection(), self.store, documents)
+            await mark_held(await tx.connection(), self.store, documents)
 
 
 async def refresh(index: Index, store: ContentStore, keys: Iterable[str]) -> int:

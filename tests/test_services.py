@@ -101,3 +101,16 @@ def test_the_indexer_package_exports_its_api_without_loading_the_database_layer(
             "assert sorted(indexer.__all__) == sorted(indexer._EXPORTS); "
             "[getattr(indexer, n) for n in indexer.__all__]")
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_no_class_or_function_name_is_defined_twice() -> None:
+    """One name, one thing: across mirror, indexer and cli no two top-level classes or functions
+    share a name (a reader who greps a name finds one definition)."""
+    seen: dict[str, list[str]] = {}
+    for folder in ("mirror", "indexer", "cli"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            for node in ast.parse(path.read_text(encoding="utf-8")).body:
+                if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) \
+                        and not node.name.startswith("_"):
+                    seen.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
+    assert {name: where for name, where in seen.items() if len(where) > 1} == {}

@@ -1,6 +1,6 @@
 """Where a bundle's files live: a folder, or one ``.tar`` file, read and written as streams.
 
-    source = open_source(path)            # a folder or a tar file; UsageError if neither
+    source = open_bundle(path)            # a folder or a tar file; UsageError if neither
     source.size("content.car")            # None when absent (or not a regular file)
     with source.open(record) as reader:   # a CheckedReader: hashes what it reads
         ...; reader.finish()              # IntegrityError unless size and sha256 match RECORD
@@ -113,7 +113,7 @@ class BundleSource:
         pass
 
 
-class FolderSource(BundleSource):
+class BundleFolder(BundleSource):
     def __init__(self, root: Path) -> None:
         self.root = root
         self.label = str(root)
@@ -163,10 +163,10 @@ def _regular_members(tar: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
     return found
 
 
-def open_source(path: Path) -> BundleSource:
+def open_bundle(path: Path) -> BundleSource:
     """The bundle at PATH: a folder or a tar file; ``UsageError`` for anything else."""
     if path.is_dir():
-        return FolderSource(path)
+        return BundleFolder(path)
     if not path.exists():
         raise UsageError(f"no bundle at {path}: no such file or folder")
     if path.is_file() and tarfile.is_tarfile(path):

@@ -37,7 +37,7 @@ from indexer import feeds, listing
 from indexer.feeds import ForkRow
 from indexer.index import Index
 from indexer.records import Change, ContentOut
-from mirror.bundle.files import BundleSource, Progress, open_source
+from mirror.bundle.files import BundleSource, Progress, open_bundle
 from mirror.bundle.manifest import MAX_MANIFEST_BYTES, FeedRecord, Manifest, parse_manifest
 from mirror.bundle.texts import extract_texts
 from mirror.bundle.verify import (StoredContent, check_files, read_feed, remove_blocks,
@@ -100,7 +100,7 @@ async def _opened(home: Home) -> AsyncIterator[_Home]:
 async def import_bundle(home: Home, path: Path, *, progress: Progress | None = None) -> ImportReport:
     """Verify the bundle at PATH completely, then take it in; see the module docstring."""
     start = time.monotonic()
-    source = await asyncio.to_thread(open_source, path)
+    source = await asyncio.to_thread(open_bundle, path)
     try:
         manifest = parse_manifest(await asyncio.to_thread(source.read_manifest, MAX_MANIFEST_BYTES))
         report = ImportReport(str(path), manifest.collection, manifest.node_id, manifest.created,

@@ -124,7 +124,7 @@ def _read_records(raw: bytes, count: int, max_payload: int) -> list[Entry]:
     return entries
 
 
-async def read_page(stream: AsyncIterable[bytes], *, max_entries: int, max_bytes: int,
+async def receive_page(stream: AsyncIterable[bytes], *, max_entries: int, max_bytes: int,
                     max_payload: int = MAX_PAYLOAD) -> list[Entry]:
     """Read a page body from STREAM (an aiohttp ``StreamReader`` or any async iterable of bytes).
 

@@ -26,7 +26,8 @@ import logging
 from typing import Any, Coroutine
 
 import aiohttp
-from aiohttp import web
+import multiformats.multibase  # noqa: F401 - rare CID bases: its first import reads data files,
+from aiohttp import web         # which must not happen on the loop, inside a request
 
 from indexer.index import Index
 from mirror import held

@@ -66,7 +66,7 @@ def _book(home: Home, index: Index) -> PeerBook:
     return PeerBook(index, backoff=node.backoff, backoff_max=node.backoff_max)
 
 
-async def list_peers(home: Home) -> list[dict[str, Any]]:
+async def list_peers_of(home: Home) -> list[dict[str, Any]]:
     """Every known peer with its state (ok, new, failing, backoff), last contact and lag."""
     async with open_home(home, read_only=True) as services:
         found = await _book(home, services.index).all()
@@ -75,14 +75,14 @@ async def list_peers(home: Home) -> list[dict[str, Any]]:
              "source": p.source, "last_error": p.last_error} for p in found]
 
 
-async def add_peer(home: Home, url: str) -> dict[str, Any]:
+async def add_peer_to(home: Home, url: str) -> dict[str, Any]:
     """Add a configured peer (a running node picks it up within a second)."""
     async with open_home(home) as services:
         added = await _book(home, services.index).add(url, CONFIGURED)
     return {"url": normalize_url(url), "added": added}
 
 
-async def remove_peer(home: Home, url: str) -> dict[str, Any]:
+async def remove_peer_from(home: Home, url: str) -> dict[str, Any]:
     async with open_home(home) as services:
         removed = await _book(home, services.index).remove(url)
     return {"url": normalize_url(url), "removed": removed}

@@ -60,7 +60,7 @@ HINT = "e.g. https://archive.org/details/opensource or collection:opensource wit
 
 
 @dataclass(frozen=True)
-class Target:
+class ArchiveTarget:
     """What a location names: an identifier (an item, or a collection) or a search."""
 
     base: str
@@ -69,26 +69,26 @@ class Target:
     query: str | None = None
 
 
-def parse_location(location: str) -> Target:
+def parse_location(location: str) -> ArchiveTarget:
     """The target of an archive.org URL, a bare name or a query (see the module docstring)."""
     location = location.strip()
     if "://" not in location:
         if ":" in location:
-            return Target(DEFAULT_BASE, query=location)
+            return ArchiveTarget(DEFAULT_BASE, query=location)
         if not location or "/" in location:
             raise NotACollection(f"{location!r} is not an Internet Archive collection name", hint=HINT)
-        return Target(DEFAULT_BASE, location)
+        return ArchiveTarget(DEFAULT_BASE, location)
     parts = urlsplit(location)
     base = f"{parts.scheme}://{parts.netloc}"
     for marker, item in (("/details/", False), ("/download/", True)):
         head, sep, tail = parts.path.partition(marker)
         name = tail.split("/")[0]
         if sep and name:
-            return Target(base + head.rstrip("/"), name, item)
+            return ArchiveTarget(base + head.rstrip("/"), name, item)
     for path, key in _SEARCH_PATHS.items():
         query = parse_qs(parts.query).get(key, [""])[0].strip()
         if parts.path.endswith(path) and query:
-            return Target(base + parts.path[: -len(path)], query=query)
+            return ArchiveTarget(base + parts.path[: -len(path)], query=query)
     raise NotACollection(f"{location}: expected BASE/details/NAME or a search URL", hint=HINT)
 
 

@@ -51,7 +51,7 @@ _GENERIC_STEMS = {"manifest", "index", "list", "records", "documents"}
 Entry = tuple[int, str, "dict[str, Any] | None", "str | None"]   # line, raw text, fields, error
 
 
-def read_entries(fh: TextIO, is_csv: bool) -> Iterator[Entry]:
+def read_lines(fh: TextIO, is_csv: bool) -> Iterator[Entry]:
     """``(line number, raw text, fields or None, error or None)`` for each non-blank entry."""
     return _csv_entries(fh) if is_csv else _jsonl_entries(fh)
 
@@ -122,7 +122,7 @@ class ManifestSource(Source):
         count = 0
         fh = await self._open(fetcher)
         try:
-            entries = read_entries(fh, self.is_csv)
+            entries = read_lines(fh, self.is_csv)
             while batch := await asyncio.to_thread(lambda: list(islice(entries, READ_BATCH))):
                 for lineno, raw, data, error in batch:
                     count += 1

@@ -79,7 +79,7 @@ def parse_record(element: etree._Element) -> Harvested:
         return Harvested(Record(identifier, Metadata(raw_record=raw), datestamp=datestamp, deleted=True))
     found = element.find(oai("metadata"))
     rich, rich_files = datacite_fields(found)
-    dc = _merged(dublin_core(found), rich)
+    dc = _merged(read_dublin_core(found), rich)
     files, landing = _files(dc)
     files = list({f.url: f for f in [*rich_files, *files]}.values())
     metadata = Metadata(title=plain_text(_first(dc, "title") or identifier),
@@ -110,7 +110,7 @@ def _date(dc: dict[str, list[str]]) -> str | None:
     return min(dates, key=lambda d: (parse_when(d) is None, parse_when(d) or _FAR)) if dates else None
 
 
-def dublin_core(metadata: etree._Element | None) -> dict[str, list[str]]:
+def read_dublin_core(metadata: etree._Element | None) -> dict[str, list[str]]:
     """Every DC element under ``metadata`` by simple-DC name, values in document order."""
     out: dict[str, list[str]] = {}
     if metadata is None:

@@ -72,7 +72,7 @@ class PageInfo:
     links: list[str] = field(default_factory=list)   # absolute http(s) URLs, fragments dropped
 
 
-def header(headers: Any, name: str) -> str | None:
+def header_value(headers: Any, name: str) -> str | None:
     """A response header by case-insensitive name (works on dicts and multidicts)."""
     value = headers.get(name)
     if value is None:
@@ -82,7 +82,7 @@ def header(headers: Any, name: str) -> str | None:
 
 
 def page_type(page: "Page") -> str:
-    return bare_type(header(page.headers, "Content-Type"))
+    return bare_type(header_value(page.headers, "Content-Type"))
 
 
 def clean_url(href: str, base: str) -> str | None:
@@ -254,7 +254,7 @@ async def read_url(fetcher: "Fetcher", url: str, *, datestamp: str | None = None
         return file_record(url, statements=inherited, datestamp=datestamp), None
     if isinstance(got, Record):
         return replace(got, datestamp=datestamp), None
-    if not is_html(header(got.headers, "Content-Type")):
+    if not is_html(header_value(got.headers, "Content-Type")):
         return file_record(url, page=got, statements=inherited, datestamp=datestamp), None
     info = read_page(got)
     return page_record(got, info, source_id=url, datestamp=datestamp), info

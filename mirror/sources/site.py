@@ -1,6 +1,6 @@
 """A website, crawled breadth first from a start page, kept in scope and within a depth limit.
 
-Scope: the start URL's scheme, host and port, and its *directory*: the path up to and including
+CrawlScope: the start URL's scheme, host and port, and its *directory*: the path up to and including
 its last ``/`` (``https://h/docs/index.html`` -> ``https://h/docs/``; ``https://h/docs`` -> the
 whole host). Only http(s) anchors are followed; fragments are dropped and each URL is read once
 (the final URL after redirects counts as seen too). Depth: the start page is 0, its links 1, ...;
@@ -36,7 +36,7 @@ from mirror.errors import FetchError
 from mirror.sources.base import Checkpoint, Record, Source, url_slug
 from mirror.sources.files import file_type, is_html
 from mirror.sources.ordered import map_ordered
-from mirror.sources.pages import PageInfo, file_record, header, read_url
+from mirror.sources.pages import PageInfo, file_record, header_value, read_url
 
 if TYPE_CHECKING:
     from mirror.fetch.fetcher import Fetcher
@@ -55,7 +55,7 @@ def unpack(text: str) -> Any:
     return json.loads(zlib.decompress(base64.b64decode(text)))
 
 
-class Scope:
+class CrawlScope:
     """Same scheme, host and port as the start URL, under its directory."""
 
     def __init__(self, start: str) -> None:
@@ -108,7 +108,7 @@ class SiteSource(Source):
     def __init__(self, location, options) -> None:
         super().__init__(location, options)
         self.start = urldefrag(location.strip())[0]
-        self.scope = Scope(self.start)
+        self.scope = CrawlScope(self.start)
 
     @classmethod
     async def detect(cls, location: str, fetcher: "Fetcher | None") -> bool:
@@ -120,7 +120,7 @@ class SiteSource(Source):
             page = await fetcher.get_page(location)
         except FetchError:
             return False
-        return not isinstance(page, Skipped) and is_html(header(page.headers, "Content-Type"))
+        return not isinstance(page, Skipped) and is_html(header_value(page.headers, "Content-Type"))
 
     def default_collection(self) -> str:
         return url_slug(self.start.rsplit("/", 1)[0] if self.scope.prefix != "/" else self.start)

@@ -49,7 +49,7 @@ _USUAL_NAMES = {"sitemap", "sitemap_index", "sitemap-index", "sitemapindex", "si
 
 
 @dataclass
-class Entry:
+class SitemapEntry:
     index: int
     loc: str
     lastmod: str | None
@@ -81,7 +81,7 @@ def sitemap_kind(body: bytes) -> str | None:
     return None
 
 
-async def read_sitemap(fetcher: "Fetcher", url: str) -> tuple[str, list[Entry]]:
+async def read_sitemap(fetcher: "Fetcher", url: str) -> tuple[str, list[SitemapEntry]]:
     """The kind and entries (``loc``, ``lastmod``) of one sitemap file."""
     page = await get_required(fetcher, url, max_bytes=MAX_SITEMAP_BYTES)
     body = gunzip(page.body, url)
@@ -93,7 +93,7 @@ async def read_sitemap(fetcher: "Fetcher", url: str) -> tuple[str, list[Entry]]:
     for i, el in enumerate(iter_elements(body, tag, url)):
         loc = text_of(el.find("{*}loc"))
         if loc and urlsplit(loc).scheme in ("http", "https"):
-            entries.append(Entry(i, loc, text_of(el.find("{*}lastmod")) or None))
+            entries.append(SitemapEntry(i, loc, text_of(el.find("{*}lastmod")) or None))
     return kind, entries
 
 
@@ -144,7 +144,7 @@ class _Walk:
         return Checkpoint({"cursor": ".".join(map(str, path)), "since": self.since or "",
                            "started": self.started})
 
-    async def tree(self, kind: str, entries: list[Entry], path: tuple[int, ...],
+    async def tree(self, kind: str, entries: list[SitemapEntry], path: tuple[int, ...],
                    resume: list[int]) -> AsyncIterator[Record | Checkpoint]:
         skip = resume[0] if resume else 0
         if kind == "urlset":
@@ -163,7 +163,7 @@ class _Walk:
                     yield item
             yield self.checkpoint(path + (entry.index + 1,))
 
-    async def child(self, url: str, depth: int) -> "tuple[str, list[Entry]] | Record | None":
+    async def child(self, url: str, depth: int) -> "tuple[str, list[SitemapEntry]] | Record | None":
         """A child sitemap's kind and entries; a failed record when it cannot be read; None
         when it was read already (an index listing it twice, or a loop)."""
         if url in self.visited:
@@ -178,7 +178,7 @@ class _Walk:
             self.failed = True
             return failed_record(url, error=f"sitemap: {exc}")
 
-    async def urls(self, entries: list[Entry], path: tuple[int, ...],
+    async def urls(self, entries: list[SitemapEntry], path: tuple[int, ...],
                    skip: int) -> AsyncIterator[Record | Checkpoint]:
         todo = [e for e in entries if e.index >= skip and not older_than(e.lastmod, self.since)]
         for start in range(0, len(todo), BATCH):
@@ -187,5 +187,5 @@ class _Walk:
                 yield record
             yield self.checkpoint(path + (batch[-1].index + 1,))
 
-    async def read(self, entry: Entry) -> tuple[Record, object]:
+    async def read(self, entry: SitemapEntry) -> tuple[Record, object]:
         return await read_url(self.fetcher, entry.loc, datestamp=entry.lastmod, revisits=self.revisits)

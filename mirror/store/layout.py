@@ -33,7 +33,7 @@ class Child(NamedTuple):
     size: int
 
 
-class Metadata(NamedTuple):
+class FileMeta(NamedTuple):
     """Optional attributes Kubo writes on a file's root node only (``--mode``, ``--mtime``)."""
 
     mode: int | None = None
@@ -47,7 +47,7 @@ class LeafSource(Protocol):
     it; the source then writes ``meta`` on it, as it does on ``empty_root()``.
     """
 
-    meta: Metadata | None
+    meta: FileMeta | None
 
     def done(self) -> bool: ...
     def next_leaf(self, *, root: bool = False) -> Child: ...
@@ -55,7 +55,7 @@ class LeafSource(Protocol):
     def put_node(self, block: bytes) -> CID: ...
 
 
-def file_node(source: LeafSource, children: list[Child], meta: Metadata | None = None) -> Child:
+def file_node(source: LeafSource, children: list[Child], meta: FileMeta | None = None) -> Child:
     """Encode and store an internal File node over ``children``."""
     sizes = [child.size for child in children]
     data = UnixFSData(FILE, filesize=sum(sizes), blocksizes=sizes,
@@ -98,7 +98,7 @@ def build_trickle(source: LeafSource, max_links: int) -> Child:
 
 
 def _fill_trickle(source: LeafSource, max_links: int, max_depth: int,
-                  meta: Metadata | None = None) -> Child:
+                  meta: FileMeta | None = None) -> Child:
     children: list[Child] = []
     while len(children) < max_links and not source.done():
         children.append(source.next_leaf())

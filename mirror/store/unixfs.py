@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from mirror.store.cid import CID, DAG_PB, RAW, SHA2_256, encode_varint, new_hasher
-from mirror.store.layout import Child, Metadata, build_balanced, build_trickle
+from mirror.store.layout import Child, FileMeta, build_balanced, build_trickle
 from mirror.store.profiles import Profile
 from mirror.store.unixfs_pb import (DIRECTORY, FILE, HAMT_SHARD, MURMUR3_X64_64, SYMLINK,  # noqa: F401
                                     TYPE_NAMES, UnixFSData, UnixTime, decode_unixfs, encode_unixfs)
@@ -157,7 +157,7 @@ class _Leaves:
     """The LeafSource the layouts pull from: chunks -> raw or dag-pb leaves -> the sink."""
 
     def __init__(self, chunks: Iterator[memoryview], profile: Profile, sink: BlockSink | None,
-                 meta: Metadata | None) -> None:
+                 meta: FileMeta | None) -> None:
         self._chunks = chunks
         self._next: memoryview | None = None
         self._sink = sink
@@ -197,7 +197,7 @@ class _Leaves:
         self._put(cid, chunk)
         return Child(cid, len(chunk), len(chunk))
 
-    def _pb_leaf(self, chunk: memoryview, meta: Metadata | None) -> Child:
+    def _pb_leaf(self, chunk: memoryview, meta: FileMeta | None) -> Child:
         """A dag-pb leaf ``0a L [08 t (12 n chunk) 18 n ...]`` hashed without copying the chunk."""
         n = len(chunk)
         head = b"\x08" + bytes((self._leaf_type,)) + (b"\x12" + encode_varint(n) if n else b"")
@@ -233,7 +233,7 @@ def import_file(stream: BinaryIO, profile: Profile, sink: BlockSink | None = Non
     also turns raw leaves off). With ``sink=None`` only the CID is computed.
     """
     reader = _ChunkReader(stream, profile.chunk_size)
-    meta = Metadata(mode, mtime) if mode is not None or mtime is not None else None
+    meta = FileMeta(mode, mtime) if mode is not None or mtime is not None else None
     chunks = reader.chunks()
     try:
         leaves = _Leaves(chunks, profile, sink, meta)

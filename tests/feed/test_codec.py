@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from mirror.errors import PeerError, UsageError
 from mirror.feed.bodies import retract_body
-from mirror.feed.codec import MEDIA_TYPE, decode_page, encode_page, read_page
+from mirror.feed.codec import MEDIA_TYPE, decode_page, encode_page, receive_page
 from mirror.feed.entry import Entry, make_entry, verify_chain
 from mirror.feed.identity import Identity
 
@@ -176,7 +176,7 @@ async def _chunks(body: bytes, size: int = 7) -> AsyncIterator[bytes]:
 
 
 async def test_read_page_from_an_async_stream() -> None:
-    assert await read_page(_chunks(encode_page(ENTRIES)), **LIMITS) == ENTRIES
+    assert await receive_page(_chunks(encode_page(ENTRIES)), **LIMITS) == ENTRIES
 
 
 async def _endless(request: web.Request) -> web.StreamResponse:
@@ -203,9 +203,9 @@ async def test_read_page_over_http_and_an_endless_stream() -> None:
     try:
         async with aiohttp.ClientSession() as session:
             async with session.get(f"http://127.0.0.1:{port}/page") as resp:
-                assert await read_page(resp.content, **LIMITS) == ENTRIES
+                assert await receive_page(resp.content, **LIMITS) == ENTRIES
             async with session.get(f"http://127.0.0.1:{port}/endless") as resp:
                 with pytest.raises(PeerError, match="longer than"):
-                    await read_page(resp.content, **LIMITS)
+                    await receive_page(resp.content, **LIMITS)
     finally:
         await runner.cleanup()

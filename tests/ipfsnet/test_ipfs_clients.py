@@ -19,7 +19,7 @@ from ipni_helpers import AnnounceRecorder, PublisherServer
 from jsclients import run_js
 from mirror.feed.identity import Identity
 from mirror.node.ipni.announce import Announcer
-from mirror.node.ipni.publisher import HeldContent, IpniPublisher, held_content
+from mirror.node.ipni.publisher import HeldDag, IpniPublisher, held_content
 from mirror.node.routing.api import gateway_provider
 from mirror.node.routing.multiaddr import url_to_multiaddr
 from mirror.node.routing.peerid import peer_id
@@ -113,5 +113,5 @@ async def test_the_walk_refuses_a_chain_of_another_provider(js_clients, tmp_path
             await run_js("ipni-walk.mjs", server.url, someone_else)
 
 
-def held_content_of(data: bytes) -> HeldContent:
-    return HeldContent("k", [CID.of(data, RAW).multihash])
+def held_content_of(data: bytes) -> HeldDag:
+    return HeldDag("k", [CID.of(data, RAW).multihash])

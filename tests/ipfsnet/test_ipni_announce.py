@@ -13,7 +13,7 @@ from ipni_helpers import AnnounceRecorder
 from mirror.errors import ConfigError
 from mirror.feed.identity import Identity
 from mirror.node.ipni.announce import Announcer, announce_url
-from mirror.node.ipni.publisher import HeldContent, IpniPublisher
+from mirror.node.ipni.publisher import HeldDag, IpniPublisher
 from mirror.node.routing.multiaddr import to_bytes, url_to_multiaddr
 from mirror.node.routing.peerid import peer_id
 from mirror.store.cid import CID, RAW
@@ -23,8 +23,8 @@ from tests.servers.local_app import running
 URL = "https://mirror.example.org"
 
 
-def held(i: int) -> HeldContent:
-    return HeldContent(f"c{i}", [CID.of(f"block {i}".encode(), RAW).multihash])
+def held(i: int) -> HeldDag:
+    return HeldDag(f"c{i}", [CID.of(f"block {i}".encode(), RAW).multihash])
 
 
 async def test_every_new_head_reaches_every_configured_indexer(tmp_path: Path) -> None:

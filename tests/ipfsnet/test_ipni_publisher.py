@@ -16,7 +16,7 @@ from mirror.errors import BlockNotFound
 from mirror.feed.identity import Identity
 from mirror.node.ipni.advert import NO_ENTRIES
 from mirror.node.ipni.dagjson import block_cid
-from mirror.node.ipni.publisher import HeldContent, IpniPublisher, held_content
+from mirror.node.ipni.publisher import HeldDag, IpniPublisher, held_content
 from mirror.node.routing.peerid import peer_id
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
@@ -39,7 +39,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-def content(store: ContentStore, name: str, size: int) -> HeldContent:
+def content(store: ContentStore, name: str, size: int) -> HeldDag:
     """Random bytes imported with 1 KiB chunks (a DAG of about size/1024 blocks), as held here."""
     result = store.add_file(io.BytesIO(os.urandom(size)), SMALL)
     return held_content(store.blocks, name, result.cid)
@@ -90,7 +90,7 @@ async def test_large_publications_are_cut_into_bounded_chunks_and_advertisements
 
 
 async def test_the_default_chunks_stay_under_the_indexers_4_mb(tmp_path, http) -> None:
-    many = [HeldContent(f"k{i}", [CID.of(i.to_bytes(4, "big"), RAW).multihash for i in range(i * 1000, i * 1000 + 1000)])
+    many = [HeldDag(f"k{i}", [CID.of(i.to_bytes(4, "big"), RAW).multihash for i in range(i * 1000, i * 1000 + 1000)])
             for i in range(40)]
     publisher = IpniPublisher(tmp_path / "ipni", Identity.generate(), [URL])
     await publisher.publish(added=many)
@@ -164,11 +164,11 @@ async def test_blocks_are_served_as_the_exact_bytes_of_their_cid(tmp_path, store
                 assert resp.status == status, path
 
 
-@pytest.mark.parametrize("bad", [HeldContent("", [b"\x12\x20" + b"\0" * 32]), HeldContent("k", []),
-                                 HeldContent("k", [b"\x12\x20" + b"\0" * 31]),
-                                 HeldContent("k", [b"\x12\x20" + b"\0" * 33]),
-                                 HeldContent("k" * 300, [b"\x12\x20" + b"\0" * 32])])
-async def test_malformed_contents_are_refused(tmp_path, bad: HeldContent) -> None:
+@pytest.mark.parametrize("bad", [HeldDag("", [b"\x12\x20" + b"\0" * 32]), HeldDag("k", []),
+                                 HeldDag("k", [b"\x12\x20" + b"\0" * 31]),
+                                 HeldDag("k", [b"\x12\x20" + b"\0" * 33]),
+                                 HeldDag("k" * 300, [b"\x12\x20" + b"\0" * 32])])
+async def test_malformed_contents_are_refused(tmp_path, bad: HeldDag) -> None:
     publisher = IpniPublisher(tmp_path / "ipni", Identity.generate(), [URL])
     with pytest.raises(ValueError):
         await publisher.publish(added=[bad])

@@ -8,7 +8,7 @@ import pytest
 
 from mirror.errors import NotACollection
 from mirror.sources import SourceOptions, open_source
-from mirror.sources.archive_org import ArchiveOrgSource, Target, parse_location
+from mirror.sources.archive_org import ArchiveOrgSource, ArchiveTarget, parse_location
 from mirror.sources.dates import parse_when
 from tests.servers.archive import COLLECTION, make_item
 from tests.sources.harvest import harvest
@@ -116,11 +116,11 @@ async def test_downloads_follow_the_data_node_redirect(archive_server, fetcher):
 
 
 async def test_locations_and_detection(archive_server, fetcher):
-    assert parse_location("https://archive.org/details/opensource") == Target("https://archive.org", "opensource")
-    assert parse_location("prelinger") == Target("https://archive.org", "prelinger")
-    assert parse_location("https://archive.org/download/x/y.pdf") == Target("https://archive.org", "x", item=True)
+    assert parse_location("https://archive.org/details/opensource") == ArchiveTarget("https://archive.org", "opensource")
+    assert parse_location("prelinger") == ArchiveTarget("https://archive.org", "prelinger")
+    assert parse_location("https://archive.org/download/x/y.pdf") == ArchiveTarget("https://archive.org", "x", item=True)
     assert parse_location("https://archive.org/advancedsearch.php?q=collection%3Aa&fl%5B%5D=identifier") == \
-        Target("https://archive.org", query="collection:a")
+        ArchiveTarget("https://archive.org", query="collection:a")
     assert await ArchiveOrgSource.detect("https://archive.org/details/opensource", None)
     assert await ArchiveOrgSource.detect("https://archive.org/search?query=subject%3Amaps", None)
     assert await ArchiveOrgSource.detect("collection:prelinger", None)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mirror.sources import SourceOptions
-from mirror.sources.site import Scope, SiteSource
+from mirror.sources.site import CrawlScope, SiteSource
 from tests.servers.site import CC_BY
 from tests.sources.harvest import harvest
 
@@ -86,9 +86,9 @@ async def test_detect_and_scope(site_server, fetcher):
     assert await SiteSource.detect(site_server.docs, fetcher)
     assert not await SiteSource.detect(site_server.url + "/image.png", fetcher)
     assert not await SiteSource.detect(site_server.url + "/missing", fetcher)
-    scope = Scope("https://h.example/docs/index.html")
+    scope = CrawlScope("https://h.example/docs/index.html")
     assert "https://h.example/docs/a/b.html" in scope and "https://h.example/docs" not in scope
     assert "http://h.example/docs/a.html" not in scope and "https://h.example:8443/docs/" not in scope
-    assert Scope("https://h.example/docs").prefix == "/"
+    assert CrawlScope("https://h.example/docs").prefix == "/"
     port = site_server.url.rsplit(":", 1)[1]
     assert crawl(site_server).default_collection() == f"127.0.0.1-{port}-docs"

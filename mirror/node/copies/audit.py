@@ -225,7 +225,7 @@ def _replace(outcome: AuditOutcome, status: str, detail: str) -> AuditOutcome:
                         outcome.blocks)
 
 
-async def record(index: Index, outcome: AuditOutcome) -> None:
+async def record_outcome(index: Index, outcome: AuditOutcome) -> None:
     """Store OUTCOME (``skipped`` ones are not recorded)."""
     if outcome.status == "skipped":
         return
@@ -249,7 +249,7 @@ async def audit_round(index: Index, store: ContentStore, session: aiohttp.Client
                                              cid=cid, samples=samples)
             except (BlockNotFound, IntegrityError, InvalidCID) as exc:
                 return AuditOutcome(author, url, sha256, cid, "skipped", f"our copy: {exc}")
-        await record(index, outcome)
+        await record_outcome(index, outcome)
         return outcome
 
     return list(await asyncio.gather(*(one(*t) for t in targets)))

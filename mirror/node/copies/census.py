@@ -1,6 +1,6 @@
 """Known copies: how many live copies each content has, and the health figures ``status`` shows.
 
-    states = await content_states(index, me=node_id, holder_timeout=600)   # list[ContentState]
+    states = await take_census(index, me=node_id, holder_timeout=600)   # list[ContentState]
     figures = health(states, copies=3, budget=10 << 30)                    # the status fields
 
 A copy is *live* when its holder's announcement (or a passed audit) is younger than
@@ -30,7 +30,7 @@ def live_cutoff(holder_timeout: float, now: datetime | None = None) -> str:
     return entry_time(moment)
 
 
-async def content_states(index: Index, *, me: str, holder_timeout: float,
+async def take_census(index: Index, *, me: str, holder_timeout: float,
                          copies: int | None = None) -> list[ContentState]:
     """Every content of a live document with its live copies on other nodes (see ``ContentState``);
     with COPIES, only those a replication plan for that target can act on (not own; held here or

@@ -31,7 +31,7 @@ from indexer.index import Index
 from mirror.errors import ContentUnavailable, MirrorError
 from mirror import held
 from mirror.node.copies.budget import storage_budget
-from mirror.node.copies.census import content_states, holder_urls
+from mirror.node.copies.census import take_census, holder_urls
 from mirror.node.copies.planner import Plan, PlanInput, make_plan
 from mirror.node.copies.retrieve import RetrieveStats, find_holders, retrieve
 from mirror.settings import Settings
@@ -75,7 +75,7 @@ async def replicate_round(index: Index, store: ContentStore, session: aiohttp.Cl
                           batch: int = BATCH) -> RoundReport:
     """Plan, drop and fetch one batch (see the module docstring)."""
     timeout = float(settings.node.holder_timeout)
-    states = await content_states(index, me=me, holder_timeout=timeout,
+    states = await take_census(index, me=me, holder_timeout=timeout,
                                   copies=int(settings.node.copies))
     plan = plan_for(states, me=me, settings=settings, batch=batch)
     report = RoundReport(wanted=plan.wanted, budget=plan.budget, used=plan.used)

@@ -37,18 +37,18 @@ CREATE INDEX IF NOT EXISTS contents_by_context ON contents (context);
 
 
 @dataclass(frozen=True)
-class Head:
+class ChainHead:
     cid: CID
     signed: bytes       # the SignedHead served at /ipni/v1/ad/head
     count: int          # advertisements in the chain
 
 
 @dataclass(frozen=True)
-class Change:
+class ChainChange:
     """One publication: new blocks, the new head, contents dropped and contents (re)advertised."""
 
     blocks: Sequence[Block]
-    head: Head
+    head: ChainHead
     dropped: Sequence[str]
     advertised: Sequence[tuple[str, bytes, bytes]]      # (key, context, multihashes)
 
@@ -77,10 +77,10 @@ class Chain:
             with conn:
                 yield conn
 
-    def head(self) -> Head | None:
+    def head(self) -> ChainHead | None:
         with self._connect() as conn:
             row = conn.execute("SELECT cid, signed, count FROM head WHERE id = 1").fetchone()
-        return None if row is None else Head(CID.from_bytes(row[0]), row[1], row[2])
+        return None if row is None else ChainHead(CID.from_bytes(row[0]), row[1], row[2])
 
     def block(self, cid: CID) -> bytes | None:
         with self._connect() as conn:
@@ -112,7 +112,7 @@ class Chain:
                                 (context,)).fetchall()
         return [(key, bytes(data)) for key, data in rows]
 
-    def apply(self, change: Change, expected_head: CID | None) -> None:
+    def apply(self, change: ChainChange, expected_head: CID | None) -> None:
         """Commit CHANGE if the head is still EXPECTED_HEAD (else ``RuntimeError``: a concurrent
         publication moved it; nothing is written)."""
         with self._connect() as conn:

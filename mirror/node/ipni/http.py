@@ -27,11 +27,11 @@ MAX_CID_TEXT = 128
 def ipni_routes(app: web.Application, publisher: IpniPublisher) -> None:
     """Register ``GET /ipni/v1/ad/head`` and ``GET /ipni/v1/ad/{cid}`` serving PUBLISHER's chain."""
     app[PUBLISHER] = publisher
-    app.router.add_get("/ipni/v1/ad/head", get_head)
+    app.router.add_get("/ipni/v1/ad/head", get_ad_head)
     app.router.add_get("/ipni/v1/ad/{cid}", get_block)
 
 
-async def get_head(request: web.Request) -> web.Response:
+async def get_ad_head(request: web.Request) -> web.Response:
     head = await request.app[PUBLISHER].head()
     headers = {"Cache-Control": "no-cache, no-store, must-revalidate"}
     if head is None:

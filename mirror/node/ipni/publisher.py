@@ -2,7 +2,7 @@
 
     publisher = IpniPublisher(HOME / "ipni", node.identity, ["https://mirror.example.org"],
                               on_head=announcer.notify)
-    await publisher.publish(added=[HeldContent(key, multihashes)], removed=[key, ...])
+    await publisher.publish(added=[HeldDag(key, multihashes)], removed=[key, ...])
 
 or, simplest, ``await publisher.reconcile({key: root_cid, ...}, store.blocks)`` with every content
 held now: it advertises what is new and withdraws what is gone (idempotent).
@@ -39,7 +39,7 @@ from pathlib import Path
 from mirror.errors import BlockNotFound
 from mirror.node.ipni.advert import (NO_ENTRIES, Block, Signer, advertisement, entry_chunks,
                                      signed_head)
-from mirror.node.ipni.chain import Chain, Change, Head, split_multihashes
+from mirror.node.ipni.chain import Chain, ChainChange, ChainHead, split_multihashes
 from mirror.node.routing.multiaddr import url_to_multiaddr
 from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID, DAG_PB, IDENTITY
@@ -52,15 +52,15 @@ MAX_KEY = 256                  # characters of a content key
 
 
 @dataclass(frozen=True)
-class HeldContent:
+class HeldDag:
     """A content held here: the caller's key for it and the multihash of every block of its DAG."""
 
     key: str
     multihashes: Sequence[bytes]
 
 
-def held_content(blocks: BlockStore, key: str, root: CID) -> HeldContent:
-    """The HeldContent of the DAG under ROOT in BLOCKS: every block's multihash, root first, each
+def held_content(blocks: BlockStore, key: str, root: CID) -> HeldDag:
+    """The HeldDag of the DAG under ROOT in BLOCKS: every block's multihash, root first, each
     once, identity blocks left out. Reads only the dag-pb nodes (leaves are only checked to be
     there); blocking, so run it in a worker thread. ``BlockNotFound`` when a block is missing:
     only what is held is advertised."""
@@ -76,7 +76,7 @@ def held_content(blocks: BlockStore, key: str, root: CID) -> HeldContent:
         if cid.codec == DAG_PB:
             links = decode_node(blocks.get(cid)).links
             stack.extend(CID.from_bytes(link.hash) for link in reversed(links))
-    return HeldContent(key, list(order))
+    return HeldDag(key, list(order))
 
 
 @dataclass
@@ -108,7 +108,7 @@ class IpniPublisher:
         self.chunk_entries, self.ad_entries = chunk_entries, ad_entries
         self._lock = asyncio.Lock()
 
-    async def head(self) -> Head | None:
+    async def head(self) -> ChainHead | None:
         return await asyncio.to_thread(self.chain.head)
 
     async def chain_keys(self) -> set[str]:
@@ -119,7 +119,7 @@ class IpniPublisher:
         """The exact bytes of an advertisement or entry chunk of the chain, or None."""
         return await asyncio.to_thread(self.chain.block, cid)
 
-    async def publish(self, added: Iterable[HeldContent] = (), removed: Iterable[str] = ()) -> list[CID]:
+    async def publish(self, added: Iterable[HeldDag] = (), removed: Iterable[str] = ()) -> list[CID]:
         """Advertise ADDED, withdraw REMOVED; returns the new advertisements' CIDs, oldest first."""
         new = _checked(added)
         gone = [k for k in dict.fromkeys(removed) if isinstance(k, str) and len(k) <= MAX_KEY]
@@ -130,7 +130,7 @@ class IpniPublisher:
                 return []
             new_head = draft.ads[-1]
             signed = await asyncio.to_thread(signed_head, self.signer, new_head)
-            change = Change(draft.blocks, Head(new_head, signed, draft.count), draft.dropped,
+            change = ChainChange(draft.blocks, ChainHead(new_head, signed, draft.count), draft.dropped,
                             draft.advertised)
             await asyncio.to_thread(self.chain.apply, change, head.cid if head else None)
         if self.on_head is not None:
@@ -155,22 +155,22 @@ class IpniPublisher:
             new += await self.publish(added=contents)
         return new
 
-    def _draft(self, head: Head | None, new: list[HeldContent], gone: list[str]) -> _Draft:
+    def _draft(self, head: ChainHead | None, new: list[HeldDag], gone: list[str]) -> _Draft:
         draft = _Draft(head.cid if head else None, head.count if head else 0, [], [], [], [])
         known = self.chain.contexts_of([c.key for c in new] + gone)
         fresh = [c for c in new if c.key not in known and c.key not in gone]
-        survivors: list[HeldContent] = []
+        survivors: list[HeldDag] = []
         for context in dict.fromkeys(known[k] for k in gone if k in known):
             self._append(draft, NO_ENTRIES, context, is_rm=True)
             for key, data in self.chain.members(context):
                 draft.dropped.append(key)
                 if key not in gone:
-                    survivors.append(HeldContent(key, split_multihashes(data)))
+                    survivors.append(HeldDag(key, split_multihashes(data)))
         for group in _groups(survivors + fresh, self.ad_entries):
             self._advertise_group(draft, group)
         return draft
 
-    def _advertise_group(self, draft: _Draft, group: list[HeldContent]) -> None:
+    def _advertise_group(self, draft: _Draft, group: list[HeldDag]) -> None:
         context = os.urandom(16)
         unique = list(dict.fromkeys(mh for content in group for mh in content.multihashes))
         for start in range(0, len(unique), self.ad_entries):
@@ -188,8 +188,8 @@ class IpniPublisher:
         draft.count += 1
 
 
-def _held_contents(blocks: BlockStore, pairs: list[tuple[str, CID]]) -> list[HeldContent]:
-    """The HeldContent of each (key, root) whose DAG is complete in BLOCKS (others are skipped)."""
+def _held_contents(blocks: BlockStore, pairs: list[tuple[str, CID]]) -> list[HeldDag]:
+    """The HeldDag of each (key, root) whose DAG is complete in BLOCKS (others are skipped)."""
     out = []
     for key, root in pairs:
         try:
@@ -199,9 +199,9 @@ def _held_contents(blocks: BlockStore, pairs: list[tuple[str, CID]]) -> list[Hel
     return out
 
 
-def _checked(added: Iterable[HeldContent]) -> list[HeldContent]:
+def _checked(added: Iterable[HeldDag]) -> list[HeldDag]:
     """ADDED with one entry per key; a malformed key or multihash raises ``ValueError``."""
-    out: dict[str, HeldContent] = {}
+    out: dict[str, HeldDag] = {}
     for content in added:
         if not isinstance(content.key, str) or not 0 < len(content.key) <= MAX_KEY:
             raise ValueError("a content key is a string of 1 to 256 characters")
@@ -216,10 +216,10 @@ def _checked(added: Iterable[HeldContent]) -> list[HeldContent]:
     return list(out.values())
 
 
-def _groups(contents: list[HeldContent], limit: int) -> list[list[HeldContent]]:
+def _groups(contents: list[HeldDag], limit: int) -> list[list[HeldDag]]:
     """CONTENTS in arrival order, cut into groups of at most LIMIT multihashes (a content bigger
     than LIMIT is a group of its own)."""
-    groups: list[list[HeldContent]] = []
+    groups: list[list[HeldDag]] = []
     size = 0
     for content in contents:
         if not groups or size + len(content.multihashes) > limit:

@@ -102,7 +102,7 @@ def routing_routes(app: web.Application, providers: ProvidersFn, peers: PeersFn,
     reach a peer; MAX_TTL is how long (seconds) a holder stays known without news of it."""
     app[ROUTER] = Router(providers, peers, max_ttl)
     app.router.add_get("/routing/v1/providers/{cid}", get_providers)
-    app.router.add_get("/routing/v1/peers/{peer}", get_peers)
+    app.router.add_get("/routing/v1/peers/{peer}", get_routing_peers)
     app.router.add_route("OPTIONS", "/routing/v1/{tail:.*}", preflight)
     app.router.add_route("*", "/routing/v1/{tail:.*}", not_offered)
 
@@ -116,7 +116,7 @@ async def get_providers(request: web.Request) -> web.StreamResponse:
         return _problem(exc)
 
 
-async def get_peers(request: web.Request) -> web.StreamResponse:
+async def get_routing_peers(request: web.Request) -> web.StreamResponse:
     try:
         text = request.match_info["peer"]
         try:

@@ -15,7 +15,7 @@ from indexer import copies as rows
 from indexer import feeds
 from indexer.records import ContentIn
 from mirror.node.copies.audit import MAX_BLOCKS, audit_holder, audit_round, challenge, sample_blocks
-from mirror.node.copies.census import content_states
+from mirror.node.copies.census import take_census
 from mirror.home import Home
 from mirror.node.copies.holdings import pull_holdings
 from mirror.store import open_store
@@ -27,7 +27,7 @@ DATA = os.urandom(40_000)              # ~40 leaves of 1 KiB under a 4-ary tree
 
 
 async def copies_of(by: Volunteer, sha256: str) -> int:
-    states = await content_states(by.node.index, me=by.node_id, holder_timeout=600)
+    states = await take_census(by.node.index, me=by.node_id, holder_timeout=600)
     return next(s.copies for s in states if s.sha256 == sha256)
 
 

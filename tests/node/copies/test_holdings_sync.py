@@ -15,7 +15,7 @@ from copies_helpers import Swarm, Volunteer, document
 
 from indexer import copies as rows
 from mirror.errors import PeerError, SignatureError
-from mirror.node.copies.census import content_states, holder_urls
+from mirror.node.copies.census import take_census, holder_urls
 from mirror.feed.entry import encode_payload
 from mirror.node.copies.holdings import SIGNING_CONTEXT, Announcement, forget_silent, note_contact, pull_holdings
 from tests.servers.local_app import FakeServer
@@ -27,7 +27,7 @@ async def pull(into: Volunteer, source: Volunteer | str) -> int:
 
 
 async def copies_seen(by: Volunteer, timeout: float = 600.0) -> dict[str, int]:
-    states = await content_states(by.node.index, me=by.node_id, holder_timeout=timeout)
+    states = await take_census(by.node.index, me=by.node_id, holder_timeout=timeout)
     return {s.sha256: s.copies for s in states}
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from copies_helpers import Swarm, Volunteer, document
 
 from indexer.records import ContentIn
-from mirror.node.copies.census import content_states, health
+from mirror.node.copies.census import take_census, health
 from mirror.node.copies.holdings import pull_holdings
 from mirror.node.copies.replicate import RoundReport, replicate_round
 from mirror.store.cid import CID
@@ -54,7 +54,7 @@ async def test_volunteers_fill_their_budgets_with_copies_from_live_holders(swarm
     assert len(second.fetched) == 1 and second.used <= 6100
     assert sum(holds(small, c) for c in contents) == 1
     assert (await round_of(small)).fetched == []                        # full: nothing more
-    states = await content_states(small.node.index, me=small.node_id, holder_timeout=600)
+    states = await take_census(small.node.index, me=small.node_id, holder_timeout=600)
     figures = health(states, copies=3, budget=6100)
     assert figures["under_replicated"] == 2 and figures["storage_budget_used"] == second.used
     assert figures["collections"]["c"]["copies"] == {"2": 2, "3": 1}
@@ -76,6 +76,6 @@ async def test_dropping_a_content_keeps_blocks_another_content_shares(swarm: Swa
     kept, gone = (x, y) if shrink.dropped == [y.sha256] else (y, x)
     assert holds(volunteer, kept) and not holds(volunteer, gone)
     assert hashlib.sha256(b"".join(volunteer.node.store.cat(CID.decode(kept.cid)))).hexdigest() == kept.sha256
-    states = {s.sha256: s for s in await content_states(volunteer.node.index, me=volunteer.node_id,
+    states = {s.sha256: s for s in await take_census(volunteer.node.index, me=volunteer.node_id,
                                                          holder_timeout=600)}
     assert states[kept.sha256].held and not states[gone.sha256].held
