@@ -114,3 +114,30 @@ def test_no_class_or_function_name_is_defined_twice() -> None:
                         and not node.name.startswith("_"):
                     seen.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
     assert {name: where for name, where in seen.items() if len(where) > 1} == {}
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+    return found
+
+
+@pytest.mark.parametrize(("where", "forbidden"), [
+    ("indexer", ("mirror", "cli")),
+    ("mirror", ("cli",)),
+    ("mirror/feed", ("mirror.node", "aiohttp")),
+    ("mirror/store", ("mirror.node",)),
+    ("mirror/bundle", ("mirror.node",)),
+    ("mirror/pipeline.py", ("mirror.node",)),
+])
+def test_dependencies_run_one_way(where: str, forbidden: tuple[str, ...]) -> None:
+    """cli -> mirror -> indexer; the feed protocol, the store, bundles and the harvest know no node."""
+    target = ROOT / where
+    paths = [target] if target.is_file() else sorted(target.rglob("*.py"))
+    bad = [f"{p.relative_to(ROOT)}: {name}" for p in paths for name in sorted(_imports(p))
+           if any(name == f or name.startswith(f + ".") for f in forbidden)]
+    assert bad == []
