@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 from typing import Any, Coroutine
 
@@ -56,6 +57,7 @@ from mirror.store import ContentStore
 log = logging.getLogger(__name__)
 STORAGE_TTL = 30.0           # seconds a measured storage_used is reused
 HEALTH_TTL = 2.0             # seconds the copies figures of status are reused
+STOP_GRACE = 10.0            # seconds each step of a stop may take
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -177,11 +179,18 @@ class Node:
         return int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
-        """Stop background work and the server, then close the session and the home (idempotent)."""
+        """Stop background work and the server, then close the session and the home (idempotent).
+
+        Every step is bounded by ``STOP_GRACE`` seconds: a task that does not end when cancelled is
+        logged with its stack, and the stop goes on."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
+            for task in pending:
+                log.error("a node task did not stop within %.0f s: %r\n%s", STOP_GRACE, task,
+                          "".join(_stack(task)))
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -231,6 +240,12 @@ class Node:
                                                             self.settings))
         fields = await status.collect(self.identity, self.index, used=self._storage[1], url=self.url)
         return fields | self._health[1]
+
+
+def _stack(task: asyncio.Task[Any]) -> list[str]:
+    buffer = io.StringIO()
+    task.print_stack(file=buffer)
+    return [buffer.getvalue()]
 
 
 def _host(host: str) -> str:
