@@ -84,7 +84,7 @@ class CheckedReader:
         self.close()
 
 
-class BundleSource:
+class BundleReader:
     """The files of a bundle to read; see the module docstring."""
 
     label: str
@@ -113,7 +113,7 @@ class BundleSource:
         pass
 
 
-class BundleFolder(BundleSource):
+class BundleFolder(BundleReader):
     def __init__(self, root: Path) -> None:
         self.root = root
         self.label = str(root)
@@ -126,7 +126,7 @@ class BundleFolder(BundleSource):
         return open(self.root / name, "rb")
 
 
-class TarSource(BundleSource):
+class TarSource(BundleReader):
     def __init__(self, path: Path) -> None:
         self.label = str(path)
         try:
@@ -163,7 +163,7 @@ def _regular_members(tar: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
     return found
 
 
-def open_bundle(path: Path) -> BundleSource:
+def open_bundle(path: Path) -> BundleReader:
     """The bundle at PATH: a folder or a tar file; ``UsageError`` for anything else."""
     if path.is_dir():
         return BundleFolder(path)

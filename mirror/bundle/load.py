@@ -37,7 +37,7 @@ from indexer import feeds, listing
 from indexer.feeds import ForkRow
 from indexer.index import Index
 from indexer.records import Change, ContentOut
-from mirror.bundle.files import BundleSource, Progress, open_bundle
+from mirror.bundle.files import BundleReader, Progress, open_bundle
 from mirror.bundle.manifest import MAX_MANIFEST_BYTES, FeedRecord, Manifest, parse_manifest
 from mirror.bundle.texts import extract_texts
 from mirror.bundle.verify import (StoredContent, check_files, read_feed, remove_blocks,
@@ -125,7 +125,7 @@ async def import_bundle(home: Home, path: Path, *, progress: Progress | None = N
     return report
 
 
-async def _verify_feeds(source: BundleSource, manifest: Manifest, progress: Progress | None) -> int:
+async def _verify_feeds(source: BundleReader, manifest: Manifest, progress: Progress | None) -> int:
     total, done = sum(f.seq for f in manifest.feeds), 0
     for feed in manifest.feeds:
         done += await asyncio.to_thread(verify_feed, source, feed)
@@ -155,7 +155,7 @@ def _counter(what: str, progress: Progress | None) -> Callable[[int, int], None]
 
 # -- entries ---------------------------------------------------------------------------------------
 
-async def _apply(node: _Home, source: BundleSource, manifest: Manifest, forks: list[ForkRow],
+async def _apply(node: _Home, source: BundleReader, manifest: Manifest, forks: list[ForkRow],
                  report: ImportReport, progress: Progress | None) -> set[str]:
     """Apply every accepted feed; returns the collections whose documents changed."""
     touched: Counter[str] = Counter()
@@ -182,7 +182,7 @@ async def _apply(node: _Home, source: BundleSource, manifest: Manifest, forks: l
     return set(touched)
 
 
-async def _apply_feed(node: _Home, source: BundleSource, feed: FeedRecord, report: ImportReport) -> None:
+async def _apply_feed(node: _Home, source: BundleReader, feed: FeedRecord, report: ImportReport) -> None:
     for _ in range(STALE_RETRIES):
         try:
             return await _apply_feed_once(node, source, feed, report)
@@ -192,7 +192,7 @@ async def _apply_feed(node: _Home, source: BundleSource, feed: FeedRecord, repor
                     hint="another process is syncing this home; run the import again")
 
 
-async def _apply_feed_once(node: _Home, source: BundleSource, feed: FeedRecord,
+async def _apply_feed_once(node: _Home, source: BundleReader, feed: FeedRecord,
                            report: ImportReport) -> None:
     head = await node.merger.head(feed.author)
     common = min(head.seq, feed.seq)           # both chains have an entry there: they must agree
@@ -216,7 +216,7 @@ async def _apply_feed_once(node: _Home, source: BundleSource, feed: FeedRecord,
             return
 
 
-async def _pages(source: BundleSource, feed: FeedRecord) -> AsyncIterator[list[Entry]]:
+async def _pages(source: BundleReader, feed: FeedRecord) -> AsyncIterator[list[Entry]]:
     pages: Iterator[list[Entry]] = read_feed(source, feed)
     while (page := await asyncio.to_thread(next, pages, None)) is not None:
         yield page

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from indexer.feeds import ForkRow
-from mirror.bundle.files import BundleSource, ByteCount
+from mirror.bundle.files import BundleReader, ByteCount
 from mirror.bundle.manifest import EntriesFile, FeedRecord, FileRecord, Manifest
 from mirror.errors import CarError, IntegrityError, MirrorError, PeerError, SignatureError
 from mirror.feed.merge import fork_evidence
@@ -32,7 +32,7 @@ from mirror.store.cid import CID, IDENTITY, RAW
 from mirror.store.exporter import has_dag
 
 
-def check_files(source: BundleSource, manifest: Manifest) -> None:
+def check_files(source: BundleReader, manifest: Manifest) -> None:
     """``IntegrityError`` naming the first file that is missing or has another size."""
     for record in manifest.files():
         size = source.size(record.path)
@@ -43,7 +43,7 @@ def check_files(source: BundleSource, manifest: Manifest) -> None:
                                  f"{record.size}")
 
 
-def _decode(source: BundleSource, record: FileRecord) -> list[Entry]:
+def _decode(source: BundleReader, record: FileRecord) -> list[Entry]:
     if record.size > PAGE_MAX_BYTES:
         raise IntegrityError(f"bundle file {record.path} is larger than a page may be")
     with source.open(record) as reader:
@@ -55,7 +55,7 @@ def _decode(source: BundleSource, record: FileRecord) -> list[Entry]:
         raise IntegrityError(f"bundle file {record.path} is damaged: {exc}") from None
 
 
-def read_page_file(source: BundleSource, record: EntriesFile) -> list[Entry]:
+def read_page_file(source: BundleReader, record: EntriesFile) -> list[Entry]:
     """The entries of one page file, its checksum checked; ``IntegrityError`` otherwise."""
     entries = _decode(source, record)
     if not entries or entries[0].seq != record.first or entries[-1].seq != record.last:
@@ -64,13 +64,13 @@ def read_page_file(source: BundleSource, record: EntriesFile) -> list[Entry]:
     return entries
 
 
-def read_feed(source: BundleSource, feed: FeedRecord) -> Iterator[list[Entry]]:
+def read_feed(source: BundleReader, feed: FeedRecord) -> Iterator[list[Entry]]:
     """The pages of FEED in order (already verified by ``verify_feeds``; checksums re-checked)."""
     for record in feed.files:
         yield read_page_file(source, record)
 
 
-def verify_feed(source: BundleSource, feed: FeedRecord) -> int:
+def verify_feed(source: BundleReader, feed: FeedRecord) -> int:
     """Verify FEED's chain from seq 1 to its head; returns the number of entries."""
     seq, prev, ts = 0, None, None
     for record in feed.files:
@@ -87,7 +87,7 @@ def verify_feed(source: BundleSource, feed: FeedRecord) -> int:
     return seq
 
 
-def verify_forks(source: BundleSource, manifest: Manifest) -> list[ForkRow]:
+def verify_forks(source: BundleReader, manifest: Manifest) -> list[ForkRow]:
     """The bundle's fork evidence, each pair verified (two signed entries, one seq, two hashes)."""
     if manifest.forks is None:
         return []
@@ -111,7 +111,7 @@ class StoredContent:
     new_bytes: int = 0
 
 
-def store_content(source: BundleSource, manifest: Manifest, blocks: BlockStore,
+def store_content(source: BundleReader, manifest: Manifest, blocks: BlockStore,
                   on_read: ByteCount | None = None) -> StoredContent:
     """Verify and store every block of the bundle's CARs, all or nothing (see module docstring)."""
     done = StoredContent()

@@ -45,7 +45,7 @@ from mirror.fetch.guard import AddressPolicy, GuardedConnector, host_of, refusal
 from mirror.fetch.politeness import Politeness
 from mirror.fetch.results import FetchedFile, FetchStats, Page, Skipped, media_type
 from mirror.fetch.retry import RETRY_AFTER_STATUS, RETRYABLE_STATUS, backoff, parse_retry_after
-from mirror.fetch.robots import ROBOTS_MAX, RobotsCache, origin_of
+from mirror.fetch.robots import ROBOTS_MAX, RobotsCache, host_key
 from mirror.fetch.sinks import FileSink, PageSink
 from mirror.settings import Settings
 from indexer.clock import second_time
@@ -198,7 +198,7 @@ class Fetcher:
             try:
                 return await self._follow(url, new_sink, headers, robots, max_redirects, trace)
             except FetchError as exc:
-                host = origin_of(trace.hop)
+                host = host_key(trace.hop)
                 if isinstance(exc, RobotsUnavailable) or not exc.retryable or attempt >= self.retries:
                     self.stats.errors += 1
                     self.stats.host(host).errors += 1
@@ -233,7 +233,7 @@ class Fetcher:
     async def _request(self, url: str, new_sink: Callable[[str], Sink],
                        headers: dict[str, str] | None) -> Result | Skipped | _Redirect:
         assert self._session is not None, "use the Fetcher as 'async with Fetcher(...)'"
-        host = origin_of(url)
+        host = host_key(url)
         async with self._politeness.slot(host):
             self.stats.requests += 1
             self.stats.host(host).requests += 1
@@ -339,9 +339,9 @@ class Fetcher:
 
     # ------------------------------------------------------------------ robots.txt
 
-    async def _load_robots(self, origin: str) -> str | None:
-        """robots.txt text for ``origin``; None when it is gone (no rules)."""
-        result = await self._fetch(f"{origin}/robots.txt",
+    async def _load_robots(self, host: str) -> str | None:
+        """robots.txt text for ``host``; None when it is gone (no rules)."""
+        result = await self._fetch(f"{host}/robots.txt",
                                    lambda hop: PageSink(hop, ROBOTS_MAX, truncate=True), None,
                                    robots=False, max_redirects=ROBOTS_REDIRECTS)
         if isinstance(result, Skipped):

@@ -1,4 +1,5 @@
-"""robots.txt, fetched once per origin and obeyed (RFC 9309 spirit), parsed with protego.
+"""robots.txt, fetched once per host (scheme, name and port) and obeyed (RFC 9309 spirit), read by
+protego.
 
 What the answer to ``GET /robots.txt`` means:
 
@@ -35,7 +36,7 @@ ROBOTS_MAX = 512 * 1024          # RFC 9309: parse at least 500 KiB
 UNREACHABLE_HOLD = 60.0          # seconds a host with an unreachable robots.txt is held back
 
 
-def origin_of(url: str) -> str:
+def host_key(url: str) -> str:
     """``scheme://host:port`` of a URL, lower-cased, with the port always written."""
     u = URL(url)
     return f"{(u.scheme or '').lower()}://{(u.host or '').lower()}:{u.port}"
@@ -57,7 +58,7 @@ def _parse(text: str) -> Protego | None:
 
 
 class RobotsCache:
-    """Rules per origin, loaded on first use with ``load(origin) -> text | None`` (None: no rules)."""
+    """Rules per host, loaded on first use with ``load(host) -> text | None`` (None: no rules)."""
 
     def __init__(self, user_agent: str, load: Callable[[str], Awaitable[str | None]],
                  on_delay: Callable[[str, float], None]) -> None:
@@ -71,29 +72,29 @@ class RobotsCache:
         """True when robots.txt allows ``url``; raises ``RobotsUnavailable`` while the host is held."""
         if URL(url).path == "/robots.txt":
             return True
-        origin = origin_of(url)
-        rules = await self._rules_for(origin)
+        host = host_key(url)
+        rules = await self._rules_for(host)
         if rules.failure is not None:
-            raise RobotsUnavailable(f"{origin}/robots.txt is unreachable ({rules.failure}); "
+            raise RobotsUnavailable(f"{host}/robots.txt is unreachable ({rules.failure}); "
                                     "the host is held back", retryable=True) from rules.failure
         return rules.parser is None or rules.parser.can_fetch(url, self.user_agent)
 
     def _stale(self, rules: _Rules | None) -> bool:
         return rules is None or (rules.failure is not None and time.monotonic() >= rules.until)
 
-    async def _rules_for(self, origin: str) -> _Rules:
-        rules = self._rules.get(origin)
+    async def _rules_for(self, host: str) -> _Rules:
+        rules = self._rules.get(host)
         if not self._stale(rules):
             return rules  # type: ignore[return-value]
-        async with self._locks.setdefault(origin, asyncio.Lock()):
-            rules = self._rules.get(origin)
+        async with self._locks.setdefault(host, asyncio.Lock()):
+            rules = self._rules.get(host)
             if self._stale(rules):
-                rules = self._rules[origin] = await self._fetch(origin)
+                rules = self._rules[host] = await self._fetch(host)
         return rules  # type: ignore[return-value]
 
-    async def _fetch(self, origin: str) -> _Rules:
+    async def _fetch(self, host: str) -> _Rules:
         try:
-            text = await self._load(origin)
+            text = await self._load(host)
         except AddressRefused:
             raise                    # not a robots.txt answer: the host may not be contacted at all
         except FetchError as exc:
@@ -104,13 +105,13 @@ class RobotsCache:
             return _Rules()
         parser = _parse(text)
         if parser is not None:
-            self._apply_delay(origin, parser)
+            self._apply_delay(host, parser)
         return _Rules(parser=parser)
 
-    def _apply_delay(self, origin: str, parser: Protego) -> None:
+    def _apply_delay(self, host: str, parser: Protego) -> None:
         delay = parser.crawl_delay(self.user_agent) or 0.0
         rate = parser.request_rate(self.user_agent)
         if rate and rate.requests:
             delay = max(delay, rate.seconds / rate.requests)
         if delay > 0:
-            self._on_delay(origin, float(delay))
+            self._on_delay(host, float(delay))
