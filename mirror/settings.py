@@ -182,6 +182,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("node", "ipni_announce", "list", [],
             "IPNI indexer URLs told of each new advertisement (PUT URL/announce), e.g. "
             "https://cid.contact; empty announces nowhere (indexers may still poll)."),
+    Setting("node", "gateways", "list", [],
+            "Trustless IPFS gateways get and replication may also fetch blocks from (every block "
+            "verified), e.g. https://trustless-gateway.link; empty asks only openmirror peers."),
     # pinning
     Setting("pinning", "endpoint", "str", "", "IPFS Pinning Service API endpoint for remote pinning."),
     Setting("pinning", "token", "str", "", "Bearer token for the pinning service."),

@@ -31,6 +31,7 @@ import multiformats.multibase  # noqa: F401 - rare CID bases: its first import r
 from aiohttp import web         # which must not happen on the loop, inside a request
 
 from indexer.index import Index
+from indexer.records import Change
 from mirror import held
 from mirror.errors import UsageError
 from mirror.feed.identity import Identity
@@ -43,7 +44,11 @@ from mirror.node.copies.holdings import holdings_routes
 from mirror.node.copies.upkeep import Upkeep
 from mirror.node.gateway.routes import gateway_routes
 from mirror.node.http import problem_middleware
+from mirror.node.ipni.http import ipni_routes
+from mirror.node.ipni.keeper import IpniKeeper
 from mirror.node.limits import MAX_JSON_REQUEST, RateLimiter, Timeouts, limiter_for
+from mirror.node.routing.api import routing_routes
+from mirror.node.routing.known import KnownProviders
 from mirror.node.sync.client import client_session
 from mirror.node.sync.gossip import Gossip
 from mirror.node.sync.peers import CONFIGURED, PeerBook, normalize_url
@@ -86,6 +91,8 @@ class Node:
     syncer: Syncer                 # pulls from peers
     gossip: Gossip                 # background syncs and notifies
     upkeep: Upkeep                 # background copies work: holdings, replication, audits, pinning
+    known: KnownProviders          # what the delegated router answers
+    ipni: IpniKeeper               # the IPNI advertisement chain of what is held here
     session: aiohttp.ClientSession
 
     def __init__(self, home: Home, *, listen: str | None = None, peers: list[str] | None = None,
@@ -118,6 +125,11 @@ class Node:
         try:
             services = await self._exit.enter_async_context(open_home(self.home))
             self._build(services.identity, services.store, services.index)
+            self.ipni = await IpniKeeper.open(self.home.path / "ipni", self.identity, self.index,
+                                              self.store, self.session, url=lambda: self.url,
+                                              indexers=list(self.settings.node.ipni_announce))
+            self._exit.push_async_callback(self.ipni.close)
+            self.index.add_listener(self._on_changes)
             for url in self.configured_peers:
                 await self.book.add(url, CONFIGURED)
         except BaseException:
@@ -139,7 +151,9 @@ class Node:
         self.gossip = Gossip(self.book, self.syncer, self.session, self.settings, self.spawn,
                              me=identity.node_id, public_url=self.public_url)
         self.upkeep = Upkeep(index, store, identity, self.session, self.book, self.settings,
-                             public_url=lambda: self.url)
+                             public_url=lambda: self.url, held_changed=lambda: self.ipni.wake())
+        self.known = KnownProviders(index, store, identity, url=self.public_url,
+                                    holder_timeout=lambda: float(node.holder_timeout))
         self.syncer.on_applied, self.syncer.on_synced = self.gossip.applied, self.upkeep.synced
 
     def public_url(self) -> str | None:
@@ -160,6 +174,7 @@ class Node:
         self.serving = True
         self.spawn(self.gossip.run())
         self.spawn(self._reconcile_then_upkeep())
+        self.spawn(self.ipni.run())
         log.info("node %s serving on %s", self.identity.node_id, self.url)
 
     async def _reconcile_then_upkeep(self) -> None:
@@ -198,6 +213,10 @@ class Node:
         if self._opened:
             await self._exit.aclose()
             self._opened = False
+
+    async def _on_changes(self, changes: list[Change]) -> None:
+        if any(c.kind != "retracted" for c in changes):
+            self.ipni.wake()                 # new documents may bring contents held here
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run CORO in the background until it ends or the node stops."""
@@ -264,4 +283,7 @@ def build_app(node: Node) -> web.Application:
     audit_routes(app, node.store, node.identity)
     gateway_routes(app, node.store, node.index, limiter_for(node.settings.node.upload_rate))
     web_routes(app, Site(node.identity, node.index, node.store, node.settings, url=lambda: node.url))
+    routing_routes(app, node.known.providers, node.known.peers,
+                   max_ttl=int(float(node.settings.node.holder_timeout)))
+    ipni_routes(app, node.ipni.publisher)
     return app

@@ -53,7 +53,8 @@ async def get_content(home: Home, cid: CID, *, peers: Iterable[str] = (),
         store = services.store
         stats, holders = None, None
         if not await asyncio.to_thread(store.has_all, cid):
-            candidates = [*peers, *home.settings.node.peers, *await known_peers(services.index)]
+            candidates = [*peers, *home.settings.node.peers, *await known_peers(services.index),
+                          *home.settings.node.gateways]
             holders = await find_holders(cid, candidates)
             if not holders:
                 raise ContentUnavailable(f"no peer holds {cid}", hint=_hint(candidates))

@@ -49,9 +49,10 @@ class Upkeep:
 
     def __init__(self, index: Index, store: ContentStore, identity: Identity,
                  session: aiohttp.ClientSession, book: PeerBook, settings: Settings, *,
-                 public_url: Callable[[], str]) -> None:
+                 public_url: Callable[[], str], held_changed: Callable[[], None] = lambda: None) -> None:
         self.index, self.store, self.identity, self.session = index, store, identity, session
         self.book, self.settings, self.public_url = book, settings, public_url
+        self.held_changed = held_changed    # told when a round fetched or dropped contents
         self._wake = asyncio.Event()
         self._published = -1.0              # loop time of our last announcement
         self.rounds = 0                     # replication rounds run (for tests and status)
@@ -86,11 +87,14 @@ class Upkeep:
         """One round, then publish when it changed what is held or the heartbeat is due; returns
         True when the round fetched something."""
         peers = [p.url for p in await self.book.all() if not self.book.in_backoff(p)][:FALLBACK_PEERS]
+        peers += list(self.settings.node.gateways)          # trustless gateways the operator named
         report = await replicate_round(self.index, self.store, self.session, me=self.identity.node_id,
                                        settings=self.settings, peers=peers)
         self.rounds += 1
         for failure in report.failed:
             log.info("replication of %s failed: %s", failure["sha256"][:16], failure["error"])
+        if report.changed:
+            self.held_changed()
         now = asyncio.get_running_loop().time()
         if report.changed or now - self._published >= self._holder_timeout() / 3:
             await holdings.publish_holdings(self.index, self.identity, url=self.public_url(), budget=report.budget,

@@ -94,19 +94,27 @@ class _Draft:
 class IpniPublisher:
     """The advertisement chain in STORE_DIR, signed by SIGNER for the provider at URLS.
 
-    URLS are the node's public base URLs (``ConfigError`` if one cannot be a provider address).
+    URLS are the node's public base URLs, or a function giving them (``ConfigError`` if one cannot
+    be a provider address).
     ON_HEAD, if given, is called with each new head CID (an announcer: it must not block).
     """
 
-    def __init__(self, store_dir: Path, signer: Signer, urls: Sequence[str], *,
+    def __init__(self, store_dir: Path, signer: Signer, urls: Sequence[str] | Callable[[], Sequence[str]], *,
                  on_head: Callable[[CID], None] | None = None,
                  chunk_entries: int = CHUNK_ENTRIES, ad_entries: int = MAX_AD_ENTRIES) -> None:
         self.chain = Chain(store_dir)
         self.signer = signer
-        self.addrs = [url_to_multiaddr(u) for u in urls]
+        self._urls = urls if callable(urls) else (lambda fixed=tuple(urls): fixed)
+        if not callable(urls):
+            _ = self.addrs                       # a URL that cannot be a provider fails here
         self.on_head = on_head
         self.chunk_entries, self.ad_entries = chunk_entries, ad_entries
         self._lock = asyncio.Lock()
+
+    @property
+    def addrs(self) -> list[str]:
+        """The provider addresses of the node's URLs now (a node learns its port once it serves)."""
+        return [url_to_multiaddr(u) for u in self._urls()]
 
     async def head(self) -> ChainHead | None:
         return await asyncio.to_thread(self.chain.head)
