@@ -182,6 +182,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("node", "ipni_announce", "list", [],
             "IPNI indexer URLs told of each new advertisement (PUT URL/announce), e.g. "
             "https://cid.contact; empty announces nowhere (indexers may still poll)."),
+    Setting("node", "gateway_in_flight", "int", 512,
+            "Requests under /ipfs/ answered at once; past it clients get 429 with Retry-After (0: no cap)."),
     Setting("node", "gateways", "list", [],
             "Trustless IPFS gateways get and replication may also fetch blocks from (every block "
             "verified), e.g. https://trustless-gateway.link; empty asks only openmirror peers."),

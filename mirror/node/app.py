@@ -281,7 +281,8 @@ def build_app(node: Node) -> web.Application:
                         admin_token=lambda: str(node.settings.node.admin_token)))
     holdings_routes(app, node.index, node.identity.node_id)
     audit_routes(app, node.store, node.identity)
-    gateway_routes(app, node.store, node.index, limiter_for(node.settings.node.upload_rate))
+    gateway_routes(app, node.store, node.index, limiter_for(node.settings.node.upload_rate),
+                   max_in_flight=int(node.settings.node.gateway_in_flight))
     web_routes(app, Site(node.identity, node.index, node.store, node.settings, url=lambda: node.url))
     routing_routes(app, node.known.providers, node.known.peers,
                    max_ttl=int(float(node.settings.node.holder_timeout)))

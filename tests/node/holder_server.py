@@ -20,6 +20,7 @@ from aiohttp import ClientSession, web
 from indexer.index import Index
 from indexer.records import ContentIn, DocumentIn
 from mirror.home import Home
+from mirror.node.gateway.request import GATEWAY, GatewayState
 from mirror.node.gateway.routes import gateway_routes
 from mirror.node.limits import limiter_for
 from mirror.settings import Settings
@@ -62,9 +63,11 @@ class HolderNode:
             await self.index.close()
 
 
-async def make_node(path: Path, *, with_index: bool = False, upload_rate: int = 0) -> HolderNode:
+async def make_node(path: Path, *, with_index: bool = False, upload_rate: int = 0,
+                    in_flight: int = 0) -> HolderNode:
     home = Home.open(path)
     home.settings.set("node.upload_rate", upload_rate)
+    home.settings.set("node.gateway_in_flight", in_flight)
     index = await Index.open(home.db_path) if with_index else None
     return HolderNode(home, open_store(home), index, home.settings)
 
@@ -77,7 +80,11 @@ class HolderServer(FakeServer):
         super().__init__()
         self.node = node
         self.app.middlewares.extend(middlewares)
-        gateway_routes(self.app, node.store, node.index, limiter_for(node.settings.node.upload_rate))
+        gateway_routes(self.app, node.store, node.index, limiter_for(node.settings.node.upload_rate),
+                       max_in_flight=int(node.settings.node.gateway_in_flight))
+
+    def node_state(self) -> GatewayState:
+        return self.app[GATEWAY]
 
     def blocks_served(self) -> int:
         return sum(1 for seen in self.requests if seen.query.get("format") == "raw")

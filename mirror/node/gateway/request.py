@@ -77,6 +77,8 @@ class GatewayState:
     store: ContentStore
     index: "Index | None" = None
     limiter: UploadLimiter | None = None
+    max_in_flight: int = 0            # requests answered at once; past it a 429 (0: no cap)
+    in_flight: int = 0
 
 
 GATEWAY = web.AppKey("openmirror_gateway", GatewayState)

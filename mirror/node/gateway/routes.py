@@ -41,10 +41,12 @@ UNSUPPORTED_TYPES = frozenset({"application/x-tar", "application/vnd.ipld.dag-js
 
 
 def gateway_routes(app: web.Application, store: ContentStore, index: Index | None = None,
-                   limiter: UploadLimiter | None = None) -> None:
+                   limiter: UploadLimiter | None = None, *, max_in_flight: int = 0) -> None:
     """Register ``/ipfs/{cid}`` and ``/ipfs/{cid}/{path}`` (GET, HEAD, OPTIONS) on ``app``:
-    content from STORE, file names from INDEX, bodies through LIMITER (``node.upload_rate``)."""
-    app[GATEWAY] = GatewayState(store, index, limiter)
+    content from STORE, file names from INDEX, bodies through LIMITER (``node.upload_rate``), at
+    most MAX_IN_FLIGHT answers at once (``node.gateway_in_flight``; past it, 429 with
+    ``Retry-After``: IPFS clients put the provider in cooldown instead of queueing on it)."""
+    app[GATEWAY] = GatewayState(store, index, limiter, max_in_flight)
     add_renderer(app, GATEWAY_PREFIX, problem_response)
     for route in ("/ipfs/{cid}", "/ipfs/{cid}/{path:.*}"):
         app.router.add_get(route, handle)
@@ -57,6 +59,16 @@ async def handle_options(request: web.Request) -> web.Response:
 
 async def handle(request: web.Request) -> web.StreamResponse:
     state = request.app[GATEWAY]
+    if state.max_in_flight and state.in_flight >= state.max_in_flight:
+        raise Problem(429, "this gateway is busy; retry shortly", headers={"Retry-After": "1"})
+    state.in_flight += 1
+    try:
+        return await _answer(request, state)
+    finally:
+        state.in_flight -= 1
+
+
+async def _answer(request: web.Request, state: GatewayState) -> web.StreamResponse:
     if request.headers.get("Service-Worker", "").strip().lower() == "script":
         raise Problem(400, "service worker registration is not allowed on /ipfs/")
     target = parse_target(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from mirror.node.gateway.routes import accepted_types, negotiate
 from mirror.node.gateway.request import GATEWAY, Problem
 from mirror.node.limits import UploadLimiter
 from mirror.store.cid import CID, RAW
+from tests.node.node_helpers import wait_for
 
 RAW_TYPE = "application/vnd.ipld.raw"
 PROBE = "bafkqaaa"
@@ -167,3 +169,28 @@ async def test_dot_segments_are_refused(gateway, http) -> None:
     for path in (f"/ipfs/{cid}/a/../b", f"/ipfs/{cid}/./b", f"/ipfs/{cid}/a/%2E%2E/b"):
         async with http.get(URL(gateway.url + path, encoded=True)) as resp:
             assert resp.status == 400 and "not allowed" in await resp.text(), path
+
+
+async def test_a_busy_gateway_says_429_with_retry_after_then_serves_again(tmp_path: Path, http) -> None:
+    """Past node.gateway_in_flight answers at once, an IPFS client is told to come back (Kubo and
+    Rainbow put the provider in cooldown) instead of queueing on a node already at work."""
+    node = await make_node(tmp_path / "busy", upload_rate=100_000, in_flight=2)
+    server = await HolderServer(node).start()
+    try:
+        cid = put(server, b"x" * 150_000)          # past the 64 KiB burst: ~1 s a body at 100 kB/s
+        url = f"{server.url}/ipfs/{cid}?format=raw"
+        slow = [asyncio.create_task(_status(http, url)) for _ in range(2)]
+        await wait_for(lambda: server.node_state().in_flight == 2, what="two answers in flight")
+        async with http.get(url) as resp:
+            assert resp.status == 429 and resp.headers["Retry-After"] == "1"
+            assert resp.headers["Access-Control-Allow-Origin"] == "*"
+        assert await asyncio.gather(*slow) == [200, 200]
+        assert await _status(http, f"{server.url}/ipfs/{PROBE}?format=raw") == 200
+    finally:
+        await server.close()
+
+
+async def _status(http, url: str) -> int:
+    async with http.get(url) as resp:
+        await resp.read()
+        return resp.status
