@@ -43,6 +43,8 @@ KINDS = ["oai-pmh", "sitemap", "site", "ckan", "archive-org", "manifest", "folde
 @click.option("--depth", type=click.IntRange(min=0), default=3, show_default=True,
               help="Link depth for a website crawl.")
 @click.option("--profile", help="UnixFS import profile (default: the store.profile setting).")
+@click.option("--ipfs-api", metavar="URL",
+              help="Also import and pin every file in this Kubo node (default: store.ipfs_api).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object on stdout.")
 @pass_app
 @handle_errors
@@ -51,6 +53,7 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
                limit: int | None, dry_run: bool,
                per_host: int | None, delay: float | None, concurrency: int | None,
                ignore_robots: bool, allow_private: bool, depth: int, profile: str | None,
+               ipfs_api: str | None,
                as_json: bool) -> None:
     """Mirror an openly licensed collection into the local store and index.
 
@@ -77,7 +80,7 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
                             licenses=list(licenses) or None, limit=limit, dry_run=dry_run,
                             per_host=per_host, delay=delay, concurrency=concurrency,
                             obey_robots=False if ignore_robots else None, max_depth=depth,
-                            profile=profile, allow_private=allow_private)
+                            profile=profile, allow_private=allow_private, ipfs_api=ipfs_api)
     home = app.home
     show_bar = sys.stderr.isatty() and not as_json
     summary = _run_with_progress(home, source, options, show_bar)

@@ -20,14 +20,15 @@ import asyncio
 import json
 import logging
 import time
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
 from indexer.index import Index
 from indexer.transaction import Transaction
-from indexer.records import CollectionIn, DocumentIn, RecordState
+from indexer.records import CollectionIn, ContentIn, DocumentIn, RecordState
 from mirror import licenses
-from mirror.errors import MirrorError
+from mirror.errors import KuboError, MirrorError
 from mirror.fetch.fetcher import Fetcher
 from mirror.fetch.guard import harvest_policy
 from mirror.batch import GroupCommit, StateRow, StatusRow, status_reader
@@ -39,8 +40,13 @@ from mirror.services import open_home
 from mirror.sources import SourceOptions, open_source
 from mirror.sources.admission import Admission
 from mirror.sources.base import Checkpoint, Record
+from mirror.settings import Settings
 from mirror.store import ContentStore
+from mirror.store.cid import CID
 from indexer.clock import stamp_time
+
+if TYPE_CHECKING:
+    from mirror.store.kubo import KuboClient
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +76,7 @@ class MirrorOptions:
     max_depth: int = 3
     profile: str | None = None
     allow_private: bool = False            # --allow-private (implied when the source is on one)
+    ipfs_api: str | None = None            # --ipfs-api: also import and pin in Kubo (store.ipfs_api)
 
 
 ProgressFn = Callable[[Outcome, int | None], None]   # (outcome, total known so far)
@@ -128,9 +135,9 @@ async def mirror_collection(home: Home, location: str, options: MirrorOptions,
         collection = options.collection or source.default_collection()
         summary = Summary(collection=collection, source=location, kind=source.kind,
                           dry_run=options.dry_run, allow_private=fetcher.policy.allow_private)
-        async with open_home(home) as services:
+        async with _kubo(settings, options) as kubo, open_home(home) as services:
             run = _Run(home, services.index, services.store, fetcher, source, collection, options,
-                       summary, progress)
+                       summary, progress, kubo)
             try:
                 await run.execute()
             except MirrorError as exc:
@@ -140,10 +147,26 @@ async def mirror_collection(home: Home, location: str, options: MirrorOptions,
     return summary
 
 
+@asynccontextmanager
+async def _kubo(settings: Settings, options: MirrorOptions) -> AsyncIterator["KuboClient | None"]:
+    """The Kubo node to import into (``--ipfs-api`` or ``store.ipfs_api``), checked reachable before
+    anything is harvested (``NotReady``, exit 3, when it is not); None without one."""
+    url = options.ipfs_api or settings.store.ipfs_api
+    if not url:
+        yield None
+        return
+    from mirror.store.kubo import KuboClient
+
+    async with KuboClient(url, settings.store.ipfs_api_auth or None) as kubo:
+        await kubo.version()
+        yield kubo
+
+
 class _Run:
     def __init__(self, home: Home, index: Index, store: ContentStore, fetcher: Fetcher, source: Any,
                  collection: str, options: MirrorOptions, summary: Summary,
-                 progress: ProgressFn | None) -> None:
+                 progress: ProgressFn | None, kubo: "KuboClient | None" = None) -> None:
+        self.store, self.kubo = store, kubo
         self.home, self.index, self.fetcher, self.source = home, index, fetcher, source
         self.collection, self.options, self.summary = collection, options, summary
         self.progress = progress
@@ -275,7 +298,23 @@ class _Run:
         finally:
             got.blocks.abort()               # a no-op once the write committed them
         assert upserted is not None
+        refused = await self._push(record, got.contents) if self.kubo is not None else None
+        if refused is not None:
+            return failed(refused)
         return Outcome(Kind(upserted.status), bytes=got.bytes)
+
+    async def _push(self, record: Record, contents: list[ContentIn]) -> str | None:
+        """Import and pin CONTENTS in Kubo (its roots must be ours). A refusal fails the record (kept
+        here) so that a rerun pushes it again; returns why. Kubo gone stops the run (NotReady)."""
+        assert self.kubo is not None
+        try:
+            for content in contents:
+                await self.kubo.push(self.store.blocks, CID.decode(content.cid))
+        except KuboError as exc:
+            reason = f"kubo: {exc}"
+            await self._status(record, Kind.FAILED, reason)
+            return reason
+        return None
 
     def _document(self, record: Record, decision: licenses.LicenseDecision, got: Collected) -> DocumentIn:
         """The one DocumentIn of RECORD: its metadata, licence, contents and their provenance."""

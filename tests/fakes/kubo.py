@@ -36,11 +36,13 @@ import asyncio
 import json
 import re
 import tempfile
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterator
 from urllib.parse import unquote_plus
 
+import pytest
 from aiohttp import web
 
 from mirror.errors import MirrorError
@@ -404,3 +406,18 @@ def _missing(store: BlockStore, cid: CID):  # type: ignore[no-untyped-def]
             return
         if current.codec != RAW:
             stack += [CID.from_bytes(link.hash) for link in decode_node(store.get(current)).links]
+
+
+@pytest.fixture
+def kubo(tmp_path: Path) -> Iterator[FakeKubo]:
+    """The fake Kubo on its own event loop in a thread (the CLI runs its own loop)."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    fake = FakeKubo(tmp_path / "kubo")
+    asyncio.run_coroutine_threadsafe(fake.__aenter__(), loop).result(10)
+    yield fake
+    asyncio.run_coroutine_threadsafe(fake.__aexit__(None, None, None), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    loop.close()

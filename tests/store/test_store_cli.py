@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID
-from tests.fakes.kubo import FakeKubo
+from tests.fakes.kubo import FakeKubo, kubo  # noqa: F401  (fixture)
 
 HELLO_V1 = "bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e"
 HELLO_V0 = "Qmf412jQZiuVUtdgnB36FXFX7xg5V6KEbSJ4dpQuhkLyfD"
@@ -126,21 +126,6 @@ def test_add_with_a_missing_directory_flag(cli_run, home_dir: Path, planets: Pat
 
 
 # --- add with Kubo ------------------------------------------------------------------------------
-
-@pytest.fixture
-def kubo(tmp_path: Path):
-    """The fake Kubo on its own event loop in a thread (the CLI runs its own loop)."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    fake = FakeKubo(tmp_path / "kubo")
-    asyncio.run_coroutine_threadsafe(fake.__aenter__(), loop).result(10)
-    yield fake
-    asyncio.run_coroutine_threadsafe(fake.__aexit__(None, None, None), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    loop.close()
-
 
 def test_add_pushes_and_pins_in_kubo(cli_run, kubo: FakeKubo, hello: Path, planets: Path) -> None:
     result = cli_run("add", "--ipfs-api", kubo.url, str(hello), "-r", str(planets))
