@@ -385,6 +385,15 @@ async def held_sha256s(conn: AsyncConnection) -> list[str]:
     return [s for s, _cid in await held_contents(conn)]
 
 
+async def held_contents_after(conn: AsyncConnection, after: str, limit: int) -> list[tuple[str, str]]:
+    """Up to LIMIT (sha256, cid) of contents held here with a sha256 above AFTER, in order."""
+    rows = await conn.execute(select(contents.c.sha256, contents.c.cid)
+                              .join(held, held.c.content_id == contents.c.id)
+                              .where(contents.c.sha256 > after)
+                              .order_by(contents.c.sha256).limit(limit))
+    return [(s, c) for s, c in rows]
+
+
 async def held_contents(conn: AsyncConnection) -> list[tuple[str, str]]:
     """(sha256, cid) of every content marked fully held here."""
     rows = await conn.execute(select(contents.c.sha256, contents.c.cid)

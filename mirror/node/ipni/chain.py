@@ -105,6 +105,12 @@ class Chain:
         with self._connect() as conn:
             return {key for (key,) in conn.execute("SELECT key FROM contents")}
 
+    def keys_after(self, after: str, limit: int) -> list[str]:
+        """Up to LIMIT advertised keys greater than AFTER, in order (a page of ``keys``)."""
+        with self._connect() as conn:
+            return [key for (key,) in conn.execute(
+                "SELECT key FROM contents WHERE key > ? ORDER BY key LIMIT ?", (after, limit))]
+
     def members(self, context: bytes) -> list[tuple[str, bytes]]:
         """The (key, multihashes) advertised under CONTEXT."""
         with self._connect() as conn:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,7 +29,7 @@ from indexer.index import Index
 from mirror.errors import MirrorError
 from mirror.feed.identity import Identity
 from mirror.node.ipni.announce import Announcer
-from mirror.node.ipni.publisher import IpniPublisher
+from mirror.node.ipni.publisher import IpniPublisher, held_dags
 from mirror.node.routing.multiaddr import url_to_multiaddr
 from mirror.node.routing.peerid import peer_id
 from mirror.store import ContentStore
@@ -37,6 +37,8 @@ from mirror.store.cid import CID
 
 log = logging.getLogger(__name__)
 RECHECK = 600.0        # seconds between reconciles when nothing woke the keeper
+PAGE = 5000            # keys read at a time from the index and from the chain
+BATCH = 1000           # contents advertised (or withdrawn) per publication
 SETTLE = 1.0           # seconds a burst of wakes settles into one reconcile
 
 
@@ -65,18 +67,74 @@ class IpniKeeper:
         """Reconcile soon: what this node holds changed."""
         self._wake.set()
 
-    async def reconcile(self) -> list[CID]:
-        """Make the chain advertise exactly the contents held here now."""
-        async with self.index.read() as conn:
-            held = await copy_rows.held_contents(conn)
-        roots = {}
-        for sha256, text in held:
-            try:
-                roots[sha256] = CID.decode(text)
-            except MirrorError:
-                continue
+    async def reconcile(self) -> int:
+        """Make the chain advertise exactly the contents held here now; returns how many contents
+        it advertised or withdrew. The held contents and the advertised keys are walked side by
+        side in sha256 order, a page at a time: memory follows ``PAGE``, not what the node holds."""
+        fresh: list[tuple[str, CID]] = []
+        gone: list[str] = []
+        changed = 0
+        async for key, root, advertised in self._sides():
+            if root is not None and not advertised:
+                fresh.append((key, root))
+            elif root is None and advertised:
+                gone.append(key)
+            if len(fresh) >= BATCH or len(gone) >= BATCH:
+                changed += await self._publish(fresh, gone)
+        changed += await self._publish(fresh, gone)
         self.reconciles += 1
-        return await self.publisher.reconcile(roots, self.store.blocks)
+        return changed
+
+    async def _publish(self, fresh: list[tuple[str, CID]], gone: list[str]) -> int:
+        count = len(fresh) + len(gone)
+        if gone:
+            await self.publisher.publish(removed=list(gone))
+        if fresh:
+            contents = await asyncio.to_thread(held_dags, self.store.blocks, list(fresh))
+            await self.publisher.publish(added=contents)
+        fresh.clear()
+        gone.clear()
+        return count
+
+    async def _sides(self) -> AsyncIterator[tuple[str, CID | None, bool]]:
+        """(key, root when held here, whether advertised) for every key of either side, in order."""
+        held, ads = self._held(), self._advertised()
+        h, a = await anext(held, None), await anext(ads, None)
+        while h is not None or a is not None:
+            if a is None or (h is not None and h[0] < a):
+                assert h is not None
+                yield h[0], h[1], False
+                h = await anext(held, None)
+            elif h is None or a < h[0]:
+                yield a, None, True
+                a = await anext(ads, None)
+            else:
+                yield a, h[1], True
+                h, a = await anext(held, None), await anext(ads, None)
+
+    async def _held(self) -> AsyncIterator[tuple[str, CID]]:
+        after = ""
+        while True:
+            async with self.index.read() as conn:
+                page = await copy_rows.held_contents_after(conn, after, PAGE)
+            for sha256, text in page:
+                try:
+                    yield sha256, CID.decode(text)
+                except MirrorError:
+                    continue
+            if len(page) < PAGE:
+                return
+            after = page[-1][0]
+
+    async def _advertised(self) -> AsyncIterator[str]:
+        after = ""
+        while True:
+            page = await asyncio.to_thread(self.publisher.chain.keys_after, after, PAGE)
+            for key in page:
+                yield key
+            if len(page) < PAGE:
+                return
+            after = page[-1]
 
     async def run(self) -> None:
         """Reconcile now, then whenever woken (or every ``RECHECK`` seconds), until cancelled."""

@@ -159,7 +159,7 @@ class IpniPublisher:
         fresh = [key for key in held if key not in advertised]
         for start in range(0, len(fresh), batch):
             keys = fresh[start:start + batch]
-            contents = await asyncio.to_thread(_held_contents, blocks, [(k, held[k]) for k in keys])
+            contents = await asyncio.to_thread(held_dags, blocks, [(k, held[k]) for k in keys])
             new += await self.publish(added=contents)
         return new
 
@@ -196,7 +196,7 @@ class IpniPublisher:
         draft.count += 1
 
 
-def _held_contents(blocks: BlockStore, pairs: list[tuple[str, CID]]) -> list[HeldDag]:
+def held_dags(blocks: BlockStore, pairs: list[tuple[str, CID]]) -> list[HeldDag]:
     """The HeldDag of each (key, root) whose DAG is complete in BLOCKS (others are skipped)."""
     out = []
     for key, root in pairs:
