@@ -14,10 +14,12 @@ Outcomes (a record skipped for its licence, unchanged, gone) are never raised: s
     │   ├── NotACollection              SOURCE is not a collection we can harvest
     │   └── BlockTooLarge               a block over the 2 MiB limit
     ├── NotReady (RuntimeError)         exit 3   environment not ready (Kubo down, schema too new)
+    ├── DiskFull (OSError)              exit 3   no space left on the disk holding the home
     ├── NotFound (LookupError)          exit 1   no such content, locally or on any peer
     │   ├── BlockNotFound               a block of the DAG is not in the local store (``cid``)
     │   ├── PathNotFound                no such name inside a UnixFS directory
     │   └── ContentUnavailable          no peer holds the content (or some of its blocks)
+    ├── BudgetExceeded                  exit 1   a fetch passed the bytes the storage budget left it
     ├── FetchError (OSError)            exit 1   a network fetch failed (``retryable`` tells)
     │   ├── TooLarge                    the decoded body passed the size cap
     │   ├── RedirectLoop, TooManyRedirects
@@ -40,6 +42,9 @@ Outcomes (a record skipped for its licence, unchanged, gone) are never raised: s
 """
 
 from __future__ import annotations
+
+import errno
+import os
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -88,6 +93,39 @@ class NotReady(MirrorError, RuntimeError):
 
 class NotFound(MirrorError, LookupError):
     pass
+
+
+# --- the environment ------------------------------------------------------------------------------
+#   MirrorError ── DiskFull (OSError)   exit 3   a write failed for want of space (ENOSPC, EDQUOT,
+#                                                EFBIG); the message names the disk, never the file
+#                                                being read, and nothing stored is lost
+
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+FREE_SPACE_HINT = "free some space, then run the same command again: it resumes where it stopped"
+
+
+class DiskFull(MirrorError, OSError):
+    exit_code = EXIT_NOT_READY
+
+    def __init__(self, message: str, *, hint: str | None = FREE_SPACE_HINT) -> None:
+        super().__init__(message, hint=hint)
+        self.errno = errno.ENOSPC
+        self.strerror = message
+
+
+def disk_full(exc: BaseException, where: object) -> "DiskFull | None":
+    """The ``DiskFull`` an OSError means (writing to WHERE, a path or a name), or None."""
+    if isinstance(exc, DiskFull):
+        return exc
+    if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
+        return DiskFull(f"no space left on the disk holding {where} ({os.strerror(exc.errno)})")
+    return None
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True for our DiskFull, the index's (``indexer.errors.DiskFull``, errno ENOSPC too) and a
+    bare OSError that means the disk is full."""
+    return isinstance(exc, OSError) and exc.errno in FULL_ERRNOS
 
 
 class FetchError(MirrorError, OSError):
@@ -253,6 +291,15 @@ class AddressRefused(FetchError):
 
 class ContentUnavailable(NotFound):
     pass
+
+
+class BudgetExceeded(MirrorError):
+    """A fetch stopped: the DAG passed the LIMIT bytes the storage budget left for it (what it
+    fetched was removed again)."""
+
+    def __init__(self, message: str, *, limit: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.limit = limit
 
 
 class NoHonestHolder(IntegrityError):

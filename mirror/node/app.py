@@ -256,7 +256,7 @@ class Node:
             self._storage = (now, await status.storage_used(self.store))
         if self._health is None or now - self._health[0] > HEALTH_TTL:
             self._health = (now, await status.health_fields(self.index, self.identity.node_id,
-                                                            self.settings))
+                                                            self.settings, self.store))
         fields = await status.collect(self.identity, self.index, used=self._storage[1], url=self.url)
         return fields | self._health[1]
 

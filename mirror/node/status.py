@@ -23,7 +23,7 @@ from indexer import feeds
 from indexer import peers as peer_rows
 from indexer.index import Index
 from mirror.home import Home
-from mirror.node.copies.budget import storage_budget
+from mirror.node.copies.budget import measure, storage_budget
 from mirror.node.copies.census import health, live_cutoff
 from mirror.feed.entry import PROTOCOL_VERSION
 from mirror.feed.identity import Identity
@@ -53,11 +53,16 @@ async def collect(identity: Identity, index: Index, *, used: int, url: str | Non
             "entries": entry_count, "peers": peer_count, "blocked": blocked}
 
 
-async def health_fields(index: Index, me: str, settings: Settings) -> dict[str, Any]:
-    """The diffusion fields for the node ME with SETTINGS (budget, copies target, holder timeout)."""
+async def health_fields(index: Index, me: str, settings: Settings,
+                        store: ContentStore | None = None) -> dict[str, Any]:
+    """The diffusion fields for the node ME with SETTINGS (budget, copies target, holder timeout);
+    with STORE, others' held contents count the bytes of their blocks on disk
+    (``mirror.node.copies.budget.measure``), else the sizes their entries declare."""
     async with index.read() as conn:
         states = await copy_rows.content_states(
             conn, me=me, cutoff=live_cutoff(float(settings.node.holder_timeout)))
+    if store is not None:
+        await asyncio.to_thread(measure, store.blocks, states)
     return health(states, copies=int(settings.node.copies), budget=storage_budget(settings))
 
 
@@ -67,4 +72,5 @@ async def home_status(home: Home) -> dict[str, Any]:
         url = home.settings.node.public_url or f"http://{home.settings.node.listen}"
         fields = await collect(services.identity, services.index,
                                used=await storage_used(services.store), url=url)
-        return fields | await health_fields(services.index, services.identity.node_id, home.settings)
+        return fields | await health_fields(services.index, services.identity.node_id, home.settings,
+                                            services.store)

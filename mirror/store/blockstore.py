@@ -34,11 +34,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from mirror.durable import fsync_dir
 from mirror.errors import BlockCorrupted, BlockMismatch, BlockNotFound, BlockTooLarge, InvalidCID
-from mirror.store.cid import CID, IDENTITY
+from mirror.store.cid import CID, IDENTITY, RAW
+
+if TYPE_CHECKING:
+    from mirror.store.journal import Journal
 
 MAX_BLOCK_SIZE = 2 * 1024 * 1024      # the IPFS-wide block limit (2 MiB)
 MIN_DIGEST = 20                       # refuse CIDs whose (truncated) digest is too short to mean anything
@@ -253,6 +256,11 @@ class BlockBatch:
     def __len__(self) -> int:
         return len(self._pending)
 
+    def cids(self) -> list[CID]:
+        """The blocks staged here (raw CIDs: the store keys blocks by multihash alone)."""
+        with self._lock:
+            return [CID(1, RAW, _multihash_of_key(key)) for key in self._pending]
+
     def commit(self) -> None:
         """Flush every staged block, move it into place, then make the renames durable."""
         commit_batches([self])
@@ -276,10 +284,11 @@ class BlockBatch:
             return [(self._staged(key), final) for key, final in self._pending.items()]
 
 
-def commit_batches(batches: list[BlockBatch]) -> None:
+def commit_batches(batches: list[BlockBatch], journal: "Journal | None" = None) -> None:
     """Commit BATCHES with one durability step for all of them: flush every staged block (one
     ``syncfs`` when there are several), rename each into place, make the renames durable (one
     ``syncfs``, or one fsync per touched folder when there are few), remove the staging folders.
+    With JOURNAL (``mirror.store.journal``) the keys of the new blocks are recorded there first.
 
     A harvest commits the blocks of many documents this way just before the index transaction
     that refers to them, instead of two flushes per document. On an error every batch not yet
@@ -291,6 +300,8 @@ def commit_batches(batches: list[BlockBatch]) -> None:
             moves += batch._close()
         if not moves:
             return
+        if journal is not None:
+            journal.add(os.path.basename(final)[: -len(_SUFFIX)] for _, final in moves)
         store = batches[0].store
         _sync_files([staged for staged, _ in moves], store._staging)
         touched: set[str] = set()

@@ -11,8 +11,9 @@ and classifies the answer, reading at most 2 MiB + 1 byte within a deadline:
 ``BlockWriter`` verifies each block against its CID and stages it into a blockstore batch, all in
 one worker thread, so verification and writing never block the event loop and batches can be
 committed (every ``COMMIT_BLOCKS`` blocks or ``COMMIT_BYTES`` bytes, and at ``close``) without
-racing a write. A block that
-does not hash to its CID raises ``BlockMismatch`` and is never written.
+racing a write. A block that does not hash to its CID raises ``BlockMismatch`` and is never
+written. The writer counts the bytes it adds and refuses the block that would pass its ``limit``
+(``BudgetExceeded``); ``discard`` removes everything it added.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
 
-from mirror.errors import BlockMismatch
-from mirror.store.blockstore import MAX_BLOCK_SIZE, BlockBatch, BlockStore
+from mirror.errors import BlockMismatch, BudgetExceeded
+from mirror.store.blockstore import MAX_BLOCK_SIZE, BlockBatch, BlockStore, check_block, commit_batches
+from mirror.store.journal import Journal
 from mirror.store.cid import CID, DAG_PB
 from mirror.store.dagpb import decode_node
 
@@ -110,41 +112,93 @@ def links_of(cid: CID, block: bytes) -> list[CID]:
 
 
 class BlockWriter:
-    """Verify, stage and periodically commit blocks in one worker thread (see the module docstring)."""
+    """Verify, stage and periodically commit blocks in one worker thread (see the module docstring).
+
+    With LIMIT, the bytes of the blocks it adds (not those already stored) may not pass it: the
+    block that would is refused with ``BudgetExceeded`` before it is written. With a JOURNAL
+    (``mirror.store.journal``) the keys of committed blocks are recorded first, so that blocks of
+    a fetch cut short by a kill are reclaimed; ``discard`` removes what this writer added."""
 
     def __init__(self, blocks: BlockStore, every: int = COMMIT_BLOCKS,
-                 every_bytes: int = COMMIT_BYTES) -> None:
+                 every_bytes: int = COMMIT_BYTES, *, limit: int | None = None,
+                 journal: Journal | None = None) -> None:
         self._blocks = blocks
         self._every, self._every_bytes = every, every_bytes
         self._batch: BlockBatch | None = None
         self._staged = self._staged_bytes = 0
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="block-writer")
+        self.limit, self.journal = limit, journal
+        self.added = 0                       # bytes counted: blocks added, and those found stored
+        self._committed: list[CID] = []      # blocks it added and committed
 
     async def put(self, cid: CID, data: bytes) -> list[CID]:
-        """Verify and stage one block; returns its links. Raises BlockMismatch for wrong bytes."""
+        """Verify and stage one block; returns its links. Raises BlockMismatch for wrong bytes,
+        BudgetExceeded when the block would take the writer past its limit."""
         return await asyncio.get_running_loop().run_in_executor(self._thread, self._put, cid, data)
 
     def _put(self, cid: CID, data: bytes) -> list[CID]:
         if self._batch is None:
             self._batch = BlockBatch(self._blocks)
-        self._batch.put(cid, data)           # hashes first: BlockMismatch leaves nothing behind
-        self._staged += 1
-        self._staged_bytes += len(data)
+        if not self._batch.has(cid):
+            check_block(cid, data)           # hashes first: BlockMismatch leaves nothing behind
+            if self.limit is not None and self.added + len(data) > self.limit:
+                raise BudgetExceeded(f"{cid} would pass the {self.limit} bytes this fetch may use",
+                                     limit=self.limit)
+            self._batch.put_hashed(cid, data)
+            self.added += len(data)
+            self._staged += 1
+            self._staged_bytes += len(data)
         links = links_of(cid, data)
         if self._staged >= self._every or self._staged_bytes >= self._every_bytes:
             self._commit()
         return links
 
+    async def count_existing(self, cid: CID, size: int) -> None:
+        """Count a block of the DAG that was already stored toward the limit (the DAG is measured
+        whole); BudgetExceeded when it passes. Runs in the writer's thread, like ``put``."""
+        if self.limit is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._count, cid, size)
+
+    def _count(self, cid: CID, size: int) -> None:
+        if self.limit is not None and self.added + size > self.limit:
+            raise BudgetExceeded(f"{cid} would pass the {self.limit} bytes this fetch may use",
+                                 limit=self.limit)
+        self.added += size
+
     def _commit(self) -> None:
         if self._batch is not None:
             batch, self._batch = self._batch, None
             self._staged = self._staged_bytes = 0
-            batch.commit()
+            self._committed += batch.cids()     # before: a failed commit may have moved some
+            commit_batches([batch], self.journal)
+
+    def _discard(self) -> int:
+        if self._batch is not None:
+            self._batch.abort()
+            self._batch = None
+        removed = sum(self._blocks.delete(cid) for cid in self._committed)
+        self._committed = []
+        if self.journal is not None:
+            self.journal.close()
+        return removed
+
+    def _finish(self) -> None:
+        self._commit()
+        if self.journal is not None:
+            self.journal.close()
 
     async def close(self) -> None:
-        """Commit what is staged (verified blocks are kept even when the retrieval failed)."""
+        """Commit what is staged (verified blocks are kept even when the retrieval failed); the
+        journal, if any, is done with."""
         try:
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._commit)
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._finish)
+        finally:
+            self._thread.shutdown(wait=False)
+
+    async def discard(self) -> int:
+        """Remove every block this writer added (staged or committed); returns how many."""
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, self._discard)
         finally:
             self._thread.shutdown(wait=False)
 

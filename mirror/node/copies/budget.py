@@ -1,20 +1,37 @@
 """The storage budget: how many bytes of other nodes' content this node may hold, and how many
-it holds.
+it holds, counted from the blocks on disk.
 
 ``--storage SIZE`` (``serve``, ``join``) and the ``node.storage`` setting take bytes or a size
 with a unit (``300KB``, ``20GB``, ``20GiB``; ``mirror.settings.parse_size``). Only *others'*
 content counts: what this node mirrored or added (*own* content) is always kept and never counted.
-Sizes come from the index (the content's byte size, the figure every node agrees on), so the
-budget means the same on every node whatever its block overhead.
+
+Sizes are never taken from an entry or a peer (a liar could declare 1 KB for a 1 GB DAG, or the
+reverse to crowd out honest content). ``measure`` sets the size of every held content of others
+to the bytes of its DAG's distinct blocks in the blockstore (``dag_bytes``), the same figure on
+every node, since a CID names exactly one DAG; blocks two contents share are counted for each, so
+the figure can only overstate what is on disk. A fetch is bounded by what is left of the budget
+and counts its blocks as they arrive (``mirror.node.copies.retrieve``: ``limit``); when a DAG
+passes that, the fetch stops, its blocks are removed, and ``remember_at_least`` keeps what was
+learned (the DAG is bigger than it said) so the planner does not try again while it cannot fit.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Iterable
 
 from indexer.copies import ContentState
+from mirror.errors import MirrorError
 from mirror.settings import Settings, parse_size
+from mirror.store.blockstore import BlockStore
+from mirror.store.cid import CID, DAG_PB, IDENTITY
+from mirror.store.dagpb import decode_node
+
+KNOWN_SIZES = 100_000        # DAG sizes remembered (a CID's complete DAG never changes)
+
+_sizes: OrderedDict[str, int] = OrderedDict()      # CID -> bytes of its complete DAG
+_at_least: OrderedDict[str, int] = OrderedDict()   # CID -> bytes a fetch passed without finishing
 
 
 @dataclass(frozen=True)
@@ -39,7 +56,7 @@ def storage_budget(settings: Settings, flag: str | int | None = None) -> int:
 
 
 def usage(states: Iterable[ContentState], budget: int) -> Usage:
-    """What the held contents among STATES use of BUDGET."""
+    """What the held contents among STATES use of BUDGET (sizes as ``measure`` set them)."""
     used = own = 0
     for state in states:
         if state.held:
@@ -48,3 +65,56 @@ def usage(states: Iterable[ContentState], budget: int) -> Usage:
             else:
                 used += state.size
     return Usage(budget=budget, used=used, own=own)
+
+
+def dag_bytes(blocks: BlockStore, cid_text: str) -> tuple[int, bool]:
+    """(bytes of the distinct blocks under CID_TEXT present in BLOCKS, whether the DAG is complete).
+    Reads only the dag-pb nodes; the leaves are measured with one ``stat`` each."""
+    known = _sizes.get(cid_text)
+    if known is not None:
+        return known, True
+    try:
+        stack = [CID.decode(cid_text)]
+    except (MirrorError, ValueError):
+        return 0, False
+    seen: set[bytes] = set()
+    total, complete = 0, True
+    while stack:
+        cid = stack.pop()
+        if cid.multihash in seen or cid.hash_code == IDENTITY:
+            continue
+        seen.add(cid.multihash)
+        try:
+            total += blocks.size(cid)
+            if cid.codec == DAG_PB:
+                stack.extend(CID.from_bytes(link.hash) for link in decode_node(blocks.get(cid)).links)
+        except (MirrorError, ValueError):
+            complete = False
+    if complete:
+        _remember(_sizes, cid_text, total)
+    return total, complete
+
+
+def remember_at_least(cid_text: str, size: int) -> None:
+    """A fetch of CID_TEXT passed SIZE bytes without finishing: its DAG is bigger than that."""
+    _remember(_at_least, cid_text, max(size, _at_least.get(cid_text, 0)))
+
+
+def measure(blocks: BlockStore, states: Iterable[ContentState]) -> None:
+    """Give every state of others' content its real size: held ones the bytes of their DAG on
+    disk, wanted ones at least what an earlier fetch learned. Runs in a worker thread (it stats
+    block files); own contents keep their size (they are never counted)."""
+    for state in states:
+        if state.own:
+            continue
+        if state.held:
+            state.size = dag_bytes(blocks, state.cid)[0]
+        elif state.cid in _at_least:
+            state.size = max(state.size, _at_least[state.cid])
+
+
+def _remember(table: OrderedDict[str, int], key: str, value: int) -> None:
+    table[key] = value
+    table.move_to_end(key)
+    while len(table) > KNOWN_SIZES:
+        table.popitem(last=False)

@@ -28,8 +28,9 @@ import aiohttp
 from indexer import copies as rows
 from indexer.copies import ContentState
 from indexer.index import Index
-from mirror.errors import ContentUnavailable, MirrorError
+from mirror.errors import BudgetExceeded, ContentUnavailable, MirrorError
 from mirror import held
+from mirror.node.copies import budget
 from mirror.node.copies.budget import storage_budget
 from mirror.node.copies.census import take_census, holder_urls
 from mirror.node.copies.planner import Plan, PlanInput, make_plan
@@ -76,7 +77,8 @@ async def replicate_round(index: Index, store: ContentStore, session: aiohttp.Cl
     """Plan, drop and fetch one batch (see the module docstring)."""
     timeout = float(settings.node.holder_timeout)
     states = await take_census(index, me=me, holder_timeout=timeout,
-                                  copies=int(settings.node.copies))
+                               copies=int(settings.node.copies))
+    await asyncio.to_thread(budget.measure, store.blocks, states)
     plan = plan_for(states, me=me, settings=settings, batch=batch)
     report = RoundReport(wanted=plan.wanted, budget=plan.budget, used=plan.used)
     if plan.drop:
@@ -84,28 +86,44 @@ async def replicate_round(index: Index, store: ContentStore, session: aiohttp.Cl
         report.dropped = [s.sha256 for s in plan.drop]
         report.used -= sum(s.size for s in plan.drop)
     for state in plan.fetch:
-        urls = [*await holder_urls(index, me=me, holder_timeout=timeout, sha256=state.sha256),
-                *peers]
-        try:
-            report.bytes_fetched += (await fetch_from(store, CID.decode(state.cid), urls, session)).bytes
-        except (MirrorError, OSError) as exc:
-            report.failed.append({"sha256": state.sha256, "error": str(exc)[:300]})
-            continue
-        report.fetched.append(state.sha256)
-        report.used += state.size
+        await _fetch_one(index, store, session, state, report, me=me, timeout=timeout, peers=peers)
     if report.fetched:
         await held.refresh(index, store, report.fetched)
     return report
 
 
+async def _fetch_one(index: Index, store: ContentStore, session: aiohttp.ClientSession,
+                     state: ContentState, report: RoundReport, *, me: str, timeout: float,
+                     peers: Iterable[str]) -> None:
+    """Fetch one planned content within what is left of the budget; REPORT says how it went."""
+    urls = [*await holder_urls(index, me=me, holder_timeout=timeout, sha256=state.sha256), *peers]
+    limit = max(0, report.budget - report.used)
+    try:
+        stats = await fetch_from(store, CID.decode(state.cid), urls, session, limit=limit)
+    except BudgetExceeded as exc:
+        budget.remember_at_least(state.cid, exc.limit + 1)
+        report.failed.append({"sha256": state.sha256, "error": f"stopped at the storage budget: its "
+                              f"DAG has more than the {exc.limit} bytes left (it declared "
+                              f"{state.size}); what was fetched was removed"})
+        return
+    except (MirrorError, OSError) as exc:
+        report.failed.append({"sha256": state.sha256, "error": str(exc)[:300]})
+        return
+    report.bytes_fetched += stats.bytes
+    report.fetched.append(state.sha256)
+    report.used += (await asyncio.to_thread(budget.dag_bytes, store.blocks, state.cid))[0]
+
+
 async def fetch_from(store: ContentStore, cid: CID, urls: list[str],
-                     session: aiohttp.ClientSession) -> RetrieveStats:
+                     session: aiohttp.ClientSession, *, limit: int | None = None) -> RetrieveStats:
     """Retrieve the DAG under CID from those of URLS that hold its root, every block verified;
-    ``ContentUnavailable`` when none does."""
+    ``ContentUnavailable`` when none does. With LIMIT (replication), the DAG may not pass LIMIT
+    bytes (``BudgetExceeded``) and a retrieval that fails leaves none of its blocks behind."""
     holders = await find_holders(cid, urls, session=session)
     if not holders:
         raise ContentUnavailable(f"none of {len(set(urls))} peer(s) asked holds {cid}")
-    return await retrieve(store, cid, holders, session=session)
+    return await retrieve(store, cid, holders, session=session, limit=limit,
+                          keep_partial=limit is None)
 
 
 async def drop_contents(index: Index, store: ContentStore, victims: list[ContentState]) -> int:

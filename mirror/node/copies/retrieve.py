@@ -19,7 +19,11 @@ bounded). Different blocks come from different holders in parallel:
 
 Nothing unverified is stored (``BlockWriter`` hashes first). Verified blocks are committed as they
 come, so an interrupted or failed retrieval leaves them for the next attempt (which reuses local
-blocks); the content counts as held only when the whole DAG is present.
+blocks); the content counts as held only when the whole DAG is present. Replication asks for
+more: a ``limit`` on the bytes the retrieval may add (the DAG is measured as it is fetched, and
+the block that would pass the limit stops it with ``BudgetExceeded``), and ``keep_partial=False``:
+whatever stops a retrieval, the blocks it added are removed again, and a journal
+(``mirror.store.journal``) lets the next start remove them when a kill stopped it.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ import aiohttp
 from mirror.errors import BlockMismatch, ContentUnavailable, InvalidCID, NoHonestHolder, UsageError
 from mirror.node.copies.blockfetch import BlockWriter, Missing, PeerFailed, PeerLied, fetch_block, links_of, probe
 from mirror.store import ContentStore
-from mirror.store.cid import CID, IDENTITY, SUPPORTED_HASHES
+from mirror.store.cid import CID, DAG_PB, IDENTITY, SUPPORTED_HASHES
+from mirror.store.journal import Journal
 
 DEFAULT_TIMEOUT = 30.0      # seconds for one block request
 FRONTIER_LIMIT = 100_000    # blocks waiting to be asked for before the walk turns depth-first
@@ -91,11 +96,13 @@ async def find_holders(cid: CID, candidates: Iterable[str], *,
 
 async def retrieve(store: ContentStore, cid: CID, holders: list[str], *,
                    session: aiohttp.ClientSession | None = None, parallel: int = 8,
-                   timeout: float = DEFAULT_TIMEOUT, hedge_after: float | None = None) -> RetrieveStats:
+                   timeout: float = DEFAULT_TIMEOUT, hedge_after: float | None = None,
+                   limit: int | None = None, keep_partial: bool = True) -> RetrieveStats:
     """Fetch every missing block of the DAG under ``cid`` from ``holders`` into ``store``.
 
     Raises ContentUnavailable when no holder has the root or some block, NoHonestHolder when the
-    only holders that had data lied. Blocks verified before a failure stay stored.
+    only holders that had data lied, BudgetExceeded when the blocks added would pass LIMIT bytes.
+    Blocks verified before a failure stay stored, unless KEEP_PARTIAL is false.
     """
     if cid.hash_code != IDENTITY and cid.hash_code not in SUPPORTED_HASHES:
         raise InvalidCID(f"{cid}: unsupported hash function 0x{cid.hash_code:x}")
@@ -105,7 +112,9 @@ async def retrieve(store: ContentStore, cid: CID, holders: list[str], *,
     if session is None:
         connector = aiohttp.TCPConnector(limit=max(100, parallel * len(holders) * 2))
         session = aiohttp.ClientSession(connector=connector)
-    run = _Retrieval(store, cid, holders, session, parallel, timeout, hedge_after)
+    writer = BlockWriter(store.blocks, limit=limit,
+                         journal=None if keep_partial else Journal(store.blocks))
+    run = _Retrieval(store, cid, holders, session, parallel, timeout, hedge_after, writer)
     try:
         return await run.run()
     finally:
@@ -139,7 +148,7 @@ class _Want:
 class _Retrieval:
     def __init__(self, store: ContentStore, root: CID, holders: list[str],
                  session: aiohttp.ClientSession, parallel: int, timeout: float,
-                 hedge_after: float | None) -> None:
+                 hedge_after: float | None, writer: BlockWriter) -> None:
         self.store, self.root, self.session = store, root, session
         self.parallel, self.timeout, self.hedge_after = parallel, timeout, hedge_after
         self.holders = {url.rstrip("/"): _Holder(url.rstrip("/"), parallel) for url in holders}
@@ -152,12 +161,13 @@ class _Retrieval:
         self.missing: list[CID] = []
         self.tasks: dict[asyncio.Task[tuple[list[CID], int]], tuple[bytes, str, float]] = {}
         self.latency: float | None = None
-        self.writer = BlockWriter(store.blocks)
+        self.writer = writer
 
     # --- the loop --------------------------------------------------------------------------
 
     async def run(self) -> RetrieveStats:
         started = time.monotonic()
+        whole = False
         try:
             await self._add([self.root])
             while self.fresh or self.again or self.tasks:
@@ -171,13 +181,17 @@ class _Retrieval:
                 for task in done:
                     await self._finish(task)
                 self._hedge()
+            self._raise_if_incomplete()
+            whole = True
         finally:
             for task in self.tasks:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
-            await self.writer.close()
+            if whole or self.writer.journal is None:
+                await self.writer.close()
+            else:
+                await self.writer.discard()
             self.stats.seconds = time.monotonic() - started
-        self._raise_if_incomplete()
         return self.stats
 
     async def _idle(self) -> bool:
@@ -214,7 +228,9 @@ class _Retrieval:
                 continue
             if self.store.blocks.has(cid):
                 self.stats.reused += 1
-                stack.extend(await asyncio.to_thread(_local_links, self.store, cid))
+                links, size = await asyncio.to_thread(_local_links, self.store, cid)
+                await self.writer.count_existing(cid, size)
+                stack.extend(links)
                 continue
             self.wants[key] = _Want(cid)
             self.fresh.append(key)
@@ -358,11 +374,12 @@ class _Retrieval:
         unfetched = len(self.missing) + len(self.fresh) + len(self.again)
         if not unfetched:
             return
-        kept = f"{self.stats.blocks} verified blocks were kept" if self.stats.blocks else ""
+        keeps = self.writer.journal is None
+        kept = f"{self.stats.blocks} verified blocks were kept" if self.stats.blocks and keeps else ""
         if self.stats.liars and not any(not h.gone for h in self.holders.values()):
             raise NoHonestHolder(f"every peer that had {self.root} sent wrong bytes "
                                  f"({', '.join(self.stats.liars)}); nothing of theirs was stored")
-        if not self.store.blocks.has(self.root):
+        if self.root.multihash in self.wants:
             raise ContentUnavailable(f"no peer holds {self.root}", hint=_hint(len(self.holders)))
         raise ContentUnavailable(f"{unfetched} blocks of {self.root} are held by none of the peers"
                                  + (f"; {kept}" if kept else ""), hint="try again later or with more peers")
@@ -374,5 +391,9 @@ def _hint(asked: int) -> str:
     return f"{asked} peer(s) asked; add more with --peer URL"
 
 
-def _local_links(store: ContentStore, cid: CID) -> list[CID]:
-    return links_of(cid, store.blocks.get(cid))
+def _local_links(store: ContentStore, cid: CID) -> tuple[list[CID], int]:
+    """The links and size of a block already held (only dag-pb nodes are read)."""
+    if cid.codec != DAG_PB:
+        return [], store.blocks.size(cid)
+    data = store.blocks.get(cid)
+    return links_of(cid, data), len(data)

@@ -45,7 +45,7 @@ def holders(nodes: list[Node], content: ContentIn) -> int:
 
 async def within_budgets(nodes: list[Node]) -> bool:
     for node in nodes:
-        figures = await health_fields(node.index, node.identity.node_id, node.settings)
+        figures = await health_fields(node.index, node.identity.node_id, node.settings, node.store)
         assert figures["storage_budget_used"] <= figures["storage_budget"], node.url
     return True
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from copies_helpers import Swarm, Volunteer, document
 
 from indexer.records import ContentIn
-from mirror.node.copies.census import take_census, health
+from mirror.node.copies.budget import dag_bytes, measure
+from mirror.node.copies.census import health, take_census
 from mirror.node.copies.holdings import pull_holdings
 from mirror.node.copies.replicate import RoundReport, replicate_round
 from mirror.store.cid import CID
@@ -40,22 +41,26 @@ async def learn(v: Volunteer, origin: Volunteer, contents: list[ContentIn]) -> N
 async def test_volunteers_fill_their_budgets_with_copies_from_live_holders(swarm: Swarm, tmp_path: Path) -> None:
     origin = await swarm.start("origin")
     contents = [await origin.add(tmp_path, f"f{i}.bin", os.urandom(6000 + i)) for i in range(3)]
+    dags = [dag_bytes(origin.node.store.blocks, c.cid)[0] for c in contents]   # bytes on disk
     roomy = await swarm.start("roomy", **{"node.storage": "1MB"})
-    small = await swarm.start("small", **{"node.storage": 6100})        # room for one content only
+    room = max(dags) + 100                                               # room for one DAG only
+    small = await swarm.start("small", **{"node.storage": room})
     for v in (roomy, small):
         await learn(v, origin, contents)
     await origin.publish()
     await pull(roomy, origin)
     first = await round_of(roomy)
     assert sorted(first.fetched) == sorted(c.sha256 for c in contents) and first.failed == []
-    assert all(holds(roomy, c) for c in contents) and first.used == sum(c.size for c in contents)
+    assert all(holds(roomy, c) for c in contents) and first.used == sum(dags)
+    assert first.used == roomy.node.store.blocks.stats()[1]            # counted as on disk
     await pull(small, origin, roomy)
     second = await round_of(small)
-    assert len(second.fetched) == 1 and second.used <= 6100
+    assert len(second.fetched) == 1 and second.used <= room
     assert sum(holds(small, c) for c in contents) == 1
     assert (await round_of(small)).fetched == []                        # full: nothing more
     states = await take_census(small.node.index, me=small.node_id, holder_timeout=600)
-    figures = health(states, copies=3, budget=6100)
+    measure(small.node.store.blocks, states)
+    figures = health(states, copies=3, budget=room)
     assert figures["under_replicated"] == 2 and figures["storage_budget_used"] == second.used
     assert figures["collections"]["c"]["copies"] == {"2": 2, "3": 1}
 
@@ -70,9 +75,10 @@ async def test_dropping_a_content_keeps_blocks_another_content_shares(swarm: Swa
     await origin.publish()
     await pull(volunteer, origin)
     assert len((await round_of(volunteer)).fetched) == 2
-    volunteer.node.settings.set("node.storage", x.size)                 # the owner shrinks the budget
+    room = max(dag_bytes(volunteer.node.store.blocks, c.cid)[0] for c in (x, y))
+    volunteer.node.settings.set("node.storage", room)                   # the owner shrinks the budget
     shrink = await round_of(volunteer)
-    assert len(shrink.dropped) == 1 and shrink.used <= x.size and shrink.blocks_deleted > 0
+    assert len(shrink.dropped) == 1 and shrink.used <= room and shrink.blocks_deleted > 0
     kept, gone = (x, y) if shrink.dropped == [y.sha256] else (y, x)
     assert holds(volunteer, kept) and not holds(volunteer, gone)
     assert hashlib.sha256(b"".join(volunteer.node.store.cat(CID.decode(kept.cid)))).hexdigest() == kept.sha256
