@@ -151,6 +151,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Token allowing administrative API calls from other hosts (localhost is always allowed)."),
     Setting("node", "storage", "size", 10 * GiB,
             "Bytes of other nodes' content this node may hold (your own content is always kept)."),
+    Setting("node", "author_quota", "size", 64 * MiB,
+            "Bytes of signed entries kept for one author this node has not chosen (not its own key, "
+            "not in node.accept_authors, not a configured peer's key); past it that author is no "
+            "longer pulled and status says so. 0 for no limit."),
+    Setting("node", "index_quota", "size", 1 * GiB,
+            "Bytes of signed entries kept for all the authors this node has not chosen together; "
+            "past it none of them is pulled further. 0 for no limit."),
     Setting("node", "copies", "int", 3, "Target number of live copies of every content in the network."),
     Setting("node", "collections", "list", [], "Replicate only these collections; empty for all."),
     Setting("node", "licenses", "list", [], "Replicate only content under these SPDX ids; empty for all."),

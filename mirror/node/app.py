@@ -53,6 +53,7 @@ from mirror.node.sync.client import client_session
 from mirror.node.sync.gossip import Gossip
 from mirror.node.sync.peers import CONFIGURED, PeerBook, normalize_url
 from mirror.node.sync.pull import SyncReport, Syncer
+from mirror.node.sync.quota import IndexQuota
 from mirror.node.web.routes import web_routes
 from mirror.node.web.site import Site
 from mirror.services import open_home
@@ -88,6 +89,7 @@ class Node:
     store: ContentStore
     merger: Merger                 # stores and merges verified runs
     book: PeerBook                 # the peers table
+    quota: IndexQuota              # what is kept for authors the node has not chosen
     syncer: Syncer                 # pulls from peers
     gossip: Gossip                 # background syncs and notifies
     upkeep: Upkeep                 # background copies work: holdings, replication, audits, pinning
@@ -147,7 +149,8 @@ class Node:
                             connect=min(10.0, node.peer_timeout))
         self.session = client_session(timeouts, self.settings.fetch.user_agent)
         self._exit.push_async_callback(self.session.close)
-        self.syncer = Syncer(self.merger)
+        self.quota = IndexQuota(index, self.settings, identity.node_id)
+        self.syncer = Syncer(self.merger, quota=self.quota)
         self.gossip = Gossip(self.book, self.syncer, self.session, self.settings, self.spawn,
                              me=identity.node_id, public_url=self.public_url)
         self.upkeep = Upkeep(index, store, identity, self.session, self.book, self.settings,
@@ -256,7 +259,8 @@ class Node:
             self._storage = (now, await status.storage_used(self.store))
         if self._health is None or now - self._health[0] > HEALTH_TTL:
             self._health = (now, await status.health_fields(self.index, self.identity.node_id,
-                                                            self.settings, self.store))
+                                                            self.settings, self.store)
+                            | {"index_quota": await self.quota.fields()})
         fields = await status.collect(self.identity, self.index, used=self._storage[1], url=self.url)
         return fields | self._health[1]
 

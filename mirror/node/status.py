@@ -8,8 +8,10 @@ blockstore), ``feeds`` (feeds held), ``entries`` (entries held), ``peers`` (know
 ``blocked`` (blocked authors), and the diffusion figures of ``mirror.node.copies.census.health``:
 ``storage_budget``, ``storage_budget_used`` (bytes of others' content held), ``own_bytes``,
 ``copies_target``, ``contents``, ``under_replicated`` and per collection {contents, held,
-under_replicated, copies: distribution of known live copies}. Readers ignore fields they do not
-know.
+under_replicated, copies: distribution of known live copies}; and ``index_quota``
+(``mirror.node.sync.quota``: the quotas, the bytes of entries kept for authors not chosen, whether
+the total is full, and the authors no longer pulled, with the reason). Readers ignore fields they
+do not know.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from mirror.feed.entry import PROTOCOL_VERSION
 from mirror.feed.identity import Identity
 from mirror.node.routing.multiaddr import provider_addrs
 from mirror.node.routing.peerid import peer_id
+from mirror.node.sync.quota import IndexQuota
 from mirror.settings import Settings
 from mirror.services import open_home
 from mirror.store import ContentStore
@@ -72,5 +75,8 @@ async def home_status(home: Home) -> dict[str, Any]:
         url = home.settings.node.public_url or f"http://{home.settings.node.listen}"
         fields = await collect(services.identity, services.index,
                                used=await storage_used(services.store), url=url)
-        return fields | await health_fields(services.index, services.identity.node_id, home.settings,
-                                            services.store)
+        quota = IndexQuota(services.index, home.settings, services.identity.node_id)
+        await quota.read()
+        return (fields | await health_fields(services.index, services.identity.node_id,
+                                             home.settings, services.store)
+                | {"index_quota": await quota.fields()})

@@ -22,10 +22,11 @@ from typing import Awaitable, Callable
 from indexer import feeds
 from indexer.feeds import Head
 from mirror.errors import PeerError, SignatureError
-from mirror.feed.merge import Merger, StaleHead, fork_evidence
+from mirror.feed.merge import Applied, Merger, StaleHead, fork_evidence
 from mirror.node.sync.client import PeerClient, RemoteFeed
 from mirror.feed.entry import Entry, verify_chain
 from mirror.node.limits import PAGE_ENTRIES
+from mirror.node.sync.quota import IndexQuota, Room
 
 AppliedFn = Callable[[str, Head, str], Awaitable[None]]   # (author, new head, peer url)
 SyncedFn = Callable[[PeerClient, "SyncReport"], Awaitable[None]]   # after a sync with a peer
@@ -47,6 +48,7 @@ class SyncReport:
     feeds: list[str] = field(default_factory=list)   # authors whose feed grew
     lag: int = 0                # entries the peer holds that we still lack (accepted authors)
     forked: list[str] = field(default_factory=list)  # authors the peer holds another branch of
+    stopped: list[str] = field(default_factory=list)  # authors not pulled further: over a quota
     seconds: float = 0.0
     error: str | None = None
 
@@ -56,8 +58,10 @@ class SyncReport:
 
 class Syncer:
     def __init__(self, merger: Merger, *, on_applied: AppliedFn | None = None,
-                 on_synced: SyncedFn | None = None, page: int = PAGE_ENTRIES) -> None:
+                 on_synced: SyncedFn | None = None, page: int = PAGE_ENTRIES,
+                 quota: IndexQuota | None = None) -> None:
         self.merger = merger
+        self.quota = quota
         self.on_applied = on_applied
         self.on_synced = on_synced
         self.page = page
@@ -83,7 +87,9 @@ class Syncer:
                 await self._sync_feed(client, feed, local.get(feed.author), report)
             except ForkFound:
                 report.forked.append(feed.author)
-        report.lag = await self._lag(wanted)
+            if self.quota is not None and self.quota.is_stopped(feed.author):
+                report.stopped.append(feed.author)
+        report.lag = await self._lag([f for f in wanted if f.author not in report.stopped])
         report.bytes = client.bytes_in
         report.seconds = time.monotonic() - start
         if self.on_synced is not None:
@@ -110,7 +116,8 @@ class Syncer:
         return sum(max(0, f.seq - (local[f.author].seq if f.author in local else 0)) for f in remote)
 
     async def pull(self, client: PeerClient, author: str, until: int | None = None) -> tuple[int, int]:
-        """Pull AUTHOR's entries after our cursor from CLIENT (up to seq UNTIL when given).
+        """Pull AUTHOR's entries after our cursor from CLIENT (up to seq UNTIL when given), as far
+        as the index quota leaves room (``mirror.node.sync.quota``).
 
         Returns (entries stored, documents changed). One pull per author at a time.
         """
@@ -121,32 +128,49 @@ class Syncer:
             head = await self.merger.head(author)
             if until is not None and head.seq >= until:
                 return 0, 0
-            stored, changed, head = await self._pipeline(client, author, head, until)
+            room = None
+            if self.quota is not None:
+                room = await self.quota.room(author, client.url, client.node_id)
+                if room is not None and room.full:
+                    return 0, 0
+            stored, changed, head = await self._pipeline(client, author, head, until, room)
         if stored and self.on_applied is not None:
             await self.on_applied(author, head, client.url)
         return stored, changed
 
     async def _pipeline(self, client: PeerClient, author: str, head: Head,
-                        until: int | None) -> tuple[int, int, Head]:
+                        until: int | None, room: Room | None) -> tuple[int, int, Head]:
         queue: asyncio.Queue[list[Entry] | None] = asyncio.Queue(maxsize=2)
         producer = asyncio.create_task(self._produce(client, author, head, until, queue))
         stored = changed = 0
         try:
             while (entries := await queue.get()) is not None:
+                kept = entries if room is None else room.fit(entries)
                 try:
-                    applied = await self.merger.apply_run(author, entries, head)
+                    applied = await self._apply(author, kept, head, room)
                 except StaleHead:
                     break                      # another pull moved the feed; next sync goes on
                 stored += applied.stored
                 changed += applied.changed
                 head = applied.head or head
                 if applied.stored < len(entries):
-                    break                      # entries dated in the future: try later
+                    break                      # over the quota, or dated in the future: later
             else:
                 await producer                 # re-raises what stopped the producer
         finally:
             producer.cancel()
         return stored, changed, head
+
+    async def _apply(self, author: str, entries: list[Entry], head: Head, room: Room | None) -> Applied:
+        """Apply a verified run; the quota room it took is settled whatever happens."""
+        applied = Applied(head=head)
+        try:
+            if entries:
+                applied = await self.merger.apply_run(author, entries, head)
+        finally:
+            if room is not None:
+                room.give_back(entries[applied.stored:])
+        return applied
 
     async def _produce(self, client: PeerClient, author: str, head: Head, until: int | None,
                        queue: asyncio.Queue[list[Entry] | None]) -> None:
