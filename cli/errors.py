@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import click
 
-from mirror.errors import EXIT_FAILURE, EXIT_USAGE, MirrorError
+from mirror.errors import EXIT_FAILURE, EXIT_NOT_READY, EXIT_USAGE, FREE_SPACE_HINT, MirrorError, is_disk_full
 
 from indexer.errors import IndexError_ as _IndexErr  # the index's own tree (indexer never imports mirror)
 
@@ -45,6 +45,9 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             if isinstance(exc, _IndexErr):
                 report(str(exc), getattr(exc, "hint", None))
                 sys.exit(exit_code_for(exc))
+            if isinstance(exc, OSError) and is_disk_full(exc):   # not translated on its way
+                report(f"no space left on the disk ({exc.strerror or exc})", FREE_SPACE_HINT)
+                sys.exit(EXIT_NOT_READY)
             if isinstance(exc, OSError):
                 report(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
                 sys.exit(EXIT_FAILURE)

@@ -211,7 +211,8 @@ def status_cmd(app: AppContext, as_json: bool) -> None:
 
     Reads the home, so it works whether or not the node is running. The JSON form adds the
     copies figures per collection (contents, held here, under-replicated, distribution of
-    known live copies).
+    known live copies) and the index quota (authors no longer pulled, and why). A damaged
+    index file is an error (exit 4), never a status.
 
     \b
     Examples:

@@ -10,13 +10,19 @@ Engines sharing one file (WAL mode, so readers never wait for the writer):
   ``run_read(fn)`` runs a whole synchronous read function in a worker thread, which costs one
   thread hop instead of several per statement (the search path uses it).
 
-SQLite errors that mean the file is not a database or is corrupt become ``DatabaseDamaged`` here.
+SQLite errors that mean the file is not a database or is corrupt become ``DatabaseDamaged`` here,
+and the database remembers it (``damage``: every later caller can refuse to go on); a disk that is
+full becomes ``DiskFull``, and the first write transaction that commits after it checkpoints the
+write-ahead log (``PRAGMA wal_checkpoint(TRUNCATE)``), so the log the failed writes grew is folded
+into the file and emptied as soon as there is room again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import shutil
 import sqlite3
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -28,9 +34,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
-from indexer.errors import DatabaseDamaged
+from indexer.errors import DatabaseDamaged, DiskFull
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
+FULL_BELOW = 1 << 20               # free bytes under which an I/O error means a full disk
+CHECKPOINT_TIMEOUT = 2.0           # seconds the checkpoint after a full disk waits for readers
 BUSY_TIMEOUT_MS = 30_000
 READERS = 4
 _DAMAGED_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
@@ -46,21 +55,37 @@ _WRITER_PRAGMAS = ("PRAGMA journal_mode = WAL",) + _COMMON_PRAGMAS
 _READER_PRAGMAS = _COMMON_PRAGMAS + ("PRAGMA query_only = ON",)
 
 
-def damaged_error(exc: BaseException, path: Path) -> DatabaseDamaged | None:
-    """The ``DatabaseDamaged`` matching a SQLite error, or None when it means something else."""
+def sqlite_error(exc: BaseException, path: Path) -> DatabaseDamaged | DiskFull | None:
+    """Our error for a SQLite error that means the file is damaged (``DatabaseDamaged``) or the
+    disk under it is full (``DiskFull``: SQLITE_FULL, or an I/O error while the disk has no room),
+    or None when it means something else."""
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     code = getattr(orig, "sqlite_errorcode", None)
-    if code is None or (code & 0xFF) not in _DAMAGED_CODES:
+    if code is None:
         return None
-    return DatabaseDamaged(f"the index {path} is damaged: {orig}",
-                           hint="restore it from a backup, or move it away and mirror again")
+    if code & 0xFF in _DAMAGED_CODES:
+        return DatabaseDamaged(f"the index {path} is damaged: {orig}",
+                               hint="restore it from a backup, or move it away and mirror again")
+    if code & 0xFF == sqlite3.SQLITE_FULL or (code & 0xFF == sqlite3.SQLITE_IOERR and disk_is_full(path)):
+        return DiskFull(f"no space left on the disk holding the index {path} ({orig})",
+                        hint="free some space on that disk: nothing committed was lost, and the "
+                             "next write goes on (the same command resumes where it stopped)")
+    return None
 
 
-def raise_damaged(exc: BaseException, path: Path) -> None:
-    """Raise the ``DatabaseDamaged`` matching EXC (chained to it) when there is one."""
-    damaged = damaged_error(exc, path)
-    if damaged is not None:
-        raise damaged from exc
+def disk_is_full(path: Path) -> bool:
+    """True when the disk holding PATH has (almost) no space left for us."""
+    try:
+        return shutil.disk_usage(path.parent).free < FULL_BELOW
+    except OSError:
+        return False
+
+
+def raise_sqlite_error(exc: BaseException, path: Path) -> None:
+    """Raise the ``DatabaseDamaged`` or ``DiskFull`` matching EXC (chained to it), if any."""
+    error = sqlite_error(exc, path)
+    if error is not None:
+        raise error from exc
 
 
 def _to_json(value: Any) -> str:
@@ -106,6 +131,9 @@ class Database:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.lock = asyncio.Lock()
+        self.damage: DatabaseDamaged | None = None    # set once a statement found the file damaged
+        self.checkpoints = 0                            # checkpoints after a full disk
+        self._full = False
         self._holder: asyncio.Task[Any] | None = None
         self.writer = _async_engine(path, _WRITER_PRAGMAS, "BEGIN IMMEDIATE", pool_size=1)
         self.reader = _async_engine(path, _READER_PRAGMAS, "BEGIN", pool_size=READERS)
@@ -125,8 +153,10 @@ class Database:
                 async with AsyncSession(self.writer, expire_on_commit=False) as session:
                     async with session.begin():
                         yield session
+                if self._full:
+                    await asyncio.to_thread(self._checkpoint)
             except DBAPIError as exc:
-                raise_damaged(exc, self.path)
+                self._raise_translated(exc)
                 raise
             finally:
                 self._holder = None
@@ -139,7 +169,7 @@ class Database:
                 async with conn.begin():
                     yield conn
         except DBAPIError as exc:
-            raise_damaged(exc, self.path)
+            self._raise_translated(exc)
             raise
 
     async def run_read(self, fn: Callable[[Connection], T]) -> T:
@@ -152,8 +182,51 @@ class Database:
                 with conn.begin():
                     return fn(conn)
         except DBAPIError as exc:
-            raise_damaged(exc, self.path)
+            self._raise_translated(exc)
             raise
+
+    async def integrity(self, quick: bool) -> list[str]:
+        """SQLite's own check of the file (see ``Index.integrity``)."""
+        pragma = "PRAGMA quick_check(100)" if quick else "PRAGMA integrity_check(100)"
+        try:
+            rows = await self.run_read(lambda conn: conn.exec_driver_sql(pragma).all())
+        except DatabaseDamaged as exc:
+            return [exc.message]
+        problems = [str(row[0]) for row in rows if row[0] != "ok"]
+        if problems:
+            self.damage = self.damage or DatabaseDamaged(
+                f"the index {self.path} is damaged: {problems[0]}",
+                hint="restore it from a backup, or move it away and mirror again")
+        return problems
+
+    def _raise_translated(self, exc: BaseException) -> None:
+        error = self._translate(exc)
+        if error is not None:
+            raise error from exc
+
+    def _translate(self, exc: BaseException) -> DatabaseDamaged | DiskFull | None:
+        error = sqlite_error(exc, self.path)
+        if isinstance(error, DatabaseDamaged):
+            self.damage = self.damage or error
+        elif isinstance(error, DiskFull):
+            self._full = True
+        return error
+
+    def _checkpoint(self) -> None:
+        """Fold the write-ahead log into the file and empty it (after a full disk); tried again
+        after the next write while readers keep it busy."""
+        conn = sqlite3.connect(self.path, timeout=CHECKPOINT_TIMEOUT)
+        try:
+            busy, _log, _moved = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.Error as exc:
+            log.info("checkpoint of %s after a full disk failed: %s", self.path.name, exc)
+            return
+        finally:
+            conn.close()
+        if not busy:
+            self._full = False
+            self.checkpoints += 1
+            log.info("the disk has room again: the index's write-ahead log was checkpointed")
 
     async def dispose(self) -> None:
         await self.writer.dispose()

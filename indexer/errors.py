@@ -9,7 +9,8 @@ with the cause chained.
     ├── QueryError (ValueError)         exit 2   bad search syntax or filter values
     ├── NotIndexed (LookupError)        exit 1   no document with that CID / identifier
     ├── SchemaTooNew (RuntimeError)     exit 3   the database was written by a newer openmirror
-    ├── DatabaseDamaged (RuntimeError)  exit 3   the file is not a SQLite database, or is corrupt
+    ├── DiskFull (OSError)              exit 3   no space left on the disk holding the index
+    ├── DatabaseDamaged (RuntimeError)  exit 4   the file is not a SQLite database, or is corrupt
     └── ReadOnlyIndex (PermissionError) exit 1   a write through an index opened read-only
 
 The trailing underscore keeps the root from shadowing the builtin ``IndexError``.
@@ -17,9 +18,12 @@ The trailing underscore keeps the root from shadowing the builtin ``IndexError``
 
 from __future__ import annotations
 
+import errno
+
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_NOT_READY = 3
+EXIT_INTEGRITY = 4
 
 
 class IndexError_(Exception):
@@ -53,9 +57,23 @@ class SchemaTooNew(IndexError_, RuntimeError):
 
 
 class DatabaseDamaged(IndexError_, RuntimeError):
-    """The file is not a SQLite database or is corrupt; it is left untouched."""
+    """The file is not a SQLite database or is corrupt; it is left untouched (an integrity
+    failure: the bytes on disk are not what was written)."""
+
+    exit_code = EXIT_INTEGRITY
+
+
+class DiskFull(IndexError_, OSError):
+    """A write failed for want of space on the disk holding the index (SQLITE_FULL). Nothing
+    committed is lost: the transaction rolled back, and the next one after space is freed goes
+    on (the write-ahead log is checkpointed then)."""
 
     exit_code = EXIT_NOT_READY
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.errno = errno.ENOSPC
+        self.strerror = message
 
 
 class ReadOnlyIndex(IndexError_, PermissionError):

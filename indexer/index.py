@@ -40,7 +40,7 @@ from indexer import read
 
 from indexer import search
 from indexer.db import Database
-from indexer.errors import ReadOnlyIndex
+from indexer.errors import DatabaseDamaged, ReadOnlyIndex
 from indexer.migrate import upgrade
 from indexer.records import (Change, CollectionIn, ContentOut, DocumentIn, DocumentOut, Hit,
                              IndexStats, RecordState, SearchQuery, UpsertResult)
@@ -201,6 +201,23 @@ class Index:
         (or one still running after ``timeout`` seconds)."""
         plan = search.plan(query)
         return await self._db.run_read(lambda conn: search.run(conn, plan, timeout))
+
+    @property
+    def checkpoints(self) -> int:
+        """Write-ahead log checkpoints made after a full disk (``indexer.db``)."""
+        return self._db.checkpoints
+
+    @property
+    def damage(self) -> DatabaseDamaged | None:
+        """The damage a statement found in the file since it was opened (None: none found)."""
+        return self._db.damage
+
+    async def integrity(self, *, quick: bool = True) -> list[str]:
+        """What SQLite finds wrong with the file (``PRAGMA quick_check``, or the slower
+        ``integrity_check`` that also compares every index with its table); [] when it is sound.
+        Anything found is also remembered as ``damage``."""
+        problems = await self._db.integrity(quick)
+        return problems
 
     async def check(self) -> None:
         """Raise ``DatabaseDamaged`` when the full-text index disagrees with the documents."""

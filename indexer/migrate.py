@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.exc import DBAPIError
 
 import indexer
-from indexer.db import BUSY_TIMEOUT_MS, raise_damaged
+from indexer.db import BUSY_TIMEOUT_MS, raise_sqlite_error
 from indexer.errors import DatabaseDamaged, SchemaTooNew
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def _read_revision(path: Path) -> str | None:
             return None
         rows = conn.execute("SELECT version_num FROM alembic_version").fetchall()
     except sqlite3.DatabaseError as exc:
-        raise_damaged(exc, path)
+        raise_sqlite_error(exc, path)
         raise
     finally:
         conn.close()
@@ -118,7 +119,11 @@ def upgrade(path: Path) -> Revision:
     if before.up_to_date:
         return before
     with _MIGRATING:
-        return _migrate(path, before)
+        try:
+            return _migrate(path, before)
+        except (sqlite3.Error, DBAPIError) as exc:
+            raise_sqlite_error(exc, path)
+            raise
 
 
 def _migrate(path: Path, before: Revision) -> Revision:

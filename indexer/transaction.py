@@ -66,6 +66,9 @@ class Transaction:
     async def upsert_documents(self, docs: list[DocumentIn], *,
                                origin: str | None = None) -> list[UpsertResult]:
         """Upsert ``docs`` in this transaction; results in input order."""
+        # lone surrogates replaced first: the changes, and the entries signed from them, carry
+        # the documents as stored
+        docs = [write.clean_document(d) for d in docs]
         ids = {name: await self.collection_id(name) for name in {d.collection for d in docs}}
         results = await write.upsert(await self.connection(), docs, ids, index_time())
         self.changes += [Change(r.status, doc, r.document_id, origin)

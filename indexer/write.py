@@ -77,7 +77,7 @@ async def upsert(conn: AsyncConnection, docs: list[DocumentIn], collection_ids: 
                  now: str) -> list[UpsertResult]:
     """Upsert ``docs`` (collections already resolved in ``collection_ids``); results in order."""
     results: list[UpsertResult] = []
-    docs = [_clean(doc) for doc in docs]
+    docs = [clean_document(doc) for doc in docs]
     for run in _unique_runs(docs):
         results += await _upsert_run(conn, run, collection_ids, now)
     return results
@@ -234,8 +234,9 @@ def _clean_value(value: object) -> object:
     return value
 
 
-def _clean(doc: DocumentIn) -> DocumentIn:
-    """DOC as is when every text is valid UTF-8 (the usual case, checked cheaply), else a cleaned copy."""
+def clean_document(doc: DocumentIn) -> DocumentIn:
+    """DOC as is when every text is valid UTF-8 (the usual case, checked cheaply), else a cleaned
+    copy: a lone surrogate in one field becomes U+FFFD, and the rest of the record is kept."""
     if _utf8_ok("".join(_texts(doc))):
         return doc
     cleaned = DocumentIn.from_dict(_clean_value(doc.to_dict()))  # type: ignore[arg-type]

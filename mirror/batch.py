@@ -17,7 +17,9 @@ batch commits the next writes queue up, so batches grow exactly as far as the wr
 bottleneck and a lone write is applied at once (no timer).
 
 Blocks a document refers to come staged with its write and are committed first, those of the
-whole group with one durability step (``commit_batches``) instead of two disk flushes per document.
+whole group with one durability step (``commit_batches``) instead of two disk flushes per document,
+their keys in a journal (``mirror.store.journal``) until the transaction that indexes them commits:
+a kill in between leaves blocks that the next start reclaims.
 
 A call returns once its transaction has committed, so a caller may rely on the write being
 durable (a harvest checkpoint is persisted only after the records before it). When a batch fails,
@@ -36,8 +38,10 @@ from typing import Any, Awaitable, Callable, Generic, Sequence, TypeVar
 from indexer.index import Index
 from indexer.records import DocumentIn, RecordState, UpsertResult
 from indexer.transaction import Transaction
+from mirror.errors import is_disk_full
 from mirror.outcome import Kind
 from mirror.store.blockstore import BlockBatch, commit_batches
+from mirror.store.journal import Journal
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -121,8 +125,11 @@ class GroupCommit:
 
     async def _submit(self, write: _Write) -> Any:
         if self._closed or self._task is None or self._task.done():
-            await _commit_blocks([write])
-            return (await self._transaction([write]))[0]
+            journal = await _commit_blocks([write])
+            result = (await self._transaction([write]))[0]
+            if journal is not None:
+                journal.close()
+            return result
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._queue.append((write, future))
         self._wake.set()
@@ -146,31 +153,40 @@ class GroupCommit:
                 future.cancel()
             self._queue = []
 
-    async def _apply(self, batch: list[tuple[_Write, asyncio.Future]]) -> None:
+    async def _apply(self, batch: list[tuple[_Write, asyncio.Future]]) -> bool:
+        """Commit BATCH's blocks, then its writes in one transaction; True when all committed.
+        The blocks' journal is closed once the documents that use them are indexed, and kept
+        (for ``mirror.reclaim``) when some were not."""
+        journal = None
         try:
-            await _commit_blocks([write for write, _ in batch])
+            journal = await _commit_blocks([write for write, _ in batch])
         except Exception as exc:                    # no document may refer to blocks not stored:
             for write, future in batch:             # those with blocks fail, the others go on
                 if write.blocks is not None:
                     _settle(future, exc=exc)
             batch = [(write, future) for write, future in batch if write.blocks is None]
             if not batch:
-                return
+                return False
         try:
             results = await self._transaction([write for write, _ in batch])
         except Exception as exc:
-            if len(batch) == 1:
-                _settle(batch[0][1], exc=exc)       # handed to the caller, not swallowed
-            else:
-                for item in batch:                  # find the write that broke it: one at a time
-                    await self._apply([item])
-            return
+            if len(batch) == 1 or is_disk_full(exc):     # a full disk fails them all alike
+                for _, future in batch:
+                    _settle(future, exc=exc)        # handed to the caller, not swallowed
+                return False
+            done = [await self._apply([item]) for item in batch]   # one at a time: find the
+            if all(done) and journal is not None:                  # write that broke it
+                journal.close()
+            return all(done)
         except BaseException:
             for _, future in batch:
                 future.cancel()
             raise
+        if journal is not None:
+            journal.close()
         for (_, future), result in zip(batch, results):
             _settle(future, result=result)
+        return True
 
     async def _transaction(self, writes: list[_Write]) -> list[Any]:
         self.transactions += 1
@@ -188,13 +204,17 @@ class GroupCommit:
         return results
 
 
-async def _commit_blocks(writes: list[_Write]) -> None:
-    """Commit the staged blocks of WRITES in one durability step (before any index write)."""
+async def _commit_blocks(writes: list[_Write]) -> Journal | None:
+    """Commit the staged blocks of WRITES in one durability step (before any index write); their
+    keys go to the journal returned (None when there were none), to close once indexed."""
     staged = [w.blocks for w in writes if w.blocks is not None]
+    journal = None
     if staged:
-        await asyncio.to_thread(commit_batches, staged)
+        journal = Journal(staged[0].store)
+        await asyncio.to_thread(commit_batches, staged, journal)
     for write in writes:
         write.blocks = None
+    return journal
 
 
 async def _bulk(tx: Transaction, writes: list[_Write]) -> list[UpsertResult | None]:

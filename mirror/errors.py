@@ -113,11 +113,15 @@ class DiskFull(MirrorError, OSError):
         self.strerror = message
 
 
-def disk_full(exc: BaseException, where: object) -> "DiskFull | None":
-    """The ``DiskFull`` an OSError means (writing to WHERE, a path or a name), or None."""
+def disk_full(exc: BaseException, where: object) -> DiskFull | None:
+    """The ``DiskFull`` an OSError means (writing to WHERE, a path or a name), or None; the
+    index's own (``indexer.errors.DiskFull``) keeps its message, which names the index."""
     if isinstance(exc, DiskFull):
         return exc
     if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
+        message = getattr(exc, "message", None)
+        if isinstance(message, str):
+            return DiskFull(message, hint=getattr(exc, "hint", None) or FREE_SPACE_HINT)
         return DiskFull(f"no space left on the disk holding {where} ({os.strerror(exc.errno)})")
     return None
 

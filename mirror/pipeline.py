@@ -28,7 +28,7 @@ from indexer.index import Index
 from indexer.transaction import Transaction
 from indexer.records import CollectionIn, ContentIn, DocumentIn, RecordState
 from mirror import licenses
-from mirror.errors import KuboError, MirrorError
+from mirror.errors import KuboError, MirrorError, disk_full, is_disk_full
 from mirror.fetch.fetcher import Fetcher
 from mirror.fetch.guard import harvest_policy
 from mirror.batch import GroupCommit, StateRow, StatusRow, status_reader
@@ -36,6 +36,7 @@ from mirror.home import Home
 from mirror.ingest import Collected, Ingestor
 from mirror.revisit import Revisits
 from mirror.outcome import GONE, RETRACTED, STORED, UNCHANGED, Kind, Outcome, Summary, failed, skipped
+from mirror.reclaim import reclaim
 from mirror.services import open_home
 from mirror.sources import SourceOptions, open_source
 from mirror.sources.admission import Admission
@@ -142,6 +143,10 @@ async def mirror_collection(home: Home, location: str, options: MirrorOptions,
                 await run.execute()
             except MirrorError as exc:
                 summary.error = exc
+            except OSError as exc:                 # the index's IndexDiskFull, or a bare ENOSPC
+                summary.error = disk_full(exc, home.path)
+                if summary.error is None:
+                    raise
         summary.refused = fetcher.stats.refused
     summary.seconds = time.monotonic() - start
     return summary
@@ -183,6 +188,10 @@ class _Run:
 
     async def execute(self) -> None:
         await self.admission.check_source()
+        if not self.options.dry_run:
+            found = await reclaim(self.index, self.store)   # what a killed run left, if anything
+            if found.blocks:
+                log.info("reclaimed %d blocks a killed import left", found.blocks)
         await self.index.upsert_collection(CollectionIn(self.collection, self.source.location
                                                         if hasattr(self.source, "location") else None,
                                                         self.source.kind))
@@ -191,12 +200,7 @@ class _Run:
         async with self.writes:
             workers = [asyncio.create_task(self._worker(queue))
                        for _ in range(self.concurrency * RECORDS_PER_REQUEST)]
-            try:
-                finished = await self._feed(queue, state)
-            finally:
-                for _ in workers:
-                    await queue.put(None)
-                await asyncio.gather(*workers, return_exceptions=False)
+            finished = await _drive(asyncio.create_task(self._feed(queue, state)), workers, queue)
         if finished and not self.options.dry_run:
             await self.index.set_state(self.collection, STATE_COMPLETE, "1")
 
@@ -239,11 +243,15 @@ class _Run:
             await self._persist(self.checkpoints.finished(work.seq))
 
     async def _handle(self, record: Record) -> Outcome:
+        """Process RECORD to its outcome; a full disk is no outcome of the record: it stops the
+        run (raised), and the record is taken up again by the next run."""
         try:
             return await self._process(record)
-        except MirrorError as exc:
-            return await self._fail(record, str(exc))
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (MirrorError, OSError, asyncio.TimeoutError) as exc:
+            if is_disk_full(exc):
+                raise
+            if isinstance(exc, MirrorError):
+                return await self._fail(record, str(exc))
             return await self._fail(record, f"{type(exc).__name__}: {exc}")
 
     async def _fail(self, record: Record, message: str) -> Outcome:
@@ -357,6 +365,39 @@ class _Run:
         """The record-status row of RECORD (its detail starts with the pass id)."""
         detail = self.pass_id + (f" {reason}" if reason else "")
         return StatusRow(self.collection, record.source_id, status, record.datestamp, detail)
+
+
+async def _drive(feeder: asyncio.Task[bool], workers: list[asyncio.Task[None]],
+                 queue: asyncio.Queue[_Work | None]) -> bool:
+    """Run FEEDER and WORKERS to the end: once the feeder is done (even with an error), the
+    workers finish what is queued, then the feeder's outcome is returned (or raised). A worker
+    that fails (a full disk) stops everything at once, and its error is raised."""
+    tasks: list[asyncio.Task[Any]] = [feeder, *workers]
+    try:
+        await _wait_for(feeder, workers)
+        tasks.append(asyncio.create_task(_stop_all(queue, len(workers))))
+        await _wait_for(None, workers)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return feeder.result()
+
+
+async def _wait_for(feeder: asyncio.Task[bool] | None, workers: list[asyncio.Task[None]]) -> None:
+    """Until FEEDER is done (None: every worker), raising what stopped a worker first (workers end
+    only when told, so one that ended early failed)."""
+    pending: set[asyncio.Task[Any]] = {*workers} | ({feeder} if feeder is not None else set())
+    while pending and (feeder is None or feeder in pending):
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task is not feeder:
+                task.result()
+
+
+async def _stop_all(queue: asyncio.Queue[_Work | None], count: int) -> None:
+    for _ in range(count):
+        await queue.put(None)
 
 
 def _new_pass_id(previous: str) -> str:

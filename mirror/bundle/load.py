@@ -17,6 +17,8 @@ Order, so that a bad bundle changes nothing:
    so importing twice is harmless, and a later sync with peers continues from these cursors;
 5. contents that no live document here refers to (for example a document whose licence this
    node's gate refuses) are not kept: the blocks this import added for them are removed again.
+   The blocks of step 3 are listed in a journal (``mirror.store.journal``) until then: an import
+   that is killed or fails in between leaves blocks the next start reclaims (``mirror.reclaim``).
 
 Integrity failures are ``IntegrityError`` (exit 4); something that is not a bundle is
 ``UsageError`` (exit 2).
@@ -51,6 +53,7 @@ from mirror.feed.entry import Entry
 from mirror.services import open_home
 from mirror.store import ContentStore
 from mirror.store.exporter import dag_blocks
+from mirror.store.journal import Journal
 
 STALE_RETRIES = 3
 
@@ -109,12 +112,14 @@ async def import_bundle(home: Home, path: Path, *, progress: Progress | None = N
         report.entries = await _verify_feeds(source, manifest, progress)
         forks = await asyncio.to_thread(verify_forks, source, manifest)
         async with _opened(home) as node:
+            journal = Journal(node.store.blocks)         # kept if the import stops: reclaimed
             content = await asyncio.to_thread(store_content, source, manifest, node.store.blocks,
-                                              _byte_counter("content", manifest, progress))
+                                              _byte_counter("content", manifest, progress), journal)
             report.contents, report.blocks_new = len(content.roots), len(content.new)
             report.bytes_new = content.new_bytes
             touched = await _apply(node, source, manifest, forks, report, progress)
             kept = await _settle_content(node, content, report)
+            journal.close()
             report.texts = await extract_texts(node.index, node.store, home.staging_dir,
                                                kept, max_bytes=home.settings.fetch.max_bytes,
                                                progress=_counter("text", progress))

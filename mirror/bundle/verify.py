@@ -26,10 +26,11 @@ from mirror.errors import CarError, IntegrityError, MirrorError, PeerError, Sign
 from mirror.feed.merge import fork_evidence
 from mirror.feed.codec import PAGE_MAX_BYTES, PAGE_MAX_ENTRIES, decode_page
 from mirror.feed.entry import Entry, verify_chain
-from mirror.store.blockstore import BlockStore
+from mirror.store.blockstore import BlockStore, commit_batches
 from mirror.store.car import CarReader
 from mirror.store.cid import CID, IDENTITY, RAW
 from mirror.store.exporter import has_dag
+from mirror.store.journal import Journal
 
 
 def check_files(source: BundleReader, manifest: Manifest) -> None:
@@ -112,11 +113,13 @@ class StoredContent:
 
 
 def store_content(source: BundleReader, manifest: Manifest, blocks: BlockStore,
-                  on_read: ByteCount | None = None) -> StoredContent:
-    """Verify and store every block of the bundle's CARs, all or nothing (see module docstring)."""
+                  on_read: ByteCount | None = None, journal: Journal | None = None) -> StoredContent:
+    """Verify and store every block of the bundle's CARs, all or nothing (see module docstring);
+    the keys of the new blocks go to JOURNAL first, for the caller to close once they are used."""
     done = StoredContent()
     seen: set[bytes] = set()
-    with blocks.batch() as batch:
+    batch = blocks.open_batch()
+    try:
         for record in manifest.content:
             with source.open(record, on_read) as stream:
                 try:
@@ -137,6 +140,10 @@ def store_content(source: BundleReader, manifest: Manifest, blocks: BlockStore,
                 if bytes(root) not in seen:
                     seen.add(bytes(root))
                     done.roots.append(root)
+    except BaseException:
+        batch.abort()
+        raise
+    commit_batches([batch], journal)
     incomplete = [root for root in done.roots if not _complete(blocks, root)]
     if incomplete:
         remove_blocks(blocks, done.new)

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from mirror.errors import NotReady, TooLarge
+from mirror.errors import NotReady, TooLarge, disk_full
 
 BATCH = 1 << 20
 _LOOP_HASH = 64 << 10       # a spooled body larger than this is hashed in a worker thread
@@ -127,7 +127,8 @@ class FileSink:
         try:
             await asyncio.shield(pending)
         except OSError as exc:
-            raise NotReady(f"cannot write the staging file in {self.staging_dir}: {exc}") from exc
+            raise disk_full(exc, self.staging_dir) or NotReady(
+                f"cannot write the staging file in {self.staging_dir}: {exc}") from exc
         self._pending = None
 
     async def _submit(self, *, close: bool) -> None:

@@ -32,7 +32,6 @@ from aiohttp import web         # which must not happen on the loop, inside a re
 
 from indexer.index import Index
 from indexer.records import Change
-from mirror import held
 from mirror.errors import UsageError
 from mirror.feed.identity import Identity
 from mirror.feed.merge import Merger
@@ -42,6 +41,7 @@ from mirror.node.api import BLOCK_BURST_FACTOR, BLOCK_RATE_FACTOR, Api, api_rout
 from mirror.node.copies.audit import audit_routes
 from mirror.node.copies.holdings import holdings_routes
 from mirror.node.copies.upkeep import Upkeep
+from mirror.node.faults import check_at_start, environmental, fault_middleware
 from mirror.node.gateway.routes import gateway_routes
 from mirror.node.http import problem_middleware
 from mirror.node.ipni.http import ipni_routes
@@ -181,7 +181,7 @@ class Node:
         log.info("node %s serving on %s", self.identity.node_id, self.url)
 
     async def _reconcile_then_upkeep(self) -> None:
-        await held.reconcile(self.index, self.store)
+        await check_at_start(self.index, self.store)
         await self.upkeep.run()
 
     async def _serve(self) -> int:
@@ -230,8 +230,11 @@ class Node:
 
     def _done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("node task failed", exc_info=task.exception())
+        if not task.cancelled() and (error := task.exception()) is not None:
+            if (why := environmental(error)) is not None:
+                log.warning("node task stopped: %s", why)      # one line; its loop tries again
+            else:
+                log.error("node task failed", exc_info=error)
 
     # -- operations ----------------------------------------------------------------------------
 
@@ -278,7 +281,7 @@ def _host(host: str) -> str:
 def build_app(node: Node) -> web.Application:
     """The node's aiohttp application: every face, each with only the collaborators it uses."""
     app = web.Application(client_max_size=MAX_JSON_REQUEST,
-                          middlewares=[problem_middleware,
+                          middlewares=[problem_middleware, fault_middleware(node.index),
                                        rate_limit_middleware(node.limiter, node.block_limiter)])
     api_routes(app, Api(node.index, node.identity.node_id, node.book, notified=node.on_notify,
                         add_peer=node.add_peer, status=node.status,

@@ -70,8 +70,12 @@ async def health_fields(index: Index, me: str, settings: Settings,
 
 
 async def home_status(home: Home) -> dict[str, Any]:
-    """The status of HOME read from its files (no running node needed)."""
+    """The status of HOME read from its files (no running node needed); ``DatabaseDamaged``
+    when SQLite's quick check finds the index file damaged."""
     async with open_home(home, read_only=True) as services:
+        if await services.index.integrity(quick=True):     # never a status from a damaged file
+            assert services.index.damage is not None
+            raise services.index.damage
         url = home.settings.node.public_url or f"http://{home.settings.node.listen}"
         fields = await collect(services.identity, services.index,
                                used=await storage_used(services.store), url=url)

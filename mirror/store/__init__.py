@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from mirror.errors import BlockNotFound, MirrorError, UsageError
+from mirror.errors import BlockNotFound, DiskFull, MirrorError, UsageError
 from mirror.store.blockstore import BlockBatch, BlockStore
 from mirror.store.car import import_car, write_car, write_car_file
 from mirror.store.cid import CID
@@ -80,6 +80,8 @@ class ContentStore:
         with self.blocks.batch() if batch is None else nullcontext(batch) as into:
             try:
                 return import_file(stream, profile, into)
+            except DiskFull:
+                raise                           # writing the blocks failed, not reading NAME
             except OSError as exc:
                 raise MirrorError(f"reading {name} failed: {exc.strerror or exc}") from exc
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mirror.durable import fsync_dir
-from mirror.errors import BlockCorrupted, BlockMismatch, BlockNotFound, BlockTooLarge, InvalidCID
+from mirror.errors import BlockCorrupted, BlockMismatch, BlockNotFound, BlockTooLarge, InvalidCID, disk_full
 from mirror.store.cid import CID, IDENTITY, RAW
 
 if TYPE_CHECKING:
@@ -115,8 +115,9 @@ class BlockStore:
         except FileNotFoundError:
             raise BlockNotFound(cid) from None
         if len(data) > MAX_BLOCK_SIZE or not cid.verify(data):
-            raise BlockCorrupted(f"block {cid} is corrupted on disk ({path})",
-                                 hint="delete that file and add or fetch the content again")
+            raise BlockCorrupted(f"block {cid} is corrupted on disk",      # no path: messages
+                                 hint=f"delete {path} and add or fetch the content again "  # reach
+                                      "(openmirror verify --repair)")                     # peers
         return data
 
     def size(self, cid: CID) -> int:
@@ -244,8 +245,15 @@ class BlockBatch:
                 return
             self._pending[key] = final
         staged = self._staged(key)
-        with open(staged, "wb") as fh:
-            fh.write(data)
+        try:
+            with open(staged, "wb") as fh:
+                fh.write(data)
+        except OSError as exc:
+            _unlink(staged)
+            full = disk_full(exc, self.store.root)
+            if full is not None:
+                raise full from exc
+            raise
         with self._lock:
             if self._aborted:                   # aborted while this block was being written
                 _unlink(staged)
@@ -316,11 +324,14 @@ def commit_batches(batches: list[BlockBatch], journal: "Journal | None" = None) 
         if not (len(touched) >= _SYNCFS_MIN_FILES and _syncfs(store.root)):
             for folder in touched:
                 fsync_dir(folder)
-    except BaseException:
+    except BaseException as exc:
         for staged, _ in moves[moved:]:
             _unlink(staged)
         for batch in batches:
             batch.abort()                       # those not reached yet (a no-op for the others)
+        full = disk_full(exc, batches[0].store.root)
+        if full is not None and full is not exc:
+            raise full from exc
         raise
 
 

@@ -20,7 +20,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from mirror.errors import UsageError
+from mirror.errors import DiskFull, UsageError
 from mirror.store.cid import CID, DAG_PB
 from mirror.store.dagpb import PBLink, PBNode, encode_node
 from mirror.store.hamt import build_hamt
@@ -119,6 +119,8 @@ class _TreeImporter:
         try:
             with open(path, "rb", buffering=0) as stream:
                 result = import_file(stream, self._profile, self._sink)
+        except DiskFull:
+            raise                                # writing the blocks failed, not reading PATH
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
         self._tally.blocks += result.blocks

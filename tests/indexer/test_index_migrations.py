@@ -158,7 +158,7 @@ async def test_a_corrupt_index_is_refused_and_left_untouched(db_path: Path) -> N
     before = _snapshot(db_path)
     with pytest.raises(DatabaseDamaged) as info:
         await Index.open(db_path)
-    assert info.value.exit_code == 3 and isinstance(info.value, IndexError_)
+    assert info.value.exit_code == 4 and isinstance(info.value, IndexError_)   # integrity
     assert _snapshot(db_path) == before
 
 

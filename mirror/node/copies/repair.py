@@ -4,6 +4,12 @@ fetch good copies from peers.
     report = await verify_home(home, repair=True, peers=["http://peer:8470"])
     report.remaining     # damage left: [] when all is well
 
+Before the blocks, the index file itself is checked (``PRAGMA integrity_check``: a damaged file
+ends the check there), then every stored entry is verified again (``mirror.feed.stored``:
+signatures, chains, heads). With ``--repair``, a content still damaged afterwards is no longer
+marked held (``unheld``), and the blocks a killed import left are reclaimed (``mirror.reclaim``;
+without it they are only counted).
+
 Two kinds of damage (``Damage.kind``):
 
 * ``corrupted``: a block file whose bytes no longer hash to its name (found by re-hashing every
@@ -39,7 +45,9 @@ from mirror.home import Home
 from mirror import held
 from mirror.node.copies.census import holder_urls
 from mirror.node.copies.get import known_peers
+from mirror.feed.stored import FeedCheck, check_feeds
 from mirror.node.copies.replicate import fetch_from
+from mirror.reclaim import Reclaimed, reclaim
 from mirror.services import open_home
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
@@ -68,10 +76,19 @@ class VerifyReport:
     contents: int = 0              # held contents walked
     damage: list[Damage] = field(default_factory=list)
     seconds: float = 0.0
+    index_problems: list[str] = field(default_factory=list)    # SQLite's integrity_check
+    feeds: FeedCheck = field(default_factory=FeedCheck)         # stored entries re-verified
+    unheld: list[str] = field(default_factory=list)   # contents marked held that are not (fixed)
+    reclaimed: Reclaimed = field(default_factory=Reclaimed)     # blocks a killed import left
 
     @property
     def remaining(self) -> list[Damage]:
         return [d for d in self.damage if not d.repaired]
+
+    @property
+    def failed(self) -> bool:
+        """Damage is left: blocks, the index file, or stored entries."""
+        return bool(self.remaining or self.index_problems or self.feeds.bad)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"repaired": sum(d.repaired for d in self.damage),
@@ -243,15 +260,36 @@ async def _walk_again(store: ContentStore, index: Index, report: VerifyReport, s
 
 
 async def verify_home(home: Home, *, repair: bool = False, peers: Iterable[str] = ()) -> VerifyReport:
-    """``openmirror verify``: check HOME's store and held contents; with REPAIR, fix what peers can."""
+    """``openmirror verify``: check HOME's index file, its stored entries, its store and held
+    contents, and count the blocks a killed import left; with REPAIR, fix what peers can, correct
+    the held marks and reclaim those blocks."""
     async with open_home(home) as services:
         store, index = services.store, services.index
+        problems = await index.integrity(quick=False)
+        if problems:                       # nothing more can be read from it safely
+            return VerifyReport(index_problems=problems)
         report = await verify_store(store, index)
+        report.feeds = await check_feeds(index)
         if repair and report.remaining:
             settings = home.settings.node
             candidates = [*peers, *settings.peers, *await known_peers(index)]
             await repair_damage(store, index, report, candidates, holder_timeout=settings.holder_timeout)
+        if repair:
+            report.unheld = await _correct_held(index, store, report)
+            await held.reconcile(index, store)
+        report.reclaimed = await reclaim(index, store, dry_run=not repair)
     return report
+
+
+async def _correct_held(index: Index, store: ContentStore, report: VerifyReport) -> list[str]:
+    """Contents still damaged after repair are no longer marked held (the node must not claim
+    what it lacks); returns their sha256."""
+    damaged = sorted({s for d in report.remaining for s in d.contents})
+    if damaged:
+        await held.refresh(index, store, damaged)
+    async with index.read() as conn:
+        still = set(await rows.held_sha256s(conn))
+    return [s for s in damaged if s not in still]
 
 
 __all__ = ["Damage", "VerifyReport", "find_damage", "repair_damage", "scan_blocks",

@@ -25,7 +25,9 @@ from typing import Any, Awaitable, Callable
 
 import aiohttp
 
+from indexer.errors import IndexError_
 from mirror.errors import MirrorError
+from mirror.node.faults import environmental
 from mirror.node.copies import audit
 from mirror.node.copies import holdings
 from mirror.node.copies import pinning
@@ -107,8 +109,8 @@ class Upkeep:
             fetched = False
             try:
                 fetched = await self.replicate_once()
-            except (MirrorError, OSError) as exc:
-                log.warning("replication round failed: %s", exc)
+            except (MirrorError, OSError, IndexError_) as exc:    # the next round tries again
+                log.warning("replication round failed: %s", environmental(exc) or exc)
             wait = AGAIN if fetched else min(self._sync_interval(), self._holder_timeout() / 3)
             try:
                 await asyncio.wait_for(self._wake.wait(), wait)
@@ -143,8 +145,8 @@ class Upkeep:
             await asyncio.sleep(interval())
             try:
                 await duty()
-            except (MirrorError, OSError) as exc:
-                log.warning("%s failed: %s", getattr(duty, "__name__", "duty"), exc)
+            except (MirrorError, OSError, IndexError_) as exc:
+                log.warning("%s failed: %s", getattr(duty, "__name__", "duty"), environmental(exc) or exc)
 
     def _sync_interval(self) -> float:
         return max(0.05, float(self.settings.node.sync_interval))

@@ -23,6 +23,7 @@ import aiohttp
 from indexer.feeds import Head
 from indexer.records import Change
 from mirror.errors import IntegrityError, MirrorError, PeerError, UsageError
+from mirror.node.faults import environmental
 from mirror.node.sync.client import PeerClient, PeerRetryLater
 from mirror.node.sync.peers import LEARNED, normalize_url, reachable_from
 from mirror.node.sync.peers import PeerBook
@@ -103,6 +104,11 @@ class Gossip:
             report.error = str(exc)
             log.warning("sync with %s failed: %s", url, exc)
             await self.book.failed(url, str(exc))
+        except Exception as exc:               # the environment's fault, not the peer's: retried
+            if (why := environmental(exc)) is None:
+                raise
+            report.error = why
+            log.warning("sync with %s stopped: %s", url, why)
         finally:
             self._syncing.discard(url)
             report.bytes = client.bytes_in
@@ -234,6 +240,11 @@ class Gossip:
                     return
                 except MirrorError as exc:
                     log.warning("pull of %s from %s failed: %s", author[:16], url, exc)
+                    return
+                except Exception as exc:       # the environment's: the next sync tries again
+                    if (why := environmental(exc)) is None:
+                        raise
+                    log.warning("pull of %s from %s stopped: %s", author[:16], url, why)
                     return
         finally:
             self._pulls.pop(url, None)

@@ -14,7 +14,9 @@ from mirror.node.copies.budget import dag_bytes, measure
 from mirror.node.copies.census import health, take_census
 from mirror.node.copies.holdings import pull_holdings
 from mirror.node.copies.replicate import RoundReport, replicate_round
+from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID
+from mirror.store.exporter import walk_dag
 
 
 async def pull(into: Volunteer, *sources: Volunteer) -> None:
@@ -85,3 +87,23 @@ async def test_dropping_a_content_keeps_blocks_another_content_shares(swarm: Swa
     states = {s.sha256: s for s in await take_census(volunteer.node.index, me=volunteer.node_id,
                                                          holder_timeout=600)}
     assert states[kept.sha256].held and not states[gone.sha256].held
+
+
+async def test_a_fetch_that_fails_half_way_leaves_nothing_on_disk(swarm: Swarm, tmp_path: Path) -> None:
+    origin = await swarm.start("origin")
+    content = await origin.add(tmp_path, "f.bin", os.urandom(30_000))
+    blocks = origin.node.store.blocks
+    leaves = [cid for cid in walk(blocks, content.cid) if cid.codec == 0x55]
+    for leaf in leaves[len(leaves) // 2:]:
+        blocks.delete(leaf)                                  # the only holder lacks half of it
+    volunteer = await swarm.start("volunteer", **{"node.storage": "1MB"})
+    await learn(volunteer, origin, [content])
+    await origin.publish()
+    await pull(volunteer, origin)
+    report = await round_of(volunteer)
+    assert report.failed and report.fetched == []
+    assert volunteer.node.store.blocks.stats() == (0, 0)     # the partial fetch was removed
+
+
+def walk(blocks: BlockStore, cid_text: str) -> list[CID]:
+    return [cid for cid, _ in walk_dag(blocks, CID.decode(cid_text))]
