@@ -12,8 +12,8 @@ Engines sharing one file (WAL mode, so readers never wait for the writer):
 
 SQLite errors that mean the file is not a database or is corrupt become ``DatabaseDamaged`` here,
 and the database remembers it (``damage``: every later caller can refuse to go on); a disk that is
-full becomes ``DiskFull``, and the first write transaction that commits after it checkpoints the
-write-ahead log (``PRAGMA wal_checkpoint(TRUNCATE)``), so the log the failed writes grew is folded
+full becomes ``IndexDiskFull``, and the first write transaction that commits after it checkpoints
+the write-ahead log (``PRAGMA wal_checkpoint(TRUNCATE)``), so the log the failed writes grew is folded
 into the file and emptied as soon as there is room again.
 """
 
@@ -34,7 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
-from indexer.errors import DatabaseDamaged, DiskFull
+from indexer.errors import DatabaseDamaged, IndexDiskFull
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,10 +55,10 @@ _WRITER_PRAGMAS = ("PRAGMA journal_mode = WAL",) + _COMMON_PRAGMAS
 _READER_PRAGMAS = _COMMON_PRAGMAS + ("PRAGMA query_only = ON",)
 
 
-def sqlite_error(exc: BaseException, path: Path) -> DatabaseDamaged | DiskFull | None:
+def sqlite_error(exc: BaseException, path: Path) -> DatabaseDamaged | IndexDiskFull | None:
     """Our error for a SQLite error that means the file is damaged (``DatabaseDamaged``) or the
-    disk under it is full (``DiskFull``: SQLITE_FULL, or an I/O error while the disk has no room),
-    or None when it means something else."""
+    disk under it is full (``IndexDiskFull``: SQLITE_FULL, or an I/O error while the disk has no
+    room), or None when it means something else."""
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     code = getattr(orig, "sqlite_errorcode", None)
     if code is None:
@@ -67,7 +67,7 @@ def sqlite_error(exc: BaseException, path: Path) -> DatabaseDamaged | DiskFull |
         return DatabaseDamaged(f"the index {path} is damaged: {orig}",
                                hint="restore it from a backup, or move it away and mirror again")
     if code & 0xFF == sqlite3.SQLITE_FULL or (code & 0xFF == sqlite3.SQLITE_IOERR and disk_is_full(path)):
-        return DiskFull(f"no space left on the disk holding the index {path} ({orig})",
+        return IndexDiskFull(f"no space left on the disk holding the index {path} ({orig})",
                         hint="free some space on that disk: nothing committed was lost, and the "
                              "next write goes on (the same command resumes where it stopped)")
     return None
@@ -82,7 +82,7 @@ def disk_is_full(path: Path) -> bool:
 
 
 def raise_sqlite_error(exc: BaseException, path: Path) -> None:
-    """Raise the ``DatabaseDamaged`` or ``DiskFull`` matching EXC (chained to it), if any."""
+    """Raise the ``DatabaseDamaged`` or ``IndexDiskFull`` matching EXC (chained to it), if any."""
     error = sqlite_error(exc, path)
     if error is not None:
         raise error from exc
@@ -204,11 +204,11 @@ class Database:
         if error is not None:
             raise error from exc
 
-    def _translate(self, exc: BaseException) -> DatabaseDamaged | DiskFull | None:
+    def _translate(self, exc: BaseException) -> DatabaseDamaged | IndexDiskFull | None:
         error = sqlite_error(exc, self.path)
         if isinstance(error, DatabaseDamaged):
             self.damage = self.damage or error
-        elif isinstance(error, DiskFull):
+        elif isinstance(error, IndexDiskFull):
             self._full = True
         return error
 

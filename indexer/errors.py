@@ -9,7 +9,7 @@ with the cause chained.
     ├── QueryError (ValueError)         exit 2   bad search syntax or filter values
     ├── NotIndexed (LookupError)        exit 1   no document with that CID / identifier
     ├── SchemaTooNew (RuntimeError)     exit 3   the database was written by a newer openmirror
-    ├── DiskFull (OSError)              exit 3   no space left on the disk holding the index
+    ├── IndexDiskFull (OSError)         exit 3   no space left on the disk holding the index
     ├── DatabaseDamaged (RuntimeError)  exit 4   the file is not a SQLite database, or is corrupt
     └── ReadOnlyIndex (PermissionError) exit 1   a write through an index opened read-only
 
@@ -63,7 +63,7 @@ class DatabaseDamaged(IndexError_, RuntimeError):
     exit_code = EXIT_INTEGRITY
 
 
-class DiskFull(IndexError_, OSError):
+class IndexDiskFull(IndexError_, OSError):
     """A write failed for want of space on the disk holding the index (SQLITE_FULL). Nothing
     committed is lost: the transaction rolled back, and the next one after space is freed goes
     on (the write-ahead log is checkpointed then)."""

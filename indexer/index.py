@@ -216,8 +216,7 @@ class Index:
         """What SQLite finds wrong with the file (``PRAGMA quick_check``, or the slower
         ``integrity_check`` that also compares every index with its table); [] when it is sound.
         Anything found is also remembered as ``damage``."""
-        problems = await self._db.integrity(quick)
-        return problems
+        return await self._db.integrity(quick)
 
     async def check(self) -> None:
         """Raise ``DatabaseDamaged`` when the full-text index disagrees with the documents."""

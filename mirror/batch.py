@@ -128,7 +128,7 @@ class GroupCommit:
             journal = await _commit_blocks([write])
             result = (await self._transaction([write]))[0]
             if journal is not None:
-                journal.close()
+                await journal.aclose()
             return result
         future: asyncio.Future = asyncio.get_running_loop().create_future()
         self._queue.append((write, future))
@@ -176,14 +176,14 @@ class GroupCommit:
                 return False
             done = [await self._apply([item]) for item in batch]   # one at a time: find the
             if all(done) and journal is not None:                  # write that broke it
-                journal.close()
+                await journal.aclose()
             return all(done)
         except BaseException:
             for _, future in batch:
                 future.cancel()
             raise
         if journal is not None:
-            journal.close()
+            await journal.aclose()
         for (_, future), result in zip(batch, results):
             _settle(future, result=result)
         return True

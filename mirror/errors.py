@@ -115,7 +115,7 @@ class DiskFull(MirrorError, OSError):
 
 def disk_full(exc: BaseException, where: object) -> DiskFull | None:
     """The ``DiskFull`` an OSError means (writing to WHERE, a path or a name), or None; the
-    index's own (``indexer.errors.DiskFull``) keeps its message, which names the index."""
+    index's own (``indexer.errors.IndexDiskFull``) keeps its message, which names the index."""
     if isinstance(exc, DiskFull):
         return exc
     if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
@@ -127,7 +127,7 @@ def disk_full(exc: BaseException, where: object) -> DiskFull | None:
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    """True for our DiskFull, the index's (``indexer.errors.DiskFull``, errno ENOSPC too) and a
+    """True for our DiskFull, the index's (``indexer.errors.IndexDiskFull``, errno ENOSPC too) and a
     bare OSError that means the disk is full."""
     return isinstance(exc, OSError) and exc.errno in FULL_ERRNOS
 

@@ -119,7 +119,7 @@ async def import_bundle(home: Home, path: Path, *, progress: Progress | None = N
             report.bytes_new = content.new_bytes
             touched = await _apply(node, source, manifest, forks, report, progress)
             kept = await _settle_content(node, content, report)
-            journal.close()
+            await journal.aclose()
             report.texts = await extract_texts(node.index, node.store, home.staging_dir,
                                                kept, max_bytes=home.settings.fetch.max_bytes,
                                                progress=_counter("text", progress))

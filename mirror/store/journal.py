@@ -18,6 +18,7 @@ at the start of a node, of a harvest, and with ``verify --repair``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from pathlib import Path
@@ -32,27 +33,36 @@ class Journal:
     """One piece of work's list of the blocks it added (see the module docstring)."""
 
     def __init__(self, store: BlockStore) -> None:
-        folder = store.root / JOURNALS
-        folder.mkdir(exist_ok=True)
-        self.path = folder / f"{os.getpid()}-{uuid.uuid4().hex}"
+        self.path = store.root / JOURNALS / f"{os.getpid()}-{uuid.uuid4().hex}"
         self._file: int | None = None
+        self.written = False             # the file exists (nothing touches the disk before)
 
     def add(self, keys: Iterable[str]) -> None:
-        """Record the block keys (file name stems) about to be committed; durable on return."""
+        """Record the block keys (file name stems) about to be committed; durable on return.
+        Blocking: call it from a worker thread (``commit_batches`` does)."""
         text = "".join(f"{key}\n" for key in keys)
         if not text:
             return
         if self._file is None:
+            self.path.parent.mkdir(exist_ok=True)
             self._file = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self.written = True
         os.write(self._file, text.encode("ascii"))
         os.fsync(self._file)
 
     def close(self) -> None:
-        """The work is recorded: forget the journal."""
+        """The work is recorded: forget the journal (blocking when it was written)."""
         if self._file is not None:
             os.close(self._file)
             self._file = None
-        self.path.unlink(missing_ok=True)
+        if self.written:
+            self.path.unlink(missing_ok=True)
+            self.written = False
+
+    async def aclose(self) -> None:
+        """``close`` from a coroutine: off the event loop, and only when there is a file."""
+        if self.written:
+            await asyncio.to_thread(self.close)
 
 
 def stale_journals(store: BlockStore) -> list[Path]:

@@ -76,12 +76,12 @@ from indexer.records import DocumentIn
 async def main():
     home = Home.open(sys.argv[1])
     async with open_home(home) as services, GroupCommit(services.index) as writes:
-        doc = DocumentIn(collection="c", source_id="big", title="Big", license="CC0-1.0")
-        ingestor = Ingestor(home, services.index, services.store)
-        _gone, blocks = await ingestor.collect(doc, [FileRef(url=sys.argv[2])], None)
+        got = await Ingestor(home, services.index, services.store).collect([FileRef(url=sys.argv[2])], None)
+        doc = DocumentIn(collection="c", source_id="big", title="Big", license="CC0-1.0",
+                         contents=got.contents)
         async def die(tx):                 # inside the index transaction, after the blocks
             os.kill(os.getpid(), signal.SIGKILL)
-        await asyncio.gather(writes.write(doc=doc, blocks=blocks), writes.run(die))
+        await asyncio.gather(writes.write(doc=doc, blocks=got.blocks), writes.run(die))
 
 asyncio.run(main())
 """
