@@ -98,16 +98,22 @@ async def test_writers_on_three_nodes_converge_to_one_index(nodes: NodeFactory) 
         for n, node in enumerate((a, b, c)):
             await node.index.upsert_documents(
                 [document(i, title=f"round {round_} node {n} doc {i}") for i in range(n * 4, n * 4 + 6)])
+    # c retracts a's doc-0 once it has it (a retract of what a node does not hold is a no-op)
+    await wait_for(lambda: _has(c, "round 2 node 0 doc 0"), timeout=15, what="a's doc-0 at c")
     await c.index.retract("c", "doc-0")
-    await wait_for(lambda: _all_equal(a, b, c), timeout=15, what="three nodes to converge")
+    await wait_for(lambda: _all_equal(a, b, c, count=13), timeout=15, what="three nodes to converge")
     for node in (a, b, c):
         assert await titles(node, "round") == await titles(a, "round")
     assert len(await live(a)) == 13
 
 
-async def _all_equal(*group: Node) -> bool:
+async def _all_equal(*group: Node, count: int | None = None) -> bool:
     first = await live(group[0])
-    return all([await live(n) == first for n in group[1:]])
+    return (count is None or len(first) == count) and all([await live(n) == first for n in group[1:]])
+
+
+async def _has(node: Node, title: str) -> bool:
+    return any(row[2] == title for row in await live(node))
 
 
 async def test_a_new_entry_crosses_a_chain_of_five_nodes_by_notify(nodes: NodeFactory) -> None:
