@@ -9,14 +9,14 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 import click
-from rich.filesize import decimal
-from rich.progress import BarColumn, Progress, TextColumn
 
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors
-from cli.output import emit_json, stderr_console
+from cli.output import emit_json
+from cli.progress import bars
 from mirror.bundle import ExportReport, ImportReport, export_bundle, import_bundle
 from mirror.bundle.files import Progress as ProgressFn
+from mirror.units import format_size
 
 T = TypeVar("T")
 _LABELS = {"entries": "entries written", "content": "content", "verify": "entries verified",
@@ -91,22 +91,21 @@ def _run(work: Callable[[ProgressFn | None], Awaitable[T]], *, show: bool) -> T:
 
 @contextmanager
 def _bars() -> Iterator[ProgressFn]:
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[detail]}"))
-    with Progress(*columns, console=stderr_console, transient=True) as bar:
+    with bars(transient=True) as bar:
         tasks: dict[str, Any] = {}
 
         def progress(what: str, done: int, total: int | None) -> None:
             if what not in tasks:
-                tasks[what] = bar.add_task(_LABELS.get(what, what), total=total, detail="")
-            shown = (decimal(done), decimal(total or 0)) if what == "content" else (done, total)
-            bar.update(tasks[what], completed=done, total=total, detail=f"{shown[0]} / {shown[1]}")
+                unit = "bytes" if what == "content" else "items"
+                tasks[what] = bar.add_task(_LABELS.get(what, what), total=total, unit=unit, detail="")
+            bar.update(tasks[what], completed=done, total=total)
 
         yield progress
 
 
 def _print_export(r: ExportReport) -> None:
     click.echo(f"exported {r.collection!r} to {r.path}: {r.documents} documents, {r.contents} "
-               f"contents ({decimal(r.content_bytes)}; CAR {decimal(r.car_bytes)}), {r.authors} "
+               f"contents ({format_size(r.content_bytes)}; CAR {format_size(r.car_bytes)}), {r.authors} "
                f"authors, {r.entries} entries in {r.seconds:.1f}s")
     if r.missing:
         click.echo(f"left out {r.missing} contents not held here (--allow-missing)")
@@ -119,7 +118,7 @@ def _print_import(r: ImportReport) -> None:
     click.echo(f"searchable here: {searchable}")
     click.echo(f"documents applied {r.documents_applied}; entries verified {r.entries}, new "
                f"{r.entries_stored}; contents {r.contents}, kept {r.contents_kept}, new blocks "
-               f"{r.blocks_new} ({decimal(r.bytes_new)}), text extracted from {r.texts}")
+               f"{r.blocks_new} ({format_size(r.bytes_new)}), text extracted from {r.texts}")
     notes = [(r.refused_licence, "entries refused by this node's licence gate (stored, not indexed)"),
              (r.contents_dropped, "contents not kept: no document here refers to them"),
              (len(r.authors_skipped), "feeds skipped: blocked or not accepted here"),

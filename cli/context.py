@@ -15,6 +15,7 @@ class AppContext:
     home_path: str | Path | None
     json: bool = False
     verbose: int = 0
+    quiet: bool = False
     _home: Home | None = field(default=None, repr=False)
 
     @property

@@ -16,6 +16,7 @@ from indexer.index import Index
 from indexer.records import DocumentOut, SearchQuery
 from mirror.home import Home
 from mirror.services import open_home
+from mirror.units import format_size
 
 T = TypeVar("T")
 SEARCH_COLUMNS = ["title", "creators", "license", "collection", "date", "cid"]
@@ -115,8 +116,8 @@ def stats_command(app: AppContext, as_json: bool) -> None:
         emit_json(stats.to_dict())
         return
     emit_mapping({"documents": stats.documents, "retracted": stats.retracted,
-                  "contents": stats.contents, "bytes": _human(stats.bytes)}, as_json=False)
-    rows = [{"collection": c.name, "documents": c.documents, "bytes": _human(c.bytes),
+                  "contents": stats.contents, "bytes": format_size(stats.bytes)}, as_json=False)
+    rows = [{"collection": c.name, "documents": c.documents, "bytes": format_size(c.bytes),
              "licenses": "; ".join(f"{k or 'unknown'}: {v}" for k, v in
                                    sorted(c.licenses.items(), key=lambda kv: -kv[1]))}
             for c in stats.collections]
@@ -124,14 +125,6 @@ def stats_command(app: AppContext, as_json: bool) -> None:
         click.echo()
         emit_rows(rows, ["collection", "documents", "bytes", "licenses"], as_json=False)
 
-
-def _human(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"
 
 
 @click.group("db")

@@ -9,10 +9,10 @@ own ``COMMANDS`` lists.
 from __future__ import annotations
 
 import importlib
-import logging
 
 import click
 
+from cli import logs
 from cli.context import AppContext
 
 COMMAND_MODULES: dict[str, str] = {
@@ -54,7 +54,8 @@ class LazyGroup(click.Group):
 @click.option("--home", type=click.Path(file_okay=False, path_type=str), envvar="OPENMIRROR_HOME",
               help="Node home folder (default: $OPENMIRROR_HOME or the user data dir).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
-@click.option("-v", "--verbose", count=True, help="More log output on stderr (repeat for more).")
+@click.option("-v", "--verbose", count=True,
+              help="More log output on stderr: -v, -vv; -vvv adds other libraries' logs.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
 @click.version_option(package_name="openmirror")
 @click.pass_context
@@ -67,9 +68,8 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, verbose: int, quiet
         openmirror search "open data"
         openmirror serve --listen 127.0.0.1:8470
     """
-    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    ctx.obj = AppContext(home_path=home, json=as_json, verbose=verbose)
+    logs.configure(verbose, quiet)
+    ctx.obj = AppContext(home_path=home, json=as_json, verbose=verbose, quiet=quiet)
 
 
 def main() -> None:

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import Any
+from typing import Any, Callable
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors, report
-from cli.output import emit_json, printable, stderr_console
-from mirror.errors import EXIT_FAILURE, EXIT_OK
+from cli.output import emit_json, printable
+from cli.progress import bars
+from mirror.errors import EXIT_FAILURE, EXIT_OK, MirrorError
 from mirror.outcome import Outcome
 from mirror.pipeline import MirrorOptions, Summary, mirror_collection
+from mirror.units import format_size
 
+EXIT_INTERRUPTED = 130         # 128 + SIGINT, as shells report it
 KINDS = ["oai-pmh", "sitemap", "site", "ckan", "archive-org", "manifest", "folder"]
 
 
@@ -83,7 +85,12 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
                             profile=profile, allow_private=allow_private, ipfs_api=ipfs_api)
     home = app.home
     show_bar = sys.stderr.isatty() and not as_json
-    summary = _run_with_progress(home, source, options, show_bar)
+    live: list[Summary] = []
+    try:
+        summary = _run_with_progress(home, source, options, show_bar, live.append)
+    except KeyboardInterrupt:
+        _interrupted(live[0] if live else None, as_json)
+        sys.exit(EXIT_INTERRUPTED)
     if as_json:
         emit_json(summary.to_dict())
     else:
@@ -94,21 +101,36 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
     sys.exit(EXIT_FAILURE if summary.failed else EXIT_OK)
 
 
-def _run_with_progress(home: Any, source: str, options: MirrorOptions, show_bar: bool) -> Summary:
+def _run_with_progress(home: Any, source: str, options: MirrorOptions, show_bar: bool,
+                       watch: Callable[[Summary], None]) -> Summary:
     if not show_bar:
-        return asyncio.run(mirror_collection(home, source, options))
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[detail]}"), TimeElapsedColumn())
-    with Progress(*columns, console=stderr_console, transient=False) as bar:
-        task = bar.add_task("mirror", total=None, detail="")
+        return asyncio.run(mirror_collection(home, source, options, watch=watch))
+    with bars() as bar:
+        task = bar.add_task("mirror", total=None, unit="items", bytes=0, detail="")
         counts: dict[str, int] = {}
+        stored = [0]
 
         def progress(outcome: Outcome, total: int | None) -> None:
             counts[outcome.kind.value] = counts.get(outcome.kind.value, 0) + 1
+            stored[0] += outcome.bytes
             detail = " ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-            bar.update(task, advance=1, total=total, detail=detail)
+            bar.update(task, advance=1, total=total, bytes=stored[0], detail=detail)
 
-        return asyncio.run(mirror_collection(home, source, options, progress))
+        return asyncio.run(mirror_collection(home, source, options, progress, watch))
+
+
+def _interrupted(summary: Summary | None, as_json: bool) -> None:
+    """Ctrl-C: what was stored before it (committed, so kept), and that a rerun resumes."""
+    if summary is None:
+        report("interrupted before the harvest started; nothing was stored")
+        return
+    summary.error = MirrorError("interrupted")
+    if as_json:
+        emit_json(summary.to_dict())
+    kept = summary.stored + summary.updated
+    report(f"interrupted: {kept} document(s) ({format_size(summary.bytes)}) were stored before the "
+           f"interruption and are kept ({summary.unchanged} unchanged, {summary.failed} failed so far)",
+           "run the same command again to resume where it stopped")
 
 
 def _print_summary(s: Summary) -> None:
@@ -117,7 +139,7 @@ def _print_summary(s: Summary) -> None:
     out = Console(soft_wrap=True)
     out.print(f"[bold]{s.collection}[/] ({s.kind}): {verb} {s.stored + s.updated} "
               f"(updated {s.updated}), unchanged {s.unchanged}, skipped {skipped}, gone {s.gone}, "
-              f"retracted {s.retracted}, failed {s.failed}, {_human(s.bytes)} in {s.seconds:.1f}s")
+              f"retracted {s.retracted}, failed {s.failed}, {format_size(s.bytes)} in {s.seconds:.1f}s")
     for failure in s.failures[:10]:
         out.print(printable(f"  failed {failure['source_id']}: {failure['error']}"), markup=False)
     if len(s.failures) > 10:
@@ -130,14 +152,6 @@ def _print_summary(s: Summary) -> None:
         out.print(f"  refused {s.refused} connection(s) to private addresses the source led to; "
                   "rerun with --allow-private if you trust them", markup=False)
 
-
-def _human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size} B"
 
 
 COMMANDS = [mirror_cmd]

@@ -8,12 +8,14 @@ from typing import Any
 
 import click
 
+from cli import logs
 from cli.context import AppContext, pass_app
-from cli.errors import handle_errors
-from cli.output import emit_json, emit_mapping, emit_rows
+from cli.errors import handle_errors, report
+from cli.output import emit_json, emit_mapping, emit_rows, printable
 from mirror.errors import EXIT_FAILURE, ConfigError, UsageError
 from mirror.node import control
 from mirror.settings import parse_size
+from mirror.units import format_size
 
 PEER_COLUMNS = ["url", "node_id", "state", "last_contact", "lag", "failures"]
 
@@ -34,14 +36,14 @@ def _size(option: str, text: str | None) -> int | None:
     try:
         return parse_size(text)
     except ConfigError as exc:
-        raise UsageError(f"{option}: {exc.message} (use bytes or a unit: 300KB, 20GB, 20GiB)") from None
+        raise UsageError(f"{option}: {exc.message}", hint=exc.hint) from None
 
 
 def diffusion_options(fn: Any) -> Any:
     """The options of ``serve`` and ``join`` that say what this volunteer holds for others."""
     options = [
         click.option("--storage", metavar="SIZE",
-                     help="Bytes of others' content to hold: 300KB, 20GB, 20GiB (default: node.storage)."),
+                     help="Bytes of others' content to hold, e.g. 300MiB or 20GiB (default: node.storage)."),
         click.option("--copies", type=click.IntRange(1, 100), metavar="K",
                      help="Target live copies of every content in the network (default: node.copies)."),
         click.option("--collection", "collections", multiple=True, metavar="NAME",
@@ -49,7 +51,7 @@ def diffusion_options(fn: Any) -> Any:
         click.option("--license", "licenses", multiple=True, metavar="SPDX",
                      help="Hold only content under this licence (repeatable)."),
         click.option("--upload-rate", metavar="SIZE",
-                     help="Bytes per second served to others, e.g. 5MB (default: node.upload_rate)."),
+                     help="Bytes per second served to others, e.g. 5MiB (default: node.upload_rate)."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -81,9 +83,10 @@ def serve_cmd(app: AppContext, listen: str | None, peers: tuple[str, ...], stora
     Examples:
         openmirror serve
         openmirror serve --listen 0.0.0.0:8470 --peer http://mirror.example.org:8470
-        openmirror serve --storage 20GB --copies 3 --collection theses --license CC-BY-4.0
+        openmirror serve --storage 20GiB --copies 3 --collection theses --license CC-BY-4.0
     """
     overrides = _overrides(storage, copies, collections, licenses, upload_rate)
+    logs.configure(app.verbose, app.quiet, node=True)
     asyncio.run(control.serve(app.home, listen=listen, peers=list(peers),
                               on_ready=_ready_printer(as_json or app.json), **overrides))
 
@@ -104,25 +107,30 @@ def join_cmd(app: AppContext, url: str, listen: str | None, once: bool, storage:
     \b
     Examples:
         openmirror join http://mirror.example.org:8470
-        openmirror join http://mirror.example.org:8470 --storage 300GB --copies 3
+        openmirror join http://mirror.example.org:8470 --storage 300GiB --copies 3
         openmirror join http://mirror.example.org:8470 --once --json
     """
     as_json = as_json or app.json
     overrides = _overrides(storage, copies, collections, licenses, upload_rate)
     if not once:
+        logs.configure(app.verbose, app.quiet, node=True)
         asyncio.run(control.serve(app.home, listen=listen, peers=[url],
                                   on_ready=_ready_printer(as_json), **overrides))
         return
     summary = asyncio.run(control.join_once(app.home, url, **overrides))
+    errors = summary["errors"]
     if as_json:
         emit_json(summary)
+    elif summary["peer"] in errors and not summary["entries"]:
+        report(f"could not join {summary['peer']}: {printable(errors[summary['peer']])}")
     else:
         click.echo(f"joined {summary['peer']}: {summary['entries']} entries from "
                    f"{len(summary['feeds'])} feed(s), {summary['documents']} documents, "
-                   f"{summary['bytes']} bytes in {summary['seconds']:.1f}s, lag {summary['lag']}")
-        for peer, message in summary["errors"].items():
-            click.echo(f"  {peer}: {message}", err=True)
-    if summary["errors"]:
+                   f"{format_size(summary['bytes'])} in {summary['seconds']:.1f}s, lag {summary['lag']}")
+    for peer, message in errors.items() if not as_json else ():
+        if not (peer == summary["peer"] and not summary["entries"]):
+            click.echo(printable(f"  {peer}: {message}"), err=True)
+    if errors:
         sys.exit(EXIT_FAILURE)
 
 

@@ -14,6 +14,7 @@ from cli.output import emit_json, stderr_console
 from mirror.store import ContentStore, ImportResult, open_store
 from mirror.store.cid import CID
 from mirror.store.exporter import SCOPES
+from mirror.units import format_size
 
 _CHUNK = 1 << 20
 
@@ -176,7 +177,7 @@ def car_export(app: AppContext, cids: tuple[str, ...], output: str, scope: str) 
         written = store.export_car(roots, sys.stdout.buffer, scope)  # type: ignore[arg-type]
     else:
         written = store.export_car(roots, Path(output), scope)  # type: ignore[arg-type]
-        stderr_console.print(f"wrote {output}: {written} bytes, {len(roots)} root(s)")
+        stderr_console.print(f"wrote {output}: {format_size(written)}, {len(roots)} root(s)")
 
 
 @car_group.command("import")

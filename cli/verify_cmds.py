@@ -13,6 +13,7 @@ from cli.errors import handle_errors
 from cli.output import emit_json, printable, stderr_console
 from mirror.errors import EXIT_INTEGRITY, EXIT_OK
 from mirror.node.copies.repair import VerifyReport, verify_home
+from mirror.units import format_size
 
 
 @click.command("verify")
@@ -62,14 +63,14 @@ def _print(report: VerifyReport) -> None:
         stderr_console.print("the index file is damaged: restore it from a backup, or move it "
                              "away and mirror again", highlight=False)
         return
-    summary = (f"checked {report.blocks} blocks ({report.bytes} bytes), {report.contents} held "
+    summary = (f"checked {report.blocks} blocks ({format_size(report.bytes)}), {report.contents} held "
                f"contents and {report.feeds.entries} entries in {report.seconds:.1f} s: ")
     fixed = sum(d.repaired for d in report.damage)
     left = len(report.remaining) + len(report.feeds.bad)
     summary += "all is well" if not (report.damage or report.feeds.bad) else f"{fixed} repaired, {left} damaged"
     left_behind = report.reclaimed
     if left_behind.blocks:
-        summary += (f"; {left_behind.blocks} blocks ({left_behind.bytes} bytes) left by a killed "
+        summary += (f"; {left_behind.blocks} blocks ({format_size(left_behind.bytes)}) left by a killed "
                     "import " + ("to reclaim with --repair" if left_behind.dry_run else "reclaimed"))
     stderr_console.print(summary, highlight=False)
 

@@ -24,6 +24,7 @@ Outcomes (a record skipped for its licence, unchanged, gone) are never raised: s
     │   ├── TooLarge                    the decoded body passed the size cap
     │   ├── RedirectLoop, TooManyRedirects
     │   ├── FetchTimeout (TimeoutError), ConnectionFailed (ConnectionError), TruncatedBody  retryable
+│   │   └── HostUnreachable       no connection to the host (a name that does not resolve: not retryable)
     │   ├── BadStatus                   an HTTP error status (``status``; 5xx/429 retryable)
     │   ├── BadResponse (ValueError)    malformed response, unsupported encoding, bad body
     │   ├── RobotsUnavailable           robots.txt unreachable (5xx, timeout), retryable
@@ -254,6 +255,11 @@ class FetchTimeout(FetchError, TimeoutError):
 
 class ConnectionFailed(FetchError, ConnectionError):
     pass
+
+
+class HostUnreachable(ConnectionFailed):
+    """No connection could be made: the name does not resolve (never retried), or the host
+    refuses, times out or cannot be routed to (retried a little)."""
 
 
 class TruncatedBody(FetchError):

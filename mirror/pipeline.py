@@ -115,13 +115,16 @@ class _Checkpoints:
 
 
 async def mirror_collection(home: Home, location: str, options: MirrorOptions,
-                            progress: ProgressFn | None = None) -> Summary:
+                            progress: ProgressFn | None = None,
+                            watch: Callable[[Summary], None] | None = None) -> Summary:
     """Harvest LOCATION into HOME and return the summary of outcomes.
 
     A location that is not a collection raises. A run that starts and then stops on an error (the
     source's listing failed after retries, the repository refused to go on) still returns its
     summary: the counts so far, with the error in ``Summary.error``; what was stored stays, and the
-    checkpoints persisted let a rerun resume."""
+    checkpoints persisted let a rerun resume. WATCH gets the live summary as soon as the run starts,
+    so a caller whose run is cancelled (Ctrl-C) can still tell what it stored: an outcome is counted
+    only once its index write committed."""
     settings = home.settings
     start = time.monotonic()
     policy = harvest_policy(settings, allow_private=options.allow_private)
@@ -136,6 +139,8 @@ async def mirror_collection(home: Home, location: str, options: MirrorOptions,
         collection = options.collection or source.default_collection()
         summary = Summary(collection=collection, source=location, kind=source.kind,
                           dry_run=options.dry_run, allow_private=fetcher.policy.allow_private)
+        if watch is not None:
+            watch(summary)
         async with _kubo(settings, options) as kubo, open_home(home) as services:
             run = _Run(home, services.index, services.store, fetcher, source, collection, options,
                        summary, progress, kubo)
@@ -256,7 +261,7 @@ class _Run:
 
     async def _fail(self, record: Record, message: str) -> Outcome:
         await self._status(record, Kind.FAILED, message)
-        log.warning("failed %s: %s", record.source_id, message)
+        log.info("failed %s: %s", record.source_id, message)   # the summary lists failures
         return failed(message)
 
     async def _process(self, record: Record) -> Outcome:

@@ -36,7 +36,8 @@ def parse_size(text: str | int) -> int:
     m = _SIZE_RE.match(str(text))
     unit = m.group(2).lower() if m else None
     if not m or unit not in _UNITS:
-        raise ConfigError(f"not a size: {text!r}", hint="use bytes or a unit: 300KB, 20GB, 20GiB")
+        raise ConfigError(f"not a size: {text!r}",
+                          hint="use bytes or a unit: 300MiB, 20GiB (KB, MB, GB are powers of 1000)")
     return int(float(m.group(1)) * _UNITS[unit])
 
 
@@ -130,7 +131,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fetch", "read_timeout", "float", 60.0, "Seconds to wait for the next bytes of a response."),
     Setting("fetch", "total_timeout", "float", 1800.0, "Seconds one request may take in all."),
     Setting("fetch", "max_redirects", "int", 10, "Redirects followed before a fetch fails."),
-    Setting("fetch", "retries", "int", 4, "Attempts after the first for retryable failures."),
+    Setting("fetch", "retries", "int", 4, "Attempts after the first for retryable failures (at most 2 "
+            "for a host that cannot be connected to; none for a name that does not resolve)."),
     Setting("fetch", "obey_robots", "bool", True, "Obey robots.txt (including Crawl-delay)."),
     Setting("fetch", "backoff", "float", 1.0,
             "Base seconds of the exponential backoff (with jitter) between retries."),

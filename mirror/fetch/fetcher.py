@@ -27,6 +27,7 @@ policy to private addresses when the location the operator typed is itself on on
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Union
@@ -36,13 +37,14 @@ import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from mirror.errors import (
-    AddressRefused, BadResponse, BadStatus, ConnectionFailed, FetchError, FetchTimeout, RedirectLoop,
-    RobotsUnavailable, TooLarge, TooManyRedirects, TruncatedBody,
+    AddressRefused, BadResponse, BadStatus, ConnectionFailed, FetchError, FetchTimeout, HostUnreachable,
+    RedirectLoop, RobotsUnavailable, TooLarge, TooManyRedirects, TruncatedBody,
 )
 from mirror.fetch.client import make_session, user_agent
 from mirror.fetch.decode import BodyDecoder
 from mirror.fetch.guard import AddressPolicy, GuardedConnector, host_of, refusal_of
 from mirror.fetch.politeness import Politeness
+from mirror.fetch.reach import unreachable
 from mirror.fetch.results import FetchedFile, FetchStats, Page, Skipped, media_type
 from mirror.fetch.retry import RETRY_AFTER_STATUS, RETRYABLE_STATUS, backoff, parse_retry_after
 from mirror.fetch.robots import ROBOTS_MAX, RobotsCache, host_key
@@ -52,10 +54,15 @@ from indexer.clock import second_time
 
 __all__ = ["Fetcher", "Page", "FetchedFile", "Skipped", "FetchStats"]
 
+log = logging.getLogger(__name__)
+
 PAGE_MAX = 32 * 2**20
 ROBOTS_REDIRECTS = 5              # RFC 9309: follow at least five
 ERROR_BODY_MAX = 4096             # bytes of an error answer kept for its explanation
 GONE = frozenset({404, 410})
+CONNECT_RETRIES = 2               # retries of a host that refuses or drops connections (a short wait)
+NO_HOST_HINT = "check the address for typos, and that this machine is online"
+DOWN_HINT = "check the address, and that the server is running and reachable from here"
 
 Sink = Union[PageSink, FileSink]
 Result = Union[Page, FetchedFile]
@@ -81,6 +88,17 @@ def _at_hop(exc: FetchError, url: str, hop: str) -> FetchError:
 def _conditional(resp: aiohttp.ClientResponse) -> bool:
     sent = resp.request_info.headers
     return "If-None-Match" in sent or "If-Modified-Since" in sent
+
+
+def _unreachable(url: str, exc: aiohttp.ClientConnectorError) -> ConnectionFailed:
+    """A connection failure in plain words: a name that does not resolve is not retried."""
+    parts = urlsplit(url)
+    why = unreachable(exc, host=parts.netloc if parts.port else parts.hostname or "")
+    if why is None:
+        return ConnectionFailed(f"{url}: {exc}", retryable=True)
+    if not why.retry:
+        return HostUnreachable(f"cannot reach {parts.hostname}: {why.text}", hint=NO_HOST_HINT)
+    return HostUnreachable(f"{why}", retryable=True, hint=DOWN_HINT)
 
 
 def _check_url(url: str) -> None:
@@ -114,6 +132,7 @@ class Fetcher:
         self._robots = RobotsCache(self.user_agent, self._load_robots, self._politeness.set_crawl_delay)
         self._policy = policy
         self._session: aiohttp.ClientSession | None = None
+        self._warned: dict[str, str] = {}       # host -> the failure shown for it
 
     async def __aenter__(self) -> "Fetcher":
         await asyncio.to_thread(self.staging_dir.mkdir, parents=True, exist_ok=True)
@@ -203,11 +222,26 @@ class Fetcher:
                     self.stats.errors += 1
                     self.stats.host(host).errors += 1
                     raise _at_hop(exc, url, trace.hop) from exc.__cause__
+                if isinstance(exc, HostUnreachable) and attempt >= CONNECT_RETRIES:
+                    self.stats.errors += 1
+                    self.stats.host(host).errors += 1
+                    raise _at_hop(exc, url, trace.hop) from exc.__cause__
                 wait = getattr(exc, "retry_after", None)
-                self._politeness.defer(host, backoff(attempt, self.backoff) if wait is None else wait)
+                wait = backoff(attempt, self.backoff) if wait is None else wait
+                self._politeness.defer(host, wait)
+                if isinstance(exc, HostUnreachable):
+                    self._say_retry(exc, host, wait, attempt)
                 attempt += 1
                 self.stats.retries += 1
                 self.stats.host(host).retries += 1
+
+    def _say_retry(self, exc: HostUnreachable, host: str, wait: float, attempt: int) -> None:
+        """An unreachable host: say so (at WARNING for the first failure met on the host, so a
+        person sees why the run pauses; later ones at INFO), then retry."""
+        first = self._warned.setdefault(host, exc.message)
+        level = logging.WARNING if first == exc.message else logging.INFO
+        log.log(level, "%s; trying again in %.1f s (retry %d of %d)", exc.message, wait, attempt + 1,
+                min(self.retries, CONNECT_RETRIES))
 
     async def _follow(self, url: str, new_sink: Callable[[str], Sink], headers: dict[str, str] | None,
                       robots: bool, max_redirects: int | None, trace: _Trace) -> Result | Skipped:
@@ -253,7 +287,7 @@ class Fetcher:
             except aiohttp.ClientConnectorError as exc:
                 refused = refusal_of(exc)
                 if refused is None:
-                    raise ConnectionFailed(f"{url}: {exc}", retryable=True) from exc
+                    raise _unreachable(url, exc) from exc
                 self.stats.refused += 1
                 raise AddressRefused(refused.message, address=refused.address, hint=refused.hint) from exc
             except aiohttp.ClientResponseError as exc:

@@ -28,7 +28,7 @@ from typing import Awaitable, Callable
 from protego import Protego
 from yarl import URL
 
-from mirror.errors import AddressRefused, BadStatus, FetchError, RobotsUnavailable
+from mirror.errors import AddressRefused, BadStatus, FetchError, HostUnreachable, RobotsUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,9 @@ class RobotsCache:
         host = host_key(url)
         rules = await self._rules_for(host)
         if rules.failure is not None:
+            if isinstance(rules.failure, HostUnreachable):     # the host itself: say just that
+                raise RobotsUnavailable(rules.failure.message, retryable=True,
+                                        hint=rules.failure.hint) from rules.failure
             raise RobotsUnavailable(f"{host}/robots.txt is unreachable ({rules.failure}); "
                                     "the host is held back", retryable=True) from rules.failure
         return rules.parser is None or rules.parser.can_fetch(url, self.user_agent)

@@ -241,7 +241,7 @@ class Node:
     async def sync_all(self) -> list[SyncReport]:
         """One sync with every peer not backed off, in parallel (``join --once``)."""
         peers = [p for p in await self.book.all() if not self.book.in_backoff(p)]
-        return list(await asyncio.gather(*(self.gossip.sync_peer(p.url) for p in peers)))
+        return list(await asyncio.gather(*(self.gossip.sync_peer(p.url, log_failure=False) for p in peers)))
 
     async def add_peer(self, url: str) -> tuple[str, bool]:
         """Add a configured peer and sync with it soon; returns (normalised URL, was new)."""

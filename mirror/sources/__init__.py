@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, cast
 
-from mirror.errors import FetchError, NotACollection
+from mirror.errors import FetchError, HostUnreachable, NotACollection
 from mirror.sources.archive_org import ArchiveOrgSource
 from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source, SourceOptions
 from mirror.sources.ckan import CKANSource
@@ -57,6 +57,8 @@ async def open_source(location: str, fetcher: "Fetcher", options: SourceOptions,
     for cls in _URL_ORDER:
         if await cls.detect(location, cast("Fetcher", probe)):
             return cls(location, options)
+        if isinstance(unreachable := probe.errors.get(location), HostUnreachable):
+            raise unreachable                   # no probe can reach it either
     raise probe.failure(location) or NotACollection(
         f"{location} is not a collection openmirror can harvest "
         "(not OAI-PMH, CKAN, a sitemap, an HTML page or a manifest)", hint=KIND_HINT)
@@ -83,16 +85,16 @@ class _ProbeFetcher:
     def __init__(self, fetcher: "Fetcher") -> None:
         self._fetcher = fetcher
         self._pages: dict[str, Any] = {}
-        self._errors: dict[str, FetchError] = {}
+        self.errors: dict[str, FetchError] = {}
 
     async def get_page(self, url: str, **kw: Any) -> Any:
-        if url in self._errors:
-            raise self._errors[url]
+        if url in self.errors:
+            raise self.errors[url]
         if url not in self._pages:
             try:
                 self._pages[url] = await self._fetcher.get_page(url, **kw)
             except FetchError as exc:
-                self._errors[url] = exc
+                self.errors[url] = exc
                 raise
         return self._pages[url]
 
@@ -104,8 +106,8 @@ class _ProbeFetcher:
         a retryable fetch error (host down, 5xx) as is; a ``gone`` as NotACollection."""
         from mirror.fetch.fetcher import Skipped
 
-        exc = self._errors.get(location)
-        if exc is not None and exc.retryable:
+        exc = self.errors.get(location)
+        if exc is not None and (exc.retryable or isinstance(exc, HostUnreachable)):
             return exc
         if exc is not None:
             return NotACollection(f"{location}: {exc}", hint=KIND_HINT)

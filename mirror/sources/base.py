@@ -24,11 +24,12 @@ met while reading the record's page) let the pipeline count the record without t
 
 from __future__ import annotations
 
+import asyncio
 import re
 from abc import ABC, abstractmethod
-from contextlib import aclosing
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, AsyncGenerator, AsyncIterator, ClassVar, cast
+from typing import TYPE_CHECKING, AsyncGenerator, AsyncIterator, Callable, ClassVar, cast
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
@@ -135,6 +136,24 @@ class Source(ABC):
                     count += 1
                     if limit is not None and count >= limit:
                         return
+
+    @asynccontextmanager
+    async def counting(self, count: Callable[[], int], done: int = 0) -> AsyncIterator[None]:
+        """Count the records in a worker thread while the body harvests (COUNT walks the whole
+        source; DONE were yielded by an earlier run); ``total`` is set once the count is known."""
+        async def run() -> None:
+            try:
+                found = max(0, await asyncio.to_thread(count) - done)
+            except (OSError, ValueError):       # the harvest itself reports an unreadable source
+                return
+            limit = self.options.limit
+            self.total = found if limit is None else min(found, limit)
+
+        task = asyncio.create_task(run())
+        try:
+            yield
+        finally:
+            task.cancel()
 
     @abstractmethod
     def harvest(self, fetcher: "Fetcher", state: dict[str, str]) -> AsyncIterator[Record | Checkpoint]:

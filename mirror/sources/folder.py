@@ -89,14 +89,15 @@ class FolderSource(Source):
         done = int(state.get("count") or 0)
         files = walk_files(self.root)
         count = 0
-        while batch := await asyncio.to_thread(_stat_batch, files):
-            for path, stat in batch:
-                count += 1
-                if count <= done:
-                    continue
-                yield self._record(path, stat)
-                if count % CHECKPOINT_FILES == 0:
-                    yield Checkpoint({"count": str(count)})
+        async with self.counting(lambda: sum(1 for _ in walk_files(self.root)), done):
+            while batch := await asyncio.to_thread(_stat_batch, files):
+                for path, stat in batch:
+                    count += 1
+                    if count <= done:
+                        continue
+                    yield self._record(path, stat)
+                    if count % CHECKPOINT_FILES == 0:
+                        yield Checkpoint({"count": str(count)})
         yield Checkpoint({})
 
     def _record(self, path: Path, stat: os.stat_result) -> Record:

@@ -30,7 +30,7 @@ import json
 import os
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Iterator, TextIO
 from urllib.parse import unquote, urljoin, urlsplit
 
 from mirror.errors import NotACollection
@@ -70,6 +70,17 @@ def _jsonl_entries(fh: TextIO) -> Iterator[Entry]:
             yield lineno, raw, None, "not a JSON object"
             continue
         yield lineno, raw, data, None
+
+
+def count_lines(fh: TextIO, is_csv: bool) -> int:
+    """The entries ``read_lines`` would yield, counted without parsing them (CSV: rows)."""
+    if not is_csv:
+        return sum(1 for line in fh if line.strip())
+    csv.field_size_limit(MAX_FIELD)
+    try:
+        return max(0, sum(1 for row in csv.reader(fh) if any(cell.strip() for cell in row)) - 1)
+    except csv.Error:
+        return 0
 
 
 def _csv_entries(fh: TextIO) -> Iterator[Entry]:
@@ -123,17 +134,30 @@ class ManifestSource(Source):
         fh = await self._open(fetcher)
         try:
             entries = read_lines(fh, self.is_csv)
-            while batch := await asyncio.to_thread(lambda: list(islice(entries, READ_BATCH))):
-                for lineno, raw, data, error in batch:
-                    count += 1
-                    if count <= done:
-                        continue
-                    yield self._record(lineno, raw, data, error)
-                    if count % CHECKPOINT_LINES == 0:
-                        yield Checkpoint({"line": str(count)})
+            async with self.counting(self._counter(fh), done):
+                while batch := await asyncio.to_thread(lambda: list(islice(entries, READ_BATCH))):
+                    for lineno, raw, data, error in batch:
+                        count += 1
+                        if count <= done:
+                            continue
+                        yield self._record(lineno, raw, data, error)
+                        if count % CHECKPOINT_LINES == 0:
+                            yield Checkpoint({"line": str(count)})
         finally:
             await asyncio.to_thread(fh.close)
         yield Checkpoint({})
+
+    def _counter(self, fh: TextIO) -> Callable[[], int]:
+        """How to count the entries apart from FH: the file opened again, or the fetched text."""
+        path, is_csv = self.path, self.is_csv
+        if path is None:
+            text = fh.getvalue() if isinstance(fh, io.StringIO) else ""
+            return lambda: count_lines(io.StringIO(text, newline=""), is_csv)
+
+        def count() -> int:
+            with open(path, encoding="utf-8-sig", newline="") as again:
+                return count_lines(again, is_csv)
+        return count
 
     async def _open(self, fetcher: "Fetcher") -> TextIO:
         if self.path is not None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from typing import Any, Awaitable, Callable
 
 import aiohttp
@@ -39,6 +40,7 @@ from mirror.node.sync.peers import PeerBook
 from mirror.node.sync.pull import SyncReport
 from mirror.settings import Settings
 from mirror.store import ContentStore
+from mirror.units import format_size
 
 log = logging.getLogger(__name__)
 AGAIN = 0.2                # seconds before the next round while rounds fetch something
@@ -93,6 +95,10 @@ class Upkeep:
         report = await replicate_round(self.index, self.store, self.session, me=self.identity.node_id,
                                        settings=self.settings, peers=peers)
         self.rounds += 1
+        if report.changed:
+            log.info("replication: %d content(s) copied here (%s), %d dropped; %s of %s budget used",
+                     len(report.fetched), format_size(report.bytes_fetched), len(report.dropped),
+                     format_size(report.used), format_size(report.budget))
         for failure in report.failed:
             log.info("replication of %s failed: %s", failure["sha256"][:16], failure["error"])
         if report.changed:
@@ -124,6 +130,10 @@ class Upkeep:
     async def audit_once(self) -> None:
         outcomes = await audit.audit_round(self.index, self.store, self.session, me=self.identity.node_id,
                                            holder_timeout=self._holder_timeout())
+        if outcomes:
+            counts = Counter(o.status for o in outcomes)
+            log.info("audit: %d holder claim(s) checked: %s", len(outcomes),
+                     ", ".join(f"{status} {n}" for status, n in sorted(counts.items())))
         if any(not o.ok and o.status != "skipped" for o in outcomes):
             self.wake()                            # a failed holder no longer counts: re-replicate
 

@@ -14,6 +14,7 @@ import binascii
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -21,6 +22,7 @@ from mirror.errors import PeerError
 from mirror.feed.codec import MEDIA_TYPE, PAGE_MAX_BYTES, PAGE_MAX_ENTRIES, decode_page, read_limited
 from mirror.feed.entry import Entry
 from mirror.feed.identity import is_node_id
+from mirror.fetch.reach import unreachable
 from mirror.node.limits import FEEDS_PAGE, MAX_FEEDS_LISTED, MAX_JSON_RESPONSE, PEERS_LISTED, Timeouts
 
 PROTOCOL_HEADER = "X-Openmirror-Protocol"
@@ -78,6 +80,8 @@ class PeerClient:
                 self.bytes_in += len(data)
                 return data, resp
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            if (why := unreachable(exc, host=urlsplit(self.url).netloc)) is not None:
+                raise PeerError(str(why)) from exc
             raise PeerError(f"{self.url}{path}: {type(exc).__name__}: {str(exc)[:200]}") from exc
 
     async def get_json(self, path: str, params: dict | None = None) -> dict[str, Any]:

@@ -84,8 +84,9 @@ class Gossip:
                 pass
             self._wake.clear()
 
-    async def sync_peer(self, url: str) -> SyncReport:
-        """Sync with the peer at URL now, recording the outcome in the peers table."""
+    async def sync_peer(self, url: str, *, log_failure: bool = True) -> SyncReport:
+        """Sync with the peer at URL now, recording the outcome in the peers table (and logging a
+        failure, unless the caller reports ``SyncReport.error`` itself)."""
         self._syncing.add(url)
         client = PeerClient(self.session, url)
         report = SyncReport(url)
@@ -102,7 +103,8 @@ class Gossip:
             await self.book.failed(url, str(exc), exc.retry_after)
         except (PeerError, IntegrityError) as exc:
             report.error = str(exc)
-            log.warning("sync with %s failed: %s", url, exc)
+            if log_failure:
+                log.warning("sync with %s failed: %s", url, exc)
             await self.book.failed(url, str(exc))
         except Exception as exc:               # the environment's fault, not the peer's: retried
             if (why := environmental(exc)) is None:
@@ -228,7 +230,10 @@ class Gossip:
             while authors := self._pulls.get(url):
                 author = authors.pop()
                 try:
-                    await self.syncer.pull(client, author)
+                    stored, changed = await self.syncer.pull(client, author)
+                    if stored:
+                        log.info("applied %d entries of %s… from %s (%d documents changed)", stored,
+                                 author[:16], url, changed)
                 except ForkFound:
                     continue
                 except PeerRetryLater as exc:

@@ -14,6 +14,7 @@ seq is fetched, and if it is a different validly signed entry, the two are fork 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import weakref
 from dataclasses import asdict, dataclass, field
@@ -30,6 +31,7 @@ from mirror.node.sync.quota import IndexQuota, Room
 
 AppliedFn = Callable[[str, Head, str], Awaitable[None]]   # (author, new head, peer url)
 SyncedFn = Callable[[PeerClient, "SyncReport"], Awaitable[None]]   # after a sync with a peer
+log = logging.getLogger(__name__)
 
 
 class ForkFound(PeerError):
@@ -92,6 +94,8 @@ class Syncer:
         report.lag = await self._lag([f for f in wanted if f.author not in report.stopped])
         report.bytes = client.bytes_in
         report.seconds = time.monotonic() - start
+        log.info("synced with %s: %d entries applied (%d documents changed), lag %d, %.1f s", client.url,
+                 report.entries, report.documents, report.lag, report.seconds)
         if self.on_synced is not None:
             await self.on_synced(client, report)
         return report

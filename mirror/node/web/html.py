@@ -28,9 +28,6 @@ from mirror.node.web.xmltext import clean
 Element = etree._Element
 Child = Union[Element, str, None]
 
-_UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB")
-
-
 def site_name(name: str, node_id: str) -> str:
     """The node's name (setting ``node.name``), else ``openmirror node`` and the start of its id."""
     return name or f"openmirror node {node_id[:12]}"
@@ -95,18 +92,6 @@ def render(root: Element, status: int = 200) -> web.Response:
     body = etree.tostring(root, doctype="<!DOCTYPE html>", encoding="utf-8", method="html")
     return web.Response(body=body, status=status, content_type="text/html", charset="utf-8",
                         headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
-
-
-def human_size(size: int | None) -> str:
-    """``1536`` -> ``1.5 KiB``; ``None`` -> ``unknown``."""
-    if size is None:
-        return "unknown"
-    value, unit = float(size), 0
-    while value >= 1024 and unit < len(_UNITS) - 1:
-        value, unit = value / 1024, unit + 1
-    if unit == 0:
-        return f"{size} byte" + ("" if size == 1 else "s")
-    return f"{value:.1f} {_UNITS[unit]}"
 
 
 def is_web_url(url: str | None) -> bool:

@@ -14,7 +14,8 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 from indexer.records import CollectionStats, ContentOut, DocumentOut, Hit
 from mirror.node.web.html import (Child, Element, collection_href, doc_href, download_href, external_link,
-                                  h, human_size, license_badge, page, table)
+                                  h, license_badge, page, table)
+from mirror.units import format_size
 
 MARKS = ("\ue000", "\ue001")          # wrap matched words in snippets; turned into <mark>
 # Shown as suggestions in the licence filter; any SPDX id or FAMILY* may be typed.
@@ -143,7 +144,7 @@ def _result(hit: Hit, name: str | None) -> Element:
     heading = h("h3", h("a", title, href=doc_href(hit.cid)) if hit.cid else title)
     facts = h("dl", _fact("Licence", license_badge(hit.license, hit.license_url)),
               _fact("Collection", h("a", hit.collection, href=collection_href(hit.collection))),
-              _fact("Size", human_size(hit.size)), _fact("Date", hit.date),
+              _fact("Size", format_size(hit.size)), _fact("Date", hit.date),
               _fact("Type", hit.media_type), class_="facts-inline")
     download = None
     if hit.cid:
@@ -239,7 +240,7 @@ def _file_section(content: ContentOut, doc: DocumentOut, held: bool, others: int
     rows: list[tuple[str, Child]] = [("CID", h("code", content.cid, class_="cid")),
             ("SHA-256", h("code", content.sha256)),
             ("Profile", content.profile),
-            ("Size", f"{human_size(content.size)} ({content.size} bytes)"),
+            ("Size", f"{format_size(content.size)} ({content.size} bytes)"),
             ("Media type", content.media_type),
             ("File name", content.name),
             ("Held on this node", "yes" if held else "no"),
@@ -281,7 +282,7 @@ def _provenance_section(doc: DocumentOut, content: ContentOut) -> Element:
 def _files_section(doc: DocumentOut) -> Element:
     head = h("tr", [h("th", label, scope="col") for label in ("File", "Size", "Media type", "CID")])
     rows = [h("tr", h("th", h("a", c.name or f"File {i + 1}", href=doc_href(c.cid)), scope="row"),
-              h("td", human_size(c.size)), h("td", c.media_type or ""),
+              h("td", format_size(c.size)), h("td", c.media_type or ""),
               h("td", h("code", c.cid))) for i, c in enumerate(doc.contents)]
     return h("section", h("h2", "All files of this document", id="files"),
              h("table", h("thead", head), h("tbody", rows), class_="files"),
@@ -294,7 +295,7 @@ def collection_page(site: str, summary: CollectionStats, retracted: int, recent:
                     names: dict[str, str]) -> Element:
     name = summary.name
     facts = table(None, [("Documents", str(summary.documents)), ("Retracted", str(retracted)),
-                         ("Total size", human_size(summary.bytes)), ("Kind", summary.kind),
+                         ("Total size", format_size(summary.bytes)), ("Kind", summary.kind),
                          ("Source", external_link(summary.source_url))])
     head = h("tr", h("th", "Licence", scope="col"), h("th", "Documents", scope="col"))
     rows = [h("tr", h("th", license_badge(spdx or None), scope="row"), h("td", str(count)))

@@ -315,7 +315,7 @@ async def test_the_collection_page_counts_licences_and_lists_recent_documents(si
                      texts(tree, "//table[@class='facts']//td")))
     assert facts["Documents"] == "3" and facts["Retracted"] == "1"
     size = sum(len(t.encode()) for t in ("River atlas bytes", "Mountain atlas bytes", "one more map"))
-    assert facts["Total size"] == f"{size} bytes"
+    assert facts["Total size"] == f"{size} B"
     licences = dict(zip(texts(tree, "//table[@class='licences']/tbody//th"),
                         texts(tree, "//table[@class='licences']/tbody//td")))
     assert licences == {"CC-BY-4.0": "2", "CC-BY-SA-4.0": "1"}
