@@ -136,6 +136,8 @@ class Source(ABC):
                     count += 1
                     if limit is not None and count >= limit:
                         return
+        if self.total is None:          # the end of the source: this run's total, if still unknown
+            self.total = count
 
     @asynccontextmanager
     async def counting(self, count: Callable[[], int], done: int = 0) -> AsyncIterator[None]:
