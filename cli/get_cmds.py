@@ -10,46 +10,51 @@ import click
 
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors
-from cli.output import emit_json, stderr_console
+from cli.output import emit_json, printable
 from mirror.errors import UsageError
 from mirror.node.copies.get import GetResult, get_content
 from mirror.store import open_store
 from mirror.store.cid import CID
+from mirror.store.paths import parse_content_path
+from mirror.units import format_rate, format_size
 
 
 @click.command("get")
-@click.argument("cid")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the file here (atomically) instead of to stdout.")
+@click.argument("path", metavar="CID[/PATH]")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Write the file here (atomically; into it if it is a folder), or a directory as "
+                   "this new folder; without -o a file goes to stdout.")
 @click.option("--peer", "peers", multiple=True, metavar="URL",
               help="Also ask this peer (repeatable); node.peers and known peers are always asked.")
 @click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON (needs -o).")
 @pass_app
 @handle_errors
-def get_command(app: AppContext, cid: str, output: Path | None, peers: tuple[str, ...],
+def get_command(app: AppContext, path: str, output: Path | None, peers: tuple[str, ...],
                 as_json: bool) -> None:
-    """Get a file by CID, fetching it from peers if it is not held here.
+    """Get a file or a directory by CID, fetching it from peers if it is not held here.
 
-    Every block is verified against its hash before it is stored; blocks come from all the
-    peers that hold the content at once. Without -o the bytes go to stdout.
+    The content is named by its CID or a path below one, as Kubo and browsers write it: CID/PATH,
+    /ipfs/CID/PATH or ipfs://CID/PATH. Every block is verified against its hash before it is
+    stored; blocks come from all the peers that hold the content at once.
 
     \b
     Examples:
         openmirror get bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi -o paper.pdf
+        openmirror get ipfs://bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64/notes -o notes
         openmirror get QmWSgS32xQEcXMeqd3YPJLrNBLSdsfYCep2U7CFkyrjXwY --peer http://10.0.0.5:8470
         openmirror get bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e -o f.txt --json
     """
-    root = CID.decode(cid)
+    target = parse_content_path(path)
     as_json = as_json or app.json
     if as_json and output is None:
         raise UsageError("--json needs -o FILE (without it, stdout carries the file)")
-    result = asyncio.run(get_content(app.home, root, peers=peers, out=output))
+    result = asyncio.run(get_content(app.home, target, peers=peers, out=output))
     if output is None:
-        _stream(app, root)
+        _stream(app, CID.decode(result.cid))
     elif as_json:
         emit_json(result.to_dict())
     else:
-        stderr_console.print(_summary(result))
+        click.echo(_summary(result), err=True)
 
 
 def _stream(app: AppContext, root: CID) -> None:
@@ -60,14 +65,20 @@ def _stream(app: AppContext, root: CID) -> None:
 
 
 def _summary(result: GetResult) -> str:
+    what = format_size(result.size)
+    if result.tree is not None:
+        what = f"{result.tree.files} files in {result.tree.folders} folders, {what}"
+        if result.tree.skipped:
+            what += f"; {len(result.tree.skipped)} symlink(s) not written"
     if result.stats is None:
-        return f"wrote {result.path} ({result.size} bytes, held locally)"
+        return printable(f"wrote {result.path} ({what}, held locally)")
     stats = result.stats
-    line = (f"wrote {result.path} ({result.size} bytes; {stats.blocks} blocks from "
-            f"{sum(1 for b in stats.per_holder_blocks.values() if b)} peer(s) in {stats.seconds:.1f} s)")
+    line = (f"wrote {result.path} ({what}; {stats.blocks} blocks from "
+            f"{sum(1 for b in stats.per_holder_blocks.values() if b)} peer(s) in {stats.seconds:.1f} s, "
+            f"{format_rate(stats.bytes / stats.seconds) if stats.seconds else 'at once'})")
     if stats.liars:
         line += f"; dropped for wrong bytes: {', '.join(stats.liars)}"
-    return line
+    return printable(line)
 
 
 COMMANDS = [get_command]

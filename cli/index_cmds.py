@@ -15,6 +15,7 @@ from indexer.errors import NotIndexed
 from indexer.index import Index
 from indexer.records import DocumentOut, SearchQuery
 from mirror.home import Home
+from mirror.lookup import documents_of
 from mirror.services import open_home
 from mirror.units import format_size
 
@@ -61,21 +62,25 @@ def search_command(app: AppContext, query: str, license_: str | None, collection
 
 
 @click.command("show")
-@click.argument("cid")
+@click.argument("cid", metavar="CID[/PATH]")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per document.")
 @pass_app
 @handle_errors
 def show_command(app: AppContext, cid: str, as_json: bool) -> None:
     """Show the full metadata and provenance of every document with this CID (or sha256).
 
+    A file inside a stored directory may be named by a path below the directory's CID: CID/PATH,
+    /ipfs/CID/PATH or ipfs://CID/PATH.
+
     \b
     Examples:
         openmirror show bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy
         openmirror show bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy --json
+        openmirror show ipfs://bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64/report.pdf
     """
-    docs = asyncio.run(_with_index(app.home, lambda index: index.find_by_cid(cid)))
+    key, docs = asyncio.run(documents_of(app.home, cid))
     if not docs:
-        raise NotIndexed(f"no document with CID {cid} in the index",
+        raise NotIndexed(f"no document with CID {key} in the index",
                          hint='find CIDs with: openmirror search "words"')
     for number, doc in enumerate(docs):
         if as_json or app.json:

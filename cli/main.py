@@ -17,7 +17,8 @@ from cli.context import AppContext
 
 COMMAND_MODULES: dict[str, str] = {
     "config": "cli.config_cmds",
-    "cid": "cli.store_cmds", "add": "cli.store_cmds", "cat": "cli.store_cmds", "car": "cli.store_cmds",
+    "cid": "cli.store_cmds", "add": "cli.store_cmds", "cat": "cli.store_cmds", "ls": "cli.store_cmds",
+    "car": "cli.store_cmds",
     "search": "cli.index_cmds", "show": "cli.index_cmds", "stats": "cli.index_cmds", "db": "cli.index_cmds",
     "mirror": "cli.mirror_cmds",
     "serve": "cli.node_cmds", "join": "cli.node_cmds", "peers": "cli.node_cmds", "status": "cli.node_cmds",

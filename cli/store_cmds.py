@@ -10,9 +10,10 @@ import click
 
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors, report
-from cli.output import emit_json, stderr_console
-from mirror.store import ContentStore, ImportResult, open_store
+from cli.output import emit_json, emit_rows, printable, stderr_console
+from mirror.store import ContentStore, ImportResult, open_store, parse_content_path
 from mirror.store.cid import CID
+from mirror.store.directory import TreeEntry
 from mirror.store.exporter import SCOPES
 from mirror.units import format_size
 
@@ -68,7 +69,8 @@ def add_command(app: AppContext, paths: tuple[Path, ...], profile: str | None, r
                 ipfs_api: str | None) -> None:
     """Store files (or, with -r, directories) and print their CIDs.
 
-    One line per path, `added PATH CID`: the CID is always the last word. Files are also indexed
+    One line per path, `added PATH CID`: the CID is always the last word; with -r every file and
+    folder below a directory has its line too, before the directory's own. Files are also indexed
     for search (in --collection, with --license); only documents with an open licence spread to
     other nodes. With --ipfs-api (or the store.ipfs_api setting) the exact blocks are also
     imported and pinned in that Kubo node. A path that fails is reported and skipped; nothing of
@@ -108,11 +110,20 @@ async def _add_paths(app: AppContext, paths: list[Path], options: dict, api: str
                 report(added.error.message, added.error.hint)
                 code = max(code, added.error.exit_code)
             elif added.result is not None:
+                for entry in added.entries:          # -r: everything below, then the root
+                    _render_entry(entry, as_json)
                 _render_added(added.path, added.result, as_json)
     finally:
         if kubo is not None:
             await kubo.close()
     return code
+
+
+def _render_entry(entry: TreeEntry, as_json: bool) -> None:
+    if as_json:
+        emit_json({"path": entry.path, "cid": str(entry.cid), "type": entry.kind})
+    else:
+        click.echo(f"added {printable(entry.path)} {entry.cid}")
 
 
 def _render_added(path: Path, result: ImportResult, as_json: bool) -> None:
@@ -124,29 +135,58 @@ def _render_added(path: Path, result: ImportResult, as_json: bool) -> None:
 
 
 @click.command("cat")
-@click.argument("cid")
+@click.argument("path", metavar="CID[/PATH]")
 @click.option("--offset", type=click.IntRange(min=0), default=0, help="First byte to print.")
 @click.option("--length", type=click.IntRange(min=0), default=None, help="Bytes to print at most.")
 @pass_app
 @handle_errors
-def cat_command(app: AppContext, cid: str, offset: int, length: int | None) -> None:
+def cat_command(app: AppContext, path: str, offset: int, length: int | None) -> None:
     """Stream the bytes of a stored file to stdout.
 
-    Every block is verified against its hash as it is read; a damaged block stops the output
-    with exit code 4.
+    The file is named by its CID, or by a path below a directory's CID, as Kubo and browsers
+    write it: CID/PATH, /ipfs/CID/PATH or ipfs://CID/PATH. Every block is verified against its
+    hash as it is read; a damaged block stops the output with exit code 4.
 
     \b
     Examples:
         openmirror cat bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e
+        openmirror cat /ipfs/bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64/notes/a.txt
         openmirror cat --offset 1000 --length 100 QmWSgS32xQEcXMeqd3YPJLrNBLSdsfYCep2U7CFkyrjXwY
     """
-    root = CID.decode(cid)
     store = _store(app)
-    store.require(root)
+    target = parse_content_path(path)
+    store.require(target.cid)
     out = sys.stdout.buffer
-    for part in store.cat(root, offset, length):
+    for part in store.cat(store.resolve_path(target), offset, length):
         out.write(part)
     out.flush()
+
+
+@click.command("ls")
+@click.argument("path", metavar="CID[/PATH]")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per entry.")
+@pass_app
+@handle_errors
+def ls_command(app: AppContext, path: str, as_json: bool) -> None:
+    """List a stored directory: the CID, type, size and name of each entry.
+
+    Like `ipfs ls`: the directory is named by its CID or a path below one (CID/PATH,
+    /ipfs/CID/PATH, ipfs://CID/PATH); a table on a terminal, tab-separated lines when piped.
+
+    \b
+    Examples:
+        openmirror ls bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64
+        openmirror ls /ipfs/bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64/notes --json
+    """
+    store = _store(app)
+    target = parse_content_path(path)
+    store.require(target.cid)
+    entries = store.list_dir(store.resolve_path(target))
+    as_json = as_json or app.json
+    rows = [{"cid": str(e.cid), "type": e.type, "size": e.size,
+             "name": e.name if as_json else printable(e.name) + ("/" if e.type == "directory" else "")}
+            for e in entries]
+    emit_rows(rows, ["cid", "type", "size", "name"], as_json=as_json)
 
 
 @click.group("car")
@@ -210,4 +250,4 @@ def car_import(app: AppContext, file: str, as_json: bool) -> None:
                        f"its blocks)", err=True)
 
 
-COMMANDS = [cid_command, add_command, cat_command, car_group]
+COMMANDS = [cid_command, add_command, cat_command, ls_command, car_group]

@@ -32,6 +32,7 @@ from mirror.sources.base import FileRef
 from mirror.store import ContentStore, ImportResult, open_store
 from mirror.store.blockstore import BlockBatch
 from indexer.clock import second_time
+from mirror.store.directory import TreeEntry
 
 log = logging.getLogger(__name__)
 
@@ -262,6 +263,7 @@ class Added:
     result: ImportResult | None = None
     error: MirrorError | None = None
     indexed: str | None = None       # the index outcome (stored/updated/unchanged) for a file
+    entries: list[TreeEntry] = field(default_factory=list)   # a directory: everything below it
 
 
 async def add_paths(home: Home, paths: list[Path], *, recursive: bool = False, hidden: bool = False,
@@ -279,9 +281,10 @@ async def add_paths(home: Home, paths: list[Path], *, recursive: bool = False, h
         else:
             store, ingestor = await asyncio.to_thread(open_store, home), None
         for path in paths:
+            entries: list[TreeEntry] = []
             try:
                 result = await store.add(path, recursive=recursive, hidden=hidden, profile=profile,
-                                         kubo=kubo)
+                                         kubo=kubo, listing=entries)
             except NotReady:
                 raise
             except MirrorError as exc:
@@ -291,7 +294,7 @@ async def add_paths(home: Home, paths: list[Path], *, recursive: bool = False, h
             if ingestor is not None and result.sha256:
                 upsert = await ingestor.index_added(path, result, collection=collection, license=license)
                 indexed = upsert.status
-            yield Added(path, result, indexed=indexed)
+            yield Added(path, result, indexed=indexed, entries=entries)
 
 
 def _remove(path: Path) -> None:

@@ -2,7 +2,8 @@
 
 ``ContentStore`` bundles the home's ``BlockStore`` with the default import profile and offers the
 operations the CLI, the harvest pipeline and the node need: import (``add_file``, ``add_path``),
-compute a CID without storing (``cid_of``), read back (``cat``, ``stat``, ``ls``, ``resolve``),
+compute a CID without storing (``cid_of``), read back (``cat``, ``stat``, ``ls``, ``list_dir``,
+``resolve``, ``resolve_path``),
 check completeness (``has_all``), CAR export and import, and pushing to Kubo (``add``).
 
 Every method is synchronous (the importer hashes in the calling thread and a helper thread);
@@ -30,8 +31,9 @@ from mirror.errors import BlockNotFound, DiskFull, MirrorError, UsageError
 from mirror.store.blockstore import BlockBatch, BlockStore
 from mirror.store.car import import_car, write_car, write_car_file
 from mirror.store.cid import CID
-from mirror.store.directory import import_path
-from mirror.store.exporter import DirEntry, FileStat, Scope, has_dag, iter_file, ls, resolve, stat
+from mirror.store.directory import TreeEntry, import_path
+from mirror.store.exporter import DirEntry, FileStat, Listed, Scope, has_dag, iter_file, ls, resolve, stat
+from mirror.store.paths import ContentPath, parse_content_path
 from mirror.store.profiles import DEFAULT_PROFILE, Profile, get_profile
 from mirror.store.unixfs import ImportResult, import_file
 
@@ -39,7 +41,8 @@ if TYPE_CHECKING:
     from mirror.home import Home
     from mirror.store.kubo import KuboClient
 
-__all__ = ["CID", "ContentStore", "ImportResult", "FileStat", "DirEntry", "open_store"]
+__all__ = ["CID", "ContentPath", "ContentStore", "ImportResult", "FileStat", "DirEntry", "Listed", "open_store",
+           "parse_content_path"]
 
 
 class ContentStore:
@@ -86,11 +89,14 @@ class ContentStore:
                 raise MirrorError(f"reading {name} failed: {exc.strerror or exc}") from exc
 
     def add_path(self, path: Path | str, *, recursive: bool = False, hidden: bool = False,
-                 profile: str | Profile | None = None) -> ImportResult:
-        """Store a file, a symlink or (``recursive``) a directory tree; all blocks or none."""
+                 profile: str | Profile | None = None,
+                 listing: list[TreeEntry] | None = None) -> ImportResult:
+        """Store a file, a symlink or (``recursive``) a directory tree; all blocks or none. LISTING
+        receives every entry below a tree's root (``import_path``)."""
         chosen = self.profile(profile)
         with self.blocks.batch() as batch:
-            return import_path(Path(path), chosen, batch, recursive=recursive, hidden=hidden)
+            return import_path(Path(path), chosen, batch, recursive=recursive, hidden=hidden,
+                               listing=listing)
 
     def cid_of(self, source: Path | str | BinaryIO, *, recursive: bool = False, hidden: bool = False,
                profile: str | Profile | None = None) -> ImportResult:
@@ -101,10 +107,11 @@ class ContentStore:
         return import_file(source, chosen, None)
 
     async def add(self, path: Path | str, *, recursive: bool = False, hidden: bool = False,
-                  profile: str | Profile | None = None, kubo: "KuboClient | None" = None) -> ImportResult:
+                  profile: str | Profile | None = None, kubo: "KuboClient | None" = None,
+                  listing: list[TreeEntry] | None = None) -> ImportResult:
         """``openmirror add`` for one path: store it, then (with ``kubo``) push and pin it there."""
         result = await asyncio.to_thread(self.add_path, path, recursive=recursive, hidden=hidden,
-                                         profile=profile)
+                                         profile=profile, listing=listing)
         if kubo is not None:
             await kubo.push(self.blocks, result.cid)
         return result
@@ -121,8 +128,27 @@ class ContentStore:
     def ls(self, cid: CID) -> list[DirEntry]:
         return list(ls(self.blocks, cid))
 
+    def list_dir(self, cid: CID) -> list[Listed]:
+        """The entries of a directory with their type and size (``openmirror ls``); an entry whose
+        block is not stored here is ``unknown``."""
+        listed = []
+        for entry in ls(self.blocks, cid):
+            try:
+                info = stat(self.blocks, entry.cid)
+            except BlockNotFound:
+                listed.append(Listed(entry.name, entry.cid, "unknown", None))
+                continue
+            listed.append(Listed(entry.name, entry.cid, info.type,
+                                 info.size if info.type in ("file", "symlink") else None))
+        return listed
+
     def resolve(self, cid: CID, path: str) -> CID:
         return resolve(self.blocks, cid, path)
+
+    def resolve_path(self, target: ContentPath) -> CID:
+        """The CID a content path names (``CID/a/b``, ``/ipfs/CID/a/b``, ``ipfs://CID/a/b``);
+        PathNotFound for a name the directory lacks, BlockNotFound for a block not stored here."""
+        return resolve(self.blocks, target.cid, target.path) if target.path else target.cid
 
     def has(self, cid: CID) -> bool:
         return self.blocks.has(cid)

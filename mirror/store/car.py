@@ -21,14 +21,13 @@ Identity CIDs are never written into a CAR; on import they are checked and skipp
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from mirror.errors import BlockMismatch, BlockTooLarge, CarError, InvalidCID, UsageError
+from mirror.durable import write_atomically
+from mirror.errors import BlockMismatch, BlockTooLarge, CarError, InvalidCID
 from mirror.store.blockstore import MAX_BLOCK_SIZE, BlockStore, check_block
 from mirror.store.cid import CID, IDENTITY, encode_varint
 from mirror.store.exporter import Scope, walk_dag
@@ -100,22 +99,7 @@ def write_car(store: BlockStore, roots: Sequence[CID], out: BinaryIO, scope: Sco
 def write_car_file(store: BlockStore, roots: Sequence[CID], path: Path | str,
                    scope: Scope = "all") -> int:
     """Write a CAR to ``path`` atomically: a temp file beside it, renamed only when complete."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:12]}.part")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)   # the umask applies
-    except OSError as exc:
-        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            written = write_car(store, roots, fh, scope)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return written
+    return write_atomically(path, lambda fh: write_car(store, roots, fh, scope))
 
 
 async def aiter_car(store: BlockStore, roots: Sequence[CID],

@@ -81,13 +81,25 @@ def _should_shard(entries: list[PBLink], block_size: int, profile: Profile) -> b
     return estimate > profile.hamt_threshold
 
 
+@dataclass(frozen=True)
+class TreeEntry:
+    """One file, symlink or directory below an imported directory: its path as scanned (the
+    given path joined with the names below it) and its CID."""
+
+    path: str
+    cid: CID
+    kind: str               # file | directory | symlink
+
+
 def import_path(path: Path, profile: Profile, sink: BlockSink | None = None, *,
-                recursive: bool = False, hidden: bool = False) -> ImportResult:
+                recursive: bool = False, hidden: bool = False,
+                listing: list[TreeEntry] | None = None) -> ImportResult:
     """Import a file, a symlink or (with ``recursive``) a directory tree; raises UsageError
-    for a path that cannot be read or added."""
+    for a path that cannot be read or added. LISTING, when given, receives every entry below
+    the tree's root, each after its contents (as ``ipfs add -r`` prints them)."""
     path = Path(path)
     tally = _Tally()
-    importer = _TreeImporter(profile, sink, hidden, tally)
+    importer = _TreeImporter(profile, sink, hidden, tally, listing)
     mode = _lstat(path).st_mode
     if stat.S_ISREG(mode):
         return importer.file_result(path)
@@ -98,12 +110,14 @@ def import_path(path: Path, profile: Profile, sink: BlockSink | None = None, *,
 
 
 class _TreeImporter:
-    def __init__(self, profile: Profile, sink: BlockSink | None, hidden: bool, tally: _Tally) -> None:
+    def __init__(self, profile: Profile, sink: BlockSink | None, hidden: bool, tally: _Tally,
+                 listing: list[TreeEntry] | None = None) -> None:
         self._profile = profile
         self._sink = sink
         self._hidden = hidden
         self._tally = tally
         self._writer = _NodeWriter(profile, sink, tally)
+        self._listing = listing
 
     def entry(self, path: str, mode: int) -> tuple[CID, int]:
         if stat.S_ISREG(mode):
@@ -138,6 +152,9 @@ class _TreeImporter:
         for name, child, mode in children:
             cid, tsize = self.entry(child, mode)
             entries.append(PBLink(bytes(cid), _utf8_name(name, child), tsize))
+            if self._listing is not None:
+                kind = "directory" if stat.S_ISDIR(mode) else "symlink" if stat.S_ISLNK(mode) else "file"
+                self._listing.append(TreeEntry(child, cid, kind))
         return _directory_node(entries, self._profile, self._writer)
 
     def _symlink(self, path: str) -> tuple[CID, int]:

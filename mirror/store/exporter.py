@@ -51,6 +51,17 @@ class DirEntry:
     tsize: int
 
 
+@dataclass(frozen=True)
+class Listed:
+    """A directory entry as ``openmirror ls`` shows it: ``type`` file, directory, symlink, block or
+    unknown (its block is not stored here); ``size`` the file bytes (None for a directory)."""
+
+    name: str
+    cid: CID
+    type: str
+    size: int | None
+
+
 @dataclass
 class _Node:
     cid: CID

@@ -81,9 +81,10 @@ def test_cid_errors(cli_run, planets: Path, tmp_path: Path) -> None:
 def test_add_prints_path_then_cid_and_stores(cli_run, home_dir: Path, hello: Path, planets: Path) -> None:
     result = cli_run("add", str(hello), "-r", str(planets), "--profile", "unixfs-v0-2015")
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    assert lines == [f"added {hello} {HELLO_V0}", f"added {planets} {PLANETS_V0}"]
-    assert [line.split()[-1] for line in lines] == [HELLO_V0, PLANETS_V0]
+    lines = result.stdout.splitlines()       # -r: each file below the folder, then the folder
+    assert [line.rsplit(" ", 1)[0] for line in lines] == [
+        f"added {hello}", f"added {planets}/mars.txt", f"added {planets}/venus.txt", f"added {planets}"]
+    assert [lines[0].split()[-1], lines[-1].split()[-1]] == [HELLO_V0, PLANETS_V0]
     assert blocks_of(home_dir)[0] == 4          # hello, planets, mars, venus
     assert cli_run("cat", HELLO_V0).stdout_bytes == b"hello world"
 
@@ -130,8 +131,10 @@ def test_add_with_a_missing_directory_flag(cli_run, home_dir: Path, planets: Pat
 def test_add_pushes_and_pins_in_kubo(cli_run, kubo: FakeKubo, hello: Path, planets: Path) -> None:
     result = cli_run("add", "--ipfs-api", kubo.url, str(hello), "-r", str(planets))
     assert result.exit_code == 0, result.output
-    cids = [CID.decode(line.split()[-1]) for line in result.stdout.splitlines()]
-    assert all(kubo.is_pinned(cid) for cid in cids)
+    given = {f"added {hello}", f"added {planets}"}         # the paths given are pinned (recursively)
+    cids = [CID.decode(line.split()[-1]) for line in result.stdout.splitlines()
+            if line.rsplit(" ", 1)[0] in given]
+    assert len(cids) == 2 and all(kubo.is_pinned(cid) for cid in cids)
     assert [s.command for s in kubo.seen][:2] == ["version", "dag/import"]
 
 

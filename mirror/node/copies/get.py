@@ -1,73 +1,163 @@
 """``openmirror get``: content from the local store if it is all here, else from the peers that hold it.
 
     result = await get_content(home, cid, peers=["http://peer:8470"], out=Path("file.pdf"))
+    result = await get_content(home, parse_content_path("/ipfs/CID/docs"), out=Path("docs"))
 
-The candidates are the given peers, the ``node.peers`` setting and the home's peers table
-(configured and learned); those that answer ``HEAD`` for the root block are the holders, and the
-DAG is retrieved from all of them at once (``mirror.node.copies.retrieve``), every block verified. The
-file is then written atomically (a temp file beside the target, renamed when complete), or left to
-the caller to stream (``out=None``).
+The candidates are the given peers, the ``node.peers`` setting, the home's peers table
+(configured and learned) and the ``node.gateways`` setting; those that answer ``HEAD`` for the
+root block are the holders, and the DAG is retrieved from all of them at once
+(``mirror.node.copies.retrieve``), every block verified.
+
+A path below the CID (``CID/a/b``) is followed in the local store; a directory block it needs and
+lacks is fetched alone from the root's holders (``fetch_block``), so only the blocks along the path
+and the DAG at its end are transferred. A file is then written atomically to ``out`` (into it when
+``out`` is an existing folder, under the path's last name, the indexed file name, or the CID), or
+left to the caller to stream (``out=None``); a directory is written as the new folder ``out``
+(``mirror.store.save``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+import aiohttp
+
+from indexer import listing
 from indexer.index import Index
 from indexer.peers import list_peers
 from mirror import held
-from mirror.errors import ContentUnavailable, UsageError
+from mirror.errors import BlockMismatch, BlockNotFound, ContentUnavailable, UsageError
 from mirror.home import Home
-from mirror.node.copies.retrieve import RetrieveStats, find_holders, retrieve
-from mirror.services import open_home
+from mirror.node.copies.blockfetch import BlockWriter, Missing, PeerFailed, PeerLied, fetch_block
+from mirror.node.copies.retrieve import DEFAULT_TIMEOUT, RetrieveStats, find_holders, retrieve
+from mirror.services import Services, open_home
 from mirror.store import ContentStore
 from mirror.store.cid import CID
+from mirror.store.exporter import MAX_DEPTH
+from mirror.store.paths import ContentPath
+from mirror.store.save import SavedTree, save_file, save_tree
+
+MAX_PATH_BLOCKS = 4 * MAX_DEPTH      # directory and HAMT blocks a path may need from peers
 
 
 @dataclass
 class GetResult:
     cid: str
     source: str                     # "local" (every block was here) or "peers"
-    size: int                       # file bytes
+    size: int                       # file bytes (a directory: the bytes of its files)
     path: str | None = None         # where it was written; None when the caller streams it
     holders: list[str] | None = None
     stats: RetrieveStats | None = None
+    type: str = "file"              # file | directory
+    tree: SavedTree | None = None   # a directory written to disk
 
     def to_dict(self) -> dict[str, Any]:
         data = {"cid": self.cid, "source": self.source, "size": self.size, "path": self.path,
-                "holders": self.holders or []}
+                "holders": self.holders or [], "type": self.type}
         if self.stats is not None:
             data["retrieval"] = self.stats.to_dict()
+        if self.tree is not None:
+            data.update(files=self.tree.files, folders=self.tree.folders, skipped=self.tree.skipped)
         return data
 
 
-async def get_content(home: Home, cid: CID, *, peers: Iterable[str] = (),
+class _Peers:
+    """The candidate peers, looked up once and only if something must come from them."""
+
+    def __init__(self, services: Services, given: Iterable[str]) -> None:
+        self.services, self.given = services, list(given)
+        self.candidates: list[str] | None = None
+
+    async def all(self) -> list[str]:
+        if self.candidates is None:
+            settings = self.services.home.settings.node
+            self.candidates = [*self.given, *settings.peers, *await known_peers(self.services.index),
+                               *settings.gateways]
+        return self.candidates
+
+    async def holders(self, cid: CID) -> list[str]:
+        candidates = await self.all()
+        found = await find_holders(cid, candidates)
+        if not found:
+            raise ContentUnavailable(f"no peer holds {cid}", hint=_hint(candidates))
+        return found
+
+
+async def get_content(home: Home, target: CID | ContentPath, *, peers: Iterable[str] = (),
                       out: Path | None = None) -> GetResult:
-    """Make the file ``cid`` local (verified), then write it to ``out`` if given."""
+    """Make the content TARGET names local (verified), then write it to ``out`` if given."""
+    wanted = target if isinstance(target, ContentPath) else ContentPath(target)
     async with open_home(home) as services:
-        store = services.store
+        store, found = services.store, _Peers(services, peers)
+        cid = await _resolve(store, wanted, found)
         stats, holders = None, None
         if not await asyncio.to_thread(store.has_all, cid):
-            candidates = [*peers, *home.settings.node.peers, *await known_peers(services.index),
-                          *home.settings.node.gateways]
-            holders = await find_holders(cid, candidates)
-            if not holders:
-                raise ContentUnavailable(f"no peer holds {cid}", hint=_hint(candidates))
+            holders = await found.holders(cid)
             stats = await retrieve(store, cid, holders)
             await held.refresh(services.index, store, [str(cid)])
         info = await asyncio.to_thread(store.stat, cid)
-    if info.type != "file":
-        raise UsageError(f"{cid} is a {info.type}, not a file",
+        if info.type == "file" and out is not None and await asyncio.to_thread(out.is_dir):
+            out = out / await _file_name(services.index, wanted, cid)
+    result = GetResult(str(cid), "local" if stats is None else "peers", info.size,
+                       str(out) if out is not None else None, holders, stats, info.type)
+    await _write(store, wanted, cid, result, out)
+    return result
+
+
+async def _write(store: ContentStore, wanted: ContentPath, cid: CID, result: GetResult,
+                 out: Path | None) -> None:
+    """A file to OUT (nothing without OUT: the caller streams it), a directory as the folder OUT."""
+    if result.type == "directory":
+        if out is None:
+            raise UsageError(f"{wanted} is a directory", hint="write it to a new folder with -o DIR")
+        result.tree = await asyncio.to_thread(save_tree, store, cid, out)
+        result.size = result.tree.bytes
+    elif result.type != "file":
+        raise UsageError(f"{wanted} is a {result.type}, not a file or directory",
                          hint="export it with: openmirror car export")
-    if out is not None:
+    elif out is not None:
         await asyncio.to_thread(save_file, store, cid, out)
-    return GetResult(str(cid), "local" if stats is None else "peers", info.size,
-                     str(out) if out is not None else None, holders, stats)
+
+
+async def _resolve(store: ContentStore, wanted: ContentPath, found: _Peers) -> CID:
+    """The CID at the end of WANTED's path, fetching the directory blocks it lacks one by one."""
+    holders: list[str] | None = None
+    for _ in range(MAX_PATH_BLOCKS):
+        try:
+            return await asyncio.to_thread(store.resolve_path, wanted)
+        except BlockNotFound as exc:
+            holders = holders or await found.holders(wanted.cid)
+            await fetch_one(store, exc.cid if isinstance(exc.cid, CID) else CID.decode(str(exc.cid)), holders)
+    raise ContentUnavailable(f"{wanted}: the path needs more than {MAX_PATH_BLOCKS} blocks")
+
+
+async def fetch_one(store: ContentStore, cid: CID, holders: list[str]) -> None:
+    """One block from the first of HOLDERS that sends it right (verified before it is stored)."""
+    writer = BlockWriter(store.blocks)
+    try:
+        async with aiohttp.ClientSession() as session:
+            for holder in holders:
+                try:
+                    await writer.put(cid, await fetch_block(session, holder, cid, DEFAULT_TIMEOUT))
+                    return
+                except (Missing, PeerFailed, PeerLied, BlockMismatch):
+                    continue
+    finally:
+        await writer.close()
+    raise ContentUnavailable(f"no peer sent block {cid}", hint=f"asked {len(holders)} peer(s)")
+
+
+async def _file_name(index: Index, wanted: ContentPath, cid: CID) -> str:
+    """A name for a file written into a folder: the path's last name, the indexed one, or the CID."""
+    if wanted.name:
+        return wanted.name
+    async with index.read() as conn:
+        names = await listing.file_names(conn, [str(cid)])
+    name = names.get(str(cid), "")
+    return name if name and name not in (".", "..") and "/" not in name and "\0" not in name else str(cid)
 
 
 def _hint(candidates: list[str]) -> str:
@@ -82,23 +172,4 @@ async def known_peers(index: Index) -> list[str]:
         return [peer.url for peer in await list_peers(conn)]
 
 
-def save_file(store: ContentStore, cid: CID, path: Path) -> int:
-    """Write the file atomically: a temp file beside ``path``, renamed into place when complete."""
-    target = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
-    except OSError as exc:
-        raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from exc
-    written = 0
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            for part in store.cat(cid):
-                fh.write(part)
-                written += len(part)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return written
+__all__ = ["GetResult", "fetch_one", "get_content", "known_peers", "save_file"]

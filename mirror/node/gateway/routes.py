@@ -1,4 +1,5 @@
-"""The node's IPFS gateway: ``GET``/``HEAD /ipfs/{cid}[/{path}]`` for what the node holds.
+"""The node's IPFS gateway: ``GET``/``HEAD /ipfs/{cid}[/{path}]`` for what the node holds, and
+``/ipfs/?uri=ipfs://{cid}/{path}`` redirected there.
 
 Three kinds of answer (ipfs-digest §7), chosen by ``?format=`` (which wins) or ``Accept``:
 
@@ -22,7 +23,7 @@ from typing import Mapping
 from aiohttp import web
 
 from indexer.index import Index
-from mirror.errors import InvalidCID
+from mirror.errors import InvalidCID, UsageError
 from mirror.node.gateway.car import CAR_TYPE, serve_car
 from mirror.node.gateway.files import serve_file
 from mirror.node.gateway.request import (GATEWAY, RAW_TYPE, GatewayState, Target, Wanted,
@@ -33,6 +34,7 @@ from mirror.node.http import GATEWAY_PREFIX, Problem, add_renderer
 from mirror.node.limits import UploadLimiter
 from mirror.store import ContentStore
 from mirror.store.cid import CID, IDENTITY, SUPPORTED_HASHES
+from mirror.store.paths import parse_content_path
 
 # Formats and media types other gateways offer that this one does not (answered with 406).
 UNSUPPORTED_FORMATS = frozenset({"tar", "dag-json", "dag-cbor", "json", "cbor", "ipns-record"})
@@ -51,6 +53,20 @@ def gateway_routes(app: web.Application, store: ContentStore, index: Index | Non
     for route in ("/ipfs/{cid}", "/ipfs/{cid}/{path:.*}"):
         app.router.add_get(route, handle)
         app.router.add_route("OPTIONS", route, handle_options)
+    app.router.add_get("/ipfs/", handle_uri)
+
+
+async def handle_uri(request: web.Request) -> web.Response:
+    """``/ipfs/?uri=ipfs://CID/PATH`` (what a browser's protocol handler sends, as on Kubo's
+    gateway): a permanent redirect to ``/ipfs/CID/PATH``."""
+    uri = request.query.get("uri", "").strip()
+    if not uri.lower().startswith("ipfs://"):
+        raise Problem(400, "name content as /ipfs/CID[/PATH], or /ipfs/?uri=ipfs://CID[/PATH]")
+    try:
+        target = parse_content_path(uri)
+    except UsageError as exc:
+        raise Problem(400, exc.message) from None
+    return web.Response(status=301, headers={**base_headers(request), "Location": target.url_path()})
 
 
 async def handle_options(request: web.Request) -> web.Response:
