@@ -8,15 +8,18 @@ from typing import Any, Callable
 
 import click
 
+from cli.output import printable
 from mirror.errors import EXIT_FAILURE, EXIT_NOT_READY, EXIT_USAGE, FREE_SPACE_HINT, MirrorError, is_disk_full
 
 from indexer.errors import IndexError_ as _IndexErr  # the index's own tree (indexer never imports mirror)
 
 
 def report(message: str, hint: str | None = None) -> None:
-    click.echo(f"Error: {message}", err=True)
+    """``Error: MESSAGE`` and ``Hint: HINT``, one line each: a message may quote a remote string, so
+    control characters (line breaks, escape sequences) are shown as U+FFFD."""
+    click.echo(f"Error: {printable(message)}", err=True)
     if hint:
-        click.echo(f"Hint: {hint}", err=True)
+        click.echo(f"Hint: {printable(hint)}", err=True)
 
 
 def exit_code_for(exc: BaseException) -> int:

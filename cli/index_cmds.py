@@ -9,11 +9,11 @@ import click
 
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors
-from cli.output import emit_json, emit_mapping, emit_rows
+from cli.output import FORMATS, emit_json, emit_mapping, emit_rows
 from indexer import migrate
 from indexer.errors import NotIndexed
 from indexer.index import Index
-from indexer.records import DocumentOut, SearchQuery
+from indexer.records import DocumentOut, Hit, SearchQuery
 from mirror.home import Home
 from mirror.lookup import documents_of
 from mirror.services import open_home
@@ -38,27 +38,42 @@ async def _with_index(home: Home, call: Callable[[Index], Awaitable[T]]) -> T:
 @click.option("--before", metavar="DATE", help="Dated before YYYY[-MM[-DD]].")
 @click.option("--lang", help="Language tag; 'en' also matches 'en-GB'.")
 @click.option("--limit", type=int, default=20, show_default=True, help="At most this many results (1-1000).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per result.")
+@click.option("--offset", type=click.IntRange(min=0), default=0,
+              help="Pass over this many results first (the next page: --offset 20).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS),
+              help="table, json (one object per line) or csv (default: a table on a terminal, "
+                   "tab-separated lines when piped).")
+@click.option("--node", metavar="URL", help="Search this node's index over its API instead of the local one.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per result (--format json).")
 @pass_app
 @handle_errors
 def search_command(app: AppContext, query: str, license_: str | None, collection: str | None,
                    type_: str | None, after: str | None, before: str | None, lang: str | None,
-                   limit: int, as_json: bool) -> None:
+                   limit: int, offset: int, fmt: str | None, node: str | None, as_json: bool) -> None:
     """Search the index: words, "quoted phrases" and prefix* terms, all must match.
 
     Results are ranked by relevance (a match in the title counts most). An empty QUERY lists the
-    newest documents that pass the filters.
+    newest documents that pass the filters. With --node URL the search runs on that node (its
+    /api/v1/search), with the same options.
 
     \b
     Examples:
         openmirror search "open data"
         openmirror search 'glacier* "mass balance"' --license 'CC-BY*' --after 2020
-        openmirror search "" --collection zenodo --lang en --limit 100 --json
+        openmirror search "" --collection zenodo --lang en --limit 100 --offset 100 --json
+        openmirror search river --format csv > river.csv
+        openmirror search river --node http://mirror.example.org:8470
     """
     query_ = SearchQuery(query, license=license_, collection=collection, type=type_, after=after,
-                         before=before, lang=lang, limit=limit)
-    hits = asyncio.run(_with_index(app.home, lambda index: index.search(query_)))
-    emit_rows([hit.to_dict() for hit in hits], SEARCH_COLUMNS, as_json=as_json or app.json)
+                         before=before, lang=lang, limit=limit, offset=offset)
+    if node is not None:
+        from mirror.node.search_client import search_node      # aiohttp loads only for --node
+        hits = asyncio.run(search_node(node, query_))
+    else:
+        hits = asyncio.run(_with_index(app.home, lambda index: index.search(query_)))
+    fmt = "json" if as_json or app.json else fmt
+    columns = list(Hit.__dataclass_fields__) if fmt == "csv" else SEARCH_COLUMNS
+    emit_rows([hit.to_dict() for hit in hits], columns, fmt=fmt)
 
 
 @click.command("show")

@@ -20,14 +20,35 @@ from mirror.units import format_size
 PEER_COLUMNS = ["url", "node_id", "state", "last_contact", "lag", "failures"]
 
 
+FACES = (("search", "search page", "/"), ("oai", "OAI-PMH", "/oai"), ("gateway", "IPFS gateway", "/ipfs/"),
+         ("api", "JSON API", "/api/v1/"))
+
+
 def _ready_printer(as_json: bool) -> Any:
+    """The ready line: the node id, its URL, and where each of its faces is."""
     def ready(node: Any) -> None:
+        faces = {key: node.url + path for key, _, path in FACES}
         if as_json:
-            emit_json({"node_id": node.identity.node_id, "url": node.url})
-        else:
-            click.echo(f"openmirror node {node.identity.node_id} serving on {node.url}")
-            sys.stdout.flush()
+            emit_json({"node_id": node.identity.node_id, "url": node.url, **faces})
+            return
+        click.echo(f"openmirror node {node.identity.node_id} serving on {node.url}")
+        for key, label, _ in FACES:
+            click.echo(f"  {label:<13}{faces[key]}")
+        sys.stdout.flush()
     return ready
+
+
+listen_options = [
+    click.option("--listen", metavar="HOST:PORT", help="Address to serve on (default: node.listen)."),
+    click.option("--port", type=click.IntRange(0, 65535),
+                 help="Port to serve on, on node.listen's host (0: any free port)."),
+]
+
+
+def with_listen_options(fn: Any) -> Any:
+    for option in reversed(listen_options):
+        fn = option(fn)
+    return fn
 
 
 def _size(option: str, text: str | None) -> int | None:
@@ -68,53 +89,59 @@ def _overrides(storage: str | None, copies: int | None, collections: tuple[str, 
 
 
 @click.command("serve")
-@click.option("--listen", metavar="HOST:PORT", help="Address to serve on (default: node.listen).")
+@with_listen_options
 @click.option("--peer", "peers", multiple=True, metavar="URL", help="Peer to sync with (repeatable).")
 @diffusion_options
-@click.option("--json", "as_json", is_flag=True, help="Print the node id and URL as JSON when ready.")
+@click.option("--json", "as_json", is_flag=True, help="Print the node id and URLs as JSON when ready.")
 @pass_app
 @handle_errors
-def serve_cmd(app: AppContext, listen: str | None, peers: tuple[str, ...], storage: str | None,
-              copies: int | None, collections: tuple[str, ...], licenses: tuple[str, ...],
-              upload_rate: str | None, as_json: bool) -> None:
+def serve_cmd(app: AppContext, listen: str | None, port: int | None, peers: tuple[str, ...],
+              storage: str | None, copies: int | None, collections: tuple[str, ...],
+              licenses: tuple[str, ...], upload_rate: str | None, as_json: bool) -> None:
     """Run this node: serve the index and content, sync with peers, hold copies, until interrupted.
+
+    At its URL the node serves a search page (/, with /doc/CID and /collection/ pages), an OAI-PMH
+    provider (/oai), an IPFS trustless gateway (/ipfs/CID) and a JSON API (/api/v1/status,
+    /api/v1/search?q=...); the ready line names each. It logs its work (syncs, copies, audits) on
+    stderr; Ctrl-C stops it.
 
     \b
     Examples:
         openmirror serve
+        openmirror serve --port 8080
         openmirror serve --listen 0.0.0.0:8470 --peer http://mirror.example.org:8470
         openmirror serve --storage 20GiB --copies 3 --collection theses --license CC-BY-4.0
     """
     overrides = _overrides(storage, copies, collections, licenses, upload_rate)
     logs.configure(app.verbose, app.quiet, node=True)
-    asyncio.run(control.serve(app.home, listen=listen, peers=list(peers),
+    asyncio.run(control.serve(app.home, listen=listen, port=port, peers=list(peers),
                               on_ready=_ready_printer(as_json or app.json), **overrides))
 
 
 @click.command("join")
 @click.argument("url")
-@click.option("--listen", metavar="HOST:PORT", help="Address to serve on (default: node.listen).")
+@with_listen_options
 @click.option("--once", is_flag=True, help="Sync once, print a summary and exit.")
 @diffusion_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (or the ready line) as JSON.")
 @pass_app
 @handle_errors
-def join_cmd(app: AppContext, url: str, listen: str | None, once: bool, storage: str | None,
-             copies: int | None, collections: tuple[str, ...], licenses: tuple[str, ...],
-             upload_rate: str | None, as_json: bool) -> None:
+def join_cmd(app: AppContext, url: str, listen: str | None, port: int | None, once: bool,
+             storage: str | None, copies: int | None, collections: tuple[str, ...],
+             licenses: tuple[str, ...], upload_rate: str | None, as_json: bool) -> None:
     """Join the network through the node at URL: add it as a peer, sync, hold copies, keep serving.
 
     \b
     Examples:
         openmirror join http://mirror.example.org:8470
-        openmirror join http://mirror.example.org:8470 --storage 300GiB --copies 3
+        openmirror join http://mirror.example.org:8470 --port 8471 --storage 300GiB --copies 3
         openmirror join http://mirror.example.org:8470 --once --json
     """
     as_json = as_json or app.json
     overrides = _overrides(storage, copies, collections, licenses, upload_rate)
     if not once:
         logs.configure(app.verbose, app.quiet, node=True)
-        asyncio.run(control.serve(app.home, listen=listen, peers=[url],
+        asyncio.run(control.serve(app.home, listen=listen, port=port, peers=[url],
                                   on_ready=_ready_printer(as_json), **overrides))
         return
     summary = asyncio.run(control.join_once(app.home, url, **overrides))

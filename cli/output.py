@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 from typing import Any, Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 stderr_console = Console(stderr=True)
 
@@ -21,24 +23,35 @@ def emit_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
-def emit_rows(rows: Iterable[dict[str, Any]], columns: Sequence[str], *, as_json: bool,
-              title: str | None = None) -> None:
-    """NDJSON with ``as_json``; otherwise a table on a TTY and tab-separated lines when piped."""
-    if as_json:
+FORMATS = ("table", "json", "csv")
+
+
+def emit_rows(rows: Iterable[dict[str, Any]], columns: Sequence[str], *, as_json: bool = False,
+              title: str | None = None, fmt: str | None = None) -> None:
+    """Rows in FMT (sqlite-utils' choices): ``json`` one object per line (as ``as_json``), ``csv``
+    with a header of COLUMNS, ``table`` an aligned table; without FMT a table on a terminal and
+    tab-separated lines when piped. Text cells are printable (``printable``): a value from the
+    network cannot move the cursor or break a line."""
+    fmt = "json" if as_json else fmt
+    if fmt == "json":
         for row in rows:
             emit_json(row)
         return
     rows = list(rows)
-    if sys.stdout.isatty():
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([_text(row.get(c)) for c in columns] for row in rows)
+    elif fmt == "table" or sys.stdout.isatty():
         table = Table(title=title)
         for col in columns:
             table.add_column(col)
         for row in rows:
-            table.add_row(*[_cell(row.get(c)) for c in columns])
-        Console().print(table)
+            table.add_row(*[Text(_text(row.get(c))) for c in columns])       # Text: no markup
+        Console(width=None if sys.stdout.isatty() else 10_000, highlight=False).print(table)
     else:
         for row in rows:
-            sys.stdout.write("\t".join(_cell(row.get(c)) for c in columns) + "\n")
+            sys.stdout.write("\t".join(_text(row.get(c)) for c in columns) + "\n")
 
 
 def emit_mapping(data: dict[str, Any], *, as_json: bool) -> None:
@@ -56,6 +69,10 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else "\ufffd" for c in text)
+
+
+def _text(value: Any) -> str:
+    return printable(_cell(value))
 
 
 def _cell(value: Any) -> str:

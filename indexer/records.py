@@ -182,7 +182,8 @@ class SearchQuery:
     ``license`` is an SPDX id, or a family with a trailing ``*`` (``CC-BY*``); ``after`` (inclusive)
     and ``before`` (exclusive) are ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` compared at the precision
     both dates have; ``lang`` ``en`` also matches ``en-GB``. An empty ``text`` lists the most
-    recently updated documents that pass the filters. ``marks`` wrap the matched words in ``snippet``.
+    recently updated documents that pass the filters. ``marks`` wrap the matched words in ``snippet``;
+    ``offset`` results are passed over before the ``limit`` returned.
     """
 
     text: str = ""
@@ -194,6 +195,7 @@ class SearchQuery:
     lang: str | None = None
     limit: int = 20
     marks: tuple[str, str] = ("[", "]")
+    offset: int = 0                  # results to pass over first (the next page starts at limit)
 
 
 @dataclass

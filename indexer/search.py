@@ -30,6 +30,7 @@ from indexer.records import Hit, SearchQuery
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 32
 MAX_LIMIT = 1000
+MAX_OFFSET = 100_000           # results passed over: ranking them all still costs the index
 MIN_PREFIX = 3                  # characters before a '*': shorter prefixes match too many words
 SNIPPET_TOKENS = 16
 SEARCH_TIMEOUT = 10.0           # seconds one search may run before it is stopped
@@ -58,6 +59,7 @@ class SearchPlan:
     filters: tuple[ColumnElement[bool], ...]
     limit: int
     marks: tuple[str, ...]
+    offset: int = 0
 
 
 def fts_query(text: str) -> str | None:
@@ -89,10 +91,12 @@ def plan(query: SearchQuery) -> SearchPlan:
     """Check a query and its filters; raises QueryError with a one-line message."""
     if not isinstance(query.limit, int) or not 1 <= query.limit <= MAX_LIMIT:
         raise QueryError(f"limit must be between 1 and {MAX_LIMIT}, not {query.limit}")
+    if not isinstance(query.offset, int) or not 0 <= query.offset <= MAX_OFFSET:
+        raise QueryError(f"offset must be between 0 and {MAX_OFFSET}, not {query.offset}")
     filters = [f for f in (_license(query.license), _collection(query.collection),
                            _type(query.type), _date(query.after, after=True),
                            _date(query.before, after=False), _lang(query.lang)) if f is not None]
-    return SearchPlan(fts_query(query.text or ""), tuple(filters), query.limit, tuple(query.marks))
+    return SearchPlan(fts_query(query.text or ""), tuple(filters), query.limit, tuple(query.marks), query.offset)
 
 
 def _like_escape(text: str) -> str:
@@ -200,7 +204,7 @@ def _run(conn: Connection, plan: SearchPlan) -> list[Hit]:
 
 
 def _ranked(plan: SearchPlan) -> Select[Any]:
-    """(document id, rank) of the best ``plan.limit`` matches."""
+    """(document id, rank) of the best ``plan.limit`` matches after ``plan.offset``."""
     if plan.match is None:           # newest updates first (indexes on updated_at, id serve it)
         query = select(documents.c.id, literal(0.0)).where(documents.c.deleted.is_(False))
         order: tuple[Any, ...] = (documents.c.updated_at.desc(), documents.c.id.desc())
@@ -211,7 +215,7 @@ def _ranked(plan: SearchPlan) -> Select[Any]:
             query = query.join(documents, documents.c.id == fts_table.c.rowid)
     if plan.filters:
         query = query.where(and_(*plan.filters))
-    return query.order_by(*order).limit(plan.limit)
+    return query.order_by(*order).limit(plan.limit).offset(plan.offset)
 
 
 def _hit(row: Any, score: float, snippet: str) -> Hit:

@@ -23,8 +23,7 @@ async def documents_of(home: Home, text: str) -> tuple[str, list[DocumentOut]]:
     text = text.strip()
     async with open_home(home, read_only=True) as services:
         key = text
-        if not _SHA256.fullmatch(text):
+        if "/" in text and not _SHA256.fullmatch(text):       # a path: CID/a, /ipfs/CID/a, ipfs://CID/a
             target = parse_content_path(text)
-            if target.path:
-                key = str(await asyncio.to_thread(services.store.resolve_path, target))
+            key = str(await asyncio.to_thread(services.store.resolve_path, target))
         return key, await services.index.find_by_cid(key)

@@ -38,6 +38,8 @@ from mirror.node.limits import FEEDS_PAGE, FORKS_LISTED, MAX_JSON_REQUEST, MAX_N
 from mirror.node.sync.peers import PeerBook, is_loopback
 
 MAX_SEARCH = 100
+MAX_SEARCH_OFFSET = 10_000
+SEARCH_FILTERS = ("q", "license", "collection", "type", "after", "before", "lang")
 BLOCK_RATE_FACTOR = 100       # /ipfs requests per second: 100 x node.rate_limit (2000/s by default)
 BLOCK_BURST_FACTOR = 40       # ... and 40 x node.rate_burst at once (4000 by default)
 _LOOPBACK = ("127.0.0.1", "::1", "::ffff:127.0.0.1")
@@ -162,11 +164,13 @@ async def get_status(request: web.Request) -> web.Response:
 async def get_search(request: web.Request) -> web.Response:
     api = request.app[API]
     q = request.query
-    if any(len(q.get(name, "")) > 1000 for name in ("q", "license", "collection")):
+    if any(len(q.get(name, "")) > 1000 for name in SEARCH_FILTERS):
         raise bad_request("parameter too long")
     query = SearchQuery(text=q.get("q", ""), license=q.get("license") or None,
-                        collection=q.get("collection") or None,
-                        limit=int_param(request, "limit", 20, 1, MAX_SEARCH))
+                        collection=q.get("collection") or None, type=q.get("type") or None,
+                        after=q.get("after") or None, before=q.get("before") or None,
+                        lang=q.get("lang") or None, limit=int_param(request, "limit", 20, 1, MAX_SEARCH),
+                        offset=int_param(request, "offset", 0, 0, MAX_SEARCH_OFFSET))
     try:
         hits = await api.index.search(query)
     except QueryError as exc:

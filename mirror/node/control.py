@@ -13,7 +13,7 @@ from typing import Any, Callable
 from indexer.index import Index
 from mirror.errors import UsageError
 from mirror.home import Home
-from mirror.node.app import Node
+from mirror.node.app import Node, parse_listen
 from mirror.feed.merge import Merger
 from mirror.feed.identity import parse_node_id
 from mirror.node.sync.peers import CONFIGURED, PeerBook, normalize_url, peer_state
@@ -23,10 +23,20 @@ from mirror.services import open_home
 ReadyFn = Callable[[Node], None]
 
 
-async def serve(home: Home, *, listen: str | None = None, peers: list[str] | None = None,
-                on_ready: ReadyFn | None = None, **overrides: Any) -> None:
+def listen_on(home: Home, listen: str | None, port: int | None) -> str | None:
+    """The address to serve on: LISTEN (default ``node.listen``) with its port replaced by PORT."""
+    if port is None:
+        return listen
+    if listen is not None:
+        raise UsageError("give either --listen HOST:PORT or --port PORT, not both")
+    host, _ = parse_listen(home.settings.node.listen)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+async def serve(home: Home, *, listen: str | None = None, port: int | None = None,
+                peers: list[str] | None = None, on_ready: ReadyFn | None = None, **overrides: Any) -> None:
     """Run a node until SIGINT or SIGTERM, then shut it down cleanly."""
-    node = Node(home, listen=listen, peers=peers, **overrides)
+    node = Node(home, listen=listen_on(home, listen, port), peers=peers, **overrides)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -238,3 +238,15 @@ async def test_any_query_string_runs_or_is_a_query_error(index: Index, text: str
         await index.search(SearchQuery(text))
     except QueryError:
         pass
+
+
+async def test_offset_passes_over_results_in_rank_order(corpus: Index) -> None:
+    everything = await corpus.search(SearchQuery("", limit=1000))
+    assert len(everything) > 12
+    for offset in (0, 1, 5, 12):
+        page = await corpus.search(SearchQuery("", limit=3, offset=offset))
+        assert [h.sha256 for h in page] == [h.sha256 for h in everything[offset:offset + 3]]
+    assert await corpus.search(SearchQuery("glacier", offset=1000)) == []
+    for bad in (-1, 100_001):
+        with pytest.raises(QueryError, match="offset must be between"):
+            await corpus.search(SearchQuery("glacier", offset=bad))
