@@ -11,6 +11,7 @@ from rich.console import Console
 
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors, report
+from cli.params import size_value
 from cli.output import emit_json, printable
 from cli.progress import bars
 from mirror.errors import EXIT_FAILURE, EXIT_OK, MirrorError
@@ -29,9 +30,13 @@ KINDS = ["oai-pmh", "sitemap", "site", "ckan", "archive-org", "manifest", "folde
 @click.option("--set", "set_spec", help="OAI-PMH set to harvest.")
 @click.option("--metadata-prefix", help="OAI-PMH metadata format (default: oai_openaire or oai_datacite when "
                                         "offered, else oai_dc).")
-@click.option("--license", "licenses", multiple=True,
-              help="SPDX id allowed for this run (repeatable; replaces the default allow-list; "
-                   "a trailing * matches a family). For a folder: the folder's licence.")
+@click.option("--allow-license", "allow_licenses", multiple=True, metavar="SPDX",
+              help="Licence allowed for this run (repeatable; replaces the default open allow-list; "
+                   "a trailing * matches a family).")
+@click.option("--assume-license", metavar="SPDX|URL",
+              help="The licence of a folder, or of a website you own (its pages that state none).")
+@click.option("--license", "licenses", multiple=True, metavar="SPDX",
+              help="Deprecated, still works: --assume-license for a folder, else --allow-license.")
 @click.option("--limit", type=click.IntRange(min=1), help="Stop after N records.")
 @click.option("--dry-run", is_flag=True, help="Walk the source and apply the licence gate; fetch nothing.")
 @click.option("--per-host", type=click.IntRange(min=1), help="Requests in flight per host (default 2).")
@@ -44,6 +49,15 @@ KINDS = ["oai-pmh", "sitemap", "site", "ckan", "archive-org", "manifest", "folde
                    "leads to (implied when SOURCE itself is on one).")
 @click.option("--depth", type=click.IntRange(min=0), default=3, show_default=True,
               help="Link depth for a website crawl.")
+@click.option("-A", "--accept", multiple=True, metavar="LIST",
+              help="Website crawl: keep only files whose names end with, or match, an item of this "
+                   "comma-separated list (wget's: pdf,csv or *.pdf).")
+@click.option("-R", "--reject", multiple=True, metavar="LIST",
+              help="Website crawl: leave files whose names end with, or match, an item of this list.")
+@click.option("--no-parent", is_flag=True,
+              help="Website crawl: files too only below the start URL's folder (pages always are).")
+@click.option("--limit-rate", metavar="RATE",
+              help="Download at most RATE bytes per second, e.g. 500KiB or 2MiB (default: fetch.limit_rate).")
 @click.option("--profile", help="UnixFS import profile (default: the store.profile setting).")
 @click.option("--ipfs-api", metavar="URL",
               help="Also import and pin every file in this Kubo node (default: store.ipfs_api).")
@@ -51,10 +65,11 @@ KINDS = ["oai-pmh", "sitemap", "site", "ckan", "archive-org", "manifest", "folde
 @pass_app
 @handle_errors
 def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str | None,
-               set_spec: str | None, metadata_prefix: str | None, licenses: tuple[str, ...],
-               limit: int | None, dry_run: bool,
+               set_spec: str | None, metadata_prefix: str | None, allow_licenses: tuple[str, ...],
+               assume_license: str | None, licenses: tuple[str, ...], limit: int | None, dry_run: bool,
                per_host: int | None, delay: float | None, concurrency: int | None,
-               ignore_robots: bool, allow_private: bool, depth: int, profile: str | None,
+               ignore_robots: bool, allow_private: bool, depth: int, accept: tuple[str, ...],
+               reject: tuple[str, ...], no_parent: bool, limit_rate: str | None, profile: str | None,
                ipfs_api: str | None,
                as_json: bool) -> None:
     """Mirror an openly licensed collection into the local store and index.
@@ -69,12 +84,17 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
     A run that stops on an error still prints its summary (the counts so far; with --json an
     "error" field) before exiting non-zero; a rerun resumes where it stopped.
 
+    Only openly licensed records are kept: --allow-license replaces the allow-list of licences,
+    --assume-license declares the licence of a folder (or of a website you own) that states none.
+    The manifest format is in docs/manifest.md.
+
     \b
     Examples:
         openmirror mirror examples/notes/manifest.jsonl
         openmirror mirror https://repo.example.org/oai --set physics --limit 100
-        openmirror mirror https://data.example.gov --kind ckan --license CC-BY-4.0
-        openmirror mirror ./reports --license CC0-1.0 --json
+        openmirror mirror https://data.example.gov --kind ckan --allow-license CC-BY-4.0
+        openmirror mirror ./reports --assume-license CC0-1.0 --json
+        openmirror mirror https://docs.example.org/guide/ --accept pdf --no-parent --limit-rate 200KiB
         openmirror mirror https://intranet.example/oai --allow-private
     """
     as_json = as_json or app.json
@@ -82,7 +102,10 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
                             licenses=list(licenses) or None, limit=limit, dry_run=dry_run,
                             per_host=per_host, delay=delay, concurrency=concurrency,
                             obey_robots=False if ignore_robots else None, max_depth=depth,
-                            profile=profile, allow_private=allow_private, ipfs_api=ipfs_api)
+                            profile=profile, allow_private=allow_private, ipfs_api=ipfs_api,
+                            allow_licenses=list(allow_licenses) or None, assume_license=assume_license,
+                            accept=accept, reject=reject, no_parent=no_parent,
+                            limit_rate=size_value("--limit-rate", limit_rate))
     home = app.home
     show_bar = sys.stderr.isatty() and not as_json
     live: list[Summary] = []
@@ -98,6 +121,8 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
     if summary.error is not None:
         report(summary.error.message, summary.error.hint)
         sys.exit(summary.error.exit_code)
+    if (hint := summary.hint()) is not None and not as_json:
+        click.echo(f"Hint: {hint}", err=True)
     sys.exit(EXIT_FAILURE if summary.failed else EXIT_OK)
 
 

@@ -11,10 +11,10 @@ import click
 from cli import logs
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors, report
+from cli.params import size_value
 from cli.output import emit_json, emit_mapping, emit_rows, printable
-from mirror.errors import EXIT_FAILURE, ConfigError, UsageError
+from mirror.errors import EXIT_FAILURE
 from mirror.node import control
-from mirror.settings import parse_size
 from mirror.units import format_size
 
 PEER_COLUMNS = ["url", "node_id", "state", "last_contact", "lag", "failures"]
@@ -51,15 +51,6 @@ def with_listen_options(fn: Any) -> Any:
     return fn
 
 
-def _size(option: str, text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        return parse_size(text)
-    except ConfigError as exc:
-        raise UsageError(f"{option}: {exc.message}", hint=exc.hint) from None
-
-
 def diffusion_options(fn: Any) -> Any:
     """The options of ``serve`` and ``join`` that say what this volunteer holds for others."""
     options = [
@@ -82,9 +73,9 @@ def diffusion_options(fn: Any) -> Any:
 def _overrides(storage: str | None, copies: int | None, collections: tuple[str, ...],
                licenses: tuple[str, ...], upload_rate: str | None) -> dict[str, Any]:
     """The node.* settings the diffusion options set (only those given)."""
-    given = {"storage": _size("--storage", storage), "copies": copies,
+    given = {"storage": size_value("--storage", storage), "copies": copies,
              "collections": list(collections) or None, "licenses": list(licenses) or None,
-             "upload_rate": _size("--upload-rate", upload_rate)}
+             "upload_rate": size_value("--upload-rate", upload_rate)}
     return {name: value for name, value in given.items() if value is not None}
 
 

@@ -89,6 +89,15 @@ class Summary:
         elif kind in (Kind.STORED, Kind.UPDATED):
             self.bytes += outcome.bytes
 
+    def hint(self) -> str | None:
+        """What to try when every record was skipped (nothing stored, unchanged or failed)."""
+        done = (self.stored, self.updated, self.unchanged, self.gone, self.retracted, self.failed)
+        if not self.skipped or any(done):
+            return None
+        reasons = set(self.skipped)
+        advice = [text for group, text in _ADVICE if reasons & group]
+        return "every record was skipped: " + "; ".join(advice or ["see the reasons above"])
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON fields of ``openmirror mirror --json``; ``conflicts`` only when licence statements
         disagreed, ``error`` only when the run stopped on one."""
@@ -105,4 +114,20 @@ class Summary:
             out["conflicts"] = self.conflicts[:100]
         if self.error is not None:
             out["error"] = self.error.message
+        if (hint := self.hint()) is not None:
+            out["hint"] = hint
         return out
+
+
+_LICENCE = {"non-commercial", "no-derivatives", "all-rights-reserved", "arxiv-nonexclusive", "not-allowed"}
+_NO_LICENCE = {"no-license", "unknown-license", "open-access-without-license"}
+_ADVICE = (
+    (_LICENCE, "their licences are not on the open allow-list; if the collection is open under a "
+               "licence the list lacks, allow it with --allow-license SPDX"),
+    (_NO_LICENCE, "no licence openmirror can read was stated; for a folder or a website you own, "
+                  "declare it with --assume-license SPDX"),
+    ({"robots"}, "robots.txt disallows them (--ignore-robots only for a site you run)"),
+    ({"filtered"}, "--accept/--reject left every file out (suffixes such as pdf, or patterns such as "
+                   "*.pdf)"),
+    ({"no-file"}, "they name no file to mirror (only links or landing pages)"),
+)

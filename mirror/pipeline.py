@@ -28,7 +28,7 @@ from indexer.index import Index
 from indexer.transaction import Transaction
 from indexer.records import CollectionIn, ContentIn, DocumentIn, RecordState
 from mirror import licenses
-from mirror.errors import KuboError, MirrorError, disk_full, is_disk_full
+from mirror.errors import KuboError, MirrorError, UsageError, disk_full, is_disk_full
 from mirror.fetch.fetcher import Fetcher
 from mirror.fetch.guard import harvest_policy
 from mirror.batch import GroupCommit, StateRow, StatusRow, status_reader
@@ -78,6 +78,13 @@ class MirrorOptions:
     profile: str | None = None
     allow_private: bool = False            # --allow-private (implied when the source is on one)
     ipfs_api: str | None = None            # --ipfs-api: also import and pin in Kubo (store.ipfs_api)
+    allow_licenses: list[str] | None = None  # --allow-license: replaces the allow-list, any kind
+    assume_license: str | None = None      # --assume-license: a folder's licence, or a site's where
+    #                                        a page states none (a site the user owns)
+    accept: tuple[str, ...] = ()           # site crawl: wget's --accept, --reject, --no-parent
+    reject: tuple[str, ...] = ()
+    no_parent: bool = False
+    limit_rate: int | None = None          # bytes per second downloaded at most (fetch.limit_rate)
 
 
 ProgressFn = Callable[[Outcome, int | None], None]   # (outcome, total known so far)
@@ -130,12 +137,15 @@ async def mirror_collection(home: Home, location: str, options: MirrorOptions,
     policy = harvest_policy(settings, allow_private=options.allow_private)
     async with Fetcher(settings, home.staging_dir, per_host=options.per_host, delay=options.delay,
                        concurrency=options.concurrency, obey_robots=options.obey_robots,
-                       policy=policy) as fetcher:
+                       policy=policy, limit_rate=options.limit_rate) as fetcher:
         if (implied := await fetcher.admit_source(location)) is not None:
             log.info("private addresses allowed: the source is on one (%s)", implied)
-        src_opts = SourceOptions(set_spec=options.set_spec, license=options.licenses, max_depth=options.max_depth,
-                                 metadata_prefix=options.metadata_prefix, limit=options.limit)
+        assumed = [options.assume_license] if options.assume_license else options.licenses
+        src_opts = SourceOptions(set_spec=options.set_spec, license=assumed, max_depth=options.max_depth,
+                                 metadata_prefix=options.metadata_prefix, limit=options.limit,
+                                 accept=options.accept, reject=options.reject, no_parent=options.no_parent)
         source = await open_source(location, fetcher, src_opts, kind=options.kind)
+        check_options(options, source.kind)
         collection = options.collection or source.default_collection()
         summary = Summary(collection=collection, source=location, kind=source.kind,
                           dry_run=options.dry_run, allow_private=fetcher.policy.allow_private)
@@ -172,6 +182,20 @@ async def _kubo(settings: Settings, options: MirrorOptions) -> AsyncIterator["Ku
         yield kubo
 
 
+SITE_KINDS = ("site", "sitemap")          # a website: --assume-license fills in for pages that state none
+
+
+def check_options(options: MirrorOptions, kind: str) -> None:
+    """Refuse options that mean nothing for a source of KIND (before anything is stored)."""
+    if (options.accept or options.reject or options.no_parent) and kind != "site":
+        raise UsageError(f"--accept, --reject and --no-parent filter a website crawl, not a {kind} source",
+                         hint="crawl the site's pages with --kind site")
+    if options.assume_license and kind not in ("folder", *SITE_KINDS):
+        raise UsageError(f"--assume-license declares the licence of a folder or of a website you own, "
+                         f"not of a {kind} source (its records state their own)",
+                         hint="to admit a licence the allow-list leaves out, use --allow-license SPDX")
+
+
 class _Run:
     def __init__(self, home: Home, index: Index, store: ContentStore, fetcher: Fetcher, source: Any,
                  collection: str, options: MirrorOptions, summary: Summary,
@@ -180,8 +204,10 @@ class _Run:
         self.home, self.index, self.fetcher, self.source = home, index, fetcher, source
         self.collection, self.options, self.summary = collection, options, summary
         self.progress = progress
-        allow = options.licenses if source.kind != "folder" else None
+        allow = options.allow_licenses or (options.licenses if source.kind != "folder" else None)
         self.allow = set(allow) if allow else None
+        assume = options.assume_license
+        self.assumed = (assume,) if assume and source.kind in SITE_KINDS else ()   # a folder's: its records
         self.ingestor = Ingestor(home, index, store)
         self.revisits = self.ingestor.revisits = Revisits(index, collection, store)
         self.checkpoints = _Checkpoints()
@@ -277,7 +303,7 @@ class _Run:
         if record.skipped:
             await self._status(record, Kind.SKIPPED, record.skipped)
             return skipped(record.skipped)
-        decision = licenses.decide(record.license_statements, self.allow)
+        decision = licenses.decide(record.license_statements or self.assumed, self.allow)
         if not decision.allowed:
             reason = decision.reason or "unknown"
             await self._status(record, Kind.SKIPPED, f"{reason} ({decision.note})" if decision.note else reason)

@@ -134,6 +134,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fetch", "retries", "int", 4, "Attempts after the first for retryable failures (at most 2 "
             "for a host that cannot be connected to; none for a name that does not resolve)."),
     Setting("fetch", "obey_robots", "bool", True, "Obey robots.txt (including Crawl-delay)."),
+    Setting("fetch", "limit_rate", "size", 0,
+            "Bytes per second a harvest downloads at most, all requests together (e.g. 500KiB); 0: no "
+            "limit. A large file then takes longer: fetch.total_timeout still applies to each request."),
     Setting("fetch", "backoff", "float", 1.0,
             "Base seconds of the exponential backoff (with jitter) between retries."),
     Setting("fetch", "max_retry_after", "float", 300.0,

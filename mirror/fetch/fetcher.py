@@ -18,6 +18,9 @@ Failures raise ``FetchError`` subclasses with ``retryable`` set and the cause ch
 to that host waits. Bodies are decoded incrementally and capped on decoded bytes (``decode``,
 ``sinks``). A failed ``fetch_file`` leaves no staging file behind.
 
+Bodies are read no faster than ``fetch.limit_rate`` bytes per second, all requests together
+(``mirror.fetch.throttle``; wget's ``--limit-rate``).
+
 Every connection, each redirect hop and robots.txt included, goes only where the address ``policy``
 allows (``mirror.fetch.guard``, checked on the resolved address at connect time); a refused one
 raises ``AddressRefused`` (never retried; counted in ``stats.refused``). ``admit_source`` opens the
@@ -48,6 +51,7 @@ from mirror.fetch.reach import unreachable
 from mirror.fetch.results import FetchedFile, FetchStats, Page, Skipped, media_type
 from mirror.fetch.retry import RETRY_AFTER_STATUS, RETRYABLE_STATUS, backoff, parse_retry_after
 from mirror.fetch.robots import ROBOTS_MAX, RobotsCache, host_key
+from mirror.fetch.throttle import Throttle
 from mirror.fetch.sinks import FileSink, PageSink
 from mirror.settings import Settings
 from indexer.clock import second_time
@@ -113,7 +117,7 @@ class Fetcher:
     def __init__(self, settings: Settings, staging_dir: Path, *, per_host: int | None = None,
                  delay: float | None = None, concurrency: int | None = None,
                  obey_robots: bool | None = None, max_bytes: int | None = None,
-                 policy: AddressPolicy | None = None) -> None:
+                 policy: AddressPolicy | None = None, limit_rate: int | None = None) -> None:
         f = settings.fetch
         self.settings = settings
         self.staging_dir = Path(staging_dir)
@@ -128,6 +132,7 @@ class Fetcher:
         self.max_retry_after = float(f.max_retry_after)
         self.user_agent = user_agent(settings)
         self.stats = FetchStats()
+        self.throttle = Throttle(f.limit_rate if limit_rate is None else limit_rate)
         self._politeness = Politeness(self.per_host, self.delay, self.concurrency)
         self._robots = RobotsCache(self.user_agent, self._load_robots, self._politeness.set_crawl_delay)
         self._policy = policy
@@ -363,6 +368,7 @@ class Fetcher:
             if raw > raw_cap:  # compressed input that decodes to (almost) nothing, without end
                 raise TooLarge(f"{url}: more than {raw_cap} encoded bytes")
             raw += len(chunk)
+            await self.throttle.take(len(chunk))
             for piece in decoder.feed(chunk):
                 self.stats.bytes += len(piece)
                 stats.bytes += len(piece)

@@ -94,6 +94,9 @@ class SourceOptions:
     max_depth: int = 3                # site crawl: link depth from the start page
     metadata_prefix: str | None = None  # OAI-PMH metadata format (default: the richest offered, else oai_dc)
     limit: int | None = None          # stop after this many records (the pipeline also enforces it)
+    accept: tuple[str, ...] = ()      # site crawl: file names kept (wget's --accept; mirror.sources.accept)
+    reject: tuple[str, ...] = ()      # site crawl: file names left (wget's --reject)
+    no_parent: bool = False           # site crawl: files too only below the start folder (wget's -np)
 
 
 class Source(ABC):

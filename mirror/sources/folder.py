@@ -1,4 +1,5 @@
-"""A local folder: every regular file under it is a document, under the licence given with ``--license``.
+"""A local folder: every regular file under it is a document, under the licence given with
+``--assume-license`` (or the older ``--license``).
 
 Walked in sorted order; names starting with ``.`` (files and folders) are skipped, folder symlinks
 are not followed, and a file symlink counts only when it resolves to a file inside the folder. The
@@ -71,7 +72,7 @@ class FolderSource(Source):
         self.root = Path(os.path.abspath(path))   # no file system call on the event loop
         if not options.license:
             raise UsageError(f"mirroring the folder {path} needs the licence of its files",
-                             hint="add --license SPDX-ID (e.g. --license CC-BY-4.0)")
+                             hint="declare it with --assume-license SPDX-ID (e.g. --assume-license CC-BY-4.0)")
 
     @classmethod
     async def detect(cls, location: str, fetcher: "Fetcher | None") -> bool:

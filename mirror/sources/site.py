@@ -10,11 +10,16 @@ page becomes a record with ``skipped="robots"``.
 Every HTML page is a record (``mirror.sources.pages``, shared with the sitemap source). Files:
     - a file the page declares as its own (``citation_pdf_url``, ``<link rel="alternate">`` with a
       file type) is a second file of the page's record;
-    - any other link whose URL names a file (``.pdf``, ``.csv``, ... on the same host, any path) is a
-      record of its own, not fetched by the crawler, carrying the licence statements of the first
-      page that linked it and that page as its landing page;
+    - any other link whose URL names a file (``.pdf``, ``.csv``, ... on the same host, any path; with
+      ``options.no_parent``, wget's ``-np``, only below the start folder) is a record of its own,
+      not fetched by the crawler, carrying the licence statements of the first page that linked it
+      and that page as its landing page;
     - an in-scope link without a file extension is fetched like a page; when it answers with a
       non-HTML body it becomes a file record with the linking page's licence statements.
+
+Files are kept or left by name with ``options.accept`` and ``options.reject`` (wget's, see
+``mirror.sources.accept``): pages are read for their links either way, and a record left with no
+file is skipped as ``filtered``.
 
 State keys: ``queue`` (the frontier, JSON of ``[url, depth, statements]``) and ``seen`` (every URL
 met), both zlib-compressed and base64-encoded. A checkpoint is yielded every ``CHECKPOINT_PAGES``
@@ -33,6 +38,7 @@ from typing import TYPE_CHECKING, Any, AsyncIterator
 from urllib.parse import urldefrag, urlsplit
 
 from mirror.errors import FetchError
+from mirror.sources.accept import NameFilter
 from mirror.sources.base import Checkpoint, Record, Source, url_slug
 from mirror.sources.files import file_type, is_html
 from mirror.sources.ordered import map_ordered
@@ -109,6 +115,7 @@ class SiteSource(Source):
         super().__init__(location, options)
         self.start = urldefrag(location.strip())[0]
         self.scope = CrawlScope(self.start)
+        self.names = NameFilter.parse(options.accept, options.reject)
 
     @classmethod
     async def detect(cls, location: str, fetcher: "Fetcher | None") -> bool:
@@ -138,7 +145,7 @@ class SiteSource(Source):
                 record = crawl.first_visit(read_record)
                 if record is None:
                     continue
-                yield record
+                yield self.names.filter(record)
                 if info is not None:
                     for item in self._follow(record, info, depth, crawl):
                         yield item
@@ -159,10 +166,10 @@ class SiteSource(Source):
             if url in seen:
                 continue
             if file_type(url):
-                if self.scope.same_host(url):
+                if url in self.scope if self.options.no_parent else self.scope.same_host(url):
                     seen.add(url)
-                    files.append(file_record(url, statements=record.license_statements,
-                                             landing_url=record.source_id))
+                    files.append(self.names.filter(file_record(url, statements=record.license_statements,
+                                                               landing_url=record.source_id)))
             elif url in self.scope:
                 seen.add(url)
                 queue.append((url, depth + 1, list(record.license_statements)))

@@ -209,7 +209,7 @@ async def test_folder_and_dry_run(cli_run, home_dir: Path, tmp_path: Path):
     assert s["kind"] == "folder" and s["stored"] == 3
     assert len(await titles(home_dir, "rainfall")) == 3
     res = await asyncio.to_thread(cli_run, "mirror", str(folder))
-    assert res.exit_code == 2 and "--license" in res.stderr
+    assert res.exit_code == 2 and "--assume-license" in res.stderr
 
 
 async def test_remote_manifest(cli_run, home_dir: Path, site_server):

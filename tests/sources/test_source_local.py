@@ -115,4 +115,4 @@ async def test_folder_files_under_the_given_licence(folder, fetcher):
 def test_folder_needs_a_licence(folder):
     with pytest.raises(UsageError, match="needs the licence") as info:
         FolderSource(str(folder), SourceOptions())
-    assert "--license" in (info.value.hint or "")
+    assert "--assume-license" in (info.value.hint or "")

@@ -92,3 +92,18 @@ async def test_detect_and_scope(site_server, fetcher):
     assert CrawlScope("https://h.example/docs").prefix == "/"
     port = site_server.url.rsplit(":", 1)[1]
     assert crawl(site_server).default_collection() == f"127.0.0.1-{port}-docs"
+
+
+async def test_accept_reject_and_no_parent_choose_files_as_wget_does(site_server, fetcher):
+    recs = by_path(await harvest(crawl(site_server, accept=("pdf",), no_parent=True), fetcher), site_server)
+    paper = recs["/docs/paper.html"]                      # the page is left, the PDF it declares kept
+    assert [f.url.removeprefix(site_server.url) for f in paper.files] == ["/docs/paper.pdf"]
+    assert recs["/docs/table.csv"].skipped == "filtered" and recs["/docs/jsonld.html"].skipped == "filtered"
+    assert "/files/report.pdf" not in recs                # --no-parent: outside the start folder
+    assert "/docs/deep/2.html" in recs                    # pages are still read for their links
+    assert site_server.fetched("/docs/table.csv") == 0    # a filtered file is never fetched
+
+    recs = by_path(await harvest(crawl(site_server, reject=("*.pdf,html",)), fetcher), site_server)
+    assert recs["/files/report.pdf"].skipped == "filtered" and recs["/docs/paper.html"].skipped == "filtered"
+    assert recs["/docs/"].skipped == "filtered"           # a folder URL is index.html
+    assert recs["/docs/table.csv"].skipped is None and recs["/docs/download?id=7"].skipped is None
