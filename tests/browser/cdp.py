@@ -16,6 +16,7 @@ Only what the browser test needs is here.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import shutil
@@ -136,6 +137,24 @@ class Page:
             " e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();"
             " return [r.x + r.width / 2, r.y + r.height / 2]; })()")
         return box[0], box[1]
+
+    async def viewport(self, width: int, height: int, *, mobile: bool = False) -> None:
+        """Render as a screen of WIDTH x HEIGHT CSS pixels (a phone's with MOBILE)."""
+        await self.send("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})
+
+    async def screenshot(self, path: Path) -> bytes:
+        """A PNG of what the viewport shows, also written to PATH."""
+        shot = await self.send("Page.captureScreenshot", {"format": "png"})
+        data = base64.b64decode(shot["data"])
+        await asyncio.to_thread(path.write_bytes, data)
+        return data
+
+    async def box(self, selector: str) -> dict[str, float]:
+        """The viewport rectangle of the first element SELECTOR names (no scrolling)."""
+        return await self.evaluate(
+            f"(() => {{ const r = document.querySelector({json.dumps(selector)}).getBoundingClientRect();"
+            " return {top: r.top, bottom: r.bottom, left: r.left, right: r.right}; })()")
 
     async def click(self, selector: str) -> None:
         """A left click (press and release) in the middle of the element SELECTOR names."""

@@ -19,15 +19,6 @@ from tests.node.web_node import start_site, stop_site
 
 
 @pytest.fixture
-def chromium_available() -> None:
-    if Chromium.path() is not None:
-        return
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-        pytest.fail("chromium is not installed (CI must install it: apt-get install -y chromium)")
-    pytest.skip("chromium is not installed (apt-get install -y chromium); CI runs this test")
-
-
-@pytest.fixture
 async def site(tmp_path: Path):
     server = await start_site(tmp_path / "home", name="Browser test node")
     try:

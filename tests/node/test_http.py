@@ -45,7 +45,8 @@ async def test_a_path_nobody_serves_is_a_page_in_the_sites_style(node: Node,
     async with http.get(node.url + "/no/such/page") as resp:
         text = await resp.text()
         assert resp.status == 404 and resp.content_type == "text/html"
-        assert f"openmirror node {node.identity.node_id[:12]}" in text and "Page not found" in text
+        host = node.url.removeprefix("http://")                 # no node.name: the host names the site
+        assert f"<title>Page not found · {host}</title>" in text and "Page not found" in text
         assert _secured(resp.headers)
 
 

@@ -110,6 +110,16 @@ async def stop_site(server: WebServer) -> None:
 
 
 @pytest.fixture
+async def site(tmp_path: Path):
+    """A ``WebServer`` on a fresh home (a fixture the test modules import)."""
+    server = await start_site(tmp_path / "home")
+    try:
+        yield server
+    finally:
+        await stop_site(server)
+
+
+@pytest.fixture
 async def http():
     """An HTTP client session (a fixture the test modules import)."""
     async with ClientSession() as session:

@@ -14,6 +14,7 @@ Content-Security-Policy of ``SECURITY_HEADERS`` can forbid every inline or forei
 from __future__ import annotations
 
 import functools
+import re
 from typing import Iterable, Union
 from urllib.parse import quote, urlsplit
 
@@ -28,9 +29,18 @@ from mirror.node.web.xmltext import clean
 Element = etree._Element
 Child = Union[Element, str, None]
 
-def site_name(name: str, node_id: str) -> str:
-    """The node's name (setting ``node.name``), else ``openmirror node`` and the start of its id."""
-    return name or f"openmirror node {node_id[:12]}"
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+                   r"[A-Za-z0-9])?\.?(?::\d{1,5})?|\[[0-9A-Fa-f:.]{2,45}\](?::\d{1,5})?")
+
+
+def site_name(name: str, node_id: str, host: str | None = None) -> str:
+    """The node's name (setting ``node.name``), else the host it was reached by (a well-formed
+    host name or address, and port), else ``openmirror node`` and the start of its id."""
+    if name:
+        return name
+    if host and len(host) <= 260 and _HOST.fullmatch(host):
+        return host
+    return f"openmirror node {node_id[:12]}"
 
 
 def h(tag: str, *children: Child | Iterable[Child], **attrs: object) -> Element:
@@ -77,6 +87,7 @@ def page(title: str, site_name: str, *content: Child | Iterable[Child],
              h("link", rel="stylesheet", href=stylesheet))
     header = h("header", h("p", h("a", site_name, href="/"), class_="brand"),
                h("nav", h("ul", h("li", h("a", "Search", href="/")),
+                          h("li", h("a", "Collections", href="/collection/")),
                           h("li", h("a", "OAI-PMH", href="/oai?verb=Identify"))),
                  aria_label="Site"),
                class_="site")

@@ -22,6 +22,7 @@ MARKS = ("\ue000", "\ue001")          # wrap matched words in snippets; turned i
 LICENSE_SUGGESTIONS = ("CC0-1.0", "CC-PDM-1.0", "CC-BY*", "CC-BY-4.0", "CC-BY-SA*", "CC-BY-SA-4.0",
                        "ODbL-1.0", "PDDL-1.0", "ODC-By-1.0", "OGL-UK-3.0", "MIT", "Apache-2.0")
 MAX_COLLECTION_OPTIONS = 200          # more collections: the filter becomes a text box
+FILTERS = ("license", "collection", "type", "after", "before", "lang")
 PROVENANCE_HEADERS = ("content-type", "content-length", "content-disposition", "last-modified",
                       "etag", "link", "x-license", "server")
 
@@ -71,26 +72,32 @@ def search_page(site: str, params: SearchParams, collections: list[str], hits: l
 
 
 def search_form(params: SearchParams, collections: list[str]) -> Element:
-    """The search box, then the filters in a fieldset; every control has its label."""
+    """The search box and its button in one row, then the filters folded in a ``<details>`` (open
+    while a filter is set), so the results start on the first screen, on a phone too. Every control
+    has its label; hints are tied to their controls with ``aria-describedby``."""
     filters = h("fieldset",
-                h("legend", "Filters"),
-                _text_field(params, "license", "Licence", "An SPDX id, or a family such as CC-BY*",
-                            list="licences", autocomplete="off"),
+                h("legend", "Filter the results", class_="visually-hidden"),
+                _text_field(params, "license", "Licence", "SPDX id, or a family: CC-BY*",
+                            list="licences", autocomplete="off", placeholder="CC-BY*"),
                 h("datalist", [h("option", value=v) for v in LICENSE_SUGGESTIONS], id="licences"),
                 _collection_field(params, collections),
-                _text_field(params, "type", "Type", "For example: text, dataset, image"),
-                _text_field(params, "after", "Date from", "YYYY, YYYY-MM or YYYY-MM-DD (inclusive)"),
-                _text_field(params, "before", "Date before",
-                            "YYYY, YYYY-MM or YYYY-MM-DD (exclusive)"),
-                _text_field(params, "lang", "Language", "A language tag such as en or pt-BR"),
-                class_="filters")
+                _text_field(params, "type", "Type", "text, dataset, image…", placeholder="dataset"),
+                _text_field(params, "after", "Date from", "YYYY[-MM[-DD]], inclusive", placeholder="YYYY"),
+                _text_field(params, "before", "Date before", "YYYY[-MM[-DD]], exclusive",
+                            placeholder="YYYY"),
+                _text_field(params, "lang", "Language", "a tag: en, pt-BR", placeholder="en"),
+                class_="filter-grid")
+    active = [name for name in FILTERS if getattr(params, name)]
+    summary = h("summary", "Filters", h("span", f" ({len(active)} set)" if active else
+                                        " (licence, collection, type, dates, language)", class_="muted"))
     query = h("div", h("label", "Search documents", for_="f-q"),
-              h("input", id="f-q", name="q", type="search", value=params.q or None,
-                aria_describedby="f-q-hint", autofocus=not params.asked),
+              h("div", h("input", id="f-q", name="q", type="search", value=params.q or None,
+                         aria_describedby="f-q-hint", autofocus=not params.asked),
+                h("button", "Search", type="submit"), class_="search-row"),
               h("small", "Words, \"quoted phrases\" and prefix* terms; all must match.",
                 id="f-q-hint"),
               class_="field field-q")
-    return h("form", query, filters, h("button", "Search", type="submit"),
+    return h("form", query, h("details", summary, filters, open=bool(active), class_="filters"),
              method="get", action="/", role="search", class_="search")
 
 
@@ -156,10 +163,11 @@ def _result(hit: Hit, name: str | None) -> Element:
                      marked(hit.snippet) if hit.snippet else None, facts, download))
 
 
-def _fact(label: str, value: Child) -> list[Element] | None:
+def _fact(label: str, value: Child) -> Element | None:
+    """One label and value, kept together on a line that wraps (a ``div`` groups them in the ``dl``)."""
     if value in (None, ""):
         return None
-    return [h("dt", label), h("dd", value)]
+    return h("div", h("dt", label), h("dd", value))
 
 
 def marked(snippet: str) -> Element:
@@ -310,6 +318,31 @@ def collection_page(site: str, summary: CollectionStats, retracted: int, recent:
                 h("p", h("a", "Search this collection", href=search)), licences,
                 h("section", h("h2", "Recent documents", id="recent"), recent_part,
                   aria_labelledby="recent"))
+
+
+def collections_page(site: str, collections: list[CollectionStats]) -> Element:
+    """Every collection with documents: its name (linked), documents, size and main licences."""
+    listed = sorted((c for c in collections if c.documents), key=lambda c: c.name.lower())
+    head = h("tr", [h("th", label, scope="col") for label in ("Collection", "Documents", "Size", "Licences")])
+    rows = [h("tr", h("th", h("a", c.name, href=collection_href(c.name)), scope="row"),
+              h("td", str(c.documents), class_="number"), h("td", format_size(c.bytes), class_="number"),
+              h("td", _main_licences(c.licenses))) for c in listed]
+    body = (h("div", h("table", h("thead", head), h("tbody", rows), class_="collections"), class_="scroll")
+            if rows else h("p", "This node holds no documents yet.", role="status"))
+    total = sum(c.documents for c in listed)
+    return page("Collections", site, h("h1", "Collections"),
+                h("p", f"{len(listed)} collection{'' if len(listed) == 1 else 's'}, {total} documents.",
+                  class_="lede") if rows else None, body)
+
+
+def _main_licences(licenses: dict[str, int], shown: int = 3) -> list[Child]:
+    ranked = sorted(licenses.items(), key=lambda kv: (-kv[1], kv[0]))
+    badges: list[Child] = []
+    for spdx, _count in ranked[:shown]:
+        badges += [license_badge(spdx or None), " "]
+    if len(ranked) > shown:
+        badges.append(h("span", f"and {len(ranked) - shown} more", class_="muted"))
+    return badges
 
 
 # -- messages ----------------------------------------------------------------------------------

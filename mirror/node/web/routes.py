@@ -8,6 +8,7 @@ Routes (all GET/HEAD; server-rendered HTML, no JavaScript):
                           &before=&lang=&page=`` shows results (without a query: the newest)
     /doc/{cid}            a document page: metadata, provenance, CID, digest, and the known
                           live copies (this node's and other holders', ``mirror.node.copies.census``)
+    /collection/          every collection with its documents, size and main licences
     /collection/{name}    counts, licences and recent documents of one collection
     /static/{name}        the stylesheet (files of ``mirror/node/web/static``), served by the node
     /oai                  the OAI-PMH data provider (``mirror.node.oai.provider``), GET and POST
@@ -31,14 +32,15 @@ from aiohttp import web
 
 from indexer import listing
 from indexer.errors import IndexError_, QueryError
-from indexer.records import Hit, SearchQuery
+from indexer.records import CollectionStats, Hit, SearchQuery
 from mirror.node.oai import provider as oai_provider
 from mirror.node.copies.census import holder_urls
 from mirror.held import holds
 from mirror.node.http import Problem, add_renderer
 from mirror.node.web.html import render
 from mirror.node.web.site import Site
-from mirror.node.web.pages import (MARKS, SearchParams, collection_page, document_page,
+from mirror.node.web.html import site_name
+from mirror.node.web.pages import (MARKS, SearchParams, collection_page, collections_page, document_page,
                                    message_page, search_page)
 
 PER_PAGE = 20
@@ -65,10 +67,14 @@ class StaticFile:
 @dataclass
 class WebState:
     site: Site
-    site_name: str
     static: dict[str, StaticFile]
     summaries: dict[str, tuple[float, Any]] = field(default_factory=dict)
     names: tuple[float, list[str]] | None = None
+    listing: tuple[float, list[CollectionStats]] | None = None
+
+    def name(self, request: web.Request) -> str:
+        """The name pages carry: ``node.name``, else the host the page was asked from."""
+        return site_name(self.site.settings.node.name, self.site.identity.node_id, request.host)
 
     async def collections(self) -> list[str]:
         """Every collection's name (for the search form), reused for ``NAMES_TTL`` seconds."""
@@ -77,6 +83,13 @@ class WebState:
             async with self.site.index.read() as conn:
                 self.names = (now, await listing.collection_names(conn))
         return self.names[1]
+
+    async def all_summaries(self) -> list[CollectionStats]:
+        """Every collection's counts (``Index.stats``), reused for ``SUMMARY_TTL`` seconds."""
+        now = asyncio.get_running_loop().time()
+        if self.listing is None or now - self.listing[0] >= SUMMARY_TTL:
+            self.listing = (now, (await self.site.index.stats()).collections)
+        return self.listing[1]
 
     async def summary(self, name: str) -> Any:
         """``listing.collection_summary`` of NAME, reused for ``SUMMARY_TTL`` seconds."""
@@ -112,11 +125,13 @@ STATIC = load_static()          # read once, when the module is imported (not on
 def web_routes(app: web.Application, site: Site) -> None:
     """Register the pages, the stylesheet and ``/oai`` on ``app``; problems on paths no other face
     claims (unknown paths, wrong methods) are answered with a page in the site's style."""
-    state = WebState(site, site.name, STATIC)
+    state = WebState(site, STATIC)
     app[WEB_KEY] = state
     add_renderer(app, "", _problem_page)
     app.router.add_get("/", friendly(search))
     app.router.add_get("/doc/{cid}", friendly(document))
+    app.router.add_get("/collection/", friendly(collections_list))
+    app.router.add_get("/collection", collections_slash)
     app.router.add_get("/collection/{name}", friendly(collection))
     app.router.add_get("/static/{name}", static)
     oai_provider.oai_routes(app, site)
@@ -129,7 +144,7 @@ def friendly(handler: Handler) -> Handler:
             return await handler(request)
         except IndexError_ as exc:
             state = request.app[WEB_KEY]
-            return render(message_page(state.site_name, "The index is not available",
+            return render(message_page(state.name(request), "The index is not available",
                                        f"This node cannot read its index right now: {exc}"), 503)
     wrapped.__name__ = handler.__name__
     return wrapped
@@ -175,16 +190,16 @@ async def search(request: web.Request) -> web.Response:
         fields: dict[str, Any] = {k: v[:MAX_PARAM] for k, v in request.query.items()
                                   if k in SearchParams.__dataclass_fields__ and k != "page"}
         params = SearchParams(**fields)
-        return render(search_page(state.site_name, params, collections, None, more=False,
+        return render(search_page(state.name(request), params, collections, None, more=False,
                                   per_page=PER_PAGE, problem=str(exc)), 400)
     try:
         hits = await _search(state, params)
     except QueryError as exc:
-        return render(search_page(state.site_name, params, collections, None, more=False,
+        return render(search_page(state.name(request), params, collections, None, more=False,
                                   per_page=PER_PAGE, problem=str(exc)), 400)
     start = (params.page - 1) * PER_PAGE
     shown = hits[start:start + PER_PAGE]
-    return render(search_page(state.site_name, params, collections, shown,
+    return render(search_page(state.name(request), params, collections, shown,
                               more=len(hits) > start + PER_PAGE, per_page=PER_PAGE,
                               names=await _names(state, shown)))
 
@@ -209,15 +224,15 @@ async def document(request: web.Request) -> web.Response:
     docs = await index.find_by_cid(cid) if _CID_LIKE.fullmatch(cid) else []
     if not docs:
         if _CID_LIKE.fullmatch(cid) and await index.find_by_cid(cid, include_deleted=True):
-            return render(message_page(state.site_name, "Document retracted",
+            return render(message_page(state.name(request), "Document retracted",
                                        "This document was retracted from the index; its file is "
                                        "no longer listed here."), 410)
-        return render(message_page(state.site_name, "Document not found",
+        return render(message_page(state.name(request), "Document not found",
                                    "No document on this node has that CID."), 404)
     content = next((c for c in docs[0].contents if cid in (c.cid, c.sha256)), docs[0].contents[0])
     held = await asyncio.to_thread(holds, state.site.store, content.cid)
     others = await other_copies(state, content.sha256)
-    return render(document_page(state.site_name, cid, docs, held, others))
+    return render(document_page(state.name(request), cid, docs, held, others))
 
 
 async def other_copies(state: WebState, sha256: str) -> int:
@@ -233,11 +248,20 @@ async def collection(request: web.Request) -> web.Response:
     name = request.match_info["name"]
     found = await state.summary(name) if len(name) <= MAX_PARAM else None
     if found is None:
-        return render(message_page(state.site_name, "Collection not found",
+        return render(message_page(state.name(request), "Collection not found",
                                    "This node has no collection of that name."), 404)
     recent = await state.site.index.search(SearchQuery(collection=name, limit=RECENT))
-    return render(collection_page(state.site_name, found[0], found[1], recent,
+    return render(collection_page(state.name(request), found[0], found[1], recent,
                                   await _names(state, recent)))
+
+
+async def collections_list(request: web.Request) -> web.Response:
+    state = request.app[WEB_KEY]
+    return render(collections_page(state.name(request), await state.all_summaries()))
+
+
+async def collections_slash(request: web.Request) -> web.Response:
+    return web.Response(status=301, headers={"Location": "/collection/"})
 
 
 # -- the stylesheet ------------------------------------------------------------------------------
@@ -263,6 +287,8 @@ def _problem_page(request: web.Request, problem: Problem) -> web.Response:
     """A problem on a page of the site (or a path nobody claims): a page in the site's style."""
     state = request.app[WEB_KEY]
     title = _TITLES.get(problem.status, "Request refused" if problem.status < 500 else "Server error")
-    response = render(message_page(state.site_name, title, problem.message[:300]), problem.status)
+    message = problem.message[:300]
+    message = message[:1].upper() + message[1:] + ("" if message.endswith((".", "!", "?")) else ".")
+    response = render(message_page(state.name(request), title, message), problem.status)
     response.headers.update(problem.headers)
     return response

@@ -23,7 +23,8 @@ async def pages(tmp_path_factory: pytest.TempPathFactory):
                                     description="Text.", source_url="https://origin.example/a")
         cid = doc.contents[0].cid
         paths = ["/", "/?q=atlas", "/?q=atlas&page=2", "/?q=%22", f"/doc/{cid}",
-                 "/collection/maps", "/collection/none", "/doc/bafkreinothere"]
+                 "/collection/maps", "/collection/none", "/doc/bafkreinothere", "/collection/",
+                 "/no/such/page"]
         found = []
         async with ClientSession() as http:
             for path in paths:
@@ -101,4 +102,4 @@ def test_focus_styles_exist_for_keyboard_users() -> None:
 
 
 def test_status_codes_of_the_sample(pages) -> None:
-    assert [status for _p, status, _t, _h in pages] == [200, 200, 200, 400, 200, 200, 404, 404]
+    assert [status for _p, status, _t, _h in pages] == [200, 200, 200, 400, 200, 200, 404, 404, 200, 404]

@@ -5,26 +5,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
-import pytest
 from aiohttp import ClientSession
 from lxml import html
-from tests.node.web_node import WebServer, http, start_site, stop_site  # noqa: F401  (fixture)
+from tests.node.web_node import WebServer, http, site, start_site, stop_site  # noqa: F401  (fixtures)
 
 from indexer import copies as copy_rows
 from indexer.copies import HoldingRow
 from indexer.records import ContentIn, DocumentIn, SearchQuery
 from indexer.clock import entry_time
-
-
-@pytest.fixture
-async def site(tmp_path: Path):
-    server = await start_site(tmp_path / "home")
-    try:
-        yield server
-    finally:
-        await stop_site(server)
 
 
 async def get(http: ClientSession, url: str) -> tuple[int, html.HtmlElement, dict]:
