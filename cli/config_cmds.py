@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import click
 
+from cli.groups import WholeHelpGroup
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors
 from cli.output import emit_rows
 
 
-@click.group("config")
+@click.group("config", cls=WholeHelpGroup)
 def config_group() -> None:
     """Show and locate the node's settings."""
 

@@ -7,6 +7,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 import click
 
+from cli.groups import WholeHelpGroup
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors
 from cli.output import FORMATS, emit_json, emit_mapping, emit_rows
@@ -147,7 +148,7 @@ def stats_command(app: AppContext, as_json: bool) -> None:
 
 
 
-@click.group("db")
+@click.group("db", cls=WholeHelpGroup)
 def db_group() -> None:
     """Look at and upgrade the index database schema."""
 

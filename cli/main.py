@@ -14,6 +14,7 @@ import click
 
 from cli import logs
 from cli.context import AppContext
+from cli.groups import WholeHelpGroup
 
 COMMAND_MODULES: dict[str, str] = {
     "config": "cli.config_cmds",
@@ -43,7 +44,7 @@ def load_command(name: str) -> click.Command | None:
     return next((c for c in module.COMMANDS if c.name == name), None)
 
 
-class LazyGroup(click.Group):
+class LazyGroup(WholeHelpGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(n for n in COMMAND_MODULES if self.get_command(ctx, n) is not None)
 

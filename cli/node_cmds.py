@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from cli import logs
+from cli.groups import WholeHelpGroup
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors, report
 from cli.params import size_value
@@ -152,7 +153,7 @@ def join_cmd(app: AppContext, url: str, listen: str | None, port: int | None, on
         sys.exit(EXIT_FAILURE)
 
 
-@click.group("peers", invoke_without_command=True)
+@click.group("peers", cls=WholeHelpGroup, invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per peer.")
 @pass_app
 @click.pass_context

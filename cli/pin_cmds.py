@@ -6,13 +6,14 @@ import asyncio
 
 import click
 
+from cli.groups import WholeHelpGroup
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors
 from cli.output import emit_json, emit_mapping
 from mirror.node.copies.pinning import pin_home
 
 
-@click.group("pin")
+@click.group("pin", cls=WholeHelpGroup)
 def pin_group() -> None:
     """Pin content on other services."""
 

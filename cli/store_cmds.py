@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from cli.groups import WholeHelpGroup
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors, report
 from cli.output import emit_json, emit_rows, printable, stderr_console
@@ -189,7 +190,7 @@ def ls_command(app: AppContext, path: str, as_json: bool) -> None:
     emit_rows(rows, ["cid", "type", "size", "name"], as_json=as_json)
 
 
-@click.group("car")
+@click.group("car", cls=WholeHelpGroup)
 def car_group() -> None:
     """Export and import CAR files (content-addressed archives)."""
 

@@ -65,3 +65,43 @@ def test_stale_commands_md_is_noticed():
     from cli.reference import reference
     stale = reference().replace("Show this message and exit.", "Show this message.", 1)
     assert _words(stale) != _words(reference())
+
+
+async def test_the_manifest_examples_in_the_docs_read_as_documented(tmp_path: Path) -> None:
+    from mirror.fetch.fetcher import Fetcher
+    from mirror.settings import Settings
+    from mirror.sources import SourceOptions
+    from mirror.sources.manifest import ManifestSource
+    from tests.sources.harvest import harvest
+
+    blocks = re.findall(r"```(jsonl|csv)\n(.*?)```", (ROOT / "docs" / "manifest.md").read_text(), re.S)
+    assert [kind for kind, _ in blocks] == ["jsonl", "csv"]
+    for kind, body in blocks:
+        manifest = tmp_path / kind / f"manifest.{kind}"
+        manifest.parent.mkdir()
+        manifest.write_text(body)
+        async with Fetcher(Settings(env={}), tmp_path / "staging") as fetcher:
+            run = await harvest(ManifestSource(str(manifest), SourceOptions()), fetcher)
+        report, rain = run.records
+        assert report.error is None and rain.error is None, (report.error, rain.error)
+        assert report.files[0].url == str(manifest.parent / "files" / "report.pdf")   # relative to the manifest
+        assert report.metadata.title == "Annual report 2025" and report.metadata.date == "2025-03-01"
+        assert rain.files[0].url == "https://data.example.org/rain.csv"
+        assert "open data" in rain.metadata.subjects
+    assert report.metadata.creators == ("Lovelace, Ada", "Hopper, Grace")    # CSV: ';' separates
+
+
+def test_the_top_level_help_shows_whole_one_line_descriptions() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENMIRROR_")} | {"COLUMNS": "80"}
+    out = subprocess.run([sys.executable, "-m", "cli.main", "--help"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, check=True).stdout
+    listed = " ".join(out.split("Commands:")[1].split())
+    assert "..." not in out.split("Commands:")[1]
+    for name, command in ((n, load_command(n)) for n in COMMAND_MODULES):
+        assert command is not None
+        first = " ".join(command.get_short_help_str(limit=1000).split())
+        assert f"{name} {first}" in listed, name
