@@ -1,18 +1,21 @@
-"""``openmirror get``: a file by CID, from the local store or from the peers that hold it."""
+"""``openmirror get``: a file or a directory by CID (or a path below one), from the local store or
+from the peers that hold it."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any, Callable, Coroutine
 
 import click
 
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors
 from cli.output import emit_json, printable
+from cli.progress import bars
 from mirror.errors import UsageError
-from mirror.node.copies.get import GetResult, get_content
+from mirror.node.copies.get import GetResult, Progress, get_content
 from mirror.store import open_store
 from mirror.store.cid import CID
 from mirror.store.paths import parse_content_path
@@ -48,13 +51,29 @@ def get_command(app: AppContext, path: str, output: Path | None, peers: tuple[st
     as_json = as_json or app.json
     if as_json and output is None:
         raise UsageError("--json needs -o FILE (without it, stdout carries the file)")
-    result = asyncio.run(get_content(app.home, target, peers=peers, out=output))
+    result = _with_bar(lambda progress: get_content(app.home, target, peers=peers, out=output,
+                                                    progress=progress),
+                       show=output is not None and sys.stderr.isatty() and not as_json)
     if output is None:
         _stream(app, CID.decode(result.cid))
     elif as_json:
         emit_json(result.to_dict())
     else:
         click.echo(_summary(result), err=True)
+
+
+def _with_bar(work: Callable[[Progress | None], Coroutine[Any, Any, GetResult]], *, show: bool) -> GetResult:
+    """Run WORK, with a progress bar (bytes of the DAG, bytes/s) on stderr when it is a terminal
+    and blocks come from peers."""
+    if not show:
+        return asyncio.run(work(None))
+    with bars(transient=True) as bar:
+        task = bar.add_task("get", total=None, unit="bytes", detail="")
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return asyncio.run(work(progress))
 
 
 def _stream(app: AppContext, root: CID) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import aiohttp
 
@@ -86,9 +86,13 @@ class _Peers:
         return found
 
 
+Progress = Callable[[int, int | None], None]     # (bytes fetched, bytes of the whole DAG if known)
+
+
 async def get_content(home: Home, target: CID | ContentPath, *, peers: Iterable[str] = (),
-                      out: Path | None = None) -> GetResult:
-    """Make the content TARGET names local (verified), then write it to ``out`` if given."""
+                      out: Path | None = None, progress: Progress | None = None) -> GetResult:
+    """Make the content TARGET names local (verified), then write it to ``out`` if given.
+    PROGRESS hears of every block fetched from peers, with the DAG's size once its root is here."""
     wanted = target if isinstance(target, ContentPath) else ContentPath(target)
     async with open_home(home) as services:
         store, found = services.store, _Peers(services, peers)
@@ -96,7 +100,7 @@ async def get_content(home: Home, target: CID | ContentPath, *, peers: Iterable[
         stats, holders = None, None
         if not await asyncio.to_thread(store.has_all, cid):
             holders = await found.holders(cid)
-            stats = await retrieve(store, cid, holders)
+            stats = await retrieve(store, cid, holders, on_block=await _counter(store, cid, holders, progress))
             await held.refresh(services.index, store, [str(cid)])
         info = await asyncio.to_thread(store.stat, cid)
         if info.type == "file" and out is not None and await asyncio.to_thread(out.is_dir):
@@ -120,6 +124,24 @@ async def _write(store: ContentStore, wanted: ContentPath, cid: CID, result: Get
                          hint="export it with: openmirror car export")
     elif out is not None:
         await asyncio.to_thread(save_file, store, cid, out)
+
+
+async def _counter(store: ContentStore, cid: CID, holders: list[str],
+                   progress: Progress | None) -> Callable[[int], None] | None:
+    """A block counter for ``retrieve`` that tells PROGRESS; the root block is fetched first, so the
+    total (the DAG's cumulative size, ``FileStat.dag_size``) is known from the start."""
+    if progress is None:
+        return None
+    if not await asyncio.to_thread(store.has, cid):
+        await fetch_one(store, cid, holders)
+    root = await asyncio.to_thread(store.stat, cid)
+    total, done = root.dag_size, [root.block_size]
+    progress(done[0], total)
+
+    def count(size: int) -> None:
+        done[0] += size
+        progress(done[0], total)
+    return count
 
 
 async def _resolve(store: ContentStore, wanted: ContentPath, found: _Peers) -> CID:

@@ -32,7 +32,7 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import aiohttp
 
@@ -97,8 +97,10 @@ async def find_holders(cid: CID, candidates: Iterable[str], *,
 async def retrieve(store: ContentStore, cid: CID, holders: list[str], *,
                    session: aiohttp.ClientSession | None = None, parallel: int = 8,
                    timeout: float = DEFAULT_TIMEOUT, hedge_after: float | None = None,
-                   limit: int | None = None, keep_partial: bool = True) -> RetrieveStats:
-    """Fetch every missing block of the DAG under ``cid`` from ``holders`` into ``store``.
+                   limit: int | None = None, keep_partial: bool = True,
+                   on_block: Callable[[int], None] | None = None) -> RetrieveStats:
+    """Fetch every missing block of the DAG under ``cid`` from ``holders`` into ``store``
+    (``on_block`` gets the size of each block verified and stored, for a progress bar).
 
     Raises ContentUnavailable when no holder has the root or some block, NoHonestHolder when the
     only holders that had data lied, BudgetExceeded when the blocks added would pass LIMIT bytes.
@@ -115,6 +117,7 @@ async def retrieve(store: ContentStore, cid: CID, holders: list[str], *,
     writer = BlockWriter(store.blocks, limit=limit,
                          journal=None if keep_partial else Journal(store.blocks))
     run = _Retrieval(store, cid, holders, session, parallel, timeout, hedge_after, writer)
+    run.on_block = on_block
     try:
         return await run.run()
     finally:
@@ -162,6 +165,7 @@ class _Retrieval:
         self.tasks: dict[asyncio.Task[tuple[list[CID], int]], tuple[bytes, str, float]] = {}
         self.latency: float | None = None
         self.writer = writer
+        self.on_block: Callable[[int], None] | None = None
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -312,6 +316,8 @@ class _Retrieval:
         self.stats.bytes += size
         self.stats.per_holder[holder.url] += size
         self.stats.per_holder_blocks[holder.url] += 1
+        if self.on_block is not None:
+            self.on_block(size)
         for task, (other, url, _started) in list(self.tasks.items()):
             if other == key:                         # a hedge lost the race: stop it
                 task.cancel()

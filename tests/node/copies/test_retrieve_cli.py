@@ -104,3 +104,45 @@ async def test_lying_peers_never_give_wrong_bytes(cli_run, home_dir: Path, tmp_p
     finally:
         await liar.close()
         await honest.close()
+
+
+async def test_a_terminal_sees_a_bar_with_the_total_and_the_rate(tmp_path: Path) -> None:
+    """``get`` from a peer as a process whose stderr is a (pseudo-)terminal: the bar counts bytes
+    of a known total (the DAG's size, read from its root block first) and shows bytes/s."""
+    import pty
+    import re
+    import sys
+
+    root = Path(__file__).resolve().parents[3]
+    node = await make_node(tmp_path / "peer")
+    cid = node.add_bytes(tmp_path, "big.bin", os.urandom(3 << 20)).cid
+    server = await HolderServer(node).start()
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENMIRROR_")}
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "cli.main", "--home", str(tmp_path / "fresh"), "get", str(cid), "-o",
+            str(tmp_path / "big.out"), "--peer", server.url, cwd=root, stderr=follower,
+            env=env | {"PYTHONPATH": str(root), "COLUMNS": "160", "TERM": "xterm"})
+        os.close(follower)
+        screen = await asyncio.to_thread(_read_all, leader)
+        assert await asyncio.wait_for(proc.wait(), 60) == 0, screen
+    finally:
+        os.close(leader)
+        await server.close()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode(errors="replace"))
+    frames = re.findall(r"get \S+ ([\d.]+ (?:B|KiB|MiB)) / ([\d.]+ MiB) +[\d.]+ (?:B|KiB|MiB|GiB)/s", text)
+    assert len(frames) > 1 and {total for _, total in frames} == {"3.2 MiB"}, text   # 3 MiB in 1 KiB chunks
+    assert (tmp_path / "big.out").stat().st_size == 3 << 20
+
+
+def _read_all(fd: int) -> bytes:
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:                       # the terminal closed: the process is done with it
+            return screen
+        if not chunk:
+            return screen
+        screen += chunk
