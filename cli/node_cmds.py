@@ -19,6 +19,7 @@ from mirror.node import control
 from mirror.units import format_size
 
 PEER_COLUMNS = ["url", "node_id", "state", "last_contact", "lag", "failures"]
+SIZE_FIELDS = ("storage_used", "storage_budget", "storage_budget_used", "own_bytes", "upload_rate")
 
 
 FACES = (("search", "search page", "/"), ("oai", "OAI-PMH", "/oai"), ("gateway", "IPFS gateway", "/ipfs/"),
@@ -246,7 +247,10 @@ def status_cmd(app: AppContext, as_json: bool) -> None:
         openmirror status
         openmirror status --json
     """
-    emit_mapping(asyncio.run(control.status(app.home)), as_json=as_json or app.json)
+    status = asyncio.run(control.status(app.home))
+    if not (as_json or app.json):            # sizes for people; JSON keeps the byte counts
+        status = {k: format_size(v) if k in SIZE_FIELDS and isinstance(v, int) else v for k, v in status.items()}
+    emit_mapping(status, as_json=as_json or app.json)
 
 
 COMMANDS = [serve_cmd, join_cmd, peers_group, status_cmd]

@@ -20,8 +20,11 @@ def test_rates() -> None:
     assert format_rate(3 * 2**20) == "3.0 MiB/s" and format_rate(None) == "?/s"
 
 
-def test_the_stats_command_and_the_web_pages_use_it(cli_run) -> None:
+def test_the_stats_and_status_commands_and_the_web_pages_use_it(cli_run) -> None:
     from mirror.node.web import pages
     out = cli_run("stats").output
     assert "0 B" in out and " KB" not in out and " MB" not in out
+    status = dict(line.split(None, 1) for line in cli_run("status").output.splitlines())
+    assert status["storage_budget"] == "10.0 GiB" and status["storage_used"] == "0 B"
+    assert '"storage_budget": 10737418240' in cli_run("status", "--json").output     # JSON keeps bytes
     assert pages.format_size is format_size
