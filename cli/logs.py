@@ -56,11 +56,10 @@ def configure(verbose: int = 0, quiet: bool = False, *, node: bool = False) -> N
     _handler = logging.StreamHandler(sys.stderr)
     _handler.setFormatter(SafeFormatter(_NODE_FORMAT if node else _FORMAT, _DATE))
     root.addHandler(_handler)
-    root.setLevel(logging.DEBUG if verbose >= 3 and not quiet else logging.WARNING)
-    for name in OURS:
-        logging.getLogger(name).setLevel(_our_level(verbose, quiet, node))
-    if quiet:
-        root.setLevel(logging.ERROR)
+    root.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose >= 3 else logging.WARNING)
+    ours = _our_level(verbose, quiet, node)
+    for name in OURS:                       # a level of their own only where it differs from the
+        logging.getLogger(name).setLevel(logging.NOTSET if ours == root.level else ours)   # root's
 
 
 def _our_level(verbose: int, quiet: bool, node: bool) -> int:

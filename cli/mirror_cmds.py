@@ -152,9 +152,9 @@ def _interrupted(summary: Summary | None, as_json: bool) -> None:
     summary.error = MirrorError("interrupted")
     if as_json:
         emit_json(summary.to_dict())
-    kept = summary.stored + summary.updated
-    report(f"interrupted: {kept} document(s) ({format_size(summary.bytes)}) were stored before the "
-           f"interruption and are kept ({summary.unchanged} unchanged, {summary.failed} failed so far)",
+    kept = summary.stored + summary.updated if summary.kept is None else summary.kept
+    report(f"interrupted: {kept} document(s) of this harvest are stored and kept ({summary.unchanged} "
+           f"unchanged, {summary.failed} failed so far)",
            "run the same command again to resume where it stopped")
 
 

@@ -117,6 +117,17 @@ async def list_records(conn: AsyncConnection, collection: str, status: str, *, a
     return [RecordState(*row) for row in rows]
 
 
+async def count_marked(conn: AsyncConnection, collection: str, status: str, detail_prefix: str) -> int:
+    """Records of a collection with ``status`` whose detail starts with ``detail_prefix`` (a
+    harvest writes its pass id there: the records a pass brought to that status)."""
+    escaped = detail_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return await conn.scalar(
+        select(func.count()).select_from(records)
+        .join_from(records, collections, records.c.collection_id == collections.c.id)
+        .where(collections.c.name == collection, records.c.status == status,
+               records.c.detail.like(escaped + "%", escape="\\"))) or 0
+
+
 async def count_records(conn: AsyncConnection, collection: str) -> dict[str, int]:
     """status -> number of records of a collection."""
     rows = await conn.execute(

@@ -263,5 +263,10 @@ class Index:
         async with self._db.read() as conn:
             return await harvest.count_records(conn, collection)
 
+    async def count_marked(self, collection: str, status: str, detail_prefix: str) -> int:
+        """Records with ``status`` whose detail starts with ``detail_prefix`` (a harvest's pass id)."""
+        async with self._db.read() as conn:
+            return await harvest.count_marked(conn, collection, status, detail_prefix)
+
 
 __all__ = ["Index", "Listener", "Transaction"]

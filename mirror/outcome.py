@@ -73,6 +73,7 @@ class Summary:
     refused: int = 0                  # connections the address policy refused (each failed a record)
     allow_private: bool = False       # private addresses were allowed (flag, or implied by the source)
     error: MirrorError | None = None  # what stopped the run before the end of the source
+    kept: int | None = None           # a cancelled run: documents its pass stored, counted in the index
 
     def count(self, source_id: str, outcome: Outcome) -> None:
         """Add one record's OUTCOME (a failure is also listed with its error, a licence
@@ -116,6 +117,8 @@ class Summary:
             out["error"] = self.error.message
         if (hint := self.hint()) is not None:
             out["hint"] = hint
+        if self.kept is not None:
+            out["kept"] = self.kept
         return out
 
 

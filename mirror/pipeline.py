@@ -156,6 +156,10 @@ async def mirror_collection(home: Home, location: str, options: MirrorOptions,
                        summary, progress, kubo)
             try:
                 await run.execute()
+            except asyncio.CancelledError:         # Ctrl-C: what the index kept, exactly (writes in
+                summary.kept = await services.index.count_marked(   # flight when it came may have
+                    collection, Kind.STORED.value, run.pass_id) if run.pass_id else 0   # committed)
+                raise
             except MirrorError as exc:
                 summary.error = exc
             except OSError as exc:                 # the index's IndexDiskFull, or a bare ENOSPC

@@ -99,3 +99,14 @@ async def test_remote_strings_cannot_forge_log_lines_and_failures_print_once(
     assert not [line for line in err.splitlines() if line.startswith(FORGED)]
     assert all(f"\\n{FORGED}\\x1b[2J" in line for line in logged), logged
     assert "\x1b" not in err
+
+
+def test_a_default_run_leaves_the_levels_to_the_root(cli_run) -> None:
+    """In one process (as tests run commands) a plain command must not pin openmirror's loggers to
+    a level of their own: a later caplog.set_level(INFO) would not see their INFO records."""
+    assert cli_run("stats").exit_code == 0
+    assert [logging.getLogger(name).level for name in ("mirror", "indexer", "cli")] == [logging.NOTSET] * 3
+    assert cli_run("-v", "stats").exit_code == 0
+    assert logging.getLogger("mirror").level == logging.INFO
+    assert cli_run("stats").exit_code == 0
+    assert logging.getLogger("mirror").level == logging.NOTSET

@@ -240,6 +240,20 @@ async def test_harvest_state_and_record_status(index: Index) -> None:
     assert await index.count_records("oai") == {"in_flight": 1, "done": 2}
 
 
+async def test_records_marked_by_a_pass_are_counted(index: Index) -> None:
+    await index.upsert_collection(CollectionIn("oai"))
+    for source_id, status, detail in (("a", "stored", "2026-01-01T00:00:00.1 x"),
+                                      ("b", "stored", "2026-01-01T00:00:00.1"),
+                                      ("c", "stored", "2025-12-31T00:00:00.1"),
+                                      ("d", "skipped", "2026-01-01T00:00:00.1"), ("e", "stored", "2026_01%01")):
+        await index.set_record_status("oai", source_id, status, detail=detail)
+    assert await index.count_marked("oai", "stored", "2026-01-01T00:00:00.1") == 2
+    assert await index.count_marked("oai", "stored", "2026_01-") == 0      # LIKE's wildcards are text:
+    assert await index.count_marked("oai", "stored", "2026%") == 0         # as wildcards they would
+    assert await index.count_marked("oai", "stored", "2026_01%") == 1      # match a and b, or all four
+    assert await index.count_marked("none", "stored", "") == 0
+
+
 async def test_harvest_states_in_bulk(index: Index) -> None:
     await index.set_state("site", "http:a", "1")
     async with index.transaction() as tx:

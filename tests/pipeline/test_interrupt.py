@@ -49,8 +49,8 @@ async def test_ctrl_c_says_what_was_stored_and_a_rerun_resumes(tmp_path: Path, o
     assert proc.returncode == 130, err
     lines = err.decode().strip().splitlines()
     assert len(lines) == 2 and "Traceback" not in err.decode(), lines
-    said = re.fullmatch(r"Error: interrupted: (\d+) document\(s\) \(([\d.]+ KiB)\) were stored before the "
-                        r"interruption and are kept \(0 unchanged, 0 failed so far\)", lines[0])
+    said = re.fullmatch(r"Error: interrupted: (\d+) document\(s\) of this harvest are stored and kept "
+                        r"\(0 unchanged, 0 failed so far\)", lines[0])
     assert said is not None, lines[0]
     assert lines[1] == "Hint: run the same command again to resume where it stopped"
     stored = int(said.group(1))
