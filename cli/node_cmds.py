@@ -18,7 +18,8 @@ from mirror.errors import EXIT_FAILURE
 from mirror.node import control
 from mirror.units import format_size
 
-PEER_COLUMNS = ["url", "node_id", "state", "last_contact", "lag", "failures"]
+PEER_COLUMNS = ["url", "node_id", "state", "last_contact", "lag", "failures", "conflicts"]
+CONFLICT_COLUMNS = ["author", "status", "sha256", "cid", "size", "bound_cid", "first_seen"]
 SIZE_FIELDS = ("storage_used", "storage_budget", "storage_budget_used", "own_bytes", "upload_rate")
 
 
@@ -200,6 +201,28 @@ def peers_remove(app: AppContext, url: str) -> None:
         openmirror peers remove http://mirror.example.org:8470
     """
     emit_mapping(asyncio.run(control.remove_peer_from(app.home, url)), as_json=app.json)
+
+
+@peers_group.command("conflicts")
+@click.option("--author", metavar="KEY", help="Only the claims of this author (a node id).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per claim.")
+@pass_app
+@handle_errors
+def peers_conflicts(app: AppContext, author: str | None, as_json: bool) -> None:
+    """List content claims kept as evidence against their authors.
+
+    A claim is evidence when the CID it names holds other bytes than the sha256 and size it
+    claims (mismatch), or when the content is bound here, verified, to another CID (conflict).
+    Such a claim never replaces the verified CID; block its author to remove it.
+
+    \b
+    Examples:
+        openmirror peers conflicts
+        openmirror peers conflicts --json
+        openmirror peers conflicts --author omaoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4a
+    """
+    rows = asyncio.run(control.list_conflicts(app.home, author=author))
+    emit_rows(rows, CONFLICT_COLUMNS, as_json=as_json or app.json, title="conflicting claims")
 
 
 @peers_group.command("block")

@@ -22,6 +22,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from indexer.bindings import not_inline
 from indexer.copies_models import Audit, Holding, HoldingPrefix
 from indexer.models import table_of, Collection, Content, Document, DocumentContent
 from indexer.node_models import DocVersion, HeldContent
@@ -232,7 +233,7 @@ async def audit_targets(conn: AsyncConnection, *, cutoff: str, me: str, limit: i
         .join(prefixes, prefixes.c.author == holdings.c.author)
         .join(contents, func.substr(contents.c.sha256, 1, PREFIX_CHARS) == prefixes.c.prefix)
         .join(held, held.c.content_id == contents.c.id)
-        .where(holdings.c.seen_at >= cutoff, holdings.c.author != me)
+        .where(holdings.c.seen_at >= cutoff, holdings.c.author != me, not_inline(contents.c.cid))
         .order_by(func.coalesce(last, ""), func.random()).limit(limit))
     return [(a, u, s, c) for a, u, s, c in rows]
 
@@ -252,7 +253,8 @@ async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
     held here or with fewer than COPIES live copies. The others (in a healthy network nearly all)
     are filtered in SQL and never become objects, so a round costs memory in proportion to what
     it may fetch or drop, not to the collection. Live copies are counted in SQL: every claim per
-    prefix in one ordered scan, less the claims of holders that are not live (few)."""
+    prefix in one ordered scan, less the claims of holders that are not live (few). Inline
+    contents (raw identity CIDs: nothing to fetch) are left out."""
     live = set(a for (a,) in await conn.execute(select(holdings.c.author).where(*_live(cutoff, me))))
     others = [a for (a,) in await conn.execute(select(holdings.c.author)) if a not in live]
     lost = await _lost_copies(conn, me, cutoff)
@@ -273,7 +275,7 @@ async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
               .where(links.c.content_id == contents.c.id, documents.c.deleted.is_(False))
               .exists())
     query = (select(contents.c.id, contents.c.sha256, contents.c.cid, contents.c.size, claimed)
-             .select_from(joined).where(in_use))
+             .select_from(joined).where(in_use, not_inline(contents.c.cid)))
     if copies is not None and len(lost) <= _NAMED_IN_SQL:  # else all rows, filtered below
         is_held = select(held.c.content_id).where(held.c.content_id == contents.c.id).exists()
         query = query.where(or_(is_held, claimed < copies, contents.c.sha256.in_(list(lost))))

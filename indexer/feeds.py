@@ -288,10 +288,12 @@ async def set_held(conn: AsyncConnection, held_ids: Iterable[int], missing_ids: 
 
 
 async def unchecked_contents(conn: AsyncConnection, after_id: int, limit: int) -> list[tuple[int, str, str]]:
-    """(id, sha256, cid) of contents not marked held, by id after AFTER_ID."""
+    """(id, sha256, cid) of contents bound to a verified CID and not marked held, by id after
+    AFTER_ID."""
     rows = await conn.execute(
         select(contents.c.id, contents.c.sha256, contents.c.cid)
-        .where(contents.c.id > after_id, contents.c.id.not_in(select(held.c.content_id)))
+        .where(contents.c.id > after_id, contents.c.verified_at.is_not(None),
+               contents.c.id.not_in(select(held.c.content_id)))
         .order_by(contents.c.id).limit(limit))
     return [(i, s, c) for i, s, c in rows]
 

@@ -82,7 +82,11 @@ class Document(Base):
 
 
 class Content(Base):
-    """The exact bytes of one file, keyed on the sha256 of the whole stream."""
+    """The exact bytes of one file, keyed on the sha256 of the whole stream.
+
+    ``cid``, ``size`` and ``profile`` are this node's *binding* of those bytes: verified when
+    ``verified_at`` is set (the CID's bytes were reassembled and hashed, or imported here), else
+    the best claim so far (``indexer.bindings``)."""
 
     __tablename__ = "contents"
 
@@ -93,6 +97,7 @@ class Content(Base):
     cid: Mapped[str] = mapped_column(index=True)
     profile: Mapped[str]
     created_at: Mapped[str]
+    verified_at: Mapped[str | None]   # when ``cid``'s bytes were found to be these (None: a claim)
 
 
 class DocumentContent(Base):
@@ -156,3 +161,4 @@ Index("ix_documents_collection_id_license_deleted", Document.collection_id, Docu
       Document.deleted)
 from indexer import node_models as _node_models  # noqa: E402,F401  (the node's tables)
 from indexer import copies_models as _copies_models  # noqa: E402,F401  (holdings and audits)
+from indexer import binding_models as _binding_models  # noqa: E402,F401  (claims and checks)

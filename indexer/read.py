@@ -19,7 +19,7 @@ links = table_of(DocumentContent)
 
 _DOC_COLUMNS = [c for c in documents.columns if c.name not in ("collection_id", "fingerprint")]
 _CONTENT_COLUMNS = [contents.c.sha256, contents.c.size, contents.c.cid, contents.c.profile,
-                    contents.c.media_type]
+                    contents.c.media_type, contents.c.verified_at.is_not(None).label("verified")]
 
 
 def _documents() -> Select[Any]:
@@ -45,8 +45,9 @@ async def _files(conn: AsyncConnection, ids: list[int]) -> dict[int, list[Conten
         .order_by(links.c.document_id, links.c.position))
     files: dict[int, list[ContentOut]] = {}
     for row in rows:
-        doc_id, *values = row
-        files.setdefault(doc_id, []).append(ContentOut(*values))
+        values = dict(row._mapping)
+        values["verified"] = bool(values["verified"])
+        files.setdefault(values.pop("document_id"), []).append(ContentOut(**values))
     return files
 
 
@@ -79,7 +80,7 @@ async def content(conn: AsyncConnection, key: str) -> ContentOut | None:
     """The content with this sha256 (hex) or CID."""
     row = (await conn.execute(select(*_CONTENT_COLUMNS).where(
         or_(contents.c.sha256 == key.lower(), contents.c.cid == key)).limit(1))).first()
-    return ContentOut(*row) if row else None
+    return ContentOut(**(row._asdict() | {"verified": bool(row.verified)})) if row else None
 
 
 async def page_of_documents(conn: AsyncConnection, *, collection: str | None, after_id: int, limit: int,

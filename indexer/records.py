@@ -100,7 +100,10 @@ class UpsertResult:
 
 @dataclass
 class ContentOut:
-    """One content as the index holds it; ``name``/``url`` are set when read through a document."""
+    """One content as the index holds it; ``name``/``url`` are set when read through a document.
+
+    ``cid``, ``size`` and ``profile`` are this node's binding of the sha256: ``verified`` when the
+    CID's bytes were found to be exactly these (else the best claim so far, ``indexer.bindings``)."""
 
     sha256: str
     size: int
@@ -109,6 +112,7 @@ class ContentOut:
     media_type: str | None = None
     name: str | None = None
     url: str | None = None
+    verified: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -39,7 +39,8 @@ Outcomes (a record skipped for its licence, unchanged, gone) are never raised: s
         ├── CarError                    a CAR file is truncated or malformed
         ├── CIDMismatch                 Kubo computed another CID than ours
         ├── SignatureError              a feed entry or announcement fails verification
-        └── NoHonestHolder              every peer that had the content sent wrong bytes
+        ├── NoHonestHolder              every peer that had the content sent wrong bytes
+        └── ContentMismatch             a CID's bytes are not the content a claim said they are
 """
 
 from __future__ import annotations
@@ -314,3 +315,7 @@ class BudgetExceeded(MirrorError):
 
 class NoHonestHolder(IntegrityError):
     pass
+
+
+class ContentMismatch(IntegrityError):
+    """The bytes of a CID, reassembled, are not the sha256 and size a claim named."""

@@ -1,4 +1,5 @@
-"""Which contents this node holds completely (every block of the DAG in the local blockstore).
+"""Which contents this node holds completely: bound to a verified CID (``mirror.binding``) whose
+every block is in the local blockstore.
 
 The answer is kept in the ``held_contents`` table so that ``status`` counts held documents with
 one query instead of walking DAGs. It is updated:
@@ -8,9 +9,10 @@ one query instead of walking DAGs. It is updated:
   local change, whose blocks ingest stored before indexing, or an entry merged from a peer, whose
   content may already be here) are checked and marked;
 * by ``refresh`` whenever content is stored or removed by other means (``openmirror get``,
-  replication, garbage collection): call it with the sha256s or CIDs concerned;
-* by ``reconcile`` when a node starts, for contents never checked (cheap: one ``stat`` of the
-  root block for a content that is absent).
+  replication, garbage collection): call it with the sha256s or CIDs concerned; claims on them
+  whose DAG is now complete are checked first (``mirror.binding.settle``);
+* by ``reconcile`` when a node starts: every unchecked claim whose DAG is here is checked, then
+  contents never marked are looked at (cheap: one ``stat`` of the root block when absent).
 
 DAG walks run in a worker thread, never on the event loop.
 """
@@ -22,9 +24,10 @@ from typing import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from indexer import feeds
+from indexer import bindings, feeds
 from indexer.index import Index, Transaction
 from indexer.records import Change, DocumentIn
+from mirror.binding import settle
 from mirror.errors import MirrorError
 from mirror.store import CID, ContentStore
 from indexer.clock import entry_time
@@ -50,13 +53,14 @@ def _split(store: ContentStore, pairs: list[tuple[str, str]]) -> tuple[list[str]
 
 async def mark_held(conn: AsyncConnection, store: ContentStore, documents: Iterable[DocumentIn]) -> None:
     """Check the contents of DOCUMENTS against STORE and mark them held or not, on CONN."""
-    pairs = {c.sha256.lower(): c.cid for d in documents for c in d.contents}
-    if not pairs:
+    shas = {c.sha256.lower() for d in documents for c in d.contents}
+    if not shas:
         return
-    have, lack = await asyncio.to_thread(_split, store, list(pairs.items()))
-    ids = await feeds.content_ids(conn, pairs)
-    await feeds.set_held(conn, [ids[s] for s in have if s in ids], [ids[s] for s in lack if s in ids],
-                         entry_time())
+    bound = await bindings.bound(conn, shas)
+    pairs = [(sha, cid) for sha, (_id, cid, verified) in bound.items() if verified]
+    have, lack = await asyncio.to_thread(_split, store, pairs)
+    lack += [sha for sha, (_id, _cid, verified) in bound.items() if not verified]
+    await feeds.set_held(conn, [bound[s][0] for s in have], [bound[s][0] for s in lack], entry_time())
 
 
 class HeldContents:
@@ -77,10 +81,12 @@ class HeldContents:
 async def refresh(index: Index, store: ContentStore, keys: Iterable[str]) -> int:
     """Re-check the contents named by KEYS (sha256 hex or CID); returns how many are held."""
     wanted = list(dict.fromkeys(keys))
+    await settle(index, store, wanted)
     found = [c for c in [await index.get_content(k) for k in wanted] if c is not None]
     if not found:
         return 0
-    have, lack = await asyncio.to_thread(_split, store, [(c.sha256, c.cid) for c in found])
+    have, lack = await asyncio.to_thread(_split, store, [(c.sha256, c.cid) for c in found if c.verified])
+    lack += [c.sha256 for c in found if not c.verified]
     async with index.transaction() as tx:
         conn = await tx.connection()
         ids = await feeds.content_ids(conn, [c.sha256 for c in found])
@@ -89,7 +95,9 @@ async def refresh(index: Index, store: ContentStore, keys: Iterable[str]) -> int
 
 
 async def reconcile(index: Index, store: ContentStore) -> int:
-    """Mark every content not yet marked held that is complete in STORE; returns how many."""
+    """Check the claims whose DAG is complete in STORE, then mark every verified content not yet
+    marked held that is complete there; returns how many were marked."""
+    await settle(index, store)
     after, marked = 0, 0
     while True:
         async with index.read() as conn:

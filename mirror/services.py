@@ -10,8 +10,12 @@ constructs an ``Index``. A writable index always carries, in this order:
 
 1. the signed-feed hook (``mirror.feed.local.LocalFeed``): every local change becomes one signed
    entry in the same transaction;
-2. the held-content hook (``mirror.held.HeldContents``): the contents of every stored or updated
-   document, local or merged from a peer, are marked held or not in the same transaction.
+2. the claims hook (``mirror.binding.Claims``): the files of every stored or updated document are
+   recorded as their author's claims in the same transaction; this node's own writes name bytes
+   it hashed, so theirs are verified bindings at once;
+3. the held-content hook (``mirror.held.HeldContents``): the contents of every stored or updated
+   document, local or merged from a peer, are marked held or not in the same transaction (held
+   means: bound to a verified CID whose every block is here).
 
 So an index that writes unsigned changes cannot be opened by accident: an open is either wired, or
 read-only and refuses writes. Closing the context closes the index (every connection it opened).
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 from typing import AsyncIterator
 
 from indexer.index import Index
+from mirror.binding import Claims
 from mirror.feed.identity import Identity
 from mirror.feed.local import LocalFeed
 from mirror.held import HeldContents
@@ -53,6 +58,7 @@ async def open_home(home: Home, *, read_only: bool = False) -> AsyncIterator[Ser
     try:
         if not read_only:
             LocalFeed(identity).attach(index)
+            Claims(identity).attach(index)
             HeldContents(store).attach(index)
         yield Services(home, home.settings, identity, store, index)
     finally:

@@ -13,6 +13,7 @@ from indexer.records import ContentIn
 from mirror.feed.entry import parse_entry
 from mirror.feed.identity import Identity
 from mirror.home import Home
+from mirror import held
 from mirror.services import open_home
 from tests.node.node_helpers import document
 
@@ -50,8 +51,9 @@ async def test_a_read_only_home_refuses_every_write(tmp_path: Path) -> None:
     assert await _own_entries(home) == []
 
 
-async def test_contents_of_merged_documents_are_marked_held(tmp_path: Path) -> None:
-    """The held-content hook sees changes from peers too (origin set), not only local ones."""
+async def test_contents_of_merged_documents_are_marked_held_once_checked(tmp_path: Path) -> None:
+    """The held-content hook sees changes from peers too (origin set), not only local ones; a
+    peer's content is a claim until its bytes, here already, are checked (``reconcile``)."""
     home = Home.open(tmp_path / "home")
     async with open_home(home) as services:
         stored = services.store.add_file(_file(tmp_path, b"a report on glaciers\n" * 500))
@@ -60,6 +62,9 @@ async def test_contents_of_merged_documents_are_marked_held(tmp_path: Path) -> N
                                   profile=stored.profile)]
         await services.index.upsert_document(doc, origin=Identity.generate().node_id)
         await services.index.upsert_document(document(8), origin=Identity.generate().node_id)
+        async with services.index.read() as conn:
+            assert await feeds.count_held_documents(conn) == 0
+        assert await held.reconcile(services.index, services.store) == 1
         async with services.index.read() as conn:
             assert await feeds.count_held_documents(conn) == 1
     assert await _own_entries(home) == []          # applied changes are never re-signed

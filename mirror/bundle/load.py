@@ -15,10 +15,13 @@ Order, so that a bad bundle changes nothing:
    that does not continue ours is fork evidence (recorded, as sync records it), entries dated in
    the future wait for the next sync. Feeds already held as far as the bundle goes change nothing,
    so importing twice is harmless, and a later sync with peers continues from these cursors;
-5. contents that no live document here refers to (for example a document whose licence this
-   node's gate refuses) are not kept: the blocks this import added for them are removed again.
-   The blocks of step 3 are listed in a journal (``mirror.store.journal``) until then: an import
-   that is killed or fails in between leaves blocks the next start reclaims (``mirror.reclaim``).
+5. every content is checked against the claims naming its CID (its bytes reassembled and hashed,
+   ``mirror.binding``): a claim the bytes prove becomes the binding; contents that no live
+   document here is bound to (a document whose licence this node's gate refuses, or a CID whose
+   bytes are not what the entry claimed) are not kept: the blocks this import added for them are
+   removed again. The blocks of step 3 are listed in a journal (``mirror.store.journal``) until
+   then: an import that is killed or fails in between leaves blocks the next start reclaims
+   (``mirror.reclaim``).
 
 Integrity failures are ``IntegrityError`` (exit 4); something that is not a bundle is
 ``UsageError`` (exit 2).
@@ -46,7 +49,7 @@ from mirror.bundle.verify import (StoredContent, check_files, read_feed, remove_
                                   store_content, verify_feed, verify_forks)
 from mirror.errors import PeerError
 from mirror.home import Home
-from mirror import held
+from mirror import binding, held
 from mirror.feed.merge import Merger, StaleHead, fork_evidence, licence_allows
 from mirror.feed.bodies import PUT
 from mirror.feed.entry import Entry
@@ -246,8 +249,10 @@ async def _record_fork(node: _Home, author: str, theirs: Entry) -> None:
 
 async def _settle_content(node: _Home, content: StoredContent,
                           report: ImportReport) -> list[ContentOut]:
-    """Keep the contents live documents here refer to (returned); remove the blocks this import
-    added for the others."""
+    """Check the bundle's contents against the claims that name them (``mirror.binding``), keep
+    those live documents here are bound to (returned); remove the blocks this import added for
+    the others."""
+    await binding.settle(node.index, node.store, [str(root) for root in content.roots])
     wanted: dict[str, ContentOut] = {}
     unwanted: list[str] = []
     for root in content.roots:

@@ -14,6 +14,11 @@ stay whole and verifiable, and they are relayed), they just take no part in the 
 policy changes (block, unblock, a fork), the affected keys are *re-derived* from the stored
 entries.
 
+**Claims.** Every put that is written also records, for each of its files, the author's claim
+that the sha256 is that CID and size (``mirror.binding``): a claim, never a binding, until this
+node has checked the CID's bytes. Blocking an author removes its claims with its documents, so
+nothing it said keeps an effect.
+
 Every run is stored, merged and its cursor advanced in one index transaction.
 """
 
@@ -26,10 +31,10 @@ from typing import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from indexer import feeds, peers as peer_rows
+from indexer import bindings, feeds, peers as peer_rows
 from indexer.feeds import ForkRow, Head
 from indexer.index import Index, Transaction
-from mirror import licenses
+from mirror import binding, licenses
 from mirror.errors import PeerError, SignatureError
 from mirror.feed.bodies import PUT, RETRACT
 from mirror.feed.entry import Entry, detect_fork, first_bad_signature, parse_entry
@@ -152,9 +157,12 @@ class Merger:
         by_author: dict[str, list] = {}
         for entry in winners:
             if entry.kind == PUT:
-                by_author.setdefault(entry.author, []).append(entry.document())
+                by_author.setdefault(entry.author, []).append(binding.canonical_document(entry.document()))
         for author, docs in by_author.items():
-            await tx.upsert_documents(docs, origin=author)
+            results = await tx.upsert_documents(docs, origin=author)
+            same = [d for d, r in zip(docs, results) if r.status == "unchanged"]
+            if same:                       # changed ones are recorded by the claims hook
+                await binding.record(conn, same, author)
         for entry in winners:
             if entry.kind == RETRACT:
                 await tx.retract(*entry.target, origin=entry.author)  # type: ignore[misc]
@@ -169,7 +177,9 @@ class Merger:
             conn = await tx.connection()
             await peer_rows.block_author(conn, author, entry_time())
             keys = await feeds.keys_won_by(conn, author)
-            return await self._rederive_all(tx, {feeds.target_of(*k) for k in keys})
+            changed = await self._rederive_all(tx, {feeds.target_of(*k) for k in keys})
+            await bindings.forget_author(conn, author, now_ts())
+            return changed
 
     async def unblock(self, author: str) -> int:
         """Unblock AUTHOR and re-derive every document its stored entries are about."""

@@ -10,6 +10,7 @@ import signal
 import time
 from typing import Any, Callable
 
+from indexer import bindings
 from indexer.index import Index
 from mirror.errors import UsageError
 from mirror.home import Home
@@ -77,12 +78,26 @@ def _book(home: Home, index: Index) -> PeerBook:
 
 
 async def list_peers_of(home: Home) -> list[dict[str, Any]]:
-    """Every known peer with its state (ok, new, failing, backoff), last contact and lag."""
+    """Every known peer with its state (ok, new, failing, backoff), last contact and lag, and the
+    content claims of its key that are evidence (``conflicts``)."""
     async with open_home(home, read_only=True) as services:
         found = await _book(home, services.index).all()
+        async with services.index.read() as conn:
+            disputes = await bindings.disputes_by_author(conn)
     return [{"url": p.url, "node_id": p.node_id, "state": peer_state(p),
              "last_contact": p.last_contact, "lag": p.lag, "failures": p.failures,
-             "source": p.source, "last_error": p.last_error} for p in found]
+             "source": p.source, "last_error": p.last_error,
+             "conflicts": disputes.get(p.node_id or "", 0)} for p in found]
+
+
+async def list_conflicts(home: Home, *, author: str | None = None,
+                         limit: int = 1000) -> list[dict[str, Any]]:
+    """The content claims this node keeps as evidence: a CID whose bytes are not the claimed
+    content (``mismatch``), or another CID than the verified one (``conflict``), by author."""
+    async with open_home(home, read_only=True) as services:
+        async with services.index.read() as conn:
+            found = await bindings.disputed(conn, author=author, limit=limit)
+    return [d.to_dict() for d in found]
 
 
 async def add_peer_to(home: Home, url: str) -> dict[str, Any]:

@@ -5,7 +5,8 @@ Fields: ``node_id``, ``peer_id`` (the same key as the IPFS network names it, ``1
 ``documents`` (live documents in the index), ``held`` (live documents having files, every one of
 them fully held in the local blockstore), ``storage_used`` (bytes of block data in the
 blockstore), ``feeds`` (feeds held), ``entries`` (entries held), ``peers`` (known peers),
-``blocked`` (blocked authors), and the diffusion figures of ``mirror.node.copies.census.health``:
+``blocked`` (blocked authors), ``conflicts`` and ``conflict_authors`` (content claims kept as
+evidence, and the authors who made them: ``openmirror peers conflicts``), and the diffusion figures of ``mirror.node.copies.census.health``:
 ``storage_budget``, ``storage_budget_used`` (bytes of others' content held), ``own_bytes``,
 ``copies_target``, ``contents``, ``under_replicated`` and per collection {contents, held,
 under_replicated, copies: distribution of known live copies}; and ``index_quota``
@@ -21,7 +22,7 @@ from typing import Any
 
 from indexer import copies as copy_rows
 
-from indexer import feeds
+from indexer import bindings, feeds
 from indexer import peers as peer_rows
 from indexer.index import Index
 from mirror.home import Home
@@ -50,10 +51,12 @@ async def collect(identity: Identity, index: Index, *, used: int, url: str | Non
         feed_count, entry_count = await feeds.feed_totals(conn)
         peer_count = await peer_rows.count_peers(conn)
         blocked = len(await peer_rows.list_blocked(conn))
+        conflicts, conflict_authors = await bindings.dispute_totals(conn)
     return {"node_id": identity.node_id, "peer_id": peer_id(identity.public_key_bytes), "url": url,
             "provider_addrs": provider_addrs(url), "protocol": PROTOCOL_VERSION,
             "documents": documents, "held": held, "storage_used": used, "feeds": feed_count,
-            "entries": entry_count, "peers": peer_count, "blocked": blocked}
+            "entries": entry_count, "peers": peer_count, "blocked": blocked,
+            "conflicts": conflicts, "conflict_authors": conflict_authors}
 
 
 async def health_fields(index: Index, me: str, settings: Settings,

@@ -88,6 +88,7 @@ class FakePinningService(FakeServer):
         self.token, self.pin_delay = token, pin_delay
         self.pins: dict[str, StoredPin] = {}
         self.failing: set[str] = set()
+        self.refused: set[str] = set()          # CIDs add_pin answers 400 for
         self.funds_left: int | None = None
         self.fail_next = 0
         self._last_created: datetime | None = None
@@ -121,6 +122,8 @@ class FakePinningService(FakeServer):
 
     async def add_pin(self, request: web.Request) -> web.Response:
         pin = _pin(await _body(request))
+        if pin["cid"] in self.refused:
+            raise _bad(f"this service does not take {pin['cid']}")
         if self.funds_left is not None:
             if self.funds_left <= 0:
                 raise Failure(409, "INSUFFICIENT_FUNDS", "Unable to process request due to the lack of funds")

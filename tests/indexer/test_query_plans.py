@@ -18,7 +18,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from indexer import feeds, search
+from indexer import bindings, feeds, search
 from indexer.index import Index
 from indexer.models import Document
 from indexer.node_models import RETRACTED
@@ -68,6 +68,20 @@ async def test_version_lookups_search_the_key_index(tmp_path: Path) -> None:
         for sql, params in executed:
             plan = " / ".join(row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + sql, params))
             assert "SEARCH doc_versions USING INDEX" in plan and "SCAN doc_versions" not in plan, plan
+
+
+async def test_claims_are_settled_through_their_indexes(tmp_path: Path) -> None:
+    """Settling the claims of a page of entries reads only those claims, their checks and their
+    contents; counting the evidence (``status`` on every request) reads only the evidence."""
+    db = await _index(tmp_path)
+    with sqlite3.connect(db) as raw:
+        for sql in (bindings._STATUS, bindings._UNSETTLED):
+            plan = " / ".join(row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + sql, ('["a"]',)))
+            assert "SCAN content_claims" not in plan and "SCAN c " not in plan, plan
+            assert "SCAN contents" not in plan and "SCAN cid_checks" not in plan, plan
+    disputed = select(func.count()).select_from(bindings.claims).where(
+        bindings.claims.c.status.in_(bindings.DISPUTED))
+    assert "ix_content_claims_disputed" in _plan(db, disputed)
 
 
 @asynccontextmanager

@@ -14,7 +14,11 @@ Two kinds of damage (``Damage.kind``):
 
 * ``corrupted``: a block file whose bytes no longer hash to its name (found by re-hashing every
   block, on all cores, never on the event loop); ``unreadable`` when its hash function is unknown;
-* ``missing``: a block of a content marked held (``held_contents``) that is not in the store.
+* ``missing``: a block of a content marked held (``held_contents``) that is not in the store;
+* ``mismatch``: a held content whose bound CID, reassembled, is not its sha256 and size (an index
+  written before bindings were checked, or tampered with). Repair records what the bytes are and
+  binds the content again (``mirror.binding.unbind``): to a claim its bytes prove, or to nothing
+  verified, and it is no longer held.
 
 Repair asks the candidates (the given peers, ``node.peers``, the peers table and every live holder
 the holdings table knows) which of them hold each damaged block or content (``find_holders``),
@@ -42,7 +46,7 @@ from indexer import copies as rows
 from indexer.index import Index
 from mirror.errors import BlockCorrupted, BlockNotFound, InvalidCID, MirrorError
 from mirror.home import Home
-from mirror import held
+from mirror import binding, held
 from mirror.node.copies.census import holder_urls
 from mirror.node.copies.get import known_peers
 from mirror.feed.stored import FeedCheck, check_feeds
@@ -62,7 +66,7 @@ QUARANTINE = ".corrupt"
 @dataclass
 class Damage:
     cid: str                       # the block (its raw-codec CIDv1 when only its file was seen)
-    kind: str                      # corrupted | missing | unreadable
+    kind: str                      # corrupted | missing | unreadable | mismatch
     path: str | None = None        # the block file, for corrupted ones
     contents: list[str] = field(default_factory=list)   # held contents (sha256) that need it
     repaired: bool = False
@@ -182,6 +186,8 @@ async def verify_store(store: ContentStore, index: Index | None = None) -> Verif
         async with index.read() as conn:
             contents = await rows.held_contents(conn)
         report.contents = await asyncio.to_thread(find_damage, store, contents, report)
+        report.damage += [Damage(check.cid, "mismatch", contents=[sha], detail=_found(check))
+                          for sha, check in await binding.mismatched(index, store)]
     report.seconds = time.monotonic() - started
     return report
 
@@ -195,7 +201,7 @@ async def repair_damage(store: ContentStore, index: Index | None, report: Verify
     peers = list(dict.fromkeys(url.rstrip("/") for url in candidates))
     async with aiohttp.ClientSession() as session:
         for _ in range(MAX_PASSES):
-            todo = [d for d in report.damage if not d.repaired and d.kind != "unreadable"]
+            todo = [d for d in report.damage if not d.repaired and d.kind not in ("unreadable", "mismatch")]
             if not todo:
                 break
             for damage in todo:
@@ -208,6 +214,24 @@ async def repair_damage(store: ContentStore, index: Index | None, report: Verify
         fixed = {s for d in report.damage if d.repaired for s in d.contents}
         await held.refresh(index, store, fixed)
     return report
+
+
+def _found(check: binding.Check) -> str:
+    if check.sha256 is None:
+        return check.detail or "not a file"
+    return f"its bytes are sha256 {check.sha256} ({check.size} bytes)"
+
+
+async def _rebind(store: ContentStore, index: Index, report: VerifyReport) -> None:
+    """Repair the ``mismatch`` damage: bind those contents again from what their bytes are."""
+    wrong = [d for d in report.damage if d.kind == "mismatch" and not d.repaired]
+    checks = [(d, binding.check_cid(store, d.cid)) for d in wrong]
+    found = [(d.contents[0], check) for d, check in checks if check is not None]
+    if found:
+        await binding.unbind(index, found)
+        await held.refresh(index, store, [sha for sha, _check in found])
+    for damage, check in checks:
+        damage.repaired = check is not None
 
 
 async def _holders(index: Index | None, damage: Damage, holder_timeout: float) -> list[str]:
@@ -270,6 +294,8 @@ async def verify_home(home: Home, *, repair: bool = False, peers: Iterable[str] 
             return VerifyReport(index_problems=problems)
         report = await verify_store(store, index)
         report.feeds = await check_feeds(index)
+        if repair:
+            await _rebind(store, index, report)
         if repair and report.remaining:
             settings = home.settings.node
             candidates = [*peers, *settings.peers, *await known_peers(index)]

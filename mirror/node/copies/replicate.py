@@ -8,7 +8,9 @@
 A round reads the known copies (``mirror.node.copies.census``), asks the planner for a batch
 (``mirror.node.copies.planner``), deletes the contents it should drop, then fetches the chosen contents
 from their live holders (then from ``peers``) with ``mirror.node.copies.retrieve``: several holders at
-once, every block verified. Held marks are updated as contents come and go. Run it every few
+once, every block verified, and the whole content checked against its sha256 and size before it
+counts (``mirror.node.copies.verified``: a content not yet verified is fetched by its claims). Held
+marks are updated as contents come and go. Run it every few
 seconds while ``report.fetched`` is not empty, else every sync interval.
 
 Dropping a content deletes only the blocks no other content held here needs (two files may
@@ -35,6 +37,7 @@ from mirror.node.copies.budget import storage_budget
 from mirror.node.copies.census import take_census, holder_urls
 from mirror.node.copies.planner import Plan, PlanInput, make_plan
 from mirror.node.copies.retrieve import RetrieveStats, find_holders, retrieve
+from mirror.node.copies.verified import fetch_verified
 from mirror.settings import Settings
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
@@ -99,9 +102,9 @@ async def _fetch_one(index: Index, store: ContentStore, session: aiohttp.ClientS
     urls = [*await holder_urls(index, me=me, holder_timeout=timeout, sha256=state.sha256), *peers]
     limit = max(0, report.budget - report.used)
     try:
-        stats = await fetch_from(store, CID.decode(state.cid), urls, session, limit=limit)
+        stats = await fetch_verified(index, store, state.sha256,
+                                     lambda cid: fetch_from(store, cid, urls, session, limit=limit))
     except BudgetExceeded as exc:
-        budget.remember_at_least(state.cid, exc.limit + 1)
         report.failed.append({"sha256": state.sha256, "error": f"stopped at the storage budget: its "
                               f"DAG has more than the {exc.limit} bytes left (it declared "
                               f"{state.size}); what was fetched was removed"})
@@ -111,7 +114,7 @@ async def _fetch_one(index: Index, store: ContentStore, session: aiohttp.ClientS
         return
     report.bytes_fetched += stats.bytes
     report.fetched.append(state.sha256)
-    report.used += (await asyncio.to_thread(budget.dag_bytes, store.blocks, state.cid))[0]
+    report.used += (await asyncio.to_thread(budget.dag_bytes, store.blocks, stats.cid))[0]
 
 
 async def fetch_from(store: ContentStore, cid: CID, urls: list[str],

@@ -251,6 +251,8 @@ def _file_section(content: ContentOut, doc: DocumentOut, held: bool, others: int
             ("Size", f"{format_size(content.size)} ({content.size} bytes)"),
             ("Media type", content.media_type),
             ("File name", content.name),
+            ("CID checked here", "yes: its bytes are this SHA-256 and size" if content.verified else
+             "not yet: claimed by an entry, not checked against its bytes"),
             ("Held on this node", "yes" if held else "no"),
             ("Known live copies", h("span", copies_text(held, others), class_="copies"))]
     return h("section", h("h2", "File", id="file"),

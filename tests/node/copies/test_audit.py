@@ -19,7 +19,7 @@ from mirror.node.copies.census import take_census
 from mirror.home import Home
 from mirror.node.copies.holdings import pull_holdings
 from mirror.store import open_store
-from mirror.store.cid import CID, DAG_PB
+from mirror.store.cid import CID, DAG_PB, RAW
 from mirror.store.exporter import walk_dag
 from indexer.clock import entry_time
 
@@ -109,7 +109,7 @@ async def test_a_holder_that_lost_or_damaged_blocks_fails(swarm: Swarm, tmp_path
 async def test_a_liar_fails_loses_its_copies_and_regains_them_by_passing(swarm: Swarm, tmp_path: Path) -> None:
     a, b, content = await setup(swarm, tmp_path)
     liar = await swarm.start("liar")
-    other = ContentIn(sha256="ab" * 32, size=10, cid="bafkqaaa", profile="unixfs-v1-2025")
+    other = ContentIn(sha256="ab" * 32, size=10, cid=str(CID.of(b"other", RAW)), profile="unixfs-v1-2025")
     await b.node.index.upsert_document(document(other), origin=a.node_id)
     await claim(liar, content)
     await claim(liar, other)

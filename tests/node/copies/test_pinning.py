@@ -10,9 +10,15 @@ import aiohttp
 import pytest
 from copies_helpers import make_home
 
-from indexer.index import Index
 from indexer.records import ContentIn, DocumentIn
-from mirror.node.copies.pinning import Pin, PinClient, PinningError, origins_for, replicate_to_pinning_service
+from mirror.node.copies.pinning import (
+    Pin,
+    PinClient,
+    PinningError,
+    origins_for,
+    replicate_to_pinning_service,
+)
+from mirror.services import open_home
 from mirror.store.cid import CID, RAW
 from tests.fakes.pinning import FakePinningService
 
@@ -47,11 +53,9 @@ async def client(service):
 
 @pytest.fixture
 async def index(tmp_path: Path):
-    opened = await Index.open(make_home(tmp_path / "home").db_path)
-    try:
-        yield opened
-    finally:
-        await opened.close()
+    """The index of a home whose documents this node wrote itself: their CIDs are verified."""
+    async with open_home(make_home(tmp_path / "home")) as services:
+        yield services.index
 
 
 async def test_the_fake_requires_the_bearer_token(service) -> None:
@@ -127,9 +131,10 @@ async def test_replication_is_idempotent_and_retries_failed_pins(service, client
 
 
 async def test_a_bad_pin_is_recorded_and_fatal_errors_stop_the_run(service, client, index) -> None:
-    await index.upsert_documents([doc(1), doc(2, cids=["not-a-cid"]), doc(3)])
+    service.refused.add(cid_of(2))
+    await index.upsert_documents([doc(1), doc(2), doc(3)])
     report = await replicate_to_pinning_service(index, client, ["theses"])
-    assert report.pinned == 2 and [f["cid"] for f in report.failed] == ["not-a-cid"]
+    assert report.pinned == 2 and [f["cid"] for f in report.failed] == [cid_of(2)]
     await index.upsert_documents([doc(4), doc(5)])
     service.funds_left = 1
     with pytest.raises(PinningError, match="insufficient funds") as caught:
@@ -150,9 +155,8 @@ def test_origins_are_http_multiaddrs() -> None:
 
 async def test_the_pin_remote_command(service, home_dir: Path, cli_run) -> None:
     home = make_home(home_dir)
-    index = await Index.open(home.db_path)
-    await index.upsert_documents([doc(1), doc(2)])
-    await index.close()
+    async with open_home(home) as services:
+        await services.index.upsert_documents([doc(1), doc(2)])
     unset = await asyncio.to_thread(cli_run, "pin", "remote", "--collection", "theses")
     assert unset.exit_code == 2 and "no pinning service" in unset.output
     home.settings_file.write_text(f'[pinning]\nendpoint = "{service.url}"\ntoken = "{TOKEN}"\n'
