@@ -4,10 +4,12 @@
     python bench/plan_scale.py --contents 20000 # quicker
 
 An index is filled with synthetic rows (raw SQL, so filling is quick: contents, one live document
-each, 1% held here) and two networks are announced:
+each, 1% held here) and three networks are announced:
 
-* healthy: three live peers claim every content, so with K = 3 nothing is wanted;
-* short of space: one live peer claims every content, so every content is wanted.
+* healthy: three live, audited peers claim every content, so with K = 3 nothing is wanted;
+* short of space: one live, audited peer claims every content, so every content is wanted;
+* fresh keys: one audited peer and three keys nobody audited claim every content; unaudited
+  claims count up to K - 1 together, so every content is still wanted.
 
 For each it measures the planner's query (``content_states(copies=K)``: only the contents a plan
 can act on), the plan itself, and the full list ``status`` reads, with the Python memory they
@@ -40,7 +42,7 @@ CUTOFF = "2026-01-01T00:00:00.000000Z"
 K = 3
 
 
-def fill(db: Path, count: int, peers: int) -> None:
+def fill(db: Path, count: int, peers: int, fresh: int = 0) -> None:
     conn = sqlite3.connect(db)
     shas = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(count)]
     conn.execute("INSERT INTO collections (id, name, created_at, updated_at) VALUES (1, 'c', ?, ?)", (NOW, NOW))
@@ -58,14 +60,21 @@ def fill(db: Path, count: int, peers: int) -> None:
                      ((f"s{i}", NOW, i) for i in range(1, count + 1)))
     conn.executemany("INSERT INTO held_contents (content_id, checked_at) VALUES (?, ?)",
                      ((i, NOW) for i in range(1, count + 1, 100)))
-    for peer in range(peers):
-        author = f"peer{peer}"
+    for peer in range(peers + fresh):
+        author = f"peer{peer}" if peer < peers else f"fresh{peer}"
         conn.execute("INSERT INTO holdings VALUES (?, 1, ?, ?, 'http://peer', 0, 0, 0, x'00', x'00', x'00', x'00')",
                      (author, NOW, SEEN))
         conn.executemany("INSERT INTO holding_prefixes (prefix, author) VALUES (?, ?)",
                          ((s[:copy_rows.PREFIX_CHARS], author) for s in shas))
+        if peer < peers and _has_table(conn, "audits"):          # audited here: a vetted holder
+            conn.execute("INSERT INTO audits (author, sha256, ok, checked_at, passed_at, failures) "
+                         "VALUES (?, ?, 1, ?, ?, 0)", (author, shas[0], NOW, NOW))
     conn.commit()
     conn.close()
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)).fetchone() is not None
 
 
 async def measure(db: Path, copies: int | None, trace: bool) -> tuple[float, float, int, int]:
@@ -77,7 +86,7 @@ async def measure(db: Path, copies: int | None, trace: bool) -> tuple[float, flo
         began = time.perf_counter()
         async with index.transaction() as tx:
             states = await copy_rows.content_states(await tx.connection(), me="me", cutoff=CUTOFF,
-                                                    copies=copies)
+                                                    copies=copies, target=K)
         planned = time.perf_counter()
         make_plan(PlanInput("me", 1 << 40, states, copies=K, max_fetch=8))
         done = time.perf_counter()
@@ -99,13 +108,13 @@ def raw_scan(db: Path) -> float:
 
 async def run(count: int) -> None:
     with tempfile.TemporaryDirectory(prefix="plan-bench-") as tmp:
-        for name, peers in (("healthy", 3), ("short of space", 1)):
-            db = Path(tmp) / f"{peers}.db"
+        for name, peers, fresh in (("healthy", 3, 0), ("short of space", 1, 0), ("fresh keys", 1, 3)):
+            db = Path(tmp) / f"{peers}-{fresh}.db"
             await (await Index.open(db)).close()
-            fill(db, count, peers)
+            fill(db, count, peers, fresh)
             raw = raw_scan(db)
-            print(f"{name}: {count:,} contents, {peers} live peer(s) claiming each, K = {K}; "
-                  f"raw sqlite3 scan of the contents {raw:.2f} s")
+            print(f"{name}: {count:,} contents, {peers} audited and {fresh} unaudited live peer(s) "
+                  f"claiming each, K = {K}; raw sqlite3 scan of the contents {raw:.2f} s")
             for label, copies in (("planner round", K), ("full list", None)):
                 states_s, plan_s, n, _ = await measure(db, copies, trace=False)
                 _, _, _, peak = await measure(db, copies, trace=True)

@@ -10,6 +10,13 @@ after ``cutoff``, that is not *distrusted* (its latest audit of some content it 
 failed) and whose latest audit of that very content did not fail. A pass on one content does not
 wash a failure on another: a holder is trusted again once it passes the audits it failed, or stops
 claiming what it could not prove.
+
+A holder is *vetted* once it passed an audit of this node (and is not distrusted). Claims are
+checked before they steer work: for copy planning (``target``, the K the network aims at) the
+copies of unvetted holders count only up to K - 1, so reaching K takes vetted copies, and any
+number of fresh keys claiming to hold everything cannot stop replication; and only vetted holders
+are named as the other keepers of a held content (so they cannot make this node drop its copy).
+Audits (``mirror.node.copies.audit``) vet holders, sampled even among contents not held here.
 """
 
 from __future__ import annotations
@@ -173,6 +180,11 @@ async def live_holders(conn: AsyncConnection, *, cutoff: str, me: str = "") -> l
     return [(a, u) for a, u in rows]
 
 
+def _vetted() -> Any:
+    """Authors whose latest audit of some content passed."""
+    return select(audits.c.author).where(audits.c.ok.is_(True))
+
+
 def _distrusted() -> Any:
     """Authors whose latest audit of some content they still claim failed."""
     return (select(audits.c.author)
@@ -192,60 +204,14 @@ def _failed_for(author: Any, sha256: Any) -> Any:
             .exists())
 
 
-# -- audits --------------------------------------------------------------------------------------
-
-async def record_audit(conn: AsyncConnection, author: str, sha256: str, ok: bool, at: str,
-                       detail: str | None = None) -> None:
-    """Store the outcome of one audit; a passed audit also proves the holder alive at AT."""
-    sha = sha256.lower()
-    row = {"author": author, "sha256": sha, "ok": ok, "checked_at": at, "detail": detail,
-           "passed_at": at if ok else None, "failed_at": None if ok else at,
-           "failures": 0 if ok else 1}
-    stmt = sqlite_insert(audits).values(row)
-    changes = {"ok": ok, "checked_at": at, "detail": detail,
-               "passed_at" if ok else "failed_at": at,
-               "failures": 0 if ok else audits.c.failures + 1}
-    await conn.execute(stmt.on_conflict_do_update(index_elements=["author", "sha256"], set_=changes))
-    if ok:
-        await mark_seen(conn, author, at)
-
-
-async def audit_results(conn: AsyncConnection, author: str | None = None) -> list[dict[str, Any]]:
-    stmt = select(audits).order_by(audits.c.author, audits.c.sha256)
-    if author is not None:
-        stmt = stmt.where(audits.c.author == author)
-    return [dict(r._mapping) for r in await conn.execute(stmt)]
-
-
-async def is_distrusted(conn: AsyncConnection, author: str) -> bool:
-    return await conn.scalar(select(_distrusted().where(audits.c.author == author).exists())) or False
-
-
-async def audit_targets(conn: AsyncConnection, *, cutoff: str, me: str, limit: int) -> list[tuple[str, str, str, str]]:
-    """(author, url, sha256, cid) pairs to audit: claims of other live nodes on contents held
-    here, those audited longest ago (or never) first. Distrusted nodes are included so they can
-    pass again."""
-    last = (select(audits.c.checked_at).where(audits.c.author == holdings.c.author,
-                                                audits.c.sha256 == contents.c.sha256)
-            .scalar_subquery())
-    rows = await conn.execute(
-        select(holdings.c.author, holdings.c.url, contents.c.sha256, contents.c.cid)
-        .join(prefixes, prefixes.c.author == holdings.c.author)
-        .join(contents, func.substr(contents.c.sha256, 1, PREFIX_CHARS) == prefixes.c.prefix)
-        .join(held, held.c.content_id == contents.c.id)
-        .where(holdings.c.seen_at >= cutoff, holdings.c.author != me, not_inline(contents.c.cid))
-        .order_by(func.coalesce(last, ""), func.random()).limit(limit))
-    return [(a, u, s, c) for a, u, s, c in rows]
-
-
 # -- contents as the planner sees them -----------------------------------------------------------
 
 _PAGE = 2_000             # rows read per round trip while streaming contents
 _NAMED_IN_SQL = 500       # values a statement names (more: a subquery, or every row is read)
 
 
-async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
-                         copies: int | None = None) -> list[ContentState]:
+async def content_states(conn: AsyncConnection, *, me: str, cutoff: str, copies: int | None = None,
+                         target: int | None = None) -> list[ContentState]:
     """Every content of a live document, with its live copies elsewhere, and whether it is held
     here and own (see ``ContentState``).
 
@@ -253,10 +219,14 @@ async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
     held here or with fewer than COPIES live copies. The others (in a healthy network nearly all)
     are filtered in SQL and never become objects, so a round costs memory in proportion to what
     it may fetch or drop, not to the collection. Live copies are counted in SQL: every claim per
-    prefix in one ordered scan, less the claims of holders that are not live (few). Inline
+    prefix in one ordered scan, less the claims of holders that are not live (few). With TARGET
+    (default: COPIES) unvetted holders count up to TARGET - 1 (see the module docstring). Inline
     contents (raw identity CIDs: nothing to fetch) are left out."""
+    target = copies if target is None else target
     live = set(a for (a,) in await conn.execute(select(holdings.c.author).where(*_live(cutoff, me))))
     others = [a for (a,) in await conn.execute(select(holdings.c.author)) if a not in live]
+    vetted = {a for (a,) in await conn.execute(_vetted().distinct())}
+    fresh = [a for a in live if a not in vetted] if target is not None else []
     lost = await _lost_copies(conn, me, cutoff)
     held_ids = {i for (i,) in await conn.execute(select(held.c.content_id))}
     own_ids = await _own_content_ids(conn, me)
@@ -270,6 +240,13 @@ async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
         dead = _claims(prefixes.c.prefix, "dead", not_live)
         joined = joined.outerjoin(dead, dead.c.prefix == prefix)
         claimed = claimed - func.coalesce(dead.c.n, 0)
+    if fresh and target is not None:                    # unvetted claims count up to K - 1
+        unvetted = (prefixes.c.author.in_(fresh) if len(fresh) <= _NAMED_IN_SQL else
+                    and_(prefixes.c.author.in_(select(holdings.c.author).where(*_live(cutoff, me))),
+                         prefixes.c.author.not_in(_vetted())))
+        new = _claims(prefixes.c.prefix, "unvetted", unvetted)
+        joined = joined.outerjoin(new, new.c.prefix == prefix)
+        claimed = func.min(claimed, func.max(claimed - func.coalesce(new.c.n, 0), target - 1))
     in_use = (select(links.c.content_id)
               .join(documents, documents.c.id == links.c.document_id)
               .where(links.c.content_id == contents.c.id, documents.c.deleted.is_(False))
@@ -290,7 +267,7 @@ async def content_states(conn: AsyncConnection, *, me: str, cutoff: str,
             found[content_id] = ContentState(sha256=sha256, cid=cid, size=size, copies=live_copies,
                                              held=here, own=own)
     await _describe(conn, found)
-    holders = await _holders_of_held(conn, me, cutoff)
+    holders = await _holders_of_held(conn, me, cutoff, vetted)
     for content_id, names in holders.items():
         if content_id in found:
             found[content_id].holders = tuple(sorted(names))
@@ -313,8 +290,9 @@ async def _lost_copies(conn: AsyncConnection, me: str, cutoff: str) -> Counter[s
     return Counter(sha for (sha,) in failed)
 
 
-async def _holders_of_held(conn: AsyncConnection, me: str, cutoff: str) -> dict[int, list[str]]:
-    """content id -> live, trusted holders on other nodes, for the contents held here."""
+async def _holders_of_held(conn: AsyncConnection, me: str, cutoff: str,
+                           vetted: set[str]) -> dict[int, list[str]]:
+    """content id -> live holders on other nodes among VETTED, for the contents held here."""
     rows = await conn.execute(
         select(contents.c.id, holdings.c.author)
         .select_from(held.join(contents, contents.c.id == held.c.content_id))
@@ -323,7 +301,8 @@ async def _holders_of_held(conn: AsyncConnection, me: str, cutoff: str) -> dict[
         .where(*_live(cutoff, me), ~_failed_for(holdings.c.author, contents.c.sha256)))
     found: dict[int, list[str]] = {}
     for content_id, author in rows:
-        found.setdefault(content_id, []).append(author)
+        if author in vetted:
+            found.setdefault(content_id, []).append(author)
     return found
 
 

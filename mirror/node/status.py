@@ -66,7 +66,8 @@ async def health_fields(index: Index, me: str, settings: Settings,
     (``mirror.node.copies.budget.measure``), else the sizes their entries declare."""
     async with index.read() as conn:
         states = await copy_rows.content_states(
-            conn, me=me, cutoff=live_cutoff(float(settings.node.holder_timeout)))
+            conn, me=me, cutoff=live_cutoff(float(settings.node.holder_timeout)),
+            target=int(settings.node.copies))
     if store is not None:
         await asyncio.to_thread(measure, store.blocks, states)
     return health(states, copies=int(settings.node.copies), budget=storage_budget(settings))

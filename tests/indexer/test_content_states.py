@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
+from indexer import audits as audit_rows
 from indexer import copies as copy_rows
 
 from indexer import feeds
@@ -61,9 +62,11 @@ async def fill(db_path: Path) -> Index:
         await announce(conn, "d", LIVE, ["enough", "held-enough", "lied-about"])
         await announce(conn, "gone", STALE, ["scarce", "one-copy", "held-scarce"])   # not live
         await announce(conn, ME, LIVE, ["scarce"])                                   # not "elsewhere"
-        await copy_rows.record_audit(conn, "d", sha("lied-about"), False, LIVE)      # d lied, still
-        await copy_rows.record_audit(conn, "d", sha("enough"), True, NOW)            # claims it, then
+        await audit_rows.record_audit(conn, "d", sha("lied-about"), False, LIVE)      # d lied, still
+        await audit_rows.record_audit(conn, "d", sha("enough"), True, NOW)            # claims it, then
         # passed another audit: that does not wash the lie, none of d's claims count
+        await audit_rows.record_audit(conn, "a", sha("held-enough"), True, LIVE)      # a and b are
+        await audit_rows.record_audit(conn, "b", sha("held-enough"), True, LIVE)      # vetted; c is not
         ids = await feeds.content_ids(conn, [sha("held-enough"), sha("held-scarce"), sha("own")])
         await feeds.set_held(conn, ids.values(), [], NOW)
         await conn.execute(insert(copy_rows.versions).values(
@@ -71,9 +74,11 @@ async def fill(db_path: Path) -> Index:
     return index
 
 
-async def states(index: Index, copies: int | None = None) -> dict[str, ContentState]:
+async def states(index: Index, copies: int | None = None,
+                 target: int | None = None) -> dict[str, ContentState]:
     async with index.transaction() as tx:
-        found = await copy_rows.content_states(await tx.connection(), me=ME, cutoff=CUTOFF, copies=copies)
+        found = await copy_rows.content_states(await tx.connection(), me=ME, cutoff=CUTOFF,
+                                               copies=copies, target=target)
     return {s.sha256: s for s in found}
 
 
@@ -108,7 +113,7 @@ async def test_every_content_of_a_live_document_with_its_live_copies(index: Inde
 
 
 async def test_the_planner_query_keeps_what_a_plan_can_act_on_and_plans_the_same(index: Index) -> None:
-    full = await states(index)
+    full = await states(index, target=K)
     planned = await states(index, copies=K)
     actionable = {s for s, state in full.items() if not state.own and (state.held or state.copies < K)}
     assert set(planned) == actionable
@@ -122,3 +127,21 @@ async def test_the_planner_query_keeps_what_a_plan_can_act_on_and_plans_the_same
                  for p in plans]
         assert shape[0] == shape[1]
     assert plans[0].wanted == 5 and plans[0].fetch     # scarce, one-copy, lied-about, shared, shared-too
+
+
+async def test_unvetted_holders_count_up_to_k_minus_one(index: Index) -> None:
+    """Claims of holders that passed no audit here count for less: together they never make K,
+    so three fresh keys claiming everything leave every content wanted."""
+    async with index.transaction() as tx:
+        conn = await tx.connection()
+        everything = ["scarce", "one-copy", "enough", "plenty", "held-enough", "held-scarce", "own",
+                      "lied-about", "shared", "shared-too"]
+        for fresh in ("fresh1", "fresh2", "fresh3"):
+            await announce(conn, fresh, LIVE, everything)
+    raw, counted = await states(index), await states(index, target=K)
+    assert raw[sha("scarce")].copies == 3 and counted[sha("scarce")].copies == K - 1
+    assert raw[sha("plenty")].copies == 6 and counted[sha("plenty")].copies == 2  # a and b: vetted
+    assert counted[sha("held-enough")].holders == ("a", "b")                      # the fresh keys: not
+    planned = await states(index, copies=K)
+    assert {sha("scarce"), sha("one-copy"), sha("shared")} <= set(planned)
+    assert sha("plenty") not in planned and sha("enough") not in planned

@@ -16,10 +16,12 @@ does not pass. A holder can still fetch the blocks from elsewhere while it is be
 the answer deadline (``AUDIT_TIMEOUT``) bounds that, as in every proof-of-retrievability scheme
 without trusted hardware.
 
-A challenger that does *not* hold the content cannot check hashed answers; it should not audit
-that content (``audit_targets`` only offers contents held here). It can still ask the holder's
-gateway for the same sampled paths (``fetch_block``) and verify every block against its CID,
-which proves retrievability at the cost of moving the blocks.
+A challenger that does *not* hold the content audits the claims it relies on too, sampled
+(``audit_remote``, ``remote_audit_targets``: unvetted holders first, a content bound here to a
+verified CID): it asks the holder's gateway for one random root-to-leaf walk (``fetch_block``,
+every block verified against its CID), then challenges the holder over those blocks as above, so
+the answer is signed by the announced key. This proves retrievability at the cost of moving one
+walk of blocks; a key that cannot serve what it claims fails.
 
 Outcomes: ``passed`` (every proof right and signed by the announced node), ``failed`` (a wrong or
 missing proof, a bad signature), ``unreachable`` (no valid answer in time: it cannot serve the
@@ -44,17 +46,18 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from indexer import copies as rows
+from indexer import audits as audit_rows
 from indexer.index import Index
 from mirror.errors import BlockNotFound, IntegrityError, InvalidCID
-from mirror.node.http import Problem, bad_request, read_json
-from mirror.node.copies.census import live_cutoff
 from mirror.feed.entry import encode_payload
 from mirror.feed.identity import Identity, is_node_id
+from mirror.node.copies.blockfetch import Missing, PeerFailed, PeerLied, fetch_block
+from mirror.node.copies.census import live_cutoff
+from mirror.node.http import Problem, bad_request, read_json
 from mirror.node.limits import RateLimiter
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
-from mirror.store.cid import CID, DAG_PB
+from mirror.store.cid import CID, DAG_PB, IDENTITY
 from mirror.store.dagpb import decode_node
 from indexer.clock import entry_time
 
@@ -67,6 +70,7 @@ MAX_REQUEST = 8 << 10
 MAX_RESPONSE = 16 << 10
 MAX_DEPTH = 64                    # a sampled walk deeper than this is not a UnixFS file
 PARALLEL_AUDITS = 4
+REMOTE_AUDITS = 2                 # claims on contents not held here audited per round
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,7 @@ async def challenge(session: aiohttp.ClientSession, holder_url: str, cid: str, b
             if resp.status != 200:
                 raise AuditUnanswered(f"HTTP {resp.status}")
             data = await resp.content.read(MAX_RESPONSE + 1)
-    except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         raise AuditUnanswered(f"{type(exc).__name__}: {str(exc)[:120]}") from None
     return _read_answer(data, cid, blocks, nonce)
 
@@ -202,11 +206,56 @@ async def audit_holder(session: aiohttp.ClientSession, store: ContentStore, *, a
     nonce = os.urandom(NONCE_BYTES)
     chosen, expected = await asyncio.to_thread(_expect, store, cid, min(samples, MAX_BLOCKS), nonce, rng)
     outcome = AuditOutcome(author, url, sha256, cid, "passed", blocks=len(chosen))
+    return await _challenge(session, outcome, chosen, expected, nonce)
+
+
+async def audit_remote(session: aiohttp.ClientSession, *, author: str, url: str, sha256: str,
+                       cid: str, samples: int = 4, rng: random.Random | None = None) -> AuditOutcome:
+    """Audit the claim of AUTHOR at URL on CID, a content not held here: one random walk of its
+    DAG from the holder's gateway, every block verified, then a challenge over SAMPLES of them."""
+    rng = rng or random.SystemRandom()
+    outcome = AuditOutcome(author, url, sha256, cid, "passed")
     try:
-        answer = await challenge(session, url, cid, [str(c) for c in chosen], nonce)
+        walk = await _walk_remote(session, url, CID.decode(cid), rng)
+    except Missing as exc:
+        return _replace(outcome, "failed", f"does not serve a block it claims: {exc}")
+    except (PeerLied, IntegrityError) as exc:
+        return _replace(outcome, "failed", f"served wrong bytes: {exc}")
+    except PeerFailed as exc:
+        return _replace(outcome, "skipped" if exc.busy else "unreachable", str(exc)[:200])
+    chosen = walk[-min(samples, MAX_BLOCKS):]
+    nonce = os.urandom(NONCE_BYTES)
+    outcome = AuditOutcome(author, url, sha256, cid, "passed", blocks=len(chosen))
+    return await _challenge(session, outcome, [c for c, _ in chosen],
+                            [proof(nonce, block) for _, block in chosen], nonce)
+
+
+async def _walk_remote(session: aiohttp.ClientSession, url: str, root: CID,
+                       rng: random.Random) -> list[tuple[CID, bytes]]:
+    """(CID, verified block) of one root-to-leaf walk fetched from URL's gateway, each link chosen
+    in proportion to the bytes under it."""
+    walk: list[tuple[CID, bytes]] = []
+    cid = root
+    for _depth in range(MAX_DEPTH):
+        block = cid.digest if cid.hash_code == IDENTITY else await fetch_block(session, url, cid, AUDIT_TIMEOUT)
+        if not cid.verify(block):
+            raise PeerLied(f"the bytes sent for {cid} do not hash to it")
+        walk.append((cid, block))
+        links = decode_node(block).links if cid.codec == DAG_PB else []
+        if not links:
+            break
+        cid = CID.from_bytes(rng.choices(links, weights=[max(1, link.tsize) for link in links])[0].hash)
+    return walk
+
+
+async def _challenge(session: aiohttp.ClientSession, outcome: AuditOutcome, chosen: list[CID],
+                     expected: list[bytes], nonce: bytes) -> AuditOutcome:
+    """Challenge the holder of OUTCOME over CHOSEN and judge its answer against EXPECTED."""
+    try:
+        answer = await challenge(session, outcome.url, outcome.cid, [str(c) for c in chosen], nonce)
     except AuditUnanswered as exc:
         return _replace(outcome, "skipped" if exc.busy else "unreachable", str(exc))
-    if answer.node_id != author or not answer.signed:
+    if answer.node_id != outcome.author or not answer.signed:
         return _replace(outcome, "failed", "the answer is not signed by the announced node")
     wrong = sum(1 for got, want in zip(answer.proofs, expected) if got != want)
     if wrong:
@@ -230,29 +279,37 @@ async def record_outcome(index: Index, outcome: AuditOutcome) -> None:
     if outcome.status == "skipped":
         return
     async with index.transaction() as tx:
-        await rows.record_audit(await tx.connection(), outcome.author, outcome.sha256, outcome.ok,
+        await audit_rows.record_audit(await tx.connection(), outcome.author, outcome.sha256, outcome.ok,
                                 entry_time(), outcome.detail or None)
 
 
 async def audit_round(index: Index, store: ContentStore, session: aiohttp.ClientSession, *, me: str,
-                      holder_timeout: float, count: int = 4, samples: int = 4) -> list[AuditOutcome]:
-    """Audit COUNT claims of other nodes on contents held here (least recently audited first),
-    record the outcomes and return them. Run it every ``node.audit_interval`` seconds."""
+                      holder_timeout: float, count: int = 4, samples: int = 4,
+                      remote: int = REMOTE_AUDITS) -> list[AuditOutcome]:
+    """Audit COUNT claims of other nodes on contents held here (least recently audited first)
+    and REMOTE claims on contents not held here (``audit_remote``), record the outcomes and
+    return them. Run it every ``node.audit_interval`` seconds."""
+    cutoff = live_cutoff(holder_timeout)
     async with index.read() as conn:
-        targets = await rows.audit_targets(conn, cutoff=live_cutoff(holder_timeout), me=me, limit=count)
+        targets = await audit_rows.audit_targets(conn, cutoff=cutoff, me=me, limit=count)
+        far = await audit_rows.remote_audit_targets(conn, cutoff=cutoff, me=me, limit=remote,
+                                              start=os.urandom(8).hex())
     gate = asyncio.Semaphore(PARALLEL_AUDITS)
 
-    async def one(author: str, url: str, sha256: str, cid: str) -> AuditOutcome:
+    async def one(author: str, url: str, sha256: str, cid: str, held: bool) -> AuditOutcome:
         async with gate:
             try:
-                outcome = await audit_holder(session, store, author=author, url=url, sha256=sha256,
-                                             cid=cid, samples=samples)
+                outcome = await (audit_holder(session, store, author=author, url=url, sha256=sha256,
+                                              cid=cid, samples=samples) if held else
+                                 audit_remote(session, author=author, url=url, sha256=sha256,
+                                              cid=cid, samples=samples))
             except (BlockNotFound, IntegrityError, InvalidCID) as exc:
                 return AuditOutcome(author, url, sha256, cid, "skipped", f"our copy: {exc}")
         await record_outcome(index, outcome)
         return outcome
 
-    return list(await asyncio.gather(*(one(*t) for t in targets)))
+    return list(await asyncio.gather(*(one(*t, True) for t in targets),
+                                     *(one(*t, False) for t in far)))
 
 
 # -- the holder ----------------------------------------------------------------------------------

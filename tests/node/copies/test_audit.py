@@ -11,6 +11,8 @@ import aiohttp
 import pytest
 from copies_helpers import SMALL, Swarm, Volunteer, document
 
+from indexer import bindings
+from indexer import audits as audit_rows
 from indexer import copies as rows
 from indexer import feeds
 from indexer.records import ContentIn
@@ -88,7 +90,7 @@ async def test_an_honest_holder_passes_and_counts(swarm: Swarm, tmp_path: Path) 
     a, b, content = await setup(swarm, tmp_path)
     assert await round_by(b) == {a.node_id: "passed"}
     async with b.node.index.read() as conn:
-        [result] = await rows.audit_results(conn)
+        [result] = await audit_rows.audit_results(conn)
     assert result["ok"] and result["sha256"] == content.sha256 and result["failures"] == 0
     assert await copies_of(b, content.sha256) == 1
 
@@ -163,3 +165,24 @@ async def test_the_audit_route_is_bounded_and_rate_limited(swarm: Swarm, tmp_pat
             async with http.post(url, json={"cid": content.cid, "blocks": blocks[:1], "nonce": "00" * 32}) as resp:
                 statuses.append(resp.status)
         assert 429 in statuses and statuses[0] == 200
+
+
+async def test_a_node_that_does_not_hold_a_content_audits_the_claims_it_relies_on(
+        swarm: Swarm, tmp_path: Path) -> None:
+    """C holds nothing, but its binding of the content is verified (it checked the bytes once):
+    it fetches one random walk of the DAG from each claimant's gateway, then challenges it over
+    those blocks. The honest holder passes; a key that holds nothing fails and is distrusted."""
+    a, _b, content = await setup(swarm, tmp_path)
+    c, liar = await swarm.start("c"), await swarm.start("liar")
+    await c.node.index.upsert_document(document(content), origin=a.node_id)
+    async with c.node.index.transaction() as tx:
+        await bindings.add_checks(await tx.connection(),
+                                  [bindings.Check(content.cid, content.sha256, content.size)], now_ts())
+    await claim(liar, content)
+    await pull_into(c, a)
+    await pull_into(c, liar)
+    assert await round_by(c, count=0) == {a.node_id: "passed", liar.node_id: "failed"}
+    async with c.node.index.read() as conn:
+        assert await audit_rows.is_distrusted(conn, liar.node_id)
+        assert not await audit_rows.is_distrusted(conn, a.node_id)
+    assert not c.node.store.has(CID.decode(content.cid))     # nothing was kept
