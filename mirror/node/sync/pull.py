@@ -8,12 +8,14 @@ writes, not by round trips. A page is applied in one index transaction with the 
 ``mirror.feed.merge``); anything wrong with a page stops the pull before that page is stored.
 
 A page whose first entry does not link to our head may be a fork: the peer's entry at our head's
-seq is fetched, and if it is a different validly signed entry, the two are fork evidence.
+seq is fetched, and if it is a different validly signed entry, the feed forked; bisection finds
+the first seq where the two branches differ, and the two entries there are the fork evidence.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 import weakref
@@ -200,22 +202,59 @@ class Syncer:
                                 after_hash=expected.head, after_ts=expected.ts)
 
     async def _check_fork(self, client: PeerClient, author: str, expected: Head) -> None:
-        """The peer's page does not continue our head: fork evidence, or a broken page."""
-        if expected.fork_seq is not None and expected.fork_seq <= expected.seq:
-            raise ForkFound(f"{client.url} holds another branch of {author[:16]}… (known fork)")
+        """The peer's page does not continue our head: fork evidence, or a broken page.
+
+        The evidence is recorded at the *first* seq where the peer's branch and ours differ
+        (found by bisection, about log2(seq) one-entry requests), so that every node holding
+        the same evidence excludes the same entries, whichever branch it holds."""
+        ours = await self._ours(author, expected.seq)
+        theirs = await self._theirs(client, author, expected.seq)
+        if ours is None or theirs is None or theirs.hash == expected.head:
+            raise SignatureError(f"{client.url}: {author[:16]}… entry {expected.seq + 1} does not "
+                                 "link to the entry before it")
+        differ = expected.seq
+        if expected.fork_seq is not None and expected.fork_seq <= differ:
+            differ = expected.fork_seq - 1            # only an earlier divergence is news
+            if differ == 0 or await self._agree(client, author, differ):
+                raise ForkFound(f"{client.url} holds another branch of {author[:16]}… (known fork)")
+        mine, other = await self._first_divergence(client, author, differ)
+        try:
+            fork = fork_evidence(mine, (other.payload, other.signature))
+        except SignatureError as exc:
+            raise PeerError(f"{client.url}: {exc}") from None
+        await self.merger.add_fork(fork)
+        raise ForkFound(f"{client.url} holds another branch of {author[:16]}… from seq "
+                        f"{fork.seq}; fork evidence recorded")
+
+    async def _first_divergence(self, client: PeerClient, author: str,
+                                differ: int) -> tuple[tuple[bytes, bytes], Entry]:
+        """Our entry and the peer's at the first seq where they differ (they do at DIFFER)."""
+        agree = 0                                   # before seq 1 every branch agrees
+        while differ - agree > 1:
+            middle = (agree + differ) // 2
+            if await self._agree(client, author, middle):
+                agree = middle
+            else:
+                differ = middle
+        ours, theirs = await self._ours(author, differ), await self._theirs(client, author, differ)
+        if ours is None or theirs is None:
+            raise PeerError(f"{client.url}: {author[:16]}… entry {differ} went missing")
+        return ours, theirs
+
+    async def _agree(self, client: PeerClient, author: str, seq: int) -> bool:
+        ours, theirs = await self._ours(author, seq), await self._theirs(client, author, seq)
+        if ours is None or theirs is None:
+            raise PeerError(f"{client.url}: {author[:16]}… entry {seq} went missing")
+        return hashlib.sha256(ours[0] + ours[1]).digest() == theirs.hash
+
+    async def _ours(self, author: str, seq: int) -> tuple[bytes, bytes] | None:
         async with self.merger.index.read() as conn:
-            ours = await feeds.read_entries(conn, author, expected.seq - 1, 1)
-        theirs = await client.entries(author, expected.seq - 1, 1)
-        if ours and theirs and theirs[0].hash != expected.head:
-            try:
-                fork = fork_evidence(ours[0], (theirs[0].payload, theirs[0].signature))
-            except SignatureError as exc:
-                raise PeerError(f"{client.url}: {exc}") from None
-            await self.merger.add_fork(fork)
-            raise ForkFound(f"{client.url} holds another branch of {author[:16]}… from seq "
-                            f"{expected.seq}; fork evidence recorded")
-        raise SignatureError(f"{client.url}: {author[:16]}… entry {expected.seq + 1} does not link "
-                             "to the entry before it")
+            found = await feeds.read_entries(conn, author, seq - 1, 1)
+        return found[0] if found else None
+
+    async def _theirs(self, client: PeerClient, author: str, seq: int) -> Entry | None:
+        found = await client.entries(author, seq - 1, 1)
+        return found[0] if found and found[0].seq == seq and found[0].author == author else None
 
     async def _take_forks(self, client: PeerClient, author: str) -> None:
         for ours, theirs in await client.forks(author):
