@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer.binding_models import (
@@ -183,8 +183,7 @@ async def settle(conn: AsyncConnection, shas: Iterable[str], now: str) -> set[st
 
 
 async def _rebind(conn: AsyncConnection, shas: list[str], now: str) -> set[str]:
-    shas = list(await conn.exec_driver_sql(_UNSETTLED, (_json(shas),)))
-    shas = [s for (s,) in shas]
+    shas = [s for (s,) in (await conn.exec_driver_sql(_UNSETTLED, (_json(shas),))).all()]
     if not shas:
         return set()
     bound = {r.sha256: r for r in await conn.execute(
@@ -341,6 +340,15 @@ def is_inline(cid: str) -> bool:
 def not_inline(column: Any) -> Any:
     """SQL: COLUMN (a CID) is not a raw identity CID."""
     return func.substr(column, 1, len(INLINE_PREFIX)) != INLINE_PREFIX
+
+
+def fetchable(table: Any) -> Any:
+    """SQL: the content (a row of TABLE, ``contents``) is bound to a verified CID, or some claim of
+    it is still unchecked (its claims did not all prove false)."""
+    def having(*statuses: str) -> Any:
+        return (select(claims.c.id).where(claims.c.sha256 == table.c.sha256,
+                                          claims.c.status.in_(statuses)).exists())
+    return or_(table.c.verified_at.is_not(None), ~having(MISMATCH), having(CLAIMED, CONFLICT))
 
 
 def _json(values: list[str]) -> str:

@@ -29,7 +29,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from indexer.bindings import not_inline
+from indexer.bindings import fetchable, not_inline
 from indexer.copies_models import Audit, Holding, HoldingPrefix
 from indexer.models import table_of, Collection, Content, Document, DocumentContent
 from indexer.node_models import DocVersion, HeldContent
@@ -221,7 +221,8 @@ async def content_states(conn: AsyncConnection, *, me: str, cutoff: str, copies:
     it may fetch or drop, not to the collection. Live copies are counted in SQL: every claim per
     prefix in one ordered scan, less the claims of holders that are not live (few). With TARGET
     (default: COPIES) unvetted holders count up to TARGET - 1 (see the module docstring). Inline
-    contents (raw identity CIDs: nothing to fetch) are left out."""
+    contents (raw identity CIDs: nothing to fetch) are left out, and so are contents whose every
+    claim proved false (nothing left to fetch: they must not take room in a plan)."""
     target = copies if target is None else target
     live = set(a for (a,) in await conn.execute(select(holdings.c.author).where(*_live(cutoff, me))))
     others = [a for (a,) in await conn.execute(select(holdings.c.author)) if a not in live]
@@ -252,7 +253,7 @@ async def content_states(conn: AsyncConnection, *, me: str, cutoff: str, copies:
               .where(links.c.content_id == contents.c.id, documents.c.deleted.is_(False))
               .exists())
     query = (select(contents.c.id, contents.c.sha256, contents.c.cid, contents.c.size, claimed)
-             .select_from(joined).where(in_use, not_inline(contents.c.cid)))
+             .select_from(joined).where(in_use, not_inline(contents.c.cid), fetchable(contents)))
     if copies is not None and len(lost) <= _NAMED_IN_SQL:  # else all rows, filtered below
         is_held = select(held.c.content_id).where(held.c.content_id == contents.c.id).exists()
         query = query.where(or_(is_held, claimed < copies, contents.c.sha256.in_(list(lost))))

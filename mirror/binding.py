@@ -2,11 +2,11 @@
 bindings they settle (``indexer.bindings`` keeps the rows; this module hashes).
 
     claims, checks = claims_of(documents, author)       # what a merged entry says (canonical CIDs)
-    await record(conn, documents, author)                # its claims, in the write transaction
+    await record_claims(conn, documents, author)         # its claims, in the write transaction
     Claims(identity).attach(index)                       # the claims of every write (this node's
                                                          # own: from bytes it hashed, trusted)
     check = check_cid(store, cid)                        # reassemble and hash (worker thread)
-    await settle(index, store, keys)                     # check the claims whose DAG is complete
+    await check_claims(index, store, keys)               # check the claims whose DAG is complete
 
 **The trust boundary.** A claim from another author's entry is never believed: it becomes a
 binding only once the CID's bytes, reassembled from this node's blockstore (every block already
@@ -27,10 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer import bindings
 from indexer.bindings import Check, Claim
+from indexer.clock import entry_time
 from indexer.index import Index, Transaction
 from indexer.records import Change, DocumentIn
 from mirror.errors import BlockCorrupted, BlockNotFound, InvalidCID, MirrorError
-from mirror.feed.entry import now_ts
 from mirror.feed.identity import Identity
 from mirror.store import ContentStore
 from mirror.store.cid import CID, IDENTITY, RAW
@@ -79,7 +79,7 @@ def inline_check(text: str) -> Check | None:
     return Check(text, hashlib.sha256(cid.digest).hexdigest(), len(cid.digest), "inline")
 
 
-async def record(conn: AsyncConnection, documents: list[DocumentIn], author: str, *,
+async def record_claims(conn: AsyncConnection, documents: list[DocumentIn], author: str, *,
                  trusted: bool = False) -> set[str]:
     """Record AUTHOR's claims in DOCUMENTS on CONN (TRUSTED: this node hashed their bytes, so
     each is also a check). Returns the sha256s whose binding changed."""
@@ -87,13 +87,13 @@ async def record(conn: AsyncConnection, documents: list[DocumentIn], author: str
     if trusted:                      # what needs no bytes (no CID, inline) is known already
         known = {check.cid for check in checks}
         checks += [Check(c.cid, c.sha256, c.size, "imported here") for c in found if c.cid not in known]
-    return await bindings.add_claims(conn, found, now_ts(), checks)
+    return await bindings.add_claims(conn, found, entry_time(), checks)
 
 
 class Claims:
     """The precommit hook that records the claims of every stored or updated document: this
     node's own writes (no origin) as claims it checked itself, others' as claims of their origin.
-    (A merged document that did not change is recorded by the merge: ``record``.)"""
+    (A merged document that did not change is recorded by the merge: ``record_claims``.)"""
 
     def __init__(self, identity: Identity) -> None:
         self.me = identity.node_id
@@ -107,7 +107,8 @@ class Claims:
             if change.kind != "retracted":
                 by_author.setdefault(change.origin, []).append(change.document)
         for origin, documents in by_author.items():
-            await record(await tx.connection(), documents, origin or self.me, trusted=origin is None)
+            await record_claims(await tx.connection(), documents, origin or self.me,
+                                trusted=origin is None)
 
 
 # -- checking bytes ------------------------------------------------------------------------------
@@ -133,7 +134,7 @@ def check_cid(store: ContentStore, text: str) -> Check | None:
     return Check(text, digest.hexdigest(), size)
 
 
-async def settle(index: Index, store: ContentStore, keys: Iterable[str] | None = None) -> set[str]:
+async def check_claims(index: Index, store: ContentStore, keys: Iterable[str] | None = None) -> set[str]:
     """Check every claim (of KEYS: sha256s or CIDs) whose CID was never checked and whose DAG is
     complete here, and settle the bindings; returns the sha256s whose binding changed."""
     wanted = None if keys is None else list(dict.fromkeys(keys))
@@ -150,7 +151,7 @@ async def settle(index: Index, store: ContentStore, keys: Iterable[str] | None =
         found = [c for c in await asyncio.to_thread(_check_all, store, cids) if c is not None]
         if found:
             async with index.transaction() as tx:
-                changed |= await bindings.add_checks(await tx.connection(), found, now_ts())
+                changed |= await bindings.add_checks(await tx.connection(), found, entry_time())
         after = batch[-1][0]
 
 
@@ -183,7 +184,7 @@ async def unbind(index: Index, found: list[tuple[str, Check]]) -> set[str]:
     shas = {sha for sha, _check in found}
     async with index.transaction() as tx:
         conn = await tx.connection()
-        now = now_ts()
+        now = entry_time()
         await bindings.add_checks(conn, [check for _sha, check in found], now)
         await bindings.unhold(conn, shas)
         await bindings.settle(conn, shas, now)

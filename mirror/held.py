@@ -10,7 +10,7 @@ one query instead of walking DAGs. It is updated:
   content may already be here) are checked and marked;
 * by ``refresh`` whenever content is stored or removed by other means (``openmirror get``,
   replication, garbage collection): call it with the sha256s or CIDs concerned; claims on them
-  whose DAG is now complete are checked first (``mirror.binding.settle``);
+  whose DAG is now complete are checked first (``mirror.binding.check_claims``);
 * by ``reconcile`` when a node starts: every unchecked claim whose DAG is here is checked, then
   contents never marked are looked at (cheap: one ``stat`` of the root block when absent).
 
@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from indexer import bindings, feeds
 from indexer.index import Index, Transaction
 from indexer.records import Change, DocumentIn
-from mirror.binding import settle
+from mirror.binding import check_claims
 from mirror.errors import MirrorError
 from mirror.store import CID, ContentStore
 from indexer.clock import entry_time
@@ -81,7 +81,7 @@ class HeldContents:
 async def refresh(index: Index, store: ContentStore, keys: Iterable[str]) -> int:
     """Re-check the contents named by KEYS (sha256 hex or CID); returns how many are held."""
     wanted = list(dict.fromkeys(keys))
-    await settle(index, store, wanted)
+    await check_claims(index, store, wanted)
     found = [c for c in [await index.get_content(k) for k in wanted] if c is not None]
     if not found:
         return 0
@@ -97,7 +97,7 @@ async def refresh(index: Index, store: ContentStore, keys: Iterable[str]) -> int
 async def reconcile(index: Index, store: ContentStore) -> int:
     """Check the claims whose DAG is complete in STORE, then mark every verified content not yet
     marked held that is complete there; returns how many were marked."""
-    await settle(index, store)
+    await check_claims(index, store)
     after, marked = 0, 0
     while True:
         async with index.read() as conn:

@@ -252,7 +252,7 @@ async def _settle_content(node: _Home, content: StoredContent,
     """Check the bundle's contents against the claims that name them (``mirror.binding``), keep
     those live documents here are bound to (returned); remove the blocks this import added for
     the others."""
-    await binding.settle(node.index, node.store, [str(root) for root in content.roots])
+    await binding.check_claims(node.index, node.store, [str(root) for root in content.roots])
     wanted: dict[str, ContentOut] = {}
     unwanted: list[str] = []
     for root in content.roots:

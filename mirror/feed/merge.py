@@ -162,7 +162,7 @@ class Merger:
             results = await tx.upsert_documents(docs, origin=author)
             same = [d for d, r in zip(docs, results) if r.status == "unchanged"]
             if same:                       # changed ones are recorded by the claims hook
-                await binding.record(conn, same, author)
+                await binding.record_claims(conn, same, author)
         for entry in winners:
             if entry.kind == RETRACT:
                 await tx.retract(*entry.target, origin=entry.author)  # type: ignore[misc]
@@ -178,7 +178,7 @@ class Merger:
             await peer_rows.block_author(conn, author, entry_time())
             keys = await feeds.keys_won_by(conn, author)
             changed = await self._rederive_all(tx, {feeds.target_of(*k) for k in keys})
-            await bindings.forget_author(conn, author, now_ts())
+            await bindings.forget_author(conn, author, entry_time())
             return changed
 
     async def unblock(self, author: str) -> int:

@@ -6,7 +6,8 @@ Fields: ``node_id``, ``peer_id`` (the same key as the IPFS network names it, ``1
 them fully held in the local blockstore), ``storage_used`` (bytes of block data in the
 blockstore), ``feeds`` (feeds held), ``entries`` (entries held), ``peers`` (known peers),
 ``blocked`` (blocked authors), ``conflicts`` and ``conflict_authors`` (content claims kept as
-evidence, and the authors who made them: ``openmirror peers conflicts``), and the diffusion figures of ``mirror.node.copies.census.health``:
+evidence, and the authors who made them: ``openmirror peers conflicts``), and the diffusion
+figures of ``mirror.node.copies.census.health``:
 ``storage_budget``, ``storage_budget_used`` (bytes of others' content held), ``own_bytes``,
 ``copies_target``, ``contents``, ``under_replicated`` and per collection {contents, held,
 under_replicated, copies: distribution of known live copies}; and ``index_quota``

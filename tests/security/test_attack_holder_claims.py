@@ -16,7 +16,7 @@ from indexer import audits as audit_rows
 from indexer import copies as copy_rows
 from indexer import feeds
 from indexer.records import ContentIn, DocumentIn
-from mirror.feed.entry import now_ts
+from indexer.clock import entry_time
 from mirror.node.app import Node
 from mirror.node.copies import holdings
 from mirror.node.status import health_fields
@@ -48,13 +48,13 @@ async def liar(root: Path, name: str, origin: Node) -> Volunteer:
     async with fake.node.index.transaction() as tx:
         conn = await tx.connection()
         ids = await feeds.content_ids(conn, [s for s, _ in await _all_contents(conn)])
-        await feeds.set_held(conn, ids.values(), [], now_ts())
+        await feeds.set_held(conn, ids.values(), [], entry_time())
     await holdings.publish_holdings(fake.node.index, fake.node.identity, url=fake.url,
                                     budget=1 << 40, used=1 << 30)
     return fake
 
 
-async def _all_contents(conn) -> list[tuple[str, str]]:  # noqa: ANN001
+async def _all_contents(conn) -> list[tuple[str, str]]:
     from sqlalchemy import text
     return [(s, c) for s, c in await conn.execute(text("SELECT sha256, cid FROM contents"))]
 

@@ -13,7 +13,6 @@ from copies_helpers import SMALL, Swarm, Volunteer, document
 
 from indexer import bindings
 from indexer import audits as audit_rows
-from indexer import copies as rows
 from indexer import feeds
 from indexer.records import ContentIn
 from mirror.node.copies.audit import MAX_BLOCKS, audit_holder, audit_round, challenge, sample_blocks
@@ -177,7 +176,7 @@ async def test_a_node_that_does_not_hold_a_content_audits_the_claims_it_relies_o
     await c.node.index.upsert_document(document(content), origin=a.node_id)
     async with c.node.index.transaction() as tx:
         await bindings.add_checks(await tx.connection(),
-                                  [bindings.Check(content.cid, content.sha256, content.size)], now_ts())
+                                  [bindings.Check(content.cid, content.sha256, content.size)], entry_time())
     await claim(liar, content)
     await pull_into(c, a)
     await pull_into(c, liar)

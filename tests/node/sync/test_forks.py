@@ -16,7 +16,8 @@ from sqlalchemy import text
 from indexer import feeds
 from indexer.feeds import Head
 from mirror.feed.bodies import put_body, retract_body
-from mirror.feed.entry import Entry, format_ts, make_entry
+from indexer.clock import entry_time
+from mirror.feed.entry import Entry, make_entry
 from mirror.feed.identity import Identity
 from mirror.feed.merge import fork_evidence
 from mirror.node.app import Node
@@ -67,7 +68,7 @@ def branch(prefix: list[Entry], ops: list[tuple[int, int]], tag: str) -> list[En
     entries = list(prefix)
     for key, what in ops:
         moment = BASE + len(entries)
-        ts = format_ts(datetime.fromtimestamp(moment, timezone.utc))
+        ts = entry_time(datetime.fromtimestamp(moment, timezone.utc))
         body = (retract_body("c", f"doc-{key}") if what == 0 else
                 put_body(document(key, title=f"{tag} {len(entries) + 1} says {what}")))
         entries.append(make_entry(AUTHOR, len(entries) + 1, entries[-1] if entries else None,
