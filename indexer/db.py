@@ -24,6 +24,7 @@ import json
 import logging
 import shutil
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, TypeVar
@@ -42,6 +43,7 @@ FULL_BELOW = 1 << 20               # free bytes under which an I/O error means a
 CHECKPOINT_TIMEOUT = 2.0           # seconds the checkpoint after a full disk waits for readers
 BUSY_TIMEOUT_MS = 30_000
 READERS = 4
+CLOSE_TIMEOUT = 5.0       # seconds dispose waits for connections being closed
 _DAMAGED_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 
 _COMMON_PRAGMAS = (
@@ -138,6 +140,10 @@ class Database:
         self.writer = _async_engine(path, _WRITER_PRAGMAS, "BEGIN IMMEDIATE", pool_size=1)
         self.reader = _async_engine(path, _READER_PRAGMAS, "BEGIN", pool_size=READERS)
         self.thread_reader = _thread_engine(path, _READER_PRAGMAS, pool_size=READERS)
+        # run_read's own threads: a read whose awaiter was cancelled goes on in its thread holding a
+        # connection, and dispose() waits for it before closing the pool (else that connection,
+        # and the file, would stay open)
+        self._threads = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="index-read")
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -174,7 +180,7 @@ class Database:
 
     async def run_read(self, fn: Callable[[Connection], T]) -> T:
         """``fn(conn)`` in a worker thread, on a read-only connection in one snapshot."""
-        return await asyncio.to_thread(self._run_read, fn)
+        return await asyncio.wrap_future(self._threads.submit(self._run_read, fn))
 
     def _run_read(self, fn: Callable[[Connection], T]) -> T:
         try:
@@ -229,6 +235,21 @@ class Database:
             log.info("the disk has room again: the index's write-ahead log was checkpointed")
 
     async def dispose(self) -> None:
+        """Close every connection: the pools, the reads still running in threads, and the
+        connections of tasks cancelled mid-statement, which SQLAlchemy closes in tasks of its own
+        (``_terminate_graceful_close``): their file stays open until those end, so wait for them."""
         await self.writer.dispose()
         await self.reader.dispose()
-        await asyncio.to_thread(self.thread_reader.dispose)
+        await asyncio.to_thread(self._close_threads)
+        closing = [t for t in asyncio.all_tasks() if _closes_a_connection(t)]
+        if closing:
+            await asyncio.wait(closing, timeout=CLOSE_TIMEOUT)
+
+    def _close_threads(self) -> None:
+        self._threads.shutdown(wait=True)
+        self.thread_reader.dispose()
+
+
+def _closes_a_connection(task: asyncio.Task[Any]) -> bool:
+    coro = task.get_coro()
+    return not task.done() and getattr(coro, "__name__", "") == "_terminate_graceful_close"

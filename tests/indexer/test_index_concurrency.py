@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+import time
 from pathlib import Path
 
 from index_helpers import document
@@ -83,3 +85,34 @@ async def test_search_while_a_writer_thread_with_its_own_loop_writes(index: Inde
     assert errors == []
     assert len(await index.search(SearchQuery("common", limit=1000))) == BATCHES * PER_BATCH
     _assert_whole_batches(counts, overlapped=False)   # a thread may finish first
+
+
+async def test_closing_waits_for_a_read_whose_caller_was_cancelled(db_path: Path) -> None:
+    """A read still running in its thread when its caller is cancelled (a node stopping) holds a
+    connection: closing the index waits for it, so no connection to the file stays open."""
+    index = await Index.open(db_path)
+    started = threading.Event()
+
+    def slow_read(conn):
+        started.set()
+        time.sleep(0.5)
+        return conn.exec_driver_sql("SELECT count(*) FROM documents").scalar()
+
+    task = asyncio.create_task(index._db.run_read(slow_read))
+    await asyncio.to_thread(started.wait, 5)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await index.close()
+    assert _open(db_path) == []
+
+
+def _open(path: Path) -> list[str]:
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(path)):
+            found.append(target)
+    return found
