@@ -75,6 +75,24 @@ def is_light(source: Path | bytes, media_type: str | None, *, name: str | None =
     return _kind(_Input(source, name), _parse_media_type(media_type)[0]) not in ("html", "pdf")
 
 
+WHOLE = -1          # ``reads``: the extractor needs the whole file (it parses it)
+
+
+def reads(head: bytes, media_type: str | None, *, name: str | None = None,
+          max_chars: int = 200_000) -> int:
+    """How much of a file ``extract_text`` reads, judged from HEAD (its first bytes: at least 512,
+    or the whole file when shorter): 0 (it gives no text), a byte count (it reads at most that
+    many from the start), or ``WHOLE`` (a parser takes the whole file: HTML, PDF). The result is
+    the same whether ``extract_text`` is then given the file, or, with a byte count N, its first
+    N + 1 bytes (the extra byte tells it that the text was cut)."""
+    kind = _kind(_Input(head, name), _parse_media_type(media_type)[0])
+    if kind is None:
+        return 0
+    if kind in ("html", "pdf"):
+        return WHOLE
+    return max_chars * 4 if kind == "text" else HEAD_BYTES
+
+
 class _Input:
     """The file being read: a path, or bytes held in memory (a small fetched body)."""
 

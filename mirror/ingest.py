@@ -2,10 +2,11 @@
 
 The one path every byte takes into a home, whether it comes from a harvest (``pipeline``) or from
 ``openmirror add``: obtain the bytes (already fetched page, local file, a small fetched body held
-in memory, or a larger one streamed into staging), import them into the blockstore as a UnixFS DAG
-(CID under the chosen profile, sha256 of the whole stream beside it, blocks staged until the caller
-commits them), extract bounded text for search; the caller then writes the document (the harvest
-through ``mirror.batch.GroupCommit``, after its blocks). Staging files are always removed.
+in memory, or a larger one imported as it arrives, ``mirror.body_import``), import them into the
+blockstore as a UnixFS DAG (CID under the chosen profile, sha256 of the whole stream beside it,
+blocks staged until the caller commits them), extract bounded text for search; the caller then
+writes the document (the harvest through ``mirror.batch.GroupCommit``, after its blocks). Staging
+files are always removed.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from typing import Any, AsyncIterator, Sequence
 from indexer.index import Index
 from indexer.records import ContentIn, DocumentIn, UpsertResult
 from mirror import licenses
+from mirror.body_import import BodyImport, Imported
 from mirror.errors import IntegrityError, MirrorError, NotReady
 from mirror.extract import extract_text, is_light
 from mirror.fetch.fetcher import FetchedFile, Fetcher, Skipped
+from mirror.fetch.sinks import WriterFactory
 from mirror.home import Home
 from mirror.revisit import Known, Revisits
 from mirror.services import open_home
@@ -87,6 +90,7 @@ class _Obtained:
     sha256: str | None = None
     data: bytes | None = None
     reused: Known | None = None  # a 304: the content stored last time, not fetched again
+    imported: Imported | None = None   # a large body, imported as it arrived
 
 
 class Ingestor:
@@ -106,7 +110,7 @@ class Ingestor:
         done = Collected([], None, 0, self.store.blocks.open_batch())
         try:
             for ref in files:
-                got = await self._obtain(ref, fetcher, revisit)
+                got = await self._obtain(ref, fetcher, revisit, self._writer(ref, profile, done.blocks))
                 if got is None:
                     done.gone += 1
                     continue
@@ -120,10 +124,25 @@ class Ingestor:
             raise
         return done
 
+    def _writer(self, ref: FileRef, profile: str | None, blocks: BlockBatch) -> WriterFactory:
+        """What a large body of REF is imported by as it arrives (``mirror.body_import``)."""
+        chosen = self.store.profile(profile)
+
+        def make(url: str, media_type: str | None) -> BodyImport:
+            media = media_type or ref.media_type or _guess_type(url)
+            return BodyImport(blocks, chosen, self.home.staging_dir, media, _name_of(url))
+        return make
+
     async def _content(self, got: _Obtained, ref: FileRef, profile: str | None,
                        blocks: BlockBatch) -> ContentIn:
         if got.reused is not None:
             return replace(got.reused.content, name=ref.name or got.reused.content.name)
+        if got.imported is not None:
+            body = got.imported
+            return ContentIn(sha256=body.result.sha256, size=body.result.size, cid=str(body.result.cid),
+                             profile=body.result.profile, media_type=got.media_type,
+                             name=ref.name or body.name, url=got.url,
+                             text=await asyncio.to_thread(body.text))
         return await self._import(got, ref, profile, blocks)
 
     @staticmethod
@@ -154,7 +173,8 @@ class Ingestor:
                                   url=doc.source_url, text=text)]
         return await self.index.upsert_document(doc)
 
-    async def _obtain(self, ref: FileRef, fetcher: Fetcher | None, revisit: bool) -> _Obtained | None:
+    async def _obtain(self, ref: FileRef, fetcher: Fetcher | None, revisit: bool,
+                      into: WriterFactory) -> _Obtained | None:
         if ref.page is not None:
             known = await self.revisits.get(ref.page.url) if self.revisits and ref.page.status == 304 else None
             return _reused(known, ref.page.url) if known else _from_page(ref)
@@ -168,12 +188,14 @@ class Ingestor:
             raise ValueError(f"cannot fetch {ref.url} without a fetcher")
         known = await self.revisits.get(ref.url) if self.revisits and revisit else None
         fetched = await fetcher.fetch_file(ref.url, digest=False,   # the import hashes it
-                                           spool=SPOOL_BYTES, headers=known.conditions() if known else None)
+                                           spool=SPOOL_BYTES, headers=known.conditions() if known else None,
+                                           into=into)
         if known and not isinstance(fetched, Skipped) and fetched.status == 304:
             assert self.revisits is not None
+            await _drop_written(fetched)           # a 304 carries no content (whatever it sent)
             if await self.revisits.held(known):
                 return _reused(known, ref.url)
-            fetched = await fetcher.fetch_file(ref.url, digest=False, spool=SPOOL_BYTES)
+            fetched = await fetcher.fetch_file(ref.url, digest=False, spool=SPOOL_BYTES, into=into)
         if isinstance(fetched, Skipped):
             return None
         return _from_fetched(fetched, ref)
@@ -216,10 +238,18 @@ def _provenance(got: _Obtained) -> Provenance:
 
 
 def _from_fetched(f: FetchedFile, ref: FileRef) -> _Obtained:
-    return _Obtained(path=f.path, temporary=f.path is not None, url=f.final_url, requested=f.url,
+    imported = f.written if isinstance(f.written, Imported) else None
+    path = imported.path if imported is not None else f.path      # ours to remove either way
+    return _Obtained(path=path, temporary=path is not None, url=f.final_url, requested=f.url,
                      status=f.status, headers=dict(f.headers), fetched_at=f.fetched_at,
                      media_type=f.media_type or ref.media_type or _guess_type(f.final_url),
-                     sha256=f.sha256, data=f.body)
+                     sha256=f.sha256, data=f.body, imported=imported)
+
+
+async def _drop_written(fetched: FetchedFile) -> None:
+    """Unstage what the importer made of an answer that is not used (off the event loop)."""
+    if isinstance(fetched.written, Imported):
+        await asyncio.to_thread(fetched.written.discard)
 
 
 def _reused(known: Known, url: str) -> _Obtained:

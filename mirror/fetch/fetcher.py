@@ -52,7 +52,7 @@ from mirror.fetch.results import FetchedFile, FetchStats, Page, Skipped, media_t
 from mirror.fetch.retry import RETRY_AFTER_STATUS, RETRYABLE_STATUS, backoff, parse_retry_after
 from mirror.fetch.robots import ROBOTS_MAX, RobotsCache, host_key
 from mirror.fetch.throttle import Throttle
-from mirror.fetch.sinks import FileSink, PageSink
+from mirror.fetch.sinks import FileSink, PageSink, WriterFactory
 from mirror.settings import Settings
 from indexer.clock import second_time
 
@@ -69,6 +69,7 @@ NO_HOST_HINT = "check the address for typos, and that this machine is online"
 DOWN_HINT = "check the address, and that the server is running and reachable from here"
 
 Sink = Union[PageSink, FileSink]
+SinkFactory = Callable[[str, CIMultiDictProxy[str]], Sink]   # (URL of the hop, the answer's headers)
 Result = Union[Page, FetchedFile]
 
 
@@ -158,18 +159,22 @@ class Fetcher:
         the 5xx not retried) is returned as a Page of that status, for the caller to read."""
         cap = min(max_bytes, self.max_bytes)
         return await self._fetch(  # type: ignore[return-value]
-            url, lambda hop: PageSink(hop, cap, any_status=any_status), headers)
+            url, lambda hop, _headers: PageSink(hop, cap, any_status=any_status), headers)
 
     async def fetch_file(self, url: str, *, digest: bool = True, spool: int = 0,
-                         headers: dict[str, str] | None = None) -> FetchedFile | Skipped:
+                         headers: dict[str, str] | None = None,
+                         into: WriterFactory | None = None) -> FetchedFile | Skipped:
         """Stream a body into a new file in the staging folder while hashing it (sha256; with
         ``digest=False`` not hashed, for a caller that hashes the file itself, as the importer does).
         A body of at most SPOOL bytes (capped at 1 MiB) is returned in memory instead (``body``,
-        no file). With validators in HEADERS (If-None-Match, If-Modified-Since) the answer may be
-        a 304 Not Modified: status 304 and an empty body."""
+        no file). With INTO a larger body goes, as it arrives, to the ``BodyWriter`` that
+        ``into(url, media_type)`` makes, in worker threads (the importer), and what it made is
+        ``written`` (no file). With validators in HEADERS (If-None-Match, If-Modified-Since) the
+        answer may be a 304 Not Modified: status 304 and an empty body."""
         return await self._fetch(  # type: ignore[return-value]
-            url, lambda hop: FileSink(hop, self.max_bytes, self.staging_dir, digest=digest,
-                                      spool=spool), headers)
+            url, lambda hop, got: FileSink(hop, self.max_bytes, self.staging_dir, digest=digest,
+                                           spool=spool, into=into, media_type=media_type(got)),
+            headers)
 
     @property
     def policy(self) -> AddressPolicy:
@@ -213,7 +218,7 @@ class Fetcher:
 
     # ------------------------------------------------------------------ retries and redirects
 
-    async def _fetch(self, url: str, new_sink: Callable[[str], Sink], headers: dict[str, str] | None, *,
+    async def _fetch(self, url: str, new_sink: SinkFactory, headers: dict[str, str] | None, *,
                      robots: bool = True, max_redirects: int | None = None) -> Result | Skipped:
         _check_url(url)
         attempt = 0
@@ -248,7 +253,7 @@ class Fetcher:
         log.log(level, "%s; trying again in %.1f s (retry %d of %d)", exc.message, wait, attempt + 1,
                 min(self.retries, CONNECT_RETRIES))
 
-    async def _follow(self, url: str, new_sink: Callable[[str], Sink], headers: dict[str, str] | None,
+    async def _follow(self, url: str, new_sink: SinkFactory, headers: dict[str, str] | None,
                       robots: bool, max_redirects: int | None, trace: _Trace) -> Result | Skipped:
         limit = self.max_redirects if max_redirects is None else max_redirects
         seen = {url}
@@ -269,7 +274,7 @@ class Fetcher:
 
     # ------------------------------------------------------------------ one request
 
-    async def _request(self, url: str, new_sink: Callable[[str], Sink],
+    async def _request(self, url: str, new_sink: SinkFactory,
                        headers: dict[str, str] | None) -> Result | Skipped | _Redirect:
         assert self._session is not None, "use the Fetcher as 'async with Fetcher(...)'"
         host = host_key(url)
@@ -300,14 +305,15 @@ class Fetcher:
             except (aiohttp.ClientError, OSError) as exc:
                 raise ConnectionFailed(f"{url}: {exc or type(exc).__name__}", retryable=True) from exc
 
-    async def _handle(self, url: str, resp: aiohttp.ClientResponse, new_sink: Callable[[str], Sink],
+    async def _handle(self, url: str, resp: aiohttp.ClientResponse, new_sink: SinkFactory,
                       host: str) -> Result | Skipped | _Redirect:
         status = resp.status
         if 300 <= status < 400 and status != 304:
             return self._redirect(url, resp)
         if status == 304 and not _conditional(resp):
             raise BadResponse(f"{url}: 304 Not Modified to a request that was not conditional", status=304)
-        sink = new_sink(url)
+        headers = CIMultiDictProxy(CIMultiDict(resp.headers))
+        sink = new_sink(url, headers)
         as_page = getattr(sink, "any_status", False) and status not in RETRYABLE_STATUS
         if status in GONE and not as_page:
             return Skipped(url, "gone", status)
@@ -316,13 +322,12 @@ class Fetcher:
             error.body = await self._error_body(url, resp, host)
             raise error
         fetched_at = second_time()
-        headers = CIMultiDictProxy(CIMultiDict(resp.headers))
         try:
             await self._read(url, resp, sink, host)
             if isinstance(sink, FileSink):
                 path, body, sha256, size = await sink.finish()
                 return FetchedFile(url, url, status, headers, path, sha256, size, media_type(headers),
-                                   fetched_at, body)
+                                   fetched_at, body, sink.written)
             return Page(url, url, status, headers, await sink.finish(), fetched_at)
         except BaseException:
             await sink.abort()
@@ -382,7 +387,7 @@ class Fetcher:
     async def _load_robots(self, host: str) -> str | None:
         """robots.txt text for ``host``; None when it is gone (no rules)."""
         result = await self._fetch(f"{host}/robots.txt",
-                                   lambda hop: PageSink(hop, ROBOTS_MAX, truncate=True), None,
+                                   lambda hop, _headers: PageSink(hop, ROBOTS_MAX, truncate=True), None,
                                    robots=False, max_redirects=ROBOTS_REDIRECTS)
         if isinstance(result, Skipped):
             return None

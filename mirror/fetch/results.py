@@ -80,7 +80,8 @@ class Page:
 @dataclass
 class FetchedFile:
     """A body streamed to a staging file while hashing, or (small, when the caller allowed it) held
-    in memory: exactly one of ``path`` and ``body`` is set. The caller owns (and removes) ``path``."""
+    in memory, or (with a writer) given to it as it arrived: exactly one of ``path``, ``body`` and
+    ``written`` is set. The caller owns (and removes) ``path``, and owns what ``written`` holds."""
 
     url: str
     final_url: str
@@ -92,6 +93,7 @@ class FetchedFile:
     media_type: str | None
     fetched_at: str
     body: bytes | None = None
+    written: object = None        # what the ``BodyWriter`` made of the body (fetch_file's into)
 
 
 @dataclass

@@ -229,20 +229,21 @@ class BlockBatch:
         check_block(cid, data)
         self.put_hashed(cid, data)
 
-    def put_hashed(self, cid: CID, data: bytes | memoryview) -> None:
+    def put_hashed(self, cid: CID, data: bytes | memoryview) -> bool:
         """``put`` for a block whose CID the caller has just computed from these very bytes (the
-        importer): hashing them a second time could not disagree, so only the size is checked."""
+        importer): hashing them a second time could not disagree, so only the size is checked.
+        True when the block was staged here by this call (not already staged or stored)."""
         if len(data) > MAX_BLOCK_SIZE:
             raise BlockTooLarge(f"block {cid} has {len(data)} bytes; the limit is {MAX_BLOCK_SIZE}")
         if cid.hash_code == IDENTITY:
-            return
+            return False
         key = block_key(cid.multihash)
         final = os.path.join(self.store._root, key[-3:-1], key + _SUFFIX)
         with self._lock:
             if self._closed:
                 raise RuntimeError("this batch is already committed or aborted")
             if key in self._pending or os.path.exists(final):
-                return
+                return False
             self._pending[key] = final
         staged = self._staged(key)
         try:
@@ -255,8 +256,22 @@ class BlockBatch:
                 raise full from exc
             raise
         with self._lock:
-            if self._aborted:                   # aborted while this block was being written
+            if self._aborted or key not in self._pending:   # aborted or discarded meanwhile
                 _unlink(staged)
+                return False
+        return True
+
+    def discard(self, cids: "list[CID]") -> None:
+        """Unstage blocks this batch staged (``put_hashed`` said True): the work that made them
+        failed and is tried again or dropped, while the rest of the batch goes on. Blocking."""
+        with self._lock:
+            if self._closed:
+                return
+            keys = [key for key in map(block_key, (c.multihash for c in cids)) if key in self._pending]
+            for key in keys:
+                del self._pending[key]
+        for key in keys:
+            _unlink(self._staged(key))
 
     def has(self, cid: CID) -> bool:
         return block_key(cid.multihash) in self._pending or self.store.has(cid)

@@ -9,30 +9,7 @@ from pathlib import Path
 import pytest
 
 from mirror.extract import extract_text, is_light
-
-
-def make_pdf(pages: list[str]) -> bytes:
-    """A minimal valid PDF with one line of Helvetica text per page, written by hand."""
-    count = len(pages)
-    kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(count))
-    objects = {1: "<< /Type /Catalog /Pages 2 0 R >>",
-               2: f"<< /Type /Pages /Kids [{kids}] /Count {count} >>",
-               3: "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"}
-    for i, text in enumerate(pages):
-        stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET"
-        objects[4 + 2 * i] = ("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                              f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>")
-        objects[5 + 2 * i] = f"<< /Length {len(stream)} >>\nstream\n{stream}\nendstream"
-    out = b"%PDF-1.4\n"
-    offsets = {}
-    for number in sorted(objects):
-        offsets[number] = len(out)
-        out += f"{number} 0 obj\n{objects[number]}\nendobj\n".encode()
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += "".join(f"{offsets[n]:010d} 00000 n \n" for n in sorted(objects)).encode()
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return out
+from tests.servers.documents import make_pdf
 
 
 def write(tmp_path: Path, name: str, data: bytes | str) -> Path:

@@ -36,6 +36,11 @@ Endpoints (sizes in bytes; bodies are generated lazily, never materialised):
                                      (a ``Link`` header), nc, none
     /headers                         the request headers as JSON
     /html?charset=C                  a small HTML page in charset C, declared in Content-Type
+    /doc/{kind}/{name}?size=N        ``documents.document(kind, N)`` in 64 KiB pieces, with its media
+                                     type (kinds: text, html, csv, json, pdf, bin)
+    /cut/{key}?size=N&send=M&fail=K  the first K requests (counted per key) declare N bytes, send M
+                                     bytes that are not ``payload(N)``'s, then close; later ones
+                                     serve ``payload(N)``
     anything else under /            200 "page PATH" (e.g. /private/x for robots tests)
 """
 
@@ -51,6 +56,8 @@ from typing import AsyncIterator, Iterator
 
 import pytest
 from aiohttp import web
+
+from tests.servers.documents import document
 
 BLOCK = 1 << 16
 _LICENSE_PAGES = {
@@ -163,7 +170,8 @@ class Origin:
             ("/drop", self._drop), ("/redirect/{n}", self._redirect), ("/loop/{side}", self._loop),
             ("/to", self._to), ("/bomb", self._bomb), ("/gzip", self._gzip), ("/huge", self._huge),
             ("/status/{code}", self._status), ("/license/{kind}", self._license),
-            ("/headers", self._headers), ("/html", self._html), ("/{tail:.*}", self._any),
+            ("/headers", self._headers), ("/html", self._html), ("/doc/{kind}/{name}", self._doc),
+            ("/cut/{key}", self._cut), ("/{tail:.*}", self._any),
         ):
             get(route, handler)
         return app
@@ -292,6 +300,25 @@ class Origin:
         charset = request.query.get("charset", "utf-8")
         body = "<html><body>Grüße, café</body></html>".encode(charset)
         return web.Response(body=body, headers={"Content-Type": f"text/html; charset={charset}"})
+
+    async def _doc(self, request: web.Request) -> web.StreamResponse:
+        body, media = document(request.match_info["kind"], int(request.query.get("size", "300000")))
+        pieces = (body[i:i + BLOCK] for i in range(0, len(body), BLOCK))
+        return await self._stream(request, pieces, {"Content-Type": media}, len(body))
+
+    async def _cut(self, request: web.Request) -> web.StreamResponse:
+        key, size = request.match_info["key"], int(request.query.get("size", "1000"))
+        self._counters[key] = seen = self._counters.get(key, 0) + 1
+        if seen > int(request.query.get("fail", "1")):
+            return await self._stream(request, payload_blocks(size), length=size)
+        resp = web.StreamResponse(headers={"Content-Length": str(size)})
+        await resp.prepare(request)
+        send = int(request.query.get("send", "100"))
+        for start in range(0, send, BLOCK):
+            await resp.write(bytes([seen % 251]) * min(BLOCK, send - start))
+        assert request.transport is not None
+        request.transport.close()
+        return resp
 
     async def _any(self, request: web.Request) -> web.Response:
         return web.Response(text=f"page {request.path}")

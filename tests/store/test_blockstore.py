@@ -152,6 +152,23 @@ def test_failed_batch_stores_nothing(store: BlockStore) -> None:
     assert not [p for p in (store.root / ".staging").rglob("*") if p.is_file()]
 
 
+def test_discarded_blocks_leave_the_batch_and_the_rest_commits(store: BlockStore) -> None:
+    """A fetch that failed half-way unstages what it staged; the document's other blocks stay."""
+    kept, dropped, stored = os.urandom(80), os.urandom(90), os.urandom(70)
+    store.put(raw_cid(stored), stored)
+    batch = store.open_batch()
+    assert batch.put_hashed(raw_cid(kept), kept) is True
+    assert batch.put_hashed(raw_cid(dropped), dropped) is True
+    assert batch.put_hashed(raw_cid(kept), kept) is False          # staged already
+    assert batch.put_hashed(raw_cid(stored), stored) is False      # stored already
+    batch.discard([raw_cid(dropped), raw_cid(stored)])             # only its own leave
+    assert len(batch) == 1 and len(staged_files(store)) == 1
+    batch.commit()
+    assert store.has(raw_cid(kept)) and store.has(raw_cid(stored))
+    assert not store.has(raw_cid(dropped))
+    assert staged_files(store) == []
+
+
 def test_stale_staging_of_a_dead_process_is_swept(tmp_path: Path) -> None:
     root = tmp_path / "blocks"
     BlockStore(root)

@@ -15,7 +15,7 @@ from mirror.errors import ConfigError, UnknownProfile
 from mirror.store.cid import CID, DAG_PB, RAW
 from mirror.store.dagpb import decode_node
 from mirror.store.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
-from mirror.store.unixfs import FILE, decode_unixfs, import_bytes, import_file
+from mirror.store.unixfs import FILE, StreamImport, decode_unixfs, import_bytes, import_file
 from mirror.store.unixfs_pb import RAW as UNIXFS_RAW
 from tests.store.vectors import BlockCollector
 from tests.store.vectors import ChaChaStream
@@ -117,6 +117,81 @@ def test_ring_buffers_are_not_overwritten_early() -> None:
     result = import_file(Trickling(data, 1500), profile, sink)
     assert walk(sink.blocks, result.cid)[0] == data
     assert result.sha256 == hashlib.sha256(data).hexdigest()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=200), st.lists(st.integers(min_value=1, max_value=30), max_size=40),
+       st.booleans(), st.booleans(), st.sampled_from([0, 1]))
+def test_a_stream_fed_from_outside_makes_the_same_dag(data: bytes, cuts: list[int], raw_leaves: bool,
+                                                      trickle: bool, version: int) -> None:
+    """StreamImport, however the bytes are cut, equals import_file: CID, digest, every block."""
+    profile = tiny(raw_leaves=raw_leaves, trickle=trickle, cid_version=version)
+    pulled, pushed = BlockCollector(), BlockCollector()
+    expected = import_bytes(data, profile, pulled)
+    importer, pos = StreamImport(profile, pushed), 0
+    for cut in cuts + [len(data)]:
+        importer.write(data[pos:pos + cut])
+        pos += cut
+    assert importer.finish() == expected
+    assert pushed.blocks == pulled.blocks
+
+
+def test_a_buffer_the_caller_reuses_is_not_read_again() -> None:
+    """The first chunk is folded into the stream's sha256 late: a mutable buffer is copied."""
+    profile = replace(V1, name="small", chunk_size=1000)
+    data = ChaChaStream("reuse", 3500).read()
+    importer, buf = StreamImport(profile), bytearray(1000)
+    for start in range(0, len(data), 1000):
+        piece = data[start:start + 1000]
+        buf[:len(piece)] = piece
+        importer.write(memoryview(buf)[:len(piece)])
+        buf[:] = bytes(1000)                        # the caller overwrites its buffer
+    assert importer.finish() == import_bytes(data, profile)
+
+
+class CountingHashlib:
+    """Stands in for ``hashlib`` in the importer's module: counts the bytes given to sha256."""
+
+    def __init__(self) -> None:
+        self.hashed = 0
+
+    def sha256(self, data: bytes | memoryview = b"") -> "CountingHashlib._Hash":
+        return self._Hash(self, data)
+
+    class _Hash:
+        def __init__(self, owner: "CountingHashlib", data: bytes | memoryview) -> None:
+            self._owner, self._hash = owner, hashlib.sha256()
+            self.update(data)
+
+        def update(self, data: bytes | memoryview) -> None:
+            self._owner.hashed += len(data)
+            self._hash.update(data)
+
+        def digest(self) -> bytes:
+            return self._hash.digest()
+
+        def hexdigest(self) -> str:
+            return self._hash.hexdigest()
+
+
+@pytest.mark.parametrize("size,passes", [(0, 0), (1000, 1), (V1.chunk_size, 1), (V1.chunk_size + 1, 2),
+                                         (3 * V1.chunk_size, 2)])
+def test_each_byte_is_hashed_once_per_digest_it_is_part_of(size: int, passes: int,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A one-chunk file is one raw leaf whose sha256 is the stream's: hashed once. A longer one is
+    hashed twice (its blocks, and the whole stream the index keys on), never more."""
+    import mirror.store.unixfs as unixfs
+
+    counting = CountingHashlib()
+    monkeypatch.setattr(unixfs, "hashlib", counting)
+    data = ChaChaStream("passes", size).read()
+    expected = hashlib.sha256(data).hexdigest()
+    assert import_bytes(data, V1).sha256 == expected
+    pulled, counting.hashed = counting.hashed, 0
+    importer = StreamImport(V1)
+    importer.write(data)
+    assert importer.finish().sha256 == expected
+    assert (pulled, counting.hashed) == (passes * size, passes * size)
 
 
 class Failing(io.RawIOBase):

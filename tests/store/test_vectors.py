@@ -7,6 +7,7 @@ is committed. The two 1 GiB vectors run only with ``--runslow``.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 from dataclasses import replace
@@ -18,11 +19,14 @@ from mirror.store.cid import CID, HASH_NAMES
 from mirror.store.dagpb import PBLink, decode_node
 from mirror.store.directory import build_directory, import_path
 from mirror.store.profiles import PROFILES, Profile
-from mirror.store.unixfs import UnixTime, decode_unixfs, import_bytes, import_file
+from mirror.store.unixfs import ImportResult
+from mirror.store.unixfs import StreamImport, UnixTime, decode_unixfs, import_bytes, import_file
 from tests.store.vectors import BlockCollector, ChaChaStream, hamt_names, load_vectors
 
 MULTIBLOCK = Path(__file__).with_name("multiblock.txt")    # gateway-conformance's 1026-byte lorem
 SLOW_SIZE = 512 * 1024 * 1024
+STREAMED_SIZE = 64 * 1024 * 1024        # chacha vectors up to this size are also fed to StreamImport
+PIECES = (1, 4096, 65_536, 300_001, 2**20, 2**20 + 3)   # the sizes bytes arrive in, in turn
 
 TREES: dict[str, dict] = {
     "planets": {"mars.txt": b"Hello Mars!\n", "venus.txt": b"Hello Venus!\n"},
@@ -89,6 +93,16 @@ def test_small_file(row: dict[str, str]) -> None:
     assert shown(result.cid, flags) == row["expected"]
     assert result.sha256 == hashlib.sha256(data).hexdigest()
     assert result.size == len(data)
+    assert stream_import(io.BytesIO(data), profile) == result
+
+
+def stream_import(stream: io.RawIOBase | io.BytesIO, profile: Profile) -> ImportResult:
+    """STREAM fed to ``StreamImport`` in pieces of every size in ``PIECES``, in turn."""
+    importer, turn = StreamImport(profile), 0
+    while piece := stream.read(PIECES[turn % len(PIECES)]):
+        importer.write(piece)
+        turn += 1
+    return importer.finish()
 
 
 TREE_ROWS = load_vectors("tree")
@@ -146,6 +160,8 @@ def test_chacha_file(row: dict[str, str]) -> None:
     result = import_file(ChaChaStream(seed, size), profile)
     assert str(result.cid) == row["expected"]
     assert result.size == size
+    if size <= STREAMED_SIZE:                   # bytes as a download brings them: same DAG
+        assert stream_import(io.BufferedReader(ChaChaStream(seed, size)), profile) == result
 
 
 @pytest.mark.parametrize("seed,size,blocks,root_links", [
