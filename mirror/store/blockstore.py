@@ -11,8 +11,9 @@ Keying by multihash means a CIDv0 and the equivalent CIDv1 (and a raw and a dag-
 bytes) name one file. Identity CIDs are never stored: their bytes are the digest.
 
 Durability without one fsync per block (STYLE.md: that caps near 1,600 blocks/s): a ``BlockBatch``
-writes blocks into its own staging folder; ``commit`` flushes them to disk once (``syncfs`` on Linux,
-one fsync per file elsewhere), renames each into place, then fsyncs each touched folder once.
+writes blocks into its own staging folder (large ones straight to the disk, ``blockfile``);
+``commit`` flushes them to disk once (``syncfs`` on Linux, one fsync per file elsewhere), renames
+each into place, then fsyncs each touched folder once.
 ``commit_batches`` does the same for many batches at once (a harvest's documents).
 ``abort`` removes the staging folder, so a failed import leaves nothing of itself behind, and a
 crash leaves only a staging folder that the next ``BlockStore`` open sweeps. A lone ``put`` is a
@@ -38,6 +39,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from mirror.durable import fsync_dir
 from mirror.errors import BlockCorrupted, BlockMismatch, BlockNotFound, BlockTooLarge, InvalidCID, disk_full
+from mirror.store.blockfile import BlockFiles
 from mirror.store.cid import CID, IDENTITY, RAW
 
 if TYPE_CHECKING:
@@ -86,6 +88,7 @@ class BlockStore:
         self._root = str(self.root)
         self._staging = self.root / _STAGING
         self._staging.mkdir(parents=True, exist_ok=True)
+        self.files = BlockFiles()                           # how block files are written
         self._session: tuple[int, Path] | None = None      # (pid, this process's staging folder)
         self._session_lock = threading.Lock()
         sharding = self.root / "SHARDING"
@@ -247,8 +250,7 @@ class BlockBatch:
             self._pending[key] = final
         staged = self._staged(key)
         try:
-            with open(staged, "wb") as fh:
-                fh.write(data)
+            self.store.files.write(staged, data)
         except OSError as exc:
             _unlink(staged)
             full = disk_full(exc, self.store.root)
