@@ -12,7 +12,7 @@ import importlib
 
 import click
 
-from cli import logs
+from cli import logs, process
 from cli.context import AppContext
 from cli.groups import WholeHelpGroup
 
@@ -75,6 +75,8 @@ def cli(ctx: click.Context, home: str | None, as_json: bool, verbose: int, quiet
 
 
 def main() -> None:
+    """The console entry point: the process is the command's own (see ``cli.process``)."""
+    process.arm()
     cli(prog_name="openmirror")
 
 

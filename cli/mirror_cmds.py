@@ -9,6 +9,7 @@ from typing import Any, Callable
 import click
 from rich.console import Console
 
+from cli import process
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors, report
 from cli.params import size_value
@@ -109,6 +110,7 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
     home = app.home
     show_bar = sys.stderr.isatty() and not as_json
     live: list[Summary] = []
+    process.settle()
     try:
         summary = _run_with_progress(home, source, options, show_bar, live.append)
     except KeyboardInterrupt:
@@ -120,10 +122,10 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
         _print_summary(summary)
     if summary.error is not None:
         report(summary.error.message, summary.error.hint)
-        sys.exit(summary.error.exit_code)
+        process.leave(summary.error.exit_code)
     if (hint := summary.hint()) is not None and not as_json:
         click.echo(f"Hint: {hint}", err=True)
-    sys.exit(EXIT_FAILURE if summary.failed else EXIT_OK)
+    process.leave(EXIT_FAILURE if summary.failed else EXIT_OK)
 
 
 def _run_with_progress(home: Any, source: str, options: MirrorOptions, show_bar: bool,
