@@ -21,7 +21,9 @@ documents, each openly licensed, by their full URLs. For each size, in the same 
 Prints documents/s and MB/s, the ratio baseline time / openmirror time (targets: >= 1.0x for 20 MB
 documents, >= 1.5x for 20 KB documents), how much of openmirror's time was start-up and exit (the
 whole process minus the harvest's own seconds), the child's peak resident memory and the load
-average (other work on the machine slows both sides).
+average (other work on the machine slows both sides). Each process's CPU seconds (user + system,
+its own and its children's) are printed too: on a machine shared with other work they move less
+than the wall-clock seconds do.
 
 Needs ``aria2c`` (Debian: ``apt-get install aria2``) and ``ipfs-car`` (npm), found on PATH or
 installed beside this script with ``npm install --prefix bench/.tools ipfs-car@3.1.0``
@@ -36,6 +38,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -72,9 +75,11 @@ def serve(counts: dict[str, int], port_queue: "multiprocessing.Queue[int]") -> N
         return b"".join(f"{i:08d}.{k:05d}".encode() + big_base[k * CHUNK + 14:(k + 1) * CHUNK]
                         for k in range(-(-len(big_base) // CHUNK)))
 
+    bigs = [big(i) for i in range(counts["big"])]   # made once: the origin only sends (400 MB)
+
     async def document(request: web.Request) -> web.Response:
         kind, i = request.match_info["kind"], int(request.match_info["i"])
-        data = small[i] if kind == "small" else big(i)
+        data = small[i] if kind == "small" else bigs[i]
         return web.Response(body=data, content_type="application/octet-stream")
 
     async def manifest(request: web.Request) -> web.Response:
@@ -141,8 +146,9 @@ async def hashed(urls: list[str], concurrency: int) -> float:
         return time.perf_counter() - began
 
 
-def mirror(manifest_url: str, concurrency: int, home: Path) -> tuple[float, dict, float]:
-    """Run ``openmirror mirror`` on a fresh HOME; (seconds, JSON summary, peak RSS MiB of the child)."""
+def mirror(manifest_url: str, concurrency: int, home: Path) -> tuple[float, float, dict, float]:
+    """Run ``openmirror mirror`` on a fresh HOME; (seconds, CPU seconds, JSON summary, peak RSS MiB
+    of the child)."""
     cmd = [sys.executable, "-m", "cli.main", "--home", str(home), "mirror", manifest_url,
            "--per-host", str(concurrency), "--concurrency", str(concurrency), "--delay", "0",
            "--ignore-robots", "--json"]
@@ -158,7 +164,7 @@ def mirror(manifest_url: str, concurrency: int, home: Path) -> tuple[float, dict
     if proc.returncode != 0:
         raise SystemExit(f"openmirror mirror failed ({proc.returncode}): {stderr[-2000:]}")
     peak = usage.ru_maxrss / 1024
-    return seconds, json.loads(stdout.strip().splitlines()[-1]), peak
+    return seconds, usage.ru_utime + usage.ru_stime, json.loads(stdout.strip().splitlines()[-1]), peak
 
 
 def find_ipfs_car(given: str | None) -> str:
@@ -170,51 +176,65 @@ def find_ipfs_car(given: str | None) -> str:
                      "(or --ipfs-car PATH)")
 
 
-def baseline(urls: list[str], concurrency: int, work: Path, ipfs_car: str) -> tuple[float, float]:
-    """Seconds of ``aria2c -jN -i URLS`` into a fresh folder, then of ``ipfs-car pack`` of it."""
+def baseline(urls: list[str], concurrency: int, work: Path, ipfs_car: str) -> tuple[Timed, Timed]:
+    """``aria2c -jN -i URLS`` into a fresh folder, then ``ipfs-car pack`` of it: each one's seconds
+    and CPU seconds."""
     folder, listing = work / "download", work / "urls.txt"
     work.mkdir(parents=True)
     listing.write_text("\n".join(urls) + "\n")
-    began = time.perf_counter()
-    subprocess.run(["aria2c", f"-j{concurrency}", "-i", str(listing), "-d", str(folder), "-q"],
-                   check=True, stdin=subprocess.DEVNULL)
-    fetched = time.perf_counter()
-    subprocess.run([ipfs_car, "pack", str(folder), "--output", str(work / "out.car")], check=True,
-                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-    packed = time.perf_counter()
+    fetched = timed(["aria2c", f"-j{concurrency}", "-i", str(listing), "-d", str(folder), "-q"])
+    packed = timed([ipfs_car, "pack", str(folder), "--output", str(work / "out.car")])
     if len(os.listdir(folder)) != len(urls):
         raise SystemExit(f"aria2c fetched {len(os.listdir(folder))} of {len(urls)} files")
-    return fetched - began, packed - fetched
+    return fetched, packed
+
+
+@dataclass
+class Timed:
+    seconds: float
+    cpu: float                       # user + system seconds of the process and what it waited for
+
+
+def timed(cmd: list[str]) -> Timed:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    began = time.perf_counter()
+    subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    seconds = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Timed(seconds, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
 
 
 @dataclass
 class Round:
-    """One round of one size: every side's seconds, openmirror's summary and peak RSS."""
+    """One round of one size: every side's seconds (and CPU seconds), openmirror's summary and
+    peak RSS."""
 
     bare: float
     hashed: float
-    aria2c: float
-    ipfs_car: float
-    mirror: float
+    aria2c: Timed
+    ipfs_car: Timed
+    mirror: Timed
     summary: dict
     peak: float
 
     @property
-    def baseline(self) -> float:
-        return self.aria2c + self.ipfs_car
+    def baseline(self) -> Timed:
+        return Timed(self.aria2c.seconds + self.ipfs_car.seconds, self.aria2c.cpu + self.ipfs_car.cpu)
 
     @property
     def ratio(self) -> float:
-        return self.baseline / self.mirror
+        return self.baseline.seconds / self.mirror.seconds
 
 
 def report(kind: str, count: int, r: Round) -> None:
     mb = count * SIZES[kind] / 1e6
     t_run = float(r.summary["seconds"])
 
-    def line(label: str, seconds: float, note: str = "") -> None:
+    def line(label: str, side: float | Timed, note: str = "") -> None:
+        seconds = side.seconds if isinstance(side, Timed) else side
+        cpu = f"{side.cpu:6.2f} s CPU" if isinstance(side, Timed) else " " * 12
         print(f"       {label:<28}{count / seconds:8.0f} docs/s {mb / seconds:7.1f} MB/s "
-              f"{seconds:7.2f} s{note}")
+              f"{seconds:7.2f} s {cpu}{note}")
 
     print(f"{kind:>5}: {count} x {SIZES[kind] / 1e6:g} MB, {r.summary['stored']} stored, "
           f"{r.summary['failed']} failed, load average {os.getloadavg()[0]:.2f}")
@@ -224,8 +244,8 @@ def report(kind: str, count: int, r: Round) -> None:
     line("ipfs-car pack", r.ipfs_car)
     line("baseline: aria2c + ipfs-car", r.baseline)
     line("openmirror mirror", r.mirror, f"   ratio {r.ratio:.2f}x  (whole process)")
-    line("  its harvest alone", t_run, f"   ratio {r.baseline / t_run:.2f}x  (the summary's seconds)")
-    print(f"       start-up and exit {r.mirror - t_run:.2f} s, child peak RSS {r.peak:.0f} MiB")
+    line("  its harvest alone", t_run, f"   ratio {r.baseline.seconds / t_run:.2f}x  (the summary's seconds)")
+    print(f"       start-up and exit {r.mirror.seconds - t_run:.2f} s, child peak RSS {r.peak:.0f} MiB")
 
 
 def one_round(kind: str, urls: list[str], manifest_url: str, concurrency: int, work: Path,
@@ -236,9 +256,9 @@ def one_round(kind: str, urls: list[str], manifest_url: str, concurrency: int, w
     t_hashed = asyncio.run(hashed(urls, concurrency))
     t_aria, t_car = baseline(urls, concurrency, work / "baseline", ipfs_car)
     shutil.rmtree(work / "baseline")
-    t_mirror, summary, peak = mirror(manifest_url, concurrency, work / "home")
+    seconds, cpu, summary, peak = mirror(manifest_url, concurrency, work / "home")
     shutil.rmtree(work, ignore_errors=True)
-    return Round(t_bare, t_hashed, t_aria, t_car, t_mirror, summary, peak)
+    return Round(t_bare, t_hashed, t_aria, t_car, Timed(seconds, cpu), summary, peak)
 
 
 def main() -> None:
