@@ -1,7 +1,7 @@
 """Fetcher throughput: ``Fetcher.fetch_file`` (decode, cap, stream to staging, sha256 off the loop)
 against a bare aiohttp loop that reads and drops the same bodies, with the same concurrency; and
 ``fetch_file`` as the harvest calls it (a body of up to 256 KiB kept in memory, not hashed: the
-import hashes it).
+import hashes it; a larger one imported as it arrives, ``mirror.body_import``, its blocks dropped).
 
     python bench/fetch_speed.py                          # 2,000 x 20 KB and 20 x 20 MB
     python bench/fetch_speed.py --small 5000 --big 40
@@ -30,22 +30,32 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from mirror.body_import import BodyImport  # noqa: E402
 from mirror.fetch import Fetcher, FetchedFile  # noqa: E402
 from mirror.ingest import SPOOL_BYTES  # noqa: E402
 from mirror.settings import Settings  # noqa: E402
+from mirror.store.blockstore import BlockStore  # noqa: E402
+from mirror.store.profiles import DEFAULT_PROFILE, get_profile  # noqa: E402
 
 from crawl_speed import SIZES, bare, serve  # noqa: E402  (same origin and bare loop)
 
 
 async def fetcher_run(urls: list[str], concurrency: int, staging: Path, *, harvest: bool = False) -> float:
     """Seconds for ``Fetcher.fetch_file`` to stage and hash every body (files removed after); with
-    HARVEST as the harvest calls it (small bodies in memory, no hashing)."""
+    HARVEST as the harvest calls it (small bodies in memory, not hashed; larger ones imported as
+    they arrive into a blockstore batch, dropped after)."""
     settings = Settings(env={})
+    store = BlockStore(staging / "blocks")
+    profile = get_profile(DEFAULT_PROFILE)
     async with Fetcher(settings, staging, per_host=concurrency, delay=0.0, concurrency=concurrency,
                        obey_robots=False) as fetcher:
         async def one(url: str) -> None:
             if harvest:
-                result = await fetcher.fetch_file(url, digest=False, spool=SPOOL_BYTES)
+                batch = store.open_batch()
+                result = await fetcher.fetch_file(
+                    url, digest=False, spool=SPOOL_BYTES,
+                    into=lambda final, media: BodyImport(batch, profile, staging, media, final))
+                await asyncio.to_thread(batch.abort)
             else:
                 result = await fetcher.fetch_file(url)
             assert isinstance(result, FetchedFile)
