@@ -110,7 +110,7 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
     home = app.home
     show_bar = sys.stderr.isatty() and not as_json
     live: list[Summary] = []
-    process.settle()
+    process.tune_collector()
     try:
         summary = _run_with_progress(home, source, options, show_bar, live.append)
     except KeyboardInterrupt:

@@ -1,11 +1,11 @@
 """The process a long command runs in: its garbage collector and its exit.
 
-``settle`` is called once the command's modules are imported and before its work starts: the
+``tune_collector`` is called once the command's modules are imported and before its work starts: the
 objects of every imported module are moved out of the collector's sight (``gc.freeze``) and the
 youngest generation is collected after 10,000 allocations instead of 700. A harvest allocates
 millions of short-lived objects; with the defaults, collections took 0.35-0.5 s of CPU in
 ``openmirror mirror`` of 5,000 small documents here, most of it full collections walking the
-import-time heap again and again; settled, 0.07-0.13 s (``gc.callbacks`` timing, same runs).
+import-time heap again and again; tuned, 0.07-0.13 s (``gc.callbacks`` timing, same runs).
 
 ``leave`` ends the process without tearing the interpreter down once the command's work is done
 (every file and the index closed, the output written): Python's own shutdown, clearing every
@@ -36,7 +36,7 @@ def arm() -> None:
     _armed = True
 
 
-def settle() -> None:
+def tune_collector() -> None:
     """Tune the collector for a long command (see the module docstring); only when armed."""
     if _armed:
         gc.freeze()
