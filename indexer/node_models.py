@@ -114,6 +114,7 @@ class Peer(Base):
     failures: Mapped[int]
     backoff_until: Mapped[str | None]
     lag: Mapped[int | None]               # entries the peer holds that we lack, at last contact
+    learned_from: Mapped[str | None] = mapped_column(index=True)   # who announced a learned peer
 
 
 class BlockedAuthor(Base):

@@ -32,6 +32,7 @@ class PeerRow:
     failures: int
     backoff_until: str | None
     lag: int | None
+    learned_from: str | None = None     # who announced a learned peer (a peer URL, a notifier)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,11 +59,14 @@ async def count_peers(conn: AsyncConnection, source: str | None = None) -> int:
     return await conn.scalar(query) or 0
 
 
-async def add_peer(conn: AsyncConnection, url: str, source: str, now: str) -> bool:
+async def add_peer(conn: AsyncConnection, url: str, source: str, now: str,
+                   learned_from: str | None = None) -> bool:
     """Add a peer; an existing one is kept (a learned one becomes configured). True when new."""
-    stmt = sqlite_insert(peers).values(url=url, source=source, added_at=now, failures=0)
+    stmt = sqlite_insert(peers).values(url=url, source=source, added_at=now, failures=0,
+                                       learned_from=learned_from if source == LEARNED else None)
     if source == CONFIGURED:
-        stmt = stmt.on_conflict_do_update(index_elements=["url"], set_={"source": CONFIGURED})
+        stmt = stmt.on_conflict_do_update(index_elements=["url"],
+                                          set_={"source": CONFIGURED, "learned_from": None})
     else:
         stmt = stmt.on_conflict_do_nothing(index_elements=["url"])
     before = await conn.scalar(select(func.count()).where(peers.c.url == url))
@@ -80,11 +84,15 @@ async def remove_peer(conn: AsyncConnection, url: str) -> bool:
     return bool(result.rowcount)
 
 
-async def prune_learned(conn: AsyncConnection, keep: int) -> int:
-    """Drop learned peers beyond KEEP: the most failing, then the least recently seen, go first."""
-    ordered = await conn.scalars(
-        select(peers.c.url).where(peers.c.source == LEARNED)
-        .order_by(peers.c.failures, peers.c.last_contact.is_(None), peers.c.last_contact.desc()))
+async def prune_learned(conn: AsyncConnection, keep: int, *, learned_from: str | None = None) -> int:
+    """Drop learned peers beyond KEEP (of those LEARNED_FROM announced, if given): the most
+    failing, then the least recently seen, then the oldest never seen go first."""
+    query = select(peers.c.url).where(peers.c.source == LEARNED)
+    if learned_from is not None:
+        query = query.where(peers.c.learned_from == learned_from)
+    ordered = await conn.scalars(query.order_by(
+        peers.c.failures, peers.c.last_contact.is_(None), peers.c.last_contact.desc(),
+        peers.c.added_at.desc(), peers.c.url))
     drop = list(ordered)[keep:]
     for lo in range(0, len(drop), 400):
         await conn.execute(delete(peers).where(peers.c.url.in_(drop[lo:lo + 400])))

@@ -153,7 +153,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("node", "accept_authors", "list", [],
             "Accept feed entries only from these author keys; empty accepts any valid signature."),
     Setting("node", "admin_token", "str", "",
-            "Token allowing administrative API calls from other hosts (localhost is always allowed)."),
+            "Another token accepted for administrative API calls, beside the one in the home's "
+            "admin.token (created on first use, mode 0600); empty: only that one."),
     Setting("node", "storage", "size", 10 * GiB,
             "Bytes of other nodes' content this node may hold (your own content is always kept)."),
     Setting("node", "author_quota", "size", 64 * MiB,
@@ -173,7 +174,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("node", "peer_timeout", "float", 120.0,
             "Seconds one request to a peer may take in all (connect 10 s, between bytes 30 s at most)."),
     Setting("node", "rate_limit", "float", 20.0,
-            "Requests per second the node serves to one client address (notifies: a quarter); 0 for no limit."),
+            "Requests per second the node serves to one client address (notifies: a quarter), and four "
+            "times that to one /24 (IPv4) or /64 (IPv6) prefix; 0 for no limit."),
     Setting("node", "rate_burst", "int", 100,
             "Requests one client address may make at once before rate_limit applies."),
     Setting("node", "backoff", "float", 5.0,
@@ -183,6 +185,20 @@ SETTINGS: tuple[Setting, ...] = (
             "Contact loopback, private and other non-global addresses learned from the network (peer "
             "exchange, notifies, holder announcements, audits): auto (only while node.listen is a "
             "loopback address), true or false. Peers you configure are always contacted."),
+    Setting("node", "allowed_networks", "list", [],
+            "Non-global networks the node may contact even when node.allow_private_addresses is "
+            "false (e.g. 10.20.0.0/16 for an intranet of nodes); other non-global addresses stay refused."),
+    Setting("node", "header_timeout", "float", 15.0,
+            "Seconds a client has to send a request's headers (from connecting, or from the previous "
+            "answer on a kept-alive connection); idle connections are closed after it too."),
+    Setting("node", "body_timeout", "float", 30.0,
+            "Seconds a client has to send a request body, and the longest it may stall while reading "
+            "an answer, before the connection is closed."),
+    Setting("node", "max_connections", "int", 512,
+            "Open client connections the node accepts in all; more are answered 503 and closed. 0: no limit."),
+    Setting("node", "max_connections_per_address", "int", 64,
+            "Open connections one client address may have (four times this per /24 or /64 prefix); "
+            "0 for no limit (behind a reverse proxy every client has the proxy's address)."),
     Setting("node", "peer_exchange", "bool", True,
             "Learn new peers from the peer lists of the nodes this one syncs with."),
     Setting("node", "name", "str", "",

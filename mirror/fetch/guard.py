@@ -197,11 +197,15 @@ def node_policy(settings: Settings, *, trusted: Sequence[str] = ()) -> AddressPo
     """The policy for addresses a node learns from the network (peer exchange, a notify's
     ``origin``, holder announcements, audit targets): ``node.allow_private_addresses``, where
     ``auto`` means "only while the node listens on a loopback address" (a local test network).
-    ``trusted``: the URLs the operator configured (``node.peers``, ``--peer``, ``join URL``)."""
+    ``trusted``: the URLs the operator configured (``node.peers``, ``--peer``, ``join URL``);
+    ``node.allowed_networks``: networks always allowed (an intranet of nodes)."""
     value = settings.node.allow_private_addresses
     allow = listens_on_loopback(str(settings.node.listen)) if value == "auto" else bool(value)
     policy = AddressPolicy(allow_private=allow,
-                           hint="set node.allow_private_addresses = true to reach peers on private addresses")
+                           allowed_networks=parse_networks(settings.node.allowed_networks,
+                                                           "node.allowed_networks"),
+                           hint="set node.allow_private_addresses = true to reach peers on private "
+                                "addresses (or list the network in node.allowed_networks)")
     return policy.trusting(*trusted, *settings.node.peers)
 
 
@@ -222,7 +226,8 @@ class GuardedConnector(aiohttp.TCPConnector):
 
     def trust(self, *locations: str) -> None:
         """Allow the hosts of ``locations`` from now on (the operator configured them)."""
-        self.policy = self.policy.trusting(*locations)
+        if any(host_of(loc) not in self.policy.trusted_hosts for loc in locations):
+            self.policy = self.policy.trusting(*locations)
 
     async def lookup(self, host: str, port: int) -> list[str]:
         """Every address ``host`` resolves to, unchecked (through the connector's resolver and DNS

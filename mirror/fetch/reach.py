@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from mirror.fetch.guard import refusal_of
+
 _REASONS = {
     errno.ECONNREFUSED: "connection refused",
     errno.EHOSTUNREACH: "no route to the host",
@@ -48,6 +50,8 @@ class Unreachable:
 def unreachable(exc: BaseException, host: str = "") -> Unreachable | None:
     """The plain reason behind a connection failure; None when EXC is not one (a refused address,
     an HTTP error, a malformed answer...)."""
+    if refusal_of(exc) is not None:        # the address guard's refusal surfaces as a DNS error
+        return None
     if isinstance(exc, aiohttp.ClientConnectorError):
         where = host or _host_port(exc.host, exc.port)
         if isinstance(exc, aiohttp.ClientConnectorDNSError) or _is_dns(exc.os_error):

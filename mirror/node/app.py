@@ -47,6 +47,7 @@ from mirror.node.http import problem_middleware
 from mirror.node.ipni.http import ipni_routes
 from mirror.node.ipni.keeper import IpniKeeper
 from mirror.node.limits import MAX_JSON_REQUEST, RateLimiter, Timeouts, limiter_for
+from mirror.node.reach import node_connector
 from mirror.node.routing.api import routing_routes
 from mirror.node.routing.known import KnownProviders
 from mirror.node.sync.client import client_session
@@ -101,9 +102,9 @@ class Node:
                  **overrides: Any) -> None:
         self.home = home
         self.settings = home.settings
-        for name, value in overrides.items():
+        for name, value in {"listen": listen, **overrides}.items():
             self.settings.set(f"node.{name}", value, "override")
-        self.listen = parse_listen(listen or self.settings.node.listen)
+        self.listen = parse_listen(self.settings.node.listen)
         self.configured_peers = [normalize_url(p) for p in [*self.settings.node.peers, *(peers or [])]]
         host, port = self.listen
         self.url = normalize_url(self.settings.node.public_url or f"http://{_host(host)}:{port}")
@@ -134,6 +135,7 @@ class Node:
             self.index.add_listener(self._on_changes)
             for url in self.configured_peers:
                 await self.book.add(url, CONFIGURED)
+            self.book.trust(await self.book.all())
         except BaseException:
             await self._exit.aclose()
             raise
@@ -143,11 +145,13 @@ class Node:
         node = self.settings.node
         self.identity, self.store, self.index = identity, store, index
         self.merger = Merger(index, identity.node_id, node.accept_authors)
+        trusted = [*self.configured_peers, *node.ipni_announce, *node.gateways]   # the operator's
+        guard = node_connector(self.settings, trusted, limit=64, limit_per_host=4)
         self.book = PeerBook(index, backoff=node.backoff, backoff_max=node.backoff_max,
-                             self_url=self.url)
+                             self_url=self.url, guard=guard)
         timeouts = Timeouts(total=node.peer_timeout, read=min(30.0, node.peer_timeout),
                             connect=min(10.0, node.peer_timeout))
-        self.session = client_session(timeouts, self.settings.fetch.user_agent)
+        self.session = client_session(timeouts, self.settings.fetch.user_agent, guard)
         self._exit.push_async_callback(self.session.close)
         self.quota = IndexQuota(index, self.settings, identity.node_id)
         self.syncer = Syncer(self.merger, quota=self.quota)
@@ -250,9 +254,10 @@ class Node:
         self.gossip.wake()
         return url, added
 
-    def on_notify(self, author: str, seq: int, origin: str | None) -> None:
-        """A peer says AUTHOR's feed reached SEQ (a hint: checked, then pulled and verified)."""
-        self.spawn(self.gossip.notified(author, seq, origin))
+    def on_notify(self, author: str, seq: int, origin: str | None, sender: str) -> None:
+        """The client at SENDER says AUTHOR's feed reached SEQ at ORIGIN (a hint: checked, then
+        pulled and verified)."""
+        self.spawn(self.gossip.notified(author, seq, origin, sender))
 
     async def status(self) -> dict[str, Any]:
         """The status fields (see ``mirror.node.status``); storage_used and the copies figures are

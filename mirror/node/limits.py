@@ -2,12 +2,16 @@
 and the upload limiter.
 
 Everything a peer sends is hostile until verified: bodies are read with a byte cap, every request
-has a timeout, and each client address draws requests from a token bucket.
+has a timeout, and each client address draws requests from a token bucket. So does each address
+*prefix* (``address_prefix``: the /24 of an IPv4 address, the /64 of an IPv6 one, the unit a
+client gets from its provider) at ``PREFIX_FACTOR`` times the rate, so that spreading a flood over
+the addresses of one network buys little.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,14 +26,30 @@ FEEDS_PAGE = 1000                  # feeds listed per response
 MAX_FEEDS_LISTED = 100_000         # feeds read from one peer in one sync
 PEERS_LISTED = 100                 # peers listed per response
 MAX_LEARNED_PEERS = 200            # learned peers kept
+MAX_LEARNED_PER_ANNOUNCER = 20     # ... of them named by one peer (or one notifying prefix)
 FORKS_LISTED = 100
 PAGE_ENTRIES = PAGE_DEFAULT_ENTRIES
 SERVER_BODY_TIMEOUT = 30.0         # seconds to receive a request body
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
+PREFIX_FACTOR = 4                  # a /24 or /64 may do 4x what one address may (requests, connections)
 
 __all__ = ["PAGE_MAX_BYTES", "PAGE_MAX_ENTRIES", "TokenBucket", "RateLimiter", "Timeouts",
-           "UploadLimiter", "limiter_for"]
+           "UploadLimiter", "address_prefix", "limiter_for"]
+
+
+def address_prefix(address: str) -> str:
+    """The network a client address belongs to for limits: ``203.0.113.0/24`` for an IPv4
+    address (IPv4-mapped IPv6 included), ``2001:db8:1:2::/64`` for an IPv6 one; anything that is
+    not an IP address (a Unix socket, an unknown peer) is its own prefix."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    bits = 24 if ip.version == 4 else 64
+    return str(ipaddress.ip_network(f"{ip}/{bits}", strict=False))
 
 
 @dataclass(frozen=True)
@@ -62,10 +82,11 @@ class TokenBucket:
 
 
 class RateLimiter:
-    """One token bucket per (client address, class of request), for at most MAX_CLIENTS addresses
-    (the least recently seen are forgotten first, so memory stays bounded)."""
+    """One token bucket per (client address, class of request) and one per (address prefix,
+    class) at ``PREFIX_FACTOR`` times the rate and burst, for at most MAX_CLIENTS keys (the least
+    recently seen are forgotten first, so memory stays bounded)."""
 
-    MAX_CLIENTS = 10_000
+    MAX_CLIENTS = 20_000
 
     def __init__(self, rate: float, burst: float) -> None:
         self.rate, self.burst = rate, burst
@@ -75,17 +96,25 @@ class RateLimiter:
         """0.0 when the request may go on; otherwise the seconds the client should wait."""
         if self.rate <= 0:
             return 0.0
-        key = (address, kind)
+        wait = self._bucket(address, kind, 1).take()
+        prefix = address_prefix(address)
+        if wait > 0 or prefix == address:
+            return wait
+        return self._bucket(prefix, kind, PREFIX_FACTOR).take()
+
+    def _bucket(self, who: str, kind: str, factor: int) -> TokenBucket:
+        key = (who, kind)
         bucket = self._buckets.get(key)
         if bucket is None:
             notify = kind == "notify"          # notifies: a quarter of the rate, a fifth of the burst
-            bucket = self._buckets[key] = TokenBucket(self.rate / 4 if notify else self.rate,
-                                                      max(1.0, self.burst / 5 if notify else self.burst))
+            rate = self.rate / 4 if notify else self.rate
+            burst = max(1.0, self.burst / 5 if notify else self.burst)
+            bucket = self._buckets[key] = TokenBucket(rate * factor, burst * factor)
             if len(self._buckets) > self.MAX_CLIENTS:
                 self._buckets.popitem(last=False)
         else:
             self._buckets.move_to_end(key)
-        return bucket.take()
+        return bucket
 
 
 # -- the upload limiter ---------------------------------------------------------------------------

@@ -4,8 +4,10 @@
     result = await get_content(home, parse_content_path("/ipfs/CID/docs"), out=Path("docs"))
 
 The candidates are the given peers, the ``node.peers`` setting, the home's peers table
-(configured and learned) and the ``node.gateways`` setting; those that answer ``HEAD`` for the
-root block are the holders, and the DAG is retrieved from all of them at once
+(configured and learned) and the ``node.gateways`` setting, all asked through one session with the
+node's address policy (``mirror.node.reach``: the given and configured ones are trusted, learned
+ones reached only where the policy allows); those that answer ``HEAD`` for the root block are
+the holders, and the DAG is retrieved from all of them at once
 (``mirror.node.copies.retrieve``), every block verified.
 
 A path below the CID (``CID/a/b``) is followed in the local store; a directory block it needs and
@@ -33,6 +35,7 @@ from mirror.errors import BlockMismatch, BlockNotFound, ContentUnavailable, Usag
 from mirror.home import Home
 from mirror.node.copies.blockfetch import BlockWriter, Missing, PeerFailed, PeerLied, fetch_block
 from mirror.node.copies.retrieve import DEFAULT_TIMEOUT, RetrieveStats, find_holders, retrieve
+from mirror.node.reach import guarded_session
 from mirror.services import Services, open_home
 from mirror.store import ContentStore
 from mirror.store.cid import CID
@@ -67,8 +70,8 @@ class GetResult:
 class _Peers:
     """The candidate peers, looked up once and only if something must come from them."""
 
-    def __init__(self, services: Services, given: Iterable[str]) -> None:
-        self.services, self.given = services, list(given)
+    def __init__(self, services: Services, given: Iterable[str], session: aiohttp.ClientSession) -> None:
+        self.services, self.given, self.session = services, list(given), session
         self.candidates: list[str] | None = None
 
     async def all(self) -> list[str]:
@@ -80,7 +83,7 @@ class _Peers:
 
     async def holders(self, cid: CID) -> list[str]:
         candidates = await self.all()
-        found = await find_holders(cid, candidates)
+        found = await find_holders(cid, candidates, session=self.session)
         if not found:
             raise ContentUnavailable(f"no peer holds {cid}", hint=_hint(candidates))
         return found
@@ -94,13 +97,16 @@ async def get_content(home: Home, target: CID | ContentPath, *, peers: Iterable[
     """Make the content TARGET names local (verified), then write it to ``out`` if given.
     PROGRESS hears of every block fetched from peers, with the DAG's size once its root is here."""
     wanted = target if isinstance(target, ContentPath) else ContentPath(target)
-    async with open_home(home) as services:
-        store, found = services.store, _Peers(services, peers)
+    async with open_home(home) as services, \
+            await guarded_session(home.settings, services.index, limit=200,
+                                  trusted=[*peers, *home.settings.node.gateways]) as session:
+        store, found = services.store, _Peers(services, peers, session)
         cid = await _resolve(store, wanted, found)
         stats, holders = None, None
         if not await asyncio.to_thread(store.has_all, cid):
             holders = await found.holders(cid)
-            stats = await retrieve(store, cid, holders, on_block=await _counter(store, cid, holders, progress))
+            stats = await retrieve(store, cid, holders, session=found.session,
+                                   on_block=await _counter(store, cid, holders, progress, found.session))
             await held.refresh(services.index, store, [str(cid)])
         info = await asyncio.to_thread(store.stat, cid)
         if info.type == "file" and out is not None and await asyncio.to_thread(out.is_dir):
@@ -126,14 +132,14 @@ async def _write(store: ContentStore, wanted: ContentPath, cid: CID, result: Get
         await asyncio.to_thread(save_file, store, cid, out)
 
 
-async def _counter(store: ContentStore, cid: CID, holders: list[str],
-                   progress: Progress | None) -> Callable[[int], None] | None:
+async def _counter(store: ContentStore, cid: CID, holders: list[str], progress: Progress | None,
+                   session: aiohttp.ClientSession) -> Callable[[int], None] | None:
     """A block counter for ``retrieve`` that tells PROGRESS; the root block is fetched first, so the
     total (the DAG's cumulative size, ``FileStat.dag_size``) is known from the start."""
     if progress is None:
         return None
     if not await asyncio.to_thread(store.has, cid):
-        await fetch_one(store, cid, holders)
+        await fetch_one(store, cid, holders, session)
     root = await asyncio.to_thread(store.stat, cid)
     total, done = root.dag_size, [root.block_size]
     progress(done[0], total)
@@ -152,21 +158,22 @@ async def _resolve(store: ContentStore, wanted: ContentPath, found: _Peers) -> C
             return await asyncio.to_thread(store.resolve_path, wanted)
         except BlockNotFound as exc:
             holders = holders or await found.holders(wanted.cid)
-            await fetch_one(store, exc.cid if isinstance(exc.cid, CID) else CID.decode(str(exc.cid)), holders)
+            missing = exc.cid if isinstance(exc.cid, CID) else CID.decode(str(exc.cid))
+            await fetch_one(store, missing, holders, found.session)
     raise ContentUnavailable(f"{wanted}: the path needs more than {MAX_PATH_BLOCKS} blocks")
 
 
-async def fetch_one(store: ContentStore, cid: CID, holders: list[str]) -> None:
+async def fetch_one(store: ContentStore, cid: CID, holders: list[str],
+                    session: aiohttp.ClientSession) -> None:
     """One block from the first of HOLDERS that sends it right (verified before it is stored)."""
     writer = BlockWriter(store.blocks)
     try:
-        async with aiohttp.ClientSession() as session:
-            for holder in holders:
-                try:
-                    await writer.put(cid, await fetch_block(session, holder, cid, DEFAULT_TIMEOUT))
-                    return
-                except (Missing, PeerFailed, PeerLied, BlockMismatch):
-                    continue
+        for holder in holders:
+            try:
+                await writer.put(cid, await fetch_block(session, holder, cid, DEFAULT_TIMEOUT))
+                return
+            except (Missing, PeerFailed, PeerLied, BlockMismatch):
+                continue
     finally:
         await writer.close()
     raise ContentUnavailable(f"no peer sent block {cid}", hint=f"asked {len(holders)} peer(s)")

@@ -30,6 +30,7 @@ import aiohttp
 from indexer.index import Index
 from mirror.errors import ConfigError, PinningError, UsageError
 from mirror.home import Home
+from mirror.node.reach import guarded_session
 from mirror.services import open_home
 from mirror.settings import Settings
 
@@ -289,7 +290,7 @@ async def pin_home(home: Home, collections: Iterable[str]) -> PinReport:
 async def pin_collections(index: Index, settings: Settings, collections: Iterable[str]) -> PinReport:
     """Replicate COLLECTIONS of INDEX with the pinning settings of SETTINGS (a running node calls
     this with its own index)."""
-    async with aiohttp.ClientSession() as session:
+    async with await guarded_session(settings, None, trusted=[settings.pinning.endpoint]) as session:
         client = PinClient(session, settings.pinning.endpoint, settings.pinning.token)
         return await replicate_to_pinning_service(index, client, collections,
                                                   origins=origins_for(settings.node.public_url))

@@ -52,6 +52,7 @@ from mirror.node.copies.get import known_peers
 from mirror.feed.stored import FeedCheck, check_feeds
 from mirror.node.copies.replicate import fetch_from
 from mirror.reclaim import Reclaimed, reclaim
+from mirror.node.reach import guarded_session
 from mirror.services import open_home
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
@@ -195,11 +196,13 @@ async def verify_store(store: ContentStore, index: Index | None = None) -> Verif
 # -- repairing -----------------------------------------------------------------------------------
 
 async def repair_damage(store: ContentStore, index: Index | None, report: VerifyReport,
-                        candidates: Iterable[str], *, holder_timeout: float = 600.0) -> VerifyReport:
+                        candidates: Iterable[str], *, holder_timeout: float = 600.0,
+                        via: aiohttp.ClientSession | None = None) -> VerifyReport:
     """Fetch verified copies of every damaged block of REPORT from the CANDIDATES (and the live
-    holders of the contents that need them); marks what was repaired."""
+    holders of the contents that need them) through the session VIA (the node's guarded one for
+    ``verify --repair``); marks what was repaired."""
     peers = list(dict.fromkeys(url.rstrip("/") for url in candidates))
-    async with aiohttp.ClientSession() as session:
+    async with via or aiohttp.ClientSession() as session:
         for _ in range(MAX_PASSES):
             todo = [d for d in report.damage if not d.repaired and d.kind not in ("unreadable", "mismatch")]
             if not todo:
@@ -299,7 +302,9 @@ async def verify_home(home: Home, *, repair: bool = False, peers: Iterable[str] 
         if repair and report.remaining:
             settings = home.settings.node
             candidates = [*peers, *settings.peers, *await known_peers(index)]
-            await repair_damage(store, index, report, candidates, holder_timeout=settings.holder_timeout)
+            session = await guarded_session(home.settings, index, trusted=peers)
+            await repair_damage(store, index, report, candidates, holder_timeout=settings.holder_timeout,
+                                via=session)
         if repair:
             report.unheld = await _correct_held(index, store, report)
             await held.reconcile(index, store)

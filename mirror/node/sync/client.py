@@ -23,6 +23,7 @@ from mirror.feed.codec import MEDIA_TYPE, PAGE_MAX_BYTES, PAGE_MAX_ENTRIES, deco
 from mirror.feed.entry import Entry
 from mirror.feed.identity import is_node_id
 from mirror.fetch.reach import unreachable
+from mirror.fetch.guard import GuardedConnector, refusal_of
 from mirror.node.limits import FEEDS_PAGE, MAX_FEEDS_LISTED, MAX_JSON_RESPONSE, PEERS_LISTED, Timeouts
 
 PROTOCOL_HEADER = "X-Openmirror-Protocol"
@@ -46,14 +47,14 @@ class PeerRetryLater(PeerError):
         self.retry_after = retry_after
 
 
-def client_session(timeouts: Timeouts, user_agent: str) -> aiohttp.ClientSession:
-    """The one session a node uses for its peers."""
+def client_session(timeouts: Timeouts, user_agent: str, guard: GuardedConnector) -> aiohttp.ClientSession:
+    """The one session a node uses for its peers, connecting only where GUARD's policy allows
+    (``mirror.node.reach``)."""
     timeout = aiohttp.ClientTimeout(total=timeouts.total, connect=timeouts.connect,
                                     sock_connect=timeouts.connect, sock_read=timeouts.read)
-    connector = aiohttp.TCPConnector(limit=64, limit_per_host=4)
-    return aiohttp.ClientSession(timeout=timeout, connector=connector, auto_decompress=False,
+    return aiohttp.ClientSession(timeout=timeout, connector=guard, auto_decompress=False,
                                  headers={"User-Agent": user_agent}, max_field_size=8190,
-                                 raise_for_status=False)
+                                 raise_for_status=False, trust_env=False)
 
 
 class PeerClient:
@@ -80,6 +81,8 @@ class PeerClient:
                 self.bytes_in += len(data)
                 return data, resp
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            if (refused := refusal_of(exc)) is not None:
+                raise PeerError(f"{self.url}: {refused.message}") from exc
             if (why := unreachable(exc, host=urlsplit(self.url).netloc)) is not None:
                 raise PeerError(str(why)) from exc
             raise PeerError(f"{self.url}{path}: {type(exc).__name__}: {str(exc)[:200]}") from exc

@@ -24,6 +24,7 @@ from indexer.feeds import Head
 from indexer.records import Change
 from mirror.errors import IntegrityError, MirrorError, PeerError, UsageError
 from mirror.node.faults import environmental
+from mirror.node.limits import address_prefix
 from mirror.node.sync.client import PeerClient, PeerRetryLater
 from mirror.node.sync.peers import LEARNED, normalize_url, reachable_from
 from mirror.node.sync.peers import PeerBook
@@ -72,7 +73,9 @@ class Gossip:
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()
-            for peer in await self.book.all():
+            peers = await self.book.all()
+            self.book.trust(peers)
+            for peer in peers:
                 if peer.url in self._syncing or self.book.in_backoff(peer):
                     continue
                 if self._next_sync.get(peer.url, 0.0) <= now:
@@ -126,7 +129,8 @@ class Gossip:
                 log.info("greeting %s failed: %s", client.url, exc)
         if self.settings.node.peer_exchange:
             try:
-                await self.book.learn([u for u in await client.peers() if reachable_from(u, client.url)])
+                listed = [u for u in await client.peers() if reachable_from(u, client.url)]
+                await self.book.learn(listed, announcer=client.url)
             except PeerError as exc:
                 log.info("peer list of %s unreadable: %s", client.url, exc)
 
@@ -195,7 +199,9 @@ class Gossip:
 
     # -- notifies in -----------------------------------------------------------------------------
 
-    async def notified(self, author: str, seq: int, origin: str | None) -> None:
+    async def notified(self, author: str, seq: int, origin: str | None, sender: str = "?") -> None:
+        """A notify from the client address SENDER: learn ORIGIN (within the share of SENDER's
+        address prefix) and pull AUTHOR from it if its feed is beyond ours."""
         url = None
         if origin is not None:
             try:
@@ -205,7 +211,7 @@ class Gossip:
             if url == self.public_url():
                 return
             if await self.book.get(url) is None:
-                await self.book.learn([url])
+                await self.book.learn([url], announcer=f"notify from {address_prefix(sender)}")
         head = await self.merger.head(author)
         async with self.merger.index.read() as conn:
             accepted = (await self.merger.policy(conn)).accepts_author(author)

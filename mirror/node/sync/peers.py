@@ -2,10 +2,19 @@
 
 Peers are *configured* (``--peer``, ``node.peers``, ``openmirror peers add``, ``join``, the admin
 API) or *learned* (from another node's peer list, or from a node that contacted us). Learned peers
-are bounded (``MAX_LEARNED_PEERS``; the most failing and least recently seen are dropped first)
-and configured ones are never dropped automatically. A peer that fails (unreachable, timeout,
-malformed or forged data) is left alone for ``node.backoff`` seconds, doubling on every failure
-up to ``node.backoff_max``; one success resets it.
+are bounded in all (``MAX_LEARNED_PEERS``) and per announcer (``MAX_LEARNED_PER_ANNOUNCER``: the
+peer whose list named them, or the address prefix a notify came from), so one peer cannot fill
+the table; the most failing and least recently seen are dropped first. Configured ones are never
+dropped automatically.
+
+The book keeps the node's address guard (``mirror.fetch.guard.GuardedConnector``) in step with
+the table: a configured peer's host is trusted whatever it resolves to (the operator chose it),
+and a learned URL naming an address the policy refuses (``http://169.254.169.254/``) is dropped
+before it is stored; names are checked where the connection is made.
+
+A peer that fails (unreachable, timeout, malformed or forged data) is left alone for
+``node.backoff`` seconds, doubling on every failure up to ``node.backoff_max``; one success
+resets it.
 """
 
 from __future__ import annotations
@@ -19,7 +28,8 @@ from indexer import peers as rows
 from indexer.index import Index
 from indexer.peers import CONFIGURED, LEARNED, PeerRow
 from mirror.errors import UsageError
-from mirror.node.limits import MAX_LEARNED_PEERS, MAX_URL, PEERS_LISTED
+from mirror.fetch.guard import GuardedConnector
+from mirror.node.limits import MAX_LEARNED_PEERS, MAX_LEARNED_PER_ANNOUNCER, MAX_URL, PEERS_LISTED
 from indexer.clock import entry_time
 
 __all__ = ["CONFIGURED", "LEARNED", "PeerBook", "PeerRow", "backoff_seconds", "is_loopback",
@@ -80,11 +90,13 @@ class PeerBook:
     """The peers table of one home, with the backoff rule."""
 
     def __init__(self, index: Index, *, backoff: float = 5.0, backoff_max: float = 3600.0,
-                 self_url: str | None = None) -> None:
+                 self_url: str | None = None, guard: GuardedConnector | None = None) -> None:
         self.index = index
         self.backoff = backoff
         self.backoff_max = backoff_max
         self.self_url = self_url
+        self.guard = guard
+        self.refused = 0                     # learned URLs dropped for their address
 
     async def all(self) -> list[PeerRow]:
         async with self.index.read() as conn:
@@ -95,36 +107,53 @@ class PeerBook:
             return await rows.get_peer(conn, url)
 
     async def add(self, url: str, source: str = CONFIGURED) -> bool:
-        """Add a peer (normalising its URL); True when it is new."""
+        """Add a peer (normalising its URL); True when it is new. A configured one is trusted."""
         url = normalize_url(url)
+        if source == CONFIGURED and self.guard is not None:
+            self.guard.trust(url)
         async with self.index.transaction() as tx:
             return await rows.add_peer(await tx.connection(), url, source, entry_time())
+
+    def trust(self, peers: Iterable[PeerRow]) -> None:
+        """Trust the hosts of the configured ones among PEERS (added by another process too)."""
+        if self.guard is not None:
+            self.guard.trust(*(p.url for p in peers if p.source == CONFIGURED))
 
     async def remove(self, url: str) -> bool:
         async with self.index.transaction() as tx:
             return await rows.remove_peer(await tx.connection(), normalize_url(url))
 
-    async def learn(self, urls: Iterable[str]) -> list[str]:
-        """Add acceptable URLs as learned peers (bounded); returns the new ones."""
-        fresh: list[str] = []
-        for raw in list(urls)[:PEERS_LISTED]:
-            try:
-                url = normalize_url(raw)
-            except UsageError:
-                continue
-            if url != self.self_url and url not in fresh:
-                fresh.append(url)
+    async def learn(self, urls: Iterable[str], announcer: str) -> list[str]:
+        """Add acceptable URLs that ANNOUNCER named as learned peers, within its share and the
+        total bound; returns the new ones that were kept."""
+        fresh = self._acceptable(list(urls)[:PEERS_LISTED])
         if not fresh:
             return []
         added = []
         async with self.index.transaction() as tx:
             conn = await tx.connection()
             for url in fresh:
-                if await rows.add_peer(conn, url, LEARNED, entry_time()):
+                if await rows.add_peer(conn, url, LEARNED, entry_time(), learned_from=announcer):
                     added.append(url)
             if added:
+                await rows.prune_learned(conn, MAX_LEARNED_PER_ANNOUNCER, learned_from=announcer)
                 await rows.prune_learned(conn, MAX_LEARNED_PEERS)
+                added = [u for u in added if await rows.get_peer(conn, u) is not None]
         return added
+
+    def _acceptable(self, urls: list[str]) -> list[str]:
+        fresh: list[str] = []
+        for raw in urls:
+            try:
+                url = normalize_url(raw)
+            except UsageError:
+                continue
+            if self.guard is not None and self.guard.policy.literal_refusal(url) is not None:
+                self.refused += 1
+                continue
+            if url != self.self_url and url not in fresh:
+                fresh.append(url)
+        return fresh
 
     @staticmethod
     def in_backoff(peer: PeerRow, now: str | None = None) -> bool:
