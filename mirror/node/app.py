@@ -43,13 +43,15 @@ from mirror.node.copies.holdings import holdings_routes
 from mirror.node.copies.upkeep import Upkeep
 from mirror.node.faults import check_at_start, environmental, fault_middleware
 from mirror.node.gateway.routes import gateway_routes
-from mirror.node.http import problem_middleware
+from mirror.node.http import BODY_TIMEOUT, problem_middleware
 from mirror.node.ipni.http import ipni_routes
 from mirror.node.ipni.keeper import IpniKeeper
 from mirror.node.limits import MAX_JSON_REQUEST, RateLimiter, Timeouts, limiter_for
+from mirror.node.logs import limit_logs
 from mirror.node.reach import node_connector
 from mirror.node.routing.api import routing_routes
 from mirror.node.routing.known import KnownProviders
+from mirror.node.server import ConnectionGate, NodeRunner
 from mirror.node.sync.client import client_session
 from mirror.node.sync.gossip import Gossip
 from mirror.node.sync.peers import CONFIGURED, PeerBook, normalize_url
@@ -84,6 +86,7 @@ class Node:
     url: str                       # public base URL (node.public_url, or http://LISTEN once serving)
     serving: bool                  # the HTTP server is up
     limiter: RateLimiter           # per-address request limits of the API
+    gate: ConnectionGate           # open connections in all, per address and per prefix
     block_limiter: RateLimiter     # per-address request limits of /ipfs (much higher)
     identity: Identity
     index: Index                   # opened by mirror.services.open_home: local changes signed
@@ -112,6 +115,8 @@ class Node:
         rate, burst = self.settings.node.rate_limit, self.settings.node.rate_burst
         self.limiter = RateLimiter(rate, burst)
         self.block_limiter = RateLimiter(rate * BLOCK_RATE_FACTOR, burst * BLOCK_BURST_FACTOR)
+        self.gate = ConnectionGate(self.settings.node.max_connections,
+                                   self.settings.node.max_connections_per_address)
         self._opened = False
         self._exit = contextlib.AsyncExitStack()
         self._runner: web.AppRunner | None = None
@@ -189,8 +194,9 @@ class Node:
         await self.upkeep.run()
 
     async def _serve(self) -> int:
-        """Start the HTTP server; returns the port it listens on."""
-        self._runner = web.AppRunner(build_app(self), access_log=None, shutdown_timeout=2.0)
+        """Start the HTTP server (``mirror.node.server``); returns the port it listens on."""
+        limit_logs()
+        self._runner = NodeRunner(build_app(self), self.settings, self.gate, shutdown_timeout=2.0)
         await self._runner.setup()
         host, port = self.listen
         site = web.TCPSite(self._runner, host, port, backlog=256)
@@ -288,6 +294,7 @@ def build_app(node: Node) -> web.Application:
     app = web.Application(client_max_size=MAX_JSON_REQUEST,
                           middlewares=[problem_middleware, fault_middleware(node.index),
                                        rate_limit_middleware(node.limiter, node.block_limiter)])
+    app[BODY_TIMEOUT] = max(0.1, float(node.settings.node.body_timeout))
     api_routes(app, Api(node.index, node.identity.node_id, node.book, notified=node.on_notify,
                         add_peer=node.add_peer, status=node.status,
                         admin_token=lambda: str(node.settings.node.admin_token)))

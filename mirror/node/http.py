@@ -54,7 +54,7 @@ def bad_request(message: str, status: int = 400, code: str = "bad_request") -> P
 
 _CODES = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
           406: "not_acceptable", 408: "timeout", 410: "gone", 412: "precondition_failed",
-          413: "too_large", 416: "range_not_satisfiable", 429: "rate_limited",
+          413: "too_large", 415: "unsupported_media_type", 416: "range_not_satisfiable", 429: "rate_limited",
           500: "internal_error", 503: "unavailable"}
 
 Renderer = Callable[[web.Request, Problem], web.StreamResponse]
@@ -143,12 +143,21 @@ def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -
     return value
 
 
-async def read_json(request: web.Request, limit: int) -> dict[str, Any]:
-    """The request's JSON object body, at most LIMIT bytes, received within the body timeout."""
+BODY_TIMEOUT: web.AppKey[float] = web.AppKey("openmirror_body_timeout", float)
+
+
+def body_timeout(request: web.Request) -> float:
+    """Seconds a client has to send a request body (``node.body_timeout`` when the app sets it)."""
+    return request.app.get(BODY_TIMEOUT, SERVER_BODY_TIMEOUT)
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The request's body, at most LIMIT bytes (413 beyond), received within the body timeout
+    (408 after it): every route that reads a body reads it through here or ``read_form``."""
     if request.content_length is not None and request.content_length > limit:
         raise bad_request(f"body over {limit} bytes", 413, "too_large")
     try:
-        async with asyncio.timeout(SERVER_BODY_TIMEOUT):
+        async with asyncio.timeout(body_timeout(request)):
             data = bytearray()
             async for chunk in request.content.iter_chunked(1 << 14):
                 data += chunk
@@ -156,6 +165,22 @@ async def read_json(request: web.Request, limit: int) -> dict[str, Any]:
                     raise bad_request(f"body over {limit} bytes", 413, "too_large")
     except TimeoutError:
         raise bad_request("body not received in time", 408, "timeout") from None
+    return bytes(data)
+
+
+async def read_form(request: web.Request) -> Any:
+    """A form body (``request.post()``, capped by the app's ``client_max_size``), received within
+    the body timeout."""
+    try:
+        async with asyncio.timeout(body_timeout(request)):
+            return await request.post()
+    except TimeoutError:
+        raise bad_request("body not received in time", 408, "timeout") from None
+
+
+async def read_json(request: web.Request, limit: int) -> dict[str, Any]:
+    """The request's JSON object body, at most LIMIT bytes, received within the body timeout."""
+    data = await read_body(request, limit)
     try:
         obj = json.loads(data)
     except (ValueError, RecursionError):

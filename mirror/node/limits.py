@@ -34,7 +34,7 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 PREFIX_FACTOR = 4                  # a /24 or /64 may do 4x what one address may (requests, connections)
 
-__all__ = ["PAGE_MAX_BYTES", "PAGE_MAX_ENTRIES", "TokenBucket", "RateLimiter", "Timeouts",
+__all__ = ["PAGE_MAX_BYTES", "PAGE_MAX_ENTRIES", "PrefixBudget", "RateLimiter", "Timeouts", "TokenBucket",
            "UploadLimiter", "address_prefix", "limiter_for"]
 
 
@@ -70,15 +70,15 @@ class TokenBucket:
         self.rate, self.burst = rate, burst
         self.tokens, self.stamp = burst, time.monotonic()
 
-    def take(self, now: float | None = None) -> float:
-        """0.0 when a token was taken; otherwise the seconds until one will be available."""
+    def take(self, now: float | None = None, cost: float = 1.0) -> float:
+        """0.0 when COST tokens were taken; otherwise the seconds until they will be available."""
         now = time.monotonic() if now is None else now
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= cost:
+            self.tokens -= cost
             return 0.0
-        return (1.0 - self.tokens) / self.rate if self.rate > 0 else 60.0
+        return (cost - self.tokens) / self.rate if self.rate > 0 else 60.0
 
 
 class RateLimiter:
@@ -115,6 +115,24 @@ class RateLimiter:
         else:
             self._buckets.move_to_end(key)
         return bucket
+
+
+class PrefixBudget:
+    """A budget of work (bytes, say) per address prefix: RATE per second, at most BURST saved, for
+    at most ``RateLimiter.MAX_CLIENTS`` prefixes (least recently charged forgotten first)."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+
+    def charge(self, address: str, cost: float) -> float:
+        """0.0 when ADDRESS's prefix may spend COST now (it is spent); otherwise the seconds to wait."""
+        prefix = address_prefix(address)
+        bucket = self._buckets.pop(prefix, None) or TokenBucket(self.rate, self.burst)
+        self._buckets[prefix] = bucket
+        if len(self._buckets) > RateLimiter.MAX_CLIENTS:
+            self._buckets.popitem(last=False)
+        return bucket.take(cost=cost)
 
 
 # -- the upload limiter ---------------------------------------------------------------------------

@@ -22,9 +22,11 @@ from mirror.home import Home
 from mirror.node.app import Node
 from mirror.store.cid import CID, RAW
 
-# Fast timings for tests: quick syncs and backoff, no request rate limit.
+# Fast timings for tests: quick syncs and backoff, no request rate limit, and no cap on the
+# connections of one address (every node and client of a test shares 127.0.0.1; the attack
+# tests in tests/security set the limits they attack).
 FAST: dict[str, Any] = {"sync_interval": 0.5, "rate_limit": 0, "backoff": 0.3, "backoff_max": 2.0,
-                        "peer_timeout": 5.0}
+                        "peer_timeout": 5.0, "max_connections_per_address": 0}
 
 
 def document(i: int, *, collection: str = "c", license: str | None = "CC-BY-4.0",

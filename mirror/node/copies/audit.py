@@ -16,6 +16,13 @@ does not pass. A holder can still fetch the blocks from elsewhere while it is be
 the answer deadline (``AUDIT_TIMEOUT``) bounds that, as in every proof-of-retrievability scheme
 without trusted hardware.
 
+Answering costs the holder reading and hashing the blocks, so what anyone can make it do is
+bounded: at most ``MAX_BLOCKS`` blocks and ``MAX_AUDIT_BYTES`` bytes per challenge (413 beyond),
+``AUDIT_RATE`` challenges per second per address, and ``AUDIT_BYTES_RATE`` bytes per second
+(``AUDIT_BYTES_BURST`` at once) per /24 or /64 prefix (429 with Retry-After beyond). An honest
+challenger holds the content (or fetched the walk) and hashes the same bytes to know the answer;
+one that does not cannot make the holder work faster than its network's budget.
+
 A challenger that does *not* hold the content audits the claims it relies on too, sampled
 (``audit_remote``, ``remote_audit_targets``: unvetted holders first, a content bound here to a
 verified CID): it asks the holder's gateway for one random root-to-leaf walk (``fetch_block``,
@@ -54,7 +61,7 @@ from mirror.feed.identity import Identity, is_node_id
 from mirror.node.copies.blockfetch import Missing, PeerFailed, PeerLied, fetch_block
 from mirror.node.copies.census import live_cutoff
 from mirror.node.http import Problem, bad_request, read_json
-from mirror.node.limits import RateLimiter
+from mirror.node.limits import PrefixBudget, RateLimiter
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID, DAG_PB, IDENTITY
@@ -66,6 +73,9 @@ MAX_BLOCKS = 16                   # blocks per challenge (at most 32 MiB to hash
 NONCE_BYTES = 32
 AUDIT_TIMEOUT = 30.0              # seconds a holder has to answer
 AUDIT_RATE, AUDIT_BURST = 1.0, 8  # challenges per second one address may send, and at once
+MAX_AUDIT_BYTES = 16 << 20        # block bytes one challenge may make the holder read and hash
+AUDIT_BYTES_RATE = 1 << 20        # block bytes per second the challenges of one /24 or /64 may cost
+AUDIT_BYTES_BURST = 64 << 20      # ... and at once
 MAX_REQUEST = 8 << 10
 MAX_RESPONSE = 16 << 10
 MAX_DEPTH = 64                    # a sampled walk deeper than this is not a UnixFS file
@@ -75,11 +85,13 @@ REMOTE_AUDITS = 2                 # claims on contents not held here audited per
 
 @dataclass(frozen=True)
 class Holder:
-    """What answering audits takes: the blocks, the key that signs the answers, a rate limit."""
+    """What answering audits takes: the blocks, the key that signs the answers, a rate limit per
+    address (and prefix), and a budget of bytes hashed per address prefix."""
 
     store: ContentStore
     identity: Identity
     limiter: RateLimiter
+    budget: PrefixBudget
 
 
 HOLDER: web.AppKey[Holder] = web.AppKey("openmirror_audit_holder", Holder)
@@ -315,8 +327,9 @@ async def audit_round(index: Index, store: ContentStore, session: aiohttp.Client
 # -- the holder ----------------------------------------------------------------------------------
 
 def audit_routes(app: web.Application, store: ContentStore, identity: Identity) -> None:
-    """Register ``POST /api/v1/audit`` with its own per-address rate limit."""
-    app[HOLDER] = Holder(store, identity, RateLimiter(AUDIT_RATE, AUDIT_BURST))
+    """Register ``POST /api/v1/audit`` with its own per-address rate limit and per-prefix budget."""
+    app[HOLDER] = Holder(store, identity, RateLimiter(AUDIT_RATE, AUDIT_BURST),
+                         PrefixBudget(AUDIT_BYTES_RATE, AUDIT_BYTES_BURST))
     app.router.add_post("/api/v1/audit", post_audit)
 
 
@@ -339,12 +352,35 @@ async def post_audit(request: web.Request) -> web.Response:
                       headers={"Retry-After": str(max(1, round(wait)))})
     obj = await read_json(request, MAX_REQUEST)
     cid, blocks, nonce = _parse_challenge(obj)
-    proofs = await asyncio.to_thread(answer, holder.store, [CID.decode(b) for b in blocks], nonce)
+    cids = [CID.decode(b) for b in blocks]
+    _charge(request, holder, await asyncio.to_thread(bytes_held, holder.store, cids))
+    proofs = await asyncio.to_thread(answer, holder.store, cids, nonce)
     me = holder.identity.node_id
     signature = holder.identity.sign(SIGNING_CONTEXT + signed_payload(me, cid, nonce, blocks, proofs))
     return web.json_response({"node_id": me, "cid": cid, "nonce": nonce.hex(), "blocks": blocks,
                               "proofs": [None if p is None else p.hex() for p in proofs],
                               "signature": base64.b64encode(signature).decode("ascii")})
+
+
+def bytes_held(store: ContentStore, blocks: list[CID]) -> int:
+    """The bytes answering for BLOCKS would read and hash (blocks not held cost nothing)."""
+    total = 0
+    for cid in blocks:
+        try:
+            total += store.blocks.size(cid)
+        except BlockNotFound:
+            pass
+    return total
+
+
+def _charge(request: web.Request, holder: Holder, cost: int) -> None:
+    """Refuse a challenge over ``MAX_AUDIT_BYTES`` (413) or beyond the prefix's budget (429)."""
+    if cost > MAX_AUDIT_BYTES:
+        raise bad_request(f"an audit may cover at most {MAX_AUDIT_BYTES} bytes of blocks", 413, "too_large")
+    wait = holder.budget.charge(request.remote or "?", cost)
+    if wait > 0:
+        raise Problem(429, "too many audited bytes from your network", code="rate_limited",
+                      headers={"Retry-After": str(max(1, round(wait)))})
 
 
 def _parse_challenge(obj: dict[str, Any]) -> tuple[str, list[str], bytes]:

@@ -30,6 +30,7 @@ from multidict import MultiMapping
 
 from indexer import listing
 from indexer.listing import DateRange
+from mirror.node.http import read_form
 from mirror.node.oai import xml
 from mirror.node.web.site import Site
 from mirror.node.oai.codec import (MAX_TOKEN, BadDate, BadToken, ListState, TokenCodec, bounds,
@@ -76,7 +77,7 @@ class Provider:
         return max(1, min(MAX_PAGE_SIZE, int(self.site.settings.node.oai_page_size)))
 
     async def handle(self, request: web.Request) -> web.Response:
-        given = await request.post() if request.method == "POST" else request.query
+        given = await read_form(request) if request.method == "POST" else request.query
         response_date = index_time()[:19] + "Z"
         try:
             verb, args = check_arguments(given)
