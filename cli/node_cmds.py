@@ -182,6 +182,9 @@ def peers_group(ctx: click.Context, app: AppContext, as_json: bool) -> None:
 def peers_add(app: AppContext, url: str) -> None:
     """Add a peer to sync with.
 
+    While a node serves this home, the peer is added through it (its admin API, with the home's
+    admin.token), and it syncs with the peer at once; otherwise the next start does.
+
     \b
     Examples:
         openmirror peers add http://mirror.example.org:8470

@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 import re
-import secrets
-import stat
 from functools import lru_cache
 from pathlib import Path
 
@@ -28,7 +25,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from mirror.durable import fsync_dir
+from mirror.durable import create_private_file, read_private_file
 from mirror.errors import ConfigError, UsageError
 
 NODE_ID_PREFIX = "om"
@@ -178,43 +175,20 @@ class Identity:
 
 
 def _create_key_file(key_file: Path) -> None:
-    """Write a new key to a private temporary file, then hard-link it into place.
-
-    ``os.link`` fails when KEY_FILE already exists, so a process that loses a creation race keeps
-    the winner's key instead of replacing it.
-    """
+    """Write a new key, mode 0600, published so that a process losing a creation race keeps the
+    winner's key instead of replacing it (``mirror.durable.create_private_file``)."""
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    tmp = key_file.with_name(f".{key_file.name}.{secrets.token_hex(6)}.tmp")
     try:
-        key_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, pem)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(tmp, key_file)
-        except FileExistsError:
-            pass
-        fsync_dir(key_file.parent)
+        create_private_file(key_file, pem)
     except OSError as exc:
         raise ConfigError(f"cannot create node key {key_file}: {exc.strerror or exc}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _load_key_file(key_file: Path) -> Ed25519PrivateKey:
-    try:
-        mode = key_file.stat().st_mode
-        if os.name == "posix" and mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(f"node key {key_file} is readable by others (mode {stat.S_IMODE(mode):04o})",
-                              hint=f"chmod 600 {key_file}; if others could read it, move it away "
-                                   "to start a new identity")
-        data = key_file.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read node key {key_file}: {exc.strerror or exc}") from exc
+    data = read_private_file(key_file, "node key",
+                             hint=f"chmod 600 {key_file}; if others could read it, move it away "
+                                  "to start a new identity")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):

@@ -1,10 +1,11 @@
 """The node's HTTP API under ``/api/v1`` (protocol §6): feeds, entry pages, notify, peers, forks,
 status and search.
 
-    api_routes(app, Api(index, node_id, book, notified=..., add_peer=..., status=..., admin_token=...))
+    api_routes(app, Api(index, node_id, book, notified=..., add_peer=..., status=...))
 
-Read endpoints are open to anyone; administrative ones (``POST /api/v1/peers``) answer only
-requests from the loopback address or bearing ``Authorization: Bearer <node.admin_token>``.
+Read endpoints are open to anyone; administrative ones (``POST /api/v1/peers``) answer only what
+the app's ``mirror.node.admin.AdminGuard`` lets through (the home's admin token, no browser
+``Origin``, the node's own ``Host``, a JSON body).
 Every parameter is checked and bounded; a refusal is a ``mirror.node.http.Problem``, written as
 ``{"error": {"code", "message"}}`` under ``/api/``.
 
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hmac
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
@@ -33,6 +33,7 @@ from mirror.errors import UsageError
 from mirror.feed.codec import MEDIA_TYPE, PAGE_DEFAULT_ENTRIES, PAGE_MAX_BYTES, PAGE_MAX_ENTRIES, encode_page
 from mirror.feed.entry import PROTOCOL_VERSION
 from mirror.feed.identity import is_node_id
+from mirror.node.admin import admin_only
 from mirror.node.http import Handler, Problem, add_renderer, bad_request, int_param, json_problem, read_json
 from mirror.node.limits import FEEDS_PAGE, FORKS_LISTED, MAX_JSON_REQUEST, MAX_NOTIFY, MAX_URL, RateLimiter
 from mirror.node.sync.peers import PeerBook, is_loopback
@@ -55,17 +56,9 @@ class Api:
     notified: Callable[[str, int, str | None, str], None]     # (author, seq, origin, sender): a hint
     add_peer: Callable[[str], Awaitable[tuple[str, bool]]]    # url -> (normalised url, was new)
     status: Callable[[], Awaitable[dict[str, Any]]]
-    admin_token: Callable[[], str]
 
 
 API: web.AppKey[Api] = web.AppKey("openmirror_api", Api)
-
-
-def is_admin(request: web.Request, token: str) -> bool:
-    if request.remote in _LOOPBACK:
-        return True
-    given = request.headers.get("Authorization", "")
-    return bool(token) and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
 
 # -- handlers ------------------------------------------------------------------------------------
@@ -126,9 +119,8 @@ async def get_peers(request: web.Request) -> web.Response:
 
 
 async def post_peers(request: web.Request) -> web.Response:
+    """Add a configured peer (administrative: registered behind ``admin_only``)."""
     api = request.app[API]
-    if not is_admin(request, api.admin_token()):
-        raise bad_request("adding peers needs localhost or the admin token", 403, "forbidden")
     obj = await read_json(request, MAX_JSON_REQUEST)
     url = obj.get("url")
     if not isinstance(url, str):
@@ -220,7 +212,7 @@ def api_routes(app: web.Application, api: Api) -> None:
     app.router.add_get("/api/v1/feeds/{author}/entries", get_entries)
     app.router.add_post("/api/v1/notify", post_notify)
     app.router.add_get("/api/v1/peers", get_peers)
-    app.router.add_post("/api/v1/peers", post_peers)
+    app.router.add_post("/api/v1/peers", admin_only(post_peers))
     app.router.add_get("/api/v1/forks", get_forks)
     app.router.add_get("/api/v1/status", get_status)
     app.router.add_get("/api/v1/search", get_search)

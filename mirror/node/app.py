@@ -37,6 +37,7 @@ from mirror.feed.identity import Identity
 from mirror.feed.merge import Merger
 from mirror.home import Home
 from mirror.node import status
+from mirror.node.admin import ADMIN, AdminGuard, accepted_tokens, names_of, remove_api_file, write_api_file
 from mirror.node.api import BLOCK_BURST_FACTOR, BLOCK_RATE_FACTOR, Api, api_routes, rate_limit_middleware
 from mirror.node.copies.audit import audit_routes
 from mirror.node.copies.holdings import holdings_routes
@@ -99,6 +100,7 @@ class Node:
     upkeep: Upkeep                 # background copies work: holdings, replication, audits, pinning
     known: KnownProviders          # what the delegated router answers
     ipni: IpniKeeper               # the IPNI advertisement chain of what is held here
+    admin: AdminGuard              # who may call the administrative routes
     session: aiohttp.ClientSession
 
     def __init__(self, home: Home, *, listen: str | None = None, peers: list[str] | None = None,
@@ -118,6 +120,7 @@ class Node:
         self.gate = ConnectionGate(self.settings.node.max_connections,
                                    self.settings.node.max_connections_per_address)
         self._opened = False
+        self._port = self.listen[1]
         self._exit = contextlib.AsyncExitStack()
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -132,6 +135,8 @@ class Node:
             return
         try:
             services = await self._exit.enter_async_context(open_home(self.home))
+            tokens = accepted_tokens(self.home)
+            self.admin = AdminGuard(tokens=lambda: tokens, names=self._names)
             self._build(services.identity, services.store, services.index)
             self.ipni = await IpniKeeper.open(self.home.path / "ipni", self.identity, self.index,
                                               self.store, self.session, url=lambda: self.url,
@@ -168,6 +173,15 @@ class Node:
                                     holder_timeout=lambda: float(node.holder_timeout))
         self.syncer.on_applied, self.syncer.on_synced = self.gossip.applied, self.upkeep.synced
 
+    def _names(self) -> frozenset[str]:
+        """The host names this node answers to (``Host`` of administrative calls)."""
+        return names_of(self.url, str(self.settings.node.public_url), str(self.settings.node.listen))
+
+    def local_url(self) -> str:
+        """The URL of the listen address from this host (``node.api``; a wildcard means loopback)."""
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.listen[0], self.listen[0])
+        return f"http://{_host(host)}:{self._port}"
+
     def public_url(self) -> str | None:
         """The URL others reach this node at, while it serves; None otherwise."""
         return self.url if self.serving else None
@@ -180,10 +194,12 @@ class Node:
         except BaseException:
             await self.stop()
             raise
+        self._port = actual
         if not self.settings.node.public_url:
             self.url = normalize_url(f"http://{_host(self.listen[0])}:{actual}")
             self.book.self_url = self.url
         self.serving = True
+        write_api_file(self.home, self.local_url())
         self.spawn(self.gossip.run())
         self.spawn(self._reconcile_then_upkeep())
         self.spawn(self.ipni.run())
@@ -222,6 +238,7 @@ class Node:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+            remove_api_file(self.home, self.local_url())
         self.serving = False
         if self._opened:
             await self._exit.aclose()
@@ -295,9 +312,9 @@ def build_app(node: Node) -> web.Application:
                           middlewares=[problem_middleware, fault_middleware(node.index),
                                        rate_limit_middleware(node.limiter, node.block_limiter)])
     app[BODY_TIMEOUT] = max(0.1, float(node.settings.node.body_timeout))
+    app[ADMIN] = node.admin
     api_routes(app, Api(node.index, node.identity.node_id, node.book, notified=node.on_notify,
-                        add_peer=node.add_peer, status=node.status,
-                        admin_token=lambda: str(node.settings.node.admin_token)))
+                        add_peer=node.add_peer, status=node.status))
     holdings_routes(app, node.index, node.identity.node_id)
     audit_routes(app, node.store, node.identity)
     gateway_routes(app, node.store, node.index, limiter_for(node.settings.node.upload_rate),

@@ -12,8 +12,9 @@ from typing import Any, Callable
 
 from indexer import bindings
 from indexer.index import Index
-from mirror.errors import UsageError
+from mirror.errors import ConfigError, UsageError
 from mirror.home import Home
+from mirror.node.admin import admin_call, running_node
 from mirror.node.app import Node, parse_listen
 from mirror.feed.merge import Merger
 from mirror.feed.identity import parse_node_id
@@ -101,10 +102,23 @@ async def list_conflicts(home: Home, *, author: str | None = None,
 
 
 async def add_peer_to(home: Home, url: str) -> dict[str, Any]:
-    """Add a configured peer (a running node picks it up within a second)."""
-    async with open_home(home) as services:
-        added = await _book(home, services.index).add(url, CONFIGURED)
-    return {"url": normalize_url(url), "added": added}
+    """Add a configured peer: through the node serving on HOME if there is one (its admin API,
+    with the home's token: it syncs with the peer at once), else into the home's peers table (a
+    node started later syncs with it). ``via`` tells which: the node's URL, or ``"home"``."""
+    url = normalize_url(url)
+    answer = await admin_call(home, "/api/v1/peers", {"url": url})
+    if answer is None:
+        async with open_home(home) as services:
+            added = await _book(home, services.index).add(url, CONFIGURED)
+        return {"url": url, "added": added, "via": "home"}
+    status, body = answer
+    if status in (200, 201):
+        return {"url": body.get("url", url), "added": bool(body.get("added")), "via": running_node(home)}
+    message = (body.get("error") or {}).get("message") or f"HTTP {status}"
+    if status == 400:
+        raise UsageError(f"the node refused the peer: {message}")
+    raise ConfigError(f"the node at {running_node(home)} refused the call: {message}",
+                      hint="is that node serving this home? Its admin.token must be this home's")
 
 
 async def remove_peer_from(home: Home, url: str) -> dict[str, Any]:

@@ -1,5 +1,5 @@
-"""The /api/v1 routes: parameters checked and bounded, admin only from localhost or with the token,
-rate limits per client address, and the search and status objects."""
+"""The /api/v1 routes: parameters checked and bounded, admin only with the token, rate limits per
+client address, and the search and status objects."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from indexer.records import SearchQuery
+from mirror.node.admin import admin_token
 from mirror.node.app import Node
 from mirror.feed.codec import MEDIA_TYPE, decode_page
 from tests.node.node_helpers import nodes  # noqa: F401  (fixture)
@@ -112,7 +113,7 @@ def _outside_address() -> str | None:
     return None if address.startswith("127.") else address
 
 
-async def test_adding_peers_needs_localhost_or_the_token(nodes: NodeFactory,
+async def test_adding_peers_from_another_host_needs_the_token(nodes: NodeFactory,
                                                          http: aiohttp.ClientSession) -> None:
     address = _outside_address()
     if address is None:
@@ -137,8 +138,12 @@ async def test_adding_peers_needs_localhost_or_the_token(nodes: NodeFactory,
         await node.stop()
 
 
-async def test_localhost_may_add_peers(node: Node, http: aiohttp.ClientSession) -> None:
+async def test_localhost_needs_the_token_too(node: Node, http: aiohttp.ClientSession) -> None:
     async with http.post(node.url + "/api/v1/peers", json={"url": "127.0.0.1:9"}) as resp:
+        assert resp.status == 403
+    token = admin_token(node.home)
+    async with http.post(node.url + "/api/v1/peers", json={"url": "127.0.0.1:9"},
+                         headers={"Authorization": f"Bearer {token}"}) as resp:
         assert resp.status == 201
     assert (await node.book.get("http://127.0.0.1:9")).source == "configured"
 
