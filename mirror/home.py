@@ -6,6 +6,8 @@
       index.sqlite        the metadata index (indexer)
       staging/            bodies being fetched, before import
       node.key            Ed25519 private key, mode 0600
+      admin.token         the administrative API's token, mode 0600 (made on first use)
+      node.api            the local URL of the node serving on this home, while it serves
 """
 
 from __future__ import annotations
