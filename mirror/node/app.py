@@ -223,26 +223,33 @@ class Node:
         return int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
-        """Stop background work and the server, then close the session and the home (idempotent).
+        """Stop the server (no request spawns work after it), then every background task, those
+        spawned while stopping too, then close the session and the home (idempotent).
 
-        Every step is bounded by ``STOP_GRACE`` seconds: a task that does not end when cancelled is
-        logged with its stack, and the stop goes on."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
-            for task in pending:
-                log.error("a node task did not stop within %.0f s: %r\n%s", STOP_GRACE, task,
-                          "".join(_stack(task)))
+        Waiting for the tasks is bounded by ``STOP_GRACE`` seconds: a task that does not end when
+        cancelled is logged with its stack, and the stop goes on."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
             remove_api_file(self.home, self.local_url())
         self.serving = False
+        await self._cancel_tasks()
         if self._opened:
             await self._exit.aclose()
             self._opened = False
+
+    async def _cancel_tasks(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_GRACE
+        while tasks := [task for task in self._tasks if not task.done()]:
+            for task in tasks:
+                task.cancel()
+            _, pending = await asyncio.wait(tasks, timeout=max(0.0, deadline - loop.time()))
+            for task in pending:
+                log.error("a node task did not stop within %.0f s: %r\n%s", STOP_GRACE, task,
+                          "".join(_stack(task)))
+            if pending:
+                return
 
     async def _on_changes(self, changes: list[Change]) -> None:
         if any(c.kind != "retracted" for c in changes):

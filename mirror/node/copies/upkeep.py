@@ -34,6 +34,7 @@ from mirror.node.copies import holdings
 from mirror.node.copies import pinning
 from mirror.node.sync.client import PeerClient
 from mirror.node.copies.replicate import replicate_round
+from mirror.node.waiting import wait_event
 from indexer.index import Index
 from mirror.feed.identity import Identity
 from mirror.node.sync.peers import PeerBook
@@ -66,9 +67,13 @@ class Upkeep:
         self._wake.set()
 
     async def run(self) -> None:
-        await asyncio.gather(self._replicate_loop(), self._every(self._audit_interval, self.audit_once),
-                             self._every(self._holder_timeout, self.forget_once),
-                             self._every(self._sync_interval, self.pin_once))
+        """Every loop, until cancelled; as ``Gossip.run``, a task group ends them all before
+        returning, so none outlives the node's index."""
+        async with asyncio.TaskGroup() as loops:
+            for loop in (self._replicate_loop(), self._every(self._audit_interval, self.audit_once),
+                         self._every(self._holder_timeout, self.forget_once),
+                         self._every(self._sync_interval, self.pin_once)):
+                loops.create_task(loop)
 
     # -- after a sync ----------------------------------------------------------------------------
 
@@ -118,11 +123,8 @@ class Upkeep:
             except (MirrorError, OSError, IndexError_) as exc:    # the next round tries again
                 log.warning("replication round failed: %s", environmental(exc) or exc)
             wait = AGAIN if fetched else min(self._sync_interval(), self._holder_timeout() / 3)
-            try:
-                await asyncio.wait_for(self._wake.wait(), wait)
+            if await wait_event(self._wake, wait):
                 await asyncio.sleep(AGAIN)             # let a burst of wakes settle into one round
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     # -- periodic duties -------------------------------------------------------------------------

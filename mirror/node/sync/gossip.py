@@ -25,6 +25,7 @@ from indexer.records import Change
 from mirror.errors import IntegrityError, MirrorError, PeerError, UsageError
 from mirror.node.faults import environmental
 from mirror.node.limits import address_prefix
+from mirror.node.waiting import wait_event
 from mirror.node.sync.client import PeerClient, PeerRetryLater
 from mirror.node.sync.peers import LEARNED, normalize_url, reachable_from
 from mirror.node.sync.peers import PeerBook
@@ -65,7 +66,12 @@ class Gossip:
         self._wake.set()
 
     async def run(self) -> None:
-        await asyncio.gather(self._sync_loop(), self._watch_own_feed())
+        """The sync loop and the watch of our own feed, until cancelled. A task group, not
+        ``gather``: cancelling (or one loop failing) ends both loops before ``run`` returns, so
+        neither outlives the node's index (gather returns as soon as the first child is cancelled)."""
+        async with asyncio.TaskGroup() as loops:
+            loops.create_task(self._sync_loop())
+            loops.create_task(self._watch_own_feed())
 
     # -- periodic sync ---------------------------------------------------------------------------
 
@@ -81,10 +87,7 @@ class Gossip:
                 if self._next_sync.get(peer.url, 0.0) <= now:
                     self._next_sync[peer.url] = now + self.settings.node.sync_interval
                     self.spawn(self.sync_peer(peer.url))
-            try:
-                await asyncio.wait_for(self._wake.wait(), LOOP_TICK)
-            except TimeoutError:
-                pass
+            await wait_event(self._wake, LOOP_TICK)
             self._wake.clear()
 
     async def sync_peer(self, url: str, *, log_failure: bool = True) -> SyncReport:
@@ -175,7 +178,8 @@ class Gossip:
                 author = next(iter(box))
                 notice = box.pop(author)
                 try:
-                    await asyncio.wait_for(client.notify(notice), 10.0)
+                    async with asyncio.timeout(10.0):
+                        await client.notify(notice)
                 except (PeerError, TimeoutError) as exc:
                     log.info("notify to %s failed: %s", url, exc)
         finally:
@@ -191,10 +195,7 @@ class Gossip:
             if head.seq > self._announced:
                 self._announced = head.seq
                 await self._fanout(head)
-            try:
-                await asyncio.wait_for(self._own_changed.wait(), OWN_FEED_POLL)
-            except TimeoutError:
-                pass
+            await wait_event(self._own_changed, OWN_FEED_POLL)
             self._own_changed.clear()
 
     # -- notifies in -----------------------------------------------------------------------------
