@@ -24,9 +24,9 @@ the peer through the running node, which syncs with it at once).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
-import os
 import secrets
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -35,7 +35,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from mirror.durable import create_private_file, read_private_file
+from mirror.durable import create_private_file, read_private_file, write_atomically
 from mirror.errors import ConfigError
 from mirror.home import Home
 from mirror.node.http import Handler, Problem, bad_request
@@ -72,10 +72,8 @@ def accepted_tokens(home: Home) -> list[str]:
 
 def write_api_file(home: Home, url: str) -> None:
     """Say where the node serving on HOME listens (read by the CLI); replaced atomically."""
-    path = home.path / API_FILE
-    tmp = path.with_name(f".{API_FILE}.{os.getpid()}.tmp")
-    tmp.write_text(url + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    data = (url + "\n").encode("utf-8")
+    write_atomically(home.path / API_FILE, lambda fh: fh.write(data))
 
 
 def remove_api_file(home: Home, url: str) -> None:
@@ -93,23 +91,24 @@ def running_node(home: Home) -> str | None:
     return text if text.startswith(("http://", "https://")) and len(text) < 300 else None
 
 
-async def admin_call(home: Home, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
-    """POST BODY to PATH of the node serving on HOME, with the home's token; (status, JSON answer),
-    or None when no node answers there (none serves, or it died without removing ``node.api``)."""
-    url = running_node(home)
+async def admin_call(home: Home, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], str] | None:
+    """POST BODY to PATH of the node serving on HOME, with the home's token; (status, JSON answer,
+    the node's URL), or None when no node answers there (none serves, or it died without removing
+    ``node.api``)."""
+    url = await asyncio.to_thread(running_node, home)
     if url is None:
         return None
-    headers = {"Authorization": f"Bearer {admin_token(home)}"}
+    headers = {"Authorization": f"Bearer {await asyncio.to_thread(admin_token, home)}"}
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=CALL_TIMEOUT),
                                          trust_env=False) as session, \
                 session.post(url + path, json=body, headers=headers) as resp:
             answer = await resp.json(content_type=None)
-            return resp.status, answer if isinstance(answer, dict) else {}
+            return resp.status, answer if isinstance(answer, dict) else {}, url
     except (aiohttp.ClientConnectionError, TimeoutError):
         return None
     except (aiohttp.ClientError, ValueError):
-        return 502, {"error": {"message": f"the node at {url} gave no JSON answer"}}
+        return 502, {"error": {"message": f"the node at {url} gave no JSON answer"}}, url
 
 
 # -- the guard -----------------------------------------------------------------------------------

@@ -135,7 +135,7 @@ class Node:
             return
         try:
             services = await self._exit.enter_async_context(open_home(self.home))
-            tokens = accepted_tokens(self.home)
+            tokens = await asyncio.to_thread(accepted_tokens, self.home)
             self.admin = AdminGuard(tokens=lambda: tokens, names=self._names)
             self._build(services.identity, services.store, services.index)
             self.ipni = await IpniKeeper.open(self.home.path / "ipni", self.identity, self.index,
@@ -199,7 +199,7 @@ class Node:
             self.url = normalize_url(f"http://{_host(self.listen[0])}:{actual}")
             self.book.self_url = self.url
         self.serving = True
-        write_api_file(self.home, self.local_url())
+        await asyncio.to_thread(write_api_file, self.home, self.local_url())
         self.spawn(self.gossip.run())
         self.spawn(self._reconcile_then_upkeep())
         self.spawn(self.ipni.run())
@@ -231,7 +231,7 @@ class Node:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-            remove_api_file(self.home, self.local_url())
+            await asyncio.to_thread(remove_api_file, self.home, self.local_url())
         self.serving = False
         await self._cancel_tasks()
         if self._opened:

@@ -14,7 +14,7 @@ from indexer import bindings
 from indexer.index import Index
 from mirror.errors import ConfigError, UsageError
 from mirror.home import Home
-from mirror.node.admin import admin_call, running_node
+from mirror.node.admin import admin_call
 from mirror.node.app import Node, parse_listen
 from mirror.feed.merge import Merger
 from mirror.feed.identity import parse_node_id
@@ -111,13 +111,13 @@ async def add_peer_to(home: Home, url: str) -> dict[str, Any]:
         async with open_home(home) as services:
             added = await _book(home, services.index).add(url, CONFIGURED)
         return {"url": url, "added": added, "via": "home"}
-    status, body = answer
+    status, body, node_url = answer
     if status in (200, 201):
-        return {"url": body.get("url", url), "added": bool(body.get("added")), "via": running_node(home)}
+        return {"url": body.get("url", url), "added": bool(body.get("added")), "via": node_url}
     message = (body.get("error") or {}).get("message") or f"HTTP {status}"
     if status == 400:
         raise UsageError(f"the node refused the peer: {message}")
-    raise ConfigError(f"the node at {running_node(home)} refused the call: {message}",
+    raise ConfigError(f"the node at {node_url} refused the call: {message}",
                       hint="is that node serving this home? Its admin.token must be this home's")
 
 

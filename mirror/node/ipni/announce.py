@@ -28,6 +28,7 @@ import aiohttp
 
 from mirror.errors import ConfigError
 from mirror.node.routing.multiaddr import to_bytes, with_peer
+from mirror.node.waiting import wait_event
 from mirror.store.cid import CID
 
 log = logging.getLogger(__name__)
@@ -104,11 +105,9 @@ class Announcer:
                 return
             if attempt == self.attempts or self._latest != head:
                 break
-            try:        # a newer head ends the wait: it replaces this one
-                await asyncio.wait_for(self._wake[url].wait(), min(max(wait, delay), self.max_delay))
-                return
-            except TimeoutError:
-                delay = min(delay * 2, self.max_delay)
+            if await wait_event(self._wake[url], min(max(wait, delay), self.max_delay)):
+                return                   # a newer head ends the wait: it replaces this one
+            delay = min(delay * 2, self.max_delay)
         log.info("announce of %s to %s given up", head, url)
 
     async def _send(self, url: str, head: CID) -> float | None:

@@ -32,6 +32,7 @@ from mirror.node.ipni.announce import Announcer
 from mirror.node.ipni.publisher import IpniPublisher, held_dags
 from mirror.node.routing.multiaddr import url_to_multiaddr
 from mirror.node.routing.peerid import peer_id
+from mirror.node.waiting import wait_event
 from mirror.store import ContentStore
 from mirror.store.cid import CID
 
@@ -148,11 +149,8 @@ class IpniKeeper:
                 await self.reconcile()
             except (MirrorError, OSError) as exc:
                 log.warning("IPNI advertisements not updated: %s", exc)
-            try:
-                await asyncio.wait_for(self._wake.wait(), RECHECK)
+            if await wait_event(self._wake, RECHECK):
                 await asyncio.sleep(SETTLE)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     async def close(self) -> None:
