@@ -47,7 +47,7 @@ def export_command(app: AppContext, collection: str, output: Path, force: bool, 
         openmirror export notes -o notes.tar --json
         openmirror export zenodo -o /media/usb/zenodo --allow-missing --force
     """
-    report = _run(lambda progress: export_bundle(app.home, collection, output, force=force,
+    report = _run(lambda progress: export_bundle(app.existing_home, collection, output, force=force,
                                                  allow_missing=allow_missing, progress=progress),
                   show=not (as_json or app.json))
     if as_json or app.json:

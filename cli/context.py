@@ -20,8 +20,17 @@ class AppContext:
 
     @property
     def home(self) -> Home:
+        """The home, created on first use (commands that write)."""
         if self._home is None:
             self._home = Home.open(self.home_path)
+        return self._home
+
+    @property
+    def existing_home(self) -> Home:
+        """The home, which must exist: commands that only read never create an empty node
+        (``NoHome``, exit 3)."""
+        if self._home is None:
+            self._home = Home.open(self.home_path, create=False)
         return self._home
 
 

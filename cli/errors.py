@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 from typing import Any, Callable
@@ -50,6 +51,11 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
                 sys.exit(exit_code_for(exc))
             if isinstance(exc, OSError) and is_disk_full(exc):   # not translated on its way
                 report(f"no space left on the disk ({exc.strerror or exc})", FREE_SPACE_HINT)
+                sys.exit(EXIT_NOT_READY)
+            if isinstance(exc, OSError) and exc.errno == errno.EROFS:
+                report(f"{exc.strerror}: {exc.filename}" if exc.filename else str(exc),
+                       "the home is on a read-only file system: remount it read-write, or use a home "
+                       "on a writable disk (--home)")
                 sys.exit(EXIT_NOT_READY)
             if isinstance(exc, OSError):
                 report(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))

@@ -71,7 +71,7 @@ def search_command(app: AppContext, query: str, license_: str | None, collection
         from mirror.node.search_client import search_node      # aiohttp loads only for --node
         hits = asyncio.run(search_node(node, query_))
     else:
-        hits = asyncio.run(_with_index(app.home, lambda index: index.search(query_)))
+        hits = asyncio.run(_with_index(app.existing_home, lambda index: index.search(query_)))
     fmt = "json" if as_json or app.json else fmt
     columns = list(Hit.__dataclass_fields__) if fmt == "csv" else SEARCH_COLUMNS
     emit_rows([hit.to_dict() for hit in hits], columns, fmt=fmt)
@@ -94,7 +94,7 @@ def show_command(app: AppContext, cid: str, as_json: bool) -> None:
         openmirror show bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy --json
         openmirror show ipfs://bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64/report.pdf
     """
-    key, docs = asyncio.run(documents_of(app.home, cid))
+    key, docs = asyncio.run(documents_of(app.existing_home, cid))
     if not docs:
         raise NotIndexed(f"no document with CID {key} in the index",
                          hint='find CIDs with: openmirror search "words"')
@@ -132,7 +132,7 @@ def stats_command(app: AppContext, as_json: bool) -> None:
         openmirror stats
         openmirror stats --json
     """
-    stats = asyncio.run(_with_index(app.home, lambda index: index.stats()))
+    stats = asyncio.run(_with_index(app.existing_home, lambda index: index.stats()))
     if as_json or app.json:
         emit_json(stats.to_dict())
         return
@@ -185,7 +185,7 @@ def db_current(app: AppContext) -> None:
         openmirror db current
         openmirror --json db current
     """
-    path = app.home.db_path
+    path = app.existing_home.db_path
     revision = migrate.check(path)
     result = {"path": str(path), "current": revision.current, "head": revision.head,
               "up_to_date": revision.up_to_date}

@@ -45,6 +45,9 @@ listen_options = [
     click.option("--listen", metavar="HOST:PORT", help="Address to serve on (default: node.listen)."),
     click.option("--port", type=click.IntRange(0, 65535),
                  help="Port to serve on, on node.listen's host (0: any free port)."),
+    click.option("--public-url", metavar="URL",
+                 help="URL others reach this node at (default: node.public_url, else http://LISTEN; "
+                      "with --listen 0.0.0.0 the address this machine's traffic leaves from)."),
 ]
 
 
@@ -82,6 +85,11 @@ def _overrides(storage: str | None, copies: int | None, collections: tuple[str, 
     return {name: value for name, value in given.items() if value is not None}
 
 
+def _public(url: str | None) -> dict[str, Any]:
+    """The node.public_url override of --public-url (checked where the node is built)."""
+    return {} if url is None else {"public_url": url}
+
+
 @click.command("serve")
 @with_listen_options
 @click.option("--peer", "peers", multiple=True, metavar="URL", help="Peer to sync with (repeatable).")
@@ -89,8 +97,8 @@ def _overrides(storage: str | None, copies: int | None, collections: tuple[str, 
 @click.option("--json", "as_json", is_flag=True, help="Print the node id and URLs as JSON when ready.")
 @pass_app
 @handle_errors
-def serve_cmd(app: AppContext, listen: str | None, port: int | None, peers: tuple[str, ...],
-              storage: str | None, copies: int | None, collections: tuple[str, ...],
+def serve_cmd(app: AppContext, listen: str | None, port: int | None, public_url: str | None,
+              peers: tuple[str, ...], storage: str | None, copies: int | None, collections: tuple[str, ...],
               licenses: tuple[str, ...], upload_rate: str | None, as_json: bool) -> None:
     """Run this node: serve the index and content, sync with peers, hold copies, until interrupted.
 
@@ -103,10 +111,10 @@ def serve_cmd(app: AppContext, listen: str | None, port: int | None, peers: tupl
     Examples:
         openmirror serve
         openmirror serve --port 8080
-        openmirror serve --listen 0.0.0.0:8470 --peer http://mirror.example.org:8470
+        openmirror serve --listen 0.0.0.0:8470 --public-url http://mirror.example.org:8470
         openmirror serve --storage 20GiB --copies 3 --collection theses --license CC-BY-4.0
     """
-    overrides = _overrides(storage, copies, collections, licenses, upload_rate)
+    overrides = _overrides(storage, copies, collections, licenses, upload_rate) | _public(public_url)
     logs.configure(app.verbose, app.quiet, node=True)
     asyncio.run(control.serve(app.home, listen=listen, port=port, peers=list(peers),
                               on_ready=_ready_printer(as_json or app.json), **overrides))
@@ -120,8 +128,8 @@ def serve_cmd(app: AppContext, listen: str | None, port: int | None, peers: tupl
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (or the ready line) as JSON.")
 @pass_app
 @handle_errors
-def join_cmd(app: AppContext, url: str, listen: str | None, port: int | None, once: bool,
-             storage: str | None, copies: int | None, collections: tuple[str, ...],
+def join_cmd(app: AppContext, url: str, listen: str | None, port: int | None, public_url: str | None,
+             once: bool, storage: str | None, copies: int | None, collections: tuple[str, ...],
              licenses: tuple[str, ...], upload_rate: str | None, as_json: bool) -> None:
     """Join the network through the node at URL: add it as a peer, sync, hold copies, keep serving.
 
@@ -132,11 +140,11 @@ def join_cmd(app: AppContext, url: str, listen: str | None, port: int | None, on
         openmirror join http://mirror.example.org:8470 --once --json
     """
     as_json = as_json or app.json
-    overrides = _overrides(storage, copies, collections, licenses, upload_rate)
+    overrides = _overrides(storage, copies, collections, licenses, upload_rate) | _public(public_url)
     if not once:
         logs.configure(app.verbose, app.quiet, node=True)
-        asyncio.run(control.serve(app.home, listen=listen, port=port, peers=[url],
-                                  on_ready=_ready_printer(as_json), **overrides))
+        asyncio.run(control.join(app.home, url, listen=listen, port=port, on_ready=_ready_printer(as_json),
+                                 **overrides))
         return
     summary = asyncio.run(control.join_once(app.home, url, **overrides))
     errors = summary["errors"]
@@ -171,7 +179,7 @@ def peers_group(ctx: click.Context, app: AppContext, as_json: bool) -> None:
         openmirror peers block omaoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4a
     """
     if ctx.invoked_subcommand is None:
-        rows = asyncio.run(control.list_peers_of(app.home))
+        rows = asyncio.run(control.list_peers_of(app.existing_home))
         emit_rows(rows, PEER_COLUMNS, as_json=as_json or app.json, title="peers")
 
 
@@ -273,7 +281,7 @@ def status_cmd(app: AppContext, as_json: bool) -> None:
         openmirror status
         openmirror status --json
     """
-    status = asyncio.run(control.status(app.home))
+    status = asyncio.run(control.status(app.existing_home))
     if not (as_json or app.json):            # sizes for people; JSON keeps the byte counts
         status = {k: format_size(v) if k in SIZE_FIELDS and isinstance(v, int) else v for k, v in status.items()}
     emit_mapping(status, as_json=as_json or app.json)

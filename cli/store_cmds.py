@@ -12,7 +12,9 @@ from cli.groups import WholeHelpGroup
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors, report
 from cli.output import emit_json, emit_rows, printable, stderr_console
-from mirror.store import ContentStore, ImportResult, open_store, parse_content_path
+from mirror.errors import NoHome
+from mirror.settings import Settings
+from mirror.store import ContentStore, ImportResult, cid_of, open_store, parse_content_path
 from mirror.store.cid import CID
 from mirror.store.directory import TreeEntry
 from mirror.store.exporter import SCOPES
@@ -28,7 +30,16 @@ hidden_option = click.option("-H", "--hidden", is_flag=True, help="Include files
 
 
 def _store(app: AppContext) -> ContentStore:
-    return open_store(app.home)
+    """The store of a home that must exist (commands that only read never create a node)."""
+    return open_store(app.existing_home)
+
+
+def _settings(app: AppContext) -> Settings:
+    """The home's settings, or the defaults (and environment) when there is no home yet."""
+    try:
+        return app.existing_home.settings
+    except NoHome:
+        return Settings()
 
 
 @click.command("cid")
@@ -49,7 +60,7 @@ def cid_command(app: AppContext, path: Path, profile: str | None, recursive: boo
         openmirror cid --profile unixfs-v0-2015 report.pdf
         openmirror cid -r website/
     """
-    result = _store(app).cid_of(path, recursive=recursive, hidden=hidden, profile=profile)
+    result = cid_of(path, profile or _settings(app).store.profile, recursive=recursive, hidden=hidden)
     click.echo(str(result.cid))
 
 
@@ -237,7 +248,7 @@ def car_import(app: AppContext, file: str, as_json: bool) -> None:
         openmirror car import report.car
         ipfs dag export CID | openmirror car import -
     """
-    store = _store(app)
+    store = open_store(app.home)
     source = sys.stdin.buffer if file == "-" else Path(file)
     roots = store.import_car(source)
     for root in roots:

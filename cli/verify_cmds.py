@@ -39,7 +39,7 @@ def verify_command(app: AppContext, repair: bool, peers: tuple[str, ...], as_jso
         openmirror verify --repair
         openmirror verify --repair --peer http://mirror.example.org:8470 --json
     """
-    report = asyncio.run(verify_home(app.home, repair=repair, peers=peers))
+    report = asyncio.run(verify_home(app.home if repair else app.existing_home, repair=repair, peers=peers))
     if as_json or app.json:
         emit_json(report.to_dict())
     else:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import shutil
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +36,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
-from indexer.errors import DatabaseDamaged, IndexDiskFull
+from indexer.errors import DatabaseDamaged, IndexDiskFull, IndexUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -57,7 +58,7 @@ _WRITER_PRAGMAS = ("PRAGMA journal_mode = WAL",) + _COMMON_PRAGMAS
 _READER_PRAGMAS = _COMMON_PRAGMAS + ("PRAGMA query_only = ON",)
 
 
-def sqlite_error(exc: BaseException, path: Path) -> DatabaseDamaged | IndexDiskFull | None:
+def sqlite_error(exc: BaseException, path: Path) -> DatabaseDamaged | IndexDiskFull | IndexUnavailable | None:
     """Our error for a SQLite error that means the file is damaged (``DatabaseDamaged``) or the
     disk under it is full (``IndexDiskFull``: SQLITE_FULL, or an I/O error while the disk has no
     room), or None when it means something else."""
@@ -72,7 +73,23 @@ def sqlite_error(exc: BaseException, path: Path) -> DatabaseDamaged | IndexDiskF
         return IndexDiskFull(f"no space left on the disk holding the index {path} ({orig})",
                         hint="free some space on that disk: nothing committed was lost, and the "
                              "next write goes on (the same command resumes where it stopped)")
+    if code & 0xFF in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY):
+        return unavailable(path, orig)
     return None
+
+
+def unavailable(path: Path, cause: object) -> IndexUnavailable:
+    """The ``IndexUnavailable`` for an index SQLite cannot open or write, saying why if it can."""
+    why, hint = f"{cause}", "check that the home's folder and files are yours to write"
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            why, hint = "the home is on a read-only file system", ("remount it read-write, or copy the "
+                                                                   "home to a writable disk (--home)")
+        elif not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            why = "permission denied"
+    except OSError:
+        pass
+    return IndexUnavailable(f"cannot open the index {path}: {why}", hint=hint)
 
 
 def disk_is_full(path: Path) -> bool:
@@ -210,7 +227,7 @@ class Database:
         if error is not None:
             raise error from exc
 
-    def _translate(self, exc: BaseException) -> DatabaseDamaged | IndexDiskFull | None:
+    def _translate(self, exc: BaseException) -> DatabaseDamaged | IndexDiskFull | IndexUnavailable | None:
         error = sqlite_error(exc, self.path)
         if isinstance(error, DatabaseDamaged):
             self.damage = self.damage or error

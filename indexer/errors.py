@@ -10,6 +10,7 @@ with the cause chained.
     ├── NotIndexed (LookupError)        exit 1   no document with that CID / identifier
     ├── SchemaTooNew (RuntimeError)     exit 3   the database was written by a newer openmirror
     ├── IndexDiskFull (OSError)         exit 3   no space left on the disk holding the index
+    ├── IndexUnavailable (OSError)      exit 3   the index cannot be opened or written (read-only)
     ├── DatabaseDamaged (RuntimeError)  exit 4   the file is not a SQLite database, or is corrupt
     └── ReadOnlyIndex (PermissionError) exit 1   a write through an index opened read-only
 
@@ -74,6 +75,13 @@ class IndexDiskFull(IndexError_, OSError):
         super().__init__(message, hint=hint)
         self.errno = errno.ENOSPC
         self.strerror = message
+
+
+class IndexUnavailable(IndexError_, OSError):
+    """SQLite cannot open or write the index file (SQLITE_CANTOPEN, SQLITE_READONLY): the home is
+    on a read-only file system, or its files are not ours to write. Nothing was changed."""
+
+    exit_code = EXIT_NOT_READY
 
 
 class ReadOnlyIndex(IndexError_, PermissionError):

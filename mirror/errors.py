@@ -14,6 +14,8 @@ Outcomes (a record skipped for its licence, unchanged, gone) are never raised: s
     │   ├── NotACollection              SOURCE is not a collection we can harvest
     │   └── BlockTooLarge               a block over the 2 MiB limit
     ├── NotReady (RuntimeError)         exit 3   environment not ready (Kubo down, schema too new)
+    │   ├── NoHome                      a command that only reads was pointed at no home
+    │   └── HomeLocked                  another node serves on this home
     ├── DiskFull (OSError)              exit 3   no space left on the disk holding the home
     ├── NotFound (LookupError)          exit 1   no such content, locally or on any peer
     │   ├── BlockNotFound               a block of the DAG is not in the local store (``cid``)
@@ -91,6 +93,15 @@ class NotACollection(UsageError):
 
 class NotReady(MirrorError, RuntimeError):
     exit_code = EXIT_NOT_READY
+
+
+class NoHome(NotReady):
+    """A command that only reads (search, status, cat...) was given a home that does not exist;
+    it refuses rather than create an empty node."""
+
+
+class HomeLocked(NotReady):
+    """Another process serves a node on this home (``mirror.lock``)."""
 
 
 class NotFound(MirrorError, LookupError):

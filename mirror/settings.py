@@ -147,7 +147,8 @@ SETTINGS: tuple[Setting, ...] = (
     # node
     Setting("node", "listen", "str", "127.0.0.1:8470", "HOST:PORT the node serves on."),
     Setting("node", "public_url", "str", "",
-            "URL other nodes use to reach this one; default http://LISTEN."),
+            "URL other nodes and IPFS clients use to reach this one (--public-url); default http://LISTEN, "
+            "or for a wildcard listen address (0.0.0.0, ::) the address this machine's traffic leaves from."),
     Setting("node", "peers", "list", [], "Peer URLs to sync with at start."),
     Setting("node", "sync_interval", "float", 60.0, "Seconds between periodic syncs with each peer."),
     Setting("node", "accept_authors", "list", [],

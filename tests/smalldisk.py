@@ -41,6 +41,10 @@ class SmallDisk:
             except OSError:
                 pass
 
+    def read_only(self) -> None:
+        """Remount the disk read-only, as a home on write-protected media is."""
+        subprocess.run(["mount", "-o", "remount,ro", str(self.path)], check=True)
+
     def grow(self, size: int) -> None:
         """Space is back: remove the filler and remount with SIZE bytes."""
         (self.path / FILLER).unlink(missing_ok=True)

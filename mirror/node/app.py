@@ -38,6 +38,7 @@ from mirror.feed.merge import Merger
 from mirror.home import Home
 from mirror.node import status
 from mirror.node.admin import ADMIN, AdminGuard, accepted_tokens, names_of, remove_api_file, write_api_file
+from mirror.node.address import advertised_url, local_url, parse_listen
 from mirror.node.api import BLOCK_BURST_FACTOR, BLOCK_RATE_FACTOR, Api, api_routes, rate_limit_middleware
 from mirror.node.copies.audit import audit_routes
 from mirror.node.copies.holdings import holdings_routes
@@ -68,15 +69,6 @@ log = logging.getLogger(__name__)
 STORAGE_TTL = 30.0           # seconds a measured storage_used is reused
 HEALTH_TTL = 2.0             # seconds the copies figures of status are reused
 STOP_GRACE = 10.0            # seconds each step of a stop may take
-
-
-def parse_listen(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[v6]:PORT``) as (host, port); ``UsageError`` when malformed."""
-    host, sep, port = text.strip().rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise UsageError(f"not HOST:PORT: {text!r}", hint="e.g. --listen 127.0.0.1:8470")
-    return host, int(port)
 
 
 class Node:
@@ -112,7 +104,7 @@ class Node:
         self.listen = parse_listen(self.settings.node.listen)
         self.configured_peers = [normalize_url(p) for p in [*self.settings.node.peers, *(peers or [])]]
         host, port = self.listen
-        self.url = normalize_url(self.settings.node.public_url or f"http://{_host(host)}:{port}")
+        self.url = local_url(self.settings.node.public_url, host, port)   # never 0.0.0.0 (node.address)
         self.serving = False
         rate, burst = self.settings.node.rate_limit, self.settings.node.rate_burst
         self.limiter = RateLimiter(rate, burst)
@@ -177,10 +169,9 @@ class Node:
         """The host names this node answers to (``Host`` of administrative calls)."""
         return names_of(self.url, str(self.settings.node.public_url), str(self.settings.node.listen))
 
-    def local_url(self) -> str:
+    def api_url(self) -> str:
         """The URL of the listen address from this host (``node.api``; a wildcard means loopback)."""
-        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.listen[0], self.listen[0])
-        return f"http://{_host(host)}:{self._port}"
+        return local_url("", self.listen[0] or "0.0.0.0", self._port)
 
     def public_url(self) -> str | None:
         """The URL others reach this node at, while it serves; None otherwise."""
@@ -190,16 +181,15 @@ class Node:
         """Open everything, serve on ``listen`` and start the background work."""
         await self.open()
         try:
-            actual = await self._serve()
+            actual = self._port = await self._serve()
+            if not self.settings.node.public_url:
+                self.url = await asyncio.to_thread(advertised_url, "", self.listen[0], actual)
+                self.book.self_url = self.url
         except BaseException:
             await self.stop()
             raise
-        self._port = actual
-        if not self.settings.node.public_url:
-            self.url = normalize_url(f"http://{_host(self.listen[0])}:{actual}")
-            self.book.self_url = self.url
         self.serving = True
-        await asyncio.to_thread(write_api_file, self.home, self.local_url())
+        await asyncio.to_thread(write_api_file, self.home, self.api_url())
         self.spawn(self.gossip.run())
         self.spawn(self._reconcile_then_upkeep())
         self.spawn(self.ipni.run())
@@ -231,7 +221,7 @@ class Node:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-            await asyncio.to_thread(remove_api_file, self.home, self.local_url())
+            await asyncio.to_thread(remove_api_file, self.home, self.api_url())
         self.serving = False
         await self._cancel_tasks()
         if self._opened:
@@ -307,10 +297,6 @@ def _stack(task: asyncio.Task[Any]) -> list[str]:
     buffer = io.StringIO()
     task.print_stack(file=buffer)
     return [buffer.getvalue()]
-
-
-def _host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
 
 
 def build_app(node: Node) -> web.Application:

@@ -10,12 +10,19 @@ import signal
 import time
 from typing import Any, Callable
 
+import aiohttp
+
 from indexer import bindings
 from indexer.index import Index
-from mirror.errors import ConfigError, UsageError
+from mirror.errors import ConfigError, PeerError, UsageError
+from mirror.feed.identity import is_node_id
 from mirror.home import Home
+from mirror.lock import HomeLock
 from mirror.node.admin import admin_call
-from mirror.node.app import Node, parse_listen
+from mirror.node.limits import Timeouts
+from mirror.node.sync.client import PeerClient, client_session
+from mirror.node.address import parse_listen
+from mirror.node.app import Node
 from mirror.feed.merge import Merger
 from mirror.feed.identity import parse_node_id
 from mirror.node.sync.peers import CONFIGURED, PeerBook, normalize_url, peer_state
@@ -23,6 +30,8 @@ from mirror.node.status import home_status
 from mirror.services import open_home
 
 ReadyFn = Callable[[Node], None]
+PROBE_TIMEOUT = 30.0          # seconds the first look at a node to join may take
+NOT_A_NODE_HINT = "give the URL an openmirror node prints when it starts (its ready line: http://HOST:PORT)"
 
 
 def listen_on(home: Home, listen: str | None, port: int | None) -> str | None:
@@ -37,14 +46,17 @@ def listen_on(home: Home, listen: str | None, port: int | None) -> str | None:
 
 async def serve(home: Home, *, listen: str | None = None, port: int | None = None,
                 peers: list[str] | None = None, on_ready: ReadyFn | None = None, **overrides: Any) -> None:
-    """Run a node until SIGINT or SIGTERM, then shut it down cleanly."""
+    """Run a node until SIGINT or SIGTERM, then shut it down cleanly. The home's lock is held
+    meanwhile (``mirror.lock``): a second node on the same home is refused (``HomeLocked``)."""
     node = Node(home, listen=listen_on(home, listen, port), peers=peers, **overrides)
+    lock = await asyncio.to_thread(HomeLock.take, home)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
         await node.start()
+        await asyncio.to_thread(lock.record, node.url)
         if on_ready is not None:
             on_ready(node)
         await stop.wait()
@@ -52,11 +64,41 @@ async def serve(home: Home, *, listen: str | None = None, port: int | None = Non
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         await node.stop()
+        await asyncio.to_thread(lock.release)
+
+
+async def join(home: Home, url: str, **options: Any) -> None:
+    """``join URL``: check that URL is an openmirror node (nothing is kept of one that is not),
+    then serve with it as a peer."""
+    await check_peer(home, url)
+    await serve(home, peers=[url], **options)
+
+
+async def check_peer(home: Home, url: str) -> str:
+    """The node id of the openmirror node at URL (its feed list answers as protocol §6 says);
+    ``PeerError`` when URL cannot be reached or is not an openmirror node. Stores nothing."""
+    url = normalize_url(url)
+    timeouts = Timeouts(total=PROBE_TIMEOUT, read=PROBE_TIMEOUT, connect=min(10.0, PROBE_TIMEOUT))
+    async with client_session(timeouts, home.settings.fetch.user_agent) as session:
+        try:
+            answer = await PeerClient(session, url).get_json("/api/v1/feeds", {"limit": "1"})
+        except PeerError as exc:
+            if isinstance(exc.__cause__, (aiohttp.ClientConnectionError, TimeoutError)):
+                raise PeerError(f"cannot join {url}: {exc}", hint=NOT_A_NODE_HINT) from exc
+            raise PeerError(f"{url} is not an openmirror node ({exc})", hint=NOT_A_NODE_HINT) from exc
+    node_id = answer.get("node_id")
+    if not is_node_id(node_id) or type(answer.get("protocol")) is not int \
+            or not isinstance(answer.get("feeds"), list):
+        raise PeerError(f"{url} is not an openmirror node (its /api/v1/feeds is no feed list)",
+                        hint=NOT_A_NODE_HINT)
+    assert isinstance(node_id, str)
+    return node_id
 
 
 async def join_once(home: Home, url: str, **overrides: Any) -> dict[str, Any]:
     """Add URL as a peer, sync once with every peer, and summarise (no server is started)."""
     url = normalize_url(url)
+    await check_peer(home, url)
     node = Node(home, peers=[url], **overrides)
     start = time.monotonic()
     await node.open()

@@ -12,8 +12,9 @@ figures of ``mirror.node.copies.census.health``:
 ``copies_target``, ``contents``, ``under_replicated`` and per collection {contents, held,
 under_replicated, copies: distribution of known live copies}; and ``index_quota``
 (``mirror.node.sync.quota``: the quotas, the bytes of entries kept for authors not chosen, whether
-the total is full, and the authors no longer pulled, with the reason). Readers ignore fields they
-do not know.
+the total is full, and the authors no longer pulled, with the reason). ``openmirror status`` adds
+``serving`` (a node serves on the home now: it holds the home's lock) and its ``pid``; ``url`` is
+then the URL that node advertises. Readers ignore fields they do not know.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from indexer import copies as copy_rows
 from indexer import bindings, feeds
 from indexer import peers as peer_rows
 from indexer.index import Index
+from mirror.errors import UsageError
 from mirror.home import Home
+from mirror.lock import Holder, running
+from mirror.node.address import local_url, parse_listen
 from mirror.node.copies.budget import measure, storage_budget
 from mirror.node.copies.census import health, live_cutoff
 from mirror.feed.entry import PROTOCOL_VERSION
@@ -74,6 +78,19 @@ async def health_fields(index: Index, me: str, settings: Settings,
     return health(states, copies=int(settings.node.copies), budget=storage_budget(settings))
 
 
+def _url(home: Home, serving: Holder | None) -> str | None:
+    """The URL of the node serving on HOME (as it advertises it), else the one it would serve
+    on: node.public_url, or the listen address (loopback for a wildcard: nothing advertises
+    0.0.0.0); None when that cannot be read."""
+    if serving is not None and serving.url:
+        return serving.url
+    try:
+        host, port = parse_listen(home.settings.node.listen)
+        return local_url(home.settings.node.public_url, host, port)
+    except UsageError:
+        return None
+
+
 async def home_status(home: Home) -> dict[str, Any]:
     """The status of HOME read from its files (no running node needed); ``DatabaseDamaged``
     when SQLite's quick check finds the index file damaged."""
@@ -81,9 +98,12 @@ async def home_status(home: Home) -> dict[str, Any]:
         if await services.index.integrity(quick=True):     # never a status from a damaged file
             assert services.index.damage is not None
             raise services.index.damage
-        url = home.settings.node.public_url or f"http://{home.settings.node.listen}"
+        serving = await asyncio.to_thread(running, home)
         fields = await collect(services.identity, services.index,
-                               used=await storage_used(services.store), url=url)
+                               used=await storage_used(services.store), url=_url(home, serving))
+        fields["serving"] = serving is not None
+        if serving is not None and serving.pid:
+            fields["pid"] = serving.pid
         quota = IndexQuota(services.index, home.settings, services.identity.node_id)
         await quota.read()
         return (fields | await health_fields(services.index, services.identity.node_id,

@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from mirror.home import Home
     from mirror.store.kubo import KuboClient
 
-__all__ = ["CID", "ContentPath", "ContentStore", "ImportResult", "FileStat", "DirEntry", "Listed", "open_store",
-           "parse_content_path"]
+__all__ = ["CID", "ContentPath", "ContentStore", "ImportResult", "FileStat", "DirEntry", "Listed", "cid_of",
+           "open_store", "parse_content_path"]
 
 
 class ContentStore:
@@ -101,10 +101,7 @@ class ContentStore:
     def cid_of(self, source: Path | str | BinaryIO, *, recursive: bool = False, hidden: bool = False,
                profile: str | Profile | None = None) -> ImportResult:
         """The CID ``add`` would give, storing nothing (``ipfs add --only-hash``)."""
-        chosen = self.profile(profile)
-        if isinstance(source, (str, Path)):
-            return import_path(Path(source), chosen, None, recursive=recursive, hidden=hidden)
-        return import_file(source, chosen, None)
+        return cid_of(source, self.profile(profile), recursive=recursive, hidden=hidden)
 
     async def add(self, path: Path | str, *, recursive: bool = False, hidden: bool = False,
                   profile: str | Profile | None = None, kubo: "KuboClient | None" = None,
@@ -185,6 +182,15 @@ class ContentStore:
             except OSError as exc:
                 raise UsageError(f"cannot read {source}: {exc.strerror or exc}") from exc
         return import_car(self.blocks, source)
+
+
+def cid_of(source: Path | str | BinaryIO, profile: str | Profile = DEFAULT_PROFILE, *, recursive: bool = False,
+           hidden: bool = False) -> ImportResult:
+    """The CID ``add`` would give SOURCE under PROFILE, storing nothing and needing no home."""
+    chosen = profile if isinstance(profile, Profile) else get_profile(profile)
+    if isinstance(source, (str, Path)):
+        return import_path(Path(source), chosen, None, recursive=recursive, hidden=hidden)
+    return import_file(source, chosen, None)
 
 
 def open_store(home: "Home") -> ContentStore:

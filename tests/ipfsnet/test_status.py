@@ -23,6 +23,7 @@ async def test_status_shows_the_peer_id_and_provider_multiaddr(nodes: NodeFactor
 
 
 def test_the_status_command_shows_them_too(cli_run, home_dir: Path) -> None:
+    assert cli_run("config", "path").exit_code == 0       # makes the home (status only reads one)
     status = json.loads(cli_run("status", "--json").output)
     assert status["peer_id"].startswith("12D3KooW") and len(status["peer_id"]) == 52
     assert status["provider_addrs"] == ["/ip4/127.0.0.1/tcp/8470/http"]
