@@ -92,6 +92,7 @@ class Setting:
     kind: str  # str | int | float | bool | auto-bool | size | list
     default: Any
     help: str
+    secret: bool = False        # a token or credential: ``config show`` masks it
 
     @property
     def key(self) -> str:
@@ -117,7 +118,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("store", "ipfs_api", "str", "",
             "Kubo RPC API URL (e.g. http://127.0.0.1:5001); when set, content is also added and pinned there."),
     Setting("store", "ipfs_api_auth", "str", "",
-            "Authorization header value for the Kubo RPC API (e.g. 'Bearer TOKEN'); empty for none."),
+            "Authorization header value for the Kubo RPC API (e.g. 'Bearer TOKEN'); empty for none.", secret=True),
     # fetch
     Setting("fetch", "user_agent", "str", "openmirror/0.1 (+https://github.com/openmirror/openmirror)",
             "User-Agent sent with every request."),
@@ -155,7 +156,7 @@ SETTINGS: tuple[Setting, ...] = (
             "Accept feed entries only from these author keys; empty accepts any valid signature."),
     Setting("node", "admin_token", "str", "",
             "Another token accepted for administrative API calls, beside the one in the home's "
-            "admin.token (created on first use, mode 0600); empty: only that one."),
+            "admin.token (created on first use, mode 0600); empty: only that one.", secret=True),
     Setting("node", "storage", "size", 10 * GiB,
             "Bytes of other nodes' content this node may hold (your own content is always kept)."),
     Setting("node", "author_quota", "size", 64 * MiB,
@@ -218,11 +219,12 @@ SETTINGS: tuple[Setting, ...] = (
             "verified), e.g. https://trustless-gateway.link; empty asks only openmirror peers."),
     # pinning
     Setting("pinning", "endpoint", "str", "", "IPFS Pinning Service API endpoint for remote pinning."),
-    Setting("pinning", "token", "str", "", "Bearer token for the pinning service."),
+    Setting("pinning", "token", "str", "", "Bearer token for the pinning service.", secret=True),
     Setting("pinning", "collections", "list", [], "Collections to pin remotely."),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}
+MASK = "********"
 
 
 class _Section:
@@ -289,9 +291,15 @@ class Settings:
             raise AttributeError(section)
         return _Section(self, section)
 
-    def rows(self) -> list[dict[str, Any]]:
-        return [{"key": s.key, "value": self._values[s.key], "origin": self._origins[s.key],
+    def rows(self, *, show_secrets: bool = False) -> list[dict[str, Any]]:
+        """Every setting with its value, origin and help; a secret that is set shows as
+        ``MASK`` unless SHOW_SECRETS."""
+        return [{"key": s.key, "value": self._shown(s, show_secrets), "origin": self._origins[s.key],
                  "help": s.help} for s in SETTINGS]
+
+    def _shown(self, setting: Setting, show_secrets: bool) -> Any:
+        value = self._values[setting.key]
+        return MASK if setting.secret and value and not show_secrets else value
 
 
 def template() -> str:

@@ -59,3 +59,33 @@ def test_docs_settings_md_is_current():
     from mirror.settings import markdown
     doc = Path(__file__).parents[1] / "docs" / "settings.md"
     assert doc.read_text() == markdown(), "regenerate: python -m mirror.settings > docs/settings.md"
+
+
+def test_config_show_masks_secrets_unless_asked(tmp_path: Path) -> None:
+    """Tokens never reach a pasted ``config show`` (issue 16 item 2); ``--show-secrets`` prints them."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).parents[1]
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "openmirror.toml").write_text('[node]\nadmin_token = "admin-secret-1"\n'
+                                          '[store]\nipfs_api_auth = "Bearer kubo-secret-2"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENMIRROR_")}
+    env |= {"PYTHONPATH": str(root), "OPENMIRROR_PINNING_TOKEN": "pin-secret-3"}
+    secrets = ("admin-secret-1", "kubo-secret-2", "pin-secret-3")
+
+    def show(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "cli.main", "--home", str(home), "config", "show", *args],
+                              cwd=root, env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout + done.stderr
+
+    for args in ((), ("--json",)):
+        shown = show(*args)
+        assert not [s for s in secrets if s in shown], shown
+        assert shown.count("********") == 3
+    assert "node.copies" in show() and '"origin": "env OPENMIRROR_PINNING_TOKEN"' in show("--json")
+    revealed = show("--show-secrets", "--json")
+    assert all(s in revealed for s in secrets)
