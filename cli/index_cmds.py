@@ -185,7 +185,7 @@ def db_current(app: AppContext) -> None:
         openmirror db current
         openmirror --json db current
     """
-    path = app.existing_home.db_path
+    path = Home.root_of(app.home_path) / "index.sqlite"       # no home yet: no index yet
     revision = migrate.check(path)
     result = {"path": str(path), "current": revision.current, "head": revision.head,
               "up_to_date": revision.up_to_date}

@@ -165,8 +165,8 @@ def cat_command(app: AppContext, path: str, offset: int, length: int | None) -> 
         openmirror cat /ipfs/bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64/notes/a.txt
         openmirror cat --offset 1000 --length 100 QmWSgS32xQEcXMeqd3YPJLrNBLSdsfYCep2U7CFkyrjXwY
     """
-    store = _store(app)
     target = parse_content_path(path)
+    store = _store(app)
     store.require(target.cid)
     out = sys.stdout.buffer
     for part in store.cat(store.resolve_path(target), offset, length):
@@ -190,8 +190,8 @@ def ls_command(app: AppContext, path: str, as_json: bool) -> None:
         openmirror ls bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64
         openmirror ls /ipfs/bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64/notes --json
     """
-    store = _store(app)
     target = parse_content_path(path)
+    store = _store(app)
     store.require(target.cid)
     entries = store.list_dir(store.resolve_path(target))
     as_json = as_json or app.json

@@ -56,12 +56,16 @@ class Home:
     def key_file(self) -> Path:
         return self.path / "node.key"
 
+    @staticmethod
+    def root_of(path: str | os.PathLike[str] | None = None) -> Path:
+        """Where the home at PATH, $OPENMIRROR_HOME or the default is (touching nothing)."""
+        return Path(path or os.environ.get(HOME_ENV) or default_home()).expanduser().resolve()
+
     @classmethod
     def open(cls, path: str | os.PathLike[str] | None = None, *, create: bool = True) -> "Home":
         """Open the home at PATH, $OPENMIRROR_HOME or the default, creating it on first use; with
         ``create=False`` (commands that only read) a folder that is not a home yet is ``NoHome``."""
-        raw = path or os.environ.get(HOME_ENV) or default_home()
-        root = Path(raw).expanduser().resolve()
+        root = cls.root_of(path)
         if root.exists() and not root.is_dir():
             raise ConfigError(f"home {root} exists and is not a folder")
         if not create:

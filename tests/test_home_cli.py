@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CID = "bafkreic3fwx4stdw2ytlwfhmcvwwuagollys6ygn733ff3a42wl6l5md5q"   # the notes' first document
 
 READERS = [("search", "words"), ("show", CID), ("stats",), ("status",), ("peers",), ("ls", CID),
-           ("cat", CID), ("car", "export", CID, "-o", "x.car"), ("db", "current"), ("verify",),
+           ("cat", CID), ("car", "export", CID, "-o", "x.car"), ("verify",),
            ("export", "notes", "-o", "bundle")]
 
 
@@ -42,10 +42,12 @@ def test_a_command_that_only_reads_refuses_a_missing_home(tmp_path: Path, args: 
     assert not home.exists()                      # nothing was created
 
 
-def test_cid_needs_no_home_and_makes_none(tmp_path: Path) -> None:
+def test_cid_and_db_current_need_no_home_and_make_none(tmp_path: Path) -> None:
     home = tmp_path / "nowhere"
     result = openmirror(home, "cid", str(ROOT / "examples" / "hello.txt"))
     assert result.returncode == 0 and result.stdout.startswith("bafk"), result.stderr
+    result = openmirror(home, "db", "current")
+    assert result.returncode == 0 and result.stdout.startswith("none (no index yet)"), result.stderr
     assert not home.exists()
 
 

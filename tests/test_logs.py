@@ -52,6 +52,7 @@ def test_control_characters_are_escaped_not_written() -> None:
 def test_other_libraries_speak_only_at_vvv(tmp_path: Path) -> None:
     """asyncio logs its selector at DEBUG when a loop starts: hidden at -vv, shown at -vvv."""
     home = tmp_path / "home"
+    assert openmirror(home, "config", "path").returncode == 0        # makes the home stats reads
     for flags, shown in (((), False), (("-v",), False), (("-vv",), False), (("-vvv",), True)):
         result = openmirror(home, *flags, "stats")
         assert result.returncode == 0, result.stderr
@@ -104,6 +105,7 @@ async def test_remote_strings_cannot_forge_log_lines_and_failures_print_once(
 def test_a_default_run_leaves_the_levels_to_the_root(cli_run) -> None:
     """In one process (as tests run commands) a plain command must not pin openmirror's loggers to
     a level of their own: a later caplog.set_level(INFO) would not see their INFO records."""
+    assert cli_run("config", "path").exit_code == 0                   # makes the home stats reads
     assert cli_run("stats").exit_code == 0
     assert [logging.getLogger(name).level for name in ("mirror", "indexer", "cli")] == [logging.NOTSET] * 3
     assert cli_run("-v", "stats").exit_code == 0

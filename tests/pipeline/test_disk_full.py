@@ -54,7 +54,7 @@ def test_a_harvest_that_fills_the_disk_stops_with_one_line_and_resumes(small_dis
 def test_an_add_on_a_full_disk_names_the_disk_not_the_file(small_disk: SmallDisk,
                                                            tmp_path: Path) -> None:
     home = small_disk.path / "home"
-    assert openmirror(home, "status").returncode == 0
+    assert openmirror(home, "config", "path").returncode == 0       # makes the home
     big = tmp_path / "report.bin"
     big.write_bytes(os.urandom(3 << 20))
     small_disk.fill(leave=256 << 10)

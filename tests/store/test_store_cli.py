@@ -170,8 +170,9 @@ def test_cat_streams_bytes_and_ranges(cli_run, tmp_path: Path) -> None:
 
 def test_cat_errors(cli_run, home_dir: Path, hello: Path, planets: Path) -> None:
     assert_error(cli_run("cat", "not-a-cid"), 2, "invalid CID")
-    assert_error(cli_run("cat", HELLO_V1), 1, "not in the local store", "Hint:")
+    assert_error(cli_run("cat", HELLO_V1), 3, "no openmirror home")      # reads only: makes none
     directory = cli_run("add", "-r", str(planets)).stdout.split()[-1]
+    assert_error(cli_run("cat", HELLO_V1), 1, "not in the local store", "Hint:")
     assert_error(cli_run("cat", directory), 2, "is a directory")
 
 
@@ -215,6 +216,8 @@ def test_car_export_to_stdout_and_scopes(cli_run, planets: Path) -> None:
 def test_car_export_errors(cli_run, tmp_path: Path) -> None:
     out = tmp_path / "x.car"
     assert_error(cli_run("car", "export", "bogus", "-o", str(out)), 2, "invalid CID")
+    assert_error(cli_run("car", "export", HELLO_V1, "-o", str(out)), 3, "no openmirror home")
+    assert cli_run("config", "path").exit_code == 0                          # an empty home
     assert_error(cli_run("car", "export", HELLO_V1, "-o", str(out)), 1, "not in the local store")
     assert not out.exists()
 
