@@ -22,6 +22,7 @@ from mirror.units import format_size
 
 T = TypeVar("T")
 SEARCH_COLUMNS = ["title", "creators", "license", "collection", "date", "cid"]
+PRIVATE_MARK = "[private]"       # a document not published (its licence is not open): found here only
 RAW_RECORD_CHARS = 2000
 
 
@@ -54,8 +55,9 @@ def search_command(app: AppContext, query: str, license_: str | None, collection
     """Search the index: words, "quoted phrases" and prefix* terms, all must match.
 
     Results are ranked by relevance (a match in the title counts most). An empty QUERY lists the
-    newest documents that pass the filters. With --node URL the search runs on that node (its
-    /api/v1/search), with the same options.
+    newest documents that pass the filters. Documents this node does not publish (added without an
+    open licence) are found too, their titles marked [private] ("private": true in JSON and CSV).
+    With --node URL the search runs on that node (its /api/v1/search), with the same options.
 
     \b
     Examples:
@@ -66,7 +68,7 @@ def search_command(app: AppContext, query: str, license_: str | None, collection
         openmirror search river --node http://mirror.example.org:8470
     """
     query_ = SearchQuery(query, license=license_, collection=collection, type=type_, after=after,
-                         before=before, lang=lang, limit=limit, offset=offset)
+                         before=before, lang=lang, limit=limit, offset=offset, include_private=node is None)
     if node is not None:
         from mirror.node.search_client import search_node      # aiohttp loads only for --node
         hits = asyncio.run(search_node(node, query_))
@@ -74,7 +76,15 @@ def search_command(app: AppContext, query: str, license_: str | None, collection
         hits = asyncio.run(_with_index(app.existing_home, lambda index: index.search(query_)))
     fmt = "json" if as_json or app.json else fmt
     columns = list(Hit.__dataclass_fields__) if fmt == "csv" else SEARCH_COLUMNS
-    emit_rows([hit.to_dict() for hit in hits], columns, fmt=fmt)
+    emit_rows([_row(hit, fmt) for hit in hits], columns, fmt=fmt)
+
+
+def _row(hit: Hit, fmt: str | None) -> dict[str, Any]:
+    """A hit as a row; for people (a table, or lines) a private document's title says so."""
+    row = hit.to_dict()
+    if hit.private and fmt in (None, "table"):
+        row["title"] = f"{PRIVATE_MARK} {row['title']}"
+    return row
 
 
 @click.command("show")
@@ -132,7 +142,7 @@ def stats_command(app: AppContext, as_json: bool) -> None:
         openmirror stats
         openmirror stats --json
     """
-    stats = asyncio.run(_with_index(app.existing_home, lambda index: index.stats()))
+    stats = asyncio.run(_with_index(app.existing_home, lambda index: index.stats(include_private=True)))
     if as_json or app.json:
         emit_json(stats.to_dict())
         return

@@ -241,18 +241,18 @@ def car_import(app: AppContext, file: str, as_json: bool) -> None:
     """Verify every block of a CAR file (v1 or v2) and store them; print its root CIDs.
 
     A corrupted or truncated CAR is refused with exit code 4 and nothing of it is stored. Roots
-    the CAR does not fully hold are imported as far as they go, with a warning.
+    the CAR does not fully hold are imported as far as they go, with a warning. The gateway serves
+    them only if a published document lists them, or once pinned (openmirror pin add).
 
     \b
     Examples:
         openmirror car import report.car
         ipfs dag export CID | openmirror car import -
     """
-    store = open_store(app.home)
+    from mirror.carfile import import_car_file     # the index loads only for the commands that need it
+
     source = sys.stdin.buffer if file == "-" else Path(file)
-    roots = store.import_car(source)
-    for root in roots:
-        complete = store.has_all(root)
+    for root, complete in asyncio.run(import_car_file(app.home, source)):
         if as_json or app.json:
             emit_json({"cid": str(root), "complete": complete})
         else:

@@ -8,7 +8,7 @@ update state in the same transaction as the document it concerns.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -135,3 +135,11 @@ async def count_records(conn: AsyncConnection, collection: str) -> dict[str, int
         .join_from(records, collections, records.c.collection_id == collections.c.id)
         .where(collections.c.name == collection).group_by(records.c.status))
     return {status: count for status, count in rows}
+
+
+async def rename_record(conn: AsyncConnection, collection_id: int, old: str, new: str) -> None:
+    """The status of record OLD becomes that of NEW (``Transaction.rekey``)."""
+    await conn.execute(delete(records).where(records.c.collection_id == collection_id,
+                                             records.c.source_id == new))
+    await conn.execute(update(records).where(records.c.collection_id == collection_id,
+                                             records.c.source_id == old).values(source_id=new))

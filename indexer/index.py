@@ -168,10 +168,13 @@ class Index:
             docs = await read.load(conn, [doc_id]) if doc_id is not None else []
         return docs[0] if docs else None
 
-    async def find_by_cid(self, cid: str, *, include_deleted: bool = False) -> list[DocumentOut]:
-        """Documents having a file with this CID (or sha256)."""
+    async def find_by_cid(self, cid: str, *, include_deleted: bool = False,
+                          include_private: bool = False) -> list[DocumentOut]:
+        """Documents having a file with this CID (or sha256); private ones (not published) only
+        with ``include_private`` (a local look-up: ``openmirror show``)."""
         async with self._db.read() as conn:
-            return await read.by_cid(conn, cid, include_deleted=include_deleted)
+            return await read.by_cid(conn, cid, include_deleted=include_deleted,
+                                     include_private=include_private)
 
     async def get_content(self, sha256_or_cid: str) -> ContentOut | None:
         async with self._db.read() as conn:
@@ -191,9 +194,10 @@ class Index:
                 return
             after = docs[-1].id
 
-    async def stats(self) -> IndexStats:
+    async def stats(self, *, include_private: bool = False) -> IndexStats:
+        """Counts per collection and in all, of published documents (all with ``include_private``)."""
         async with self._db.read() as conn:
-            return await read.stats(conn)
+            return await read.stats(conn, include_private=include_private)
 
     async def search(self, query: SearchQuery, *,
                      timeout: float = search.SEARCH_TIMEOUT) -> list[Hit]:

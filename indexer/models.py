@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import JSON, ForeignKey, Index, MetaData, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, MetaData, Table, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -79,6 +79,9 @@ class Document(Base):
     deleted: Mapped[bool] = mapped_column(default=False)
     fingerprint: Mapped[str]          # digest of the metadata and content set ("unchanged" test)
     updated_at: Mapped[str]
+    # not published: a local document whose licence the open gate refuses (mirror.publication);
+    # kept out of the feed and of every public face, found by local search
+    private: Mapped[bool] = mapped_column(default=False, server_default=text("0"))
 
 
 class Content(Base):
@@ -159,6 +162,9 @@ Index("ix_documents_collection_id_updated_at_id", Document.collection_id, Docume
 # Counting live documents per collection and licence from the index alone (Index.stats, 0005).
 Index("ix_documents_collection_id_license_deleted", Document.collection_id, Document.license,
       Document.deleted)
+# The few private documents, found at once (public faces leave them out: migration 0008).
+Index("ix_documents_private", Document.private, sqlite_where=text("private = 1"))
 from indexer import node_models as _node_models  # noqa: E402,F401  (the node's tables)
 from indexer import copies_models as _copies_models  # noqa: E402,F401  (holdings and audits)
 from indexer import binding_models as _binding_models  # noqa: E402,F401  (claims and checks)
+from indexer import publication_models as _publication_models  # noqa: E402,F401  (pins, unpublished blocks)

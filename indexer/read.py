@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, Select, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer.models import table_of, Collection, Content, Document, DocumentContent
@@ -53,7 +53,7 @@ async def _files(conn: AsyncConnection, ids: list[int]) -> dict[int, list[Conten
 
 def _document(row: Row[Any], files: list[ContentOut]) -> DocumentOut:
     values = row._asdict()
-    values["deleted"] = bool(values["deleted"])
+    values["deleted"], values["private"] = bool(values["deleted"]), bool(values["private"])
     return DocumentOut(**values, contents=files)
 
 
@@ -64,8 +64,10 @@ async def document_id(conn: AsyncConnection, collection: str, source_id: str) ->
         .where(collections.c.name == collection, documents.c.source_id == source_id))
 
 
-async def by_cid(conn: AsyncConnection, cid: str, *, include_deleted: bool = False) -> list[DocumentOut]:
-    """Documents with a file whose CID (or sha256) is ``cid``, oldest first."""
+async def by_cid(conn: AsyncConnection, cid: str, *, include_deleted: bool = False,
+                 include_private: bool = False) -> list[DocumentOut]:
+    """Documents with a file whose CID (or sha256) is ``cid``, oldest first (published ones
+    only unless ``include_private``)."""
     query = (select(links.c.document_id).distinct()
              .join_from(links, contents, links.c.content_id == contents.c.id)
              .join(documents, documents.c.id == links.c.document_id)
@@ -73,6 +75,8 @@ async def by_cid(conn: AsyncConnection, cid: str, *, include_deleted: bool = Fal
              .order_by(links.c.document_id))
     if not include_deleted:
         query = query.where(documents.c.deleted.is_(False))
+    if not include_private:
+        query = query.where(documents.c.private.is_(False))
     return await load(conn, list(await conn.scalars(query)))
 
 
@@ -96,9 +100,12 @@ async def page_of_documents(conn: AsyncConnection, *, collection: str | None, af
     return await load(conn, ids)
 
 
-async def stats(conn: AsyncConnection) -> IndexStats:
-    """Live documents, bytes and licences per collection, and the totals."""
-    live = documents.c.deleted.is_(False)
+async def stats(conn: AsyncConnection, *, include_private: bool = False) -> IndexStats:
+    """Live documents, bytes and licences per collection, and the totals (of published documents,
+    and collections having one, unless ``include_private``)."""
+    live: ColumnElement[bool] = documents.c.deleted.is_(False)
+    if not include_private:
+        live = and_(live, documents.c.private.is_(False))
     per = {row.id: CollectionStats(row.name, row.kind, row.source_url, 0, 0, {})
            for row in await conn.execute(select(collections).order_by(collections.c.name))}
     for coll_id, license_, count in await conn.execute(
@@ -120,5 +127,6 @@ async def stats(conn: AsyncConnection) -> IndexStats:
                                                  links.c.document_id == documents.c.id)
             .where(live))))).one()
     retracted = await conn.scalar(select(func.count()).select_from(documents).where(RETRACTED))
+    shown = [c for c in per.values() if include_private or c.documents]
     return IndexStats(documents=sum(c.documents for c in per.values()), retracted=retracted or 0,
-                      contents=totals[0], bytes=totals[1], collections=list(per.values()))
+                      contents=totals[0], bytes=totals[1], collections=shown)

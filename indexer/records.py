@@ -146,6 +146,7 @@ class DocumentOut:
     raw_record: str | None
     deleted: bool
     updated_at: str
+    private: bool = False            # not published: kept out of the feed and every public face
     contents: list[ContentOut] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,6 +174,7 @@ class Hit:
     date: str | None
     score: float                     # higher is better (negated BM25); 0.0 without query words
     snippet: str
+    private: bool = False            # not published (found by a local search only)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -187,7 +189,9 @@ class SearchQuery:
     and ``before`` (exclusive) are ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` compared at the precision
     both dates have; ``lang`` ``en`` also matches ``en-GB``. An empty ``text`` lists the most
     recently updated documents that pass the filters. ``marks`` wrap the matched words in ``snippet``;
-    ``offset`` results are passed over before the ``limit`` returned.
+    ``offset`` results are passed over before the ``limit`` returned. Private documents (not
+    published, ``mirror.publication``) are found only with ``include_private``: every public face
+    leaves it off.
     """
 
     text: str = ""
@@ -200,6 +204,7 @@ class SearchQuery:
     limit: int = 20
     marks: tuple[str, str] = ("[", "]")
     offset: int = 0                  # results to pass over first (the next page starts at limit)
+    include_private: bool = False    # also documents that are not published (a local search)
 
 
 @dataclass

@@ -60,6 +60,7 @@ class SearchPlan:
     limit: int
     marks: tuple[str, ...]
     offset: int = 0
+    include_private: bool = False
 
 
 def fts_query(text: str) -> str | None:
@@ -96,7 +97,8 @@ def plan(query: SearchQuery) -> SearchPlan:
     filters = [f for f in (_license(query.license), _collection(query.collection),
                            _type(query.type), _date(query.after, after=True),
                            _date(query.before, after=False), _lang(query.lang)) if f is not None]
-    return SearchPlan(fts_query(query.text or ""), tuple(filters), query.limit, tuple(query.marks), query.offset)
+    return SearchPlan(fts_query(query.text or ""), tuple(filters), query.limit, tuple(query.marks), query.offset,
+                      bool(query.include_private))
 
 
 def _like_escape(text: str) -> str:
@@ -153,12 +155,14 @@ def _json_values(name: str) -> Select[Any]:
 
 
 _MATCH = fts_table.c[FTS_TABLE].op("MATCH")
+_private = documents.alias("private_documents")
+_PRIVATE_IDS = select(_private.c.id).where(_private.c.private == 1)   # the partial index's own term
 _SNIPPETS = (select(fts_table.c.rowid,
                     func.snippet(fts_table.c[FTS_TABLE], -1, bindparam("start"), bindparam("end"),
                                  "…", SNIPPET_TOKENS))
              .where(_MATCH(bindparam("match")), fts_table.c.rowid.in_(_json_values("ids"))))
 _HIT_ROWS = (select(documents.c.id, documents.c.title, documents.c.creators, documents.c.license,
-                    documents.c.license_url, documents.c.source_url, documents.c.date,
+                    documents.c.license_url, documents.c.source_url, documents.c.date, documents.c.private,
                     collections.c.name.label("collection"), contents.c.cid, contents.c.sha256,
                     contents.c.media_type, contents.c.size)
              .join_from(documents, collections, collections.c.id == documents.c.collection_id)
@@ -208,13 +212,17 @@ def _ranked(plan: SearchPlan) -> Select[Any]:
     if plan.match is None:           # newest updates first (indexes on updated_at, id serve it)
         query = select(documents.c.id, literal(0.0)).where(documents.c.deleted.is_(False))
         order: tuple[Any, ...] = (documents.c.updated_at.desc(), documents.c.id.desc())
+        doc_id = documents.c.id
     else:
         query = select(fts_table.c.rowid, fts_table.c.rank).where(_MATCH(plan.match))
         order = (fts_table.c.rank,)
+        doc_id = fts_table.c.rowid
         if plan.filters:
             query = query.join(documents, documents.c.id == fts_table.c.rowid)
     if plan.filters:
         query = query.where(and_(*plan.filters))
+    if not plan.include_private:     # the few private documents, from their partial index
+        query = query.where(doc_id.not_in(_PRIVATE_IDS))
     return query.order_by(*order).limit(plan.limit).offset(plan.offset)
 
 
@@ -222,4 +230,4 @@ def _hit(row: Any, score: float, snippet: str) -> Hit:
     return Hit(cid=row.cid, sha256=row.sha256, title=row.title, creators=list(row.creators or []),
                license=row.license, license_url=row.license_url, source_url=row.source_url,
                collection=row.collection, media_type=row.media_type, size=row.size, date=row.date,
-               score=float(f"{score:.6g}"), snippet=snippet)
+               score=float(f"{score:.6g}"), snippet=snippet, private=bool(row.private))

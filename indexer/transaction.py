@@ -89,6 +89,24 @@ class Transaction:
         self.changes.append(Change("retracted", stored[0].to_document_in(), doc_id, origin))
         return True
 
+    async def rekey(self, collection: str, old: str, new: str) -> bool:
+        """Move the live document ``old`` (and its record status) to the source id ``new``: the new
+        key is stored as it was, the old one retracted. False when ``old`` holds nothing live or
+        ``new`` is taken."""
+        conn = await self.connection()
+        if old == new or await read.document_id(conn, collection, new) is not None:
+            return False
+        doc_id = await read.document_id(conn, collection, old)
+        stored = await read.load(conn, [doc_id]) if doc_id is not None else []
+        if not stored or stored[0].deleted:
+            return False
+        moved = stored[0].to_document_in()
+        moved.source_id = new
+        await self.upsert_document(moved)
+        await self.retract(collection, old)
+        await harvest.rename_record(conn, await self.collection_id(collection), old, new)
+        return True
+
     async def set_state(self, collection: str, key: str, value: str | None) -> None:
         """Set (``None``: remove) one harvest state value of a collection."""
         await harvest.set_state(await self.connection(), await self.collection_id(collection), key,

@@ -36,7 +36,9 @@ _DOC_COLUMNS = ("collection_id", "source_id", "title", "creators", "description"
                 "language", "date", "type", "source_url", "landing_url", "license", "license_url",
                 "license_statement", "retrieved_at", "http_status", "http_headers", "raw_record",
                 "deleted", "fingerprint", "updated_at")
-assert set(_DOC_COLUMNS) | {"id"} == {c.name for c in documents.columns}
+# ``private`` is not written here: new rows are public, and the publication hook of a writable
+# home (mirror.publication) marks the private ones in the same transaction.
+assert set(_DOC_COLUMNS) | {"id", "private"} == {c.name for c in documents.columns}
 _INSERT_DOC = (f"INSERT INTO documents (id, {', '.join(_DOC_COLUMNS)}) "
                f"VALUES ({', '.join('?' * (len(_DOC_COLUMNS) + 1))})")
 _UPDATE_DOC = (f"UPDATE documents SET {', '.join(f'{c} = ?' for c in _DOC_COLUMNS[2:])} "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import os
 import logging
 import mimetypes
 from dataclasses import dataclass, field, replace
@@ -30,9 +31,10 @@ from mirror.fetch.fetcher import FetchedFile, Fetcher, Skipped
 from mirror.fetch.sinks import WriterFactory
 from mirror.home import Home
 from mirror.revisit import Known, Revisits
+from mirror.publication import unpublish
 from mirror.services import open_home
 from mirror.sources.base import FileRef
-from mirror.store import ContentStore, ImportResult, open_store
+from mirror.store import ContentStore, ImportResult
 from mirror.store.blockstore import BlockBatch
 from indexer.clock import second_time
 from mirror.store.directory import TreeEntry
@@ -157,21 +159,26 @@ class Ingestor:
                           license: str | None = None) -> UpsertResult:
         """Index a file ``openmirror add`` just stored, as a document of COLLECTION.
 
-        Its title is the file name, its source id the absolute path; LICENSE (an SPDX id or a
-        licence URL) is normalised, and an unknown statement is kept as found.
+        Its title is the file name, its source id ``added_name(path)`` (never a local absolute
+        path: source ids are published); its ``file:`` URL is kept here only (peers get the file
+        name, ``mirror.publication.public_form``). A document an older openmirror keyed on the
+        absolute path moves to the new id. LICENSE (an SPDX id or a licence URL) is normalised,
+        and an unknown statement is kept as found; without an open one the document is private.
         """
         media_type = _guess_type(path.name)
         spdx = licenses.normalize(license) if license else None
         text = await asyncio.to_thread(extract_text, path, media_type)
         resolved = await asyncio.to_thread(path.resolve)
-        doc = DocumentIn(collection=collection, source_id=str(resolved), title=path.name,
+        doc = DocumentIn(collection=collection, source_id=added_name(path), title=path.name,
                          license=spdx, license_url=licenses.license_url(spdx) if spdx else None,
                          license_statement=license, retrieved_at=second_time(),
                          source_url=resolved.as_uri())
         doc.contents = [ContentIn(sha256=result.sha256, size=result.size, cid=str(result.cid),
                                   profile=result.profile, media_type=media_type, name=path.name,
                                   url=doc.source_url, text=text)]
-        return await self.index.upsert_document(doc)
+        async with self.index.transaction() as tx:
+            await tx.rekey(collection, str(resolved), doc.source_id)     # an older openmirror's key
+            return await tx.upsert_document(doc)
 
     async def _obtain(self, ref: FileRef, fetcher: Fetcher | None, revisit: bool,
                       into: WriterFactory) -> _Obtained | None:
@@ -277,6 +284,16 @@ def _local_path(url: str) -> Path | None:
     return Path(url)
 
 
+def added_name(path: Path) -> str:
+    """The source id of a file ``openmirror add`` indexes: the path as given when it is relative
+    and stays below the current folder (``docs/report.pdf``), else the file name."""
+    if not path.is_absolute():
+        relative = os.path.normpath(path.as_posix()).replace(os.sep, "/")
+        if relative != ".." and not relative.startswith("../") and relative != ".":
+            return relative
+    return path.name
+
+
 def _guess_type(name: str) -> str | None:
     return mimetypes.guess_type(name.split("?", 1)[0])[0]
 
@@ -302,14 +319,13 @@ async def add_paths(home: Home, paths: list[Path], *, recursive: bool = False, h
     """``openmirror add``: store each path (pushing to Kubo when given) and index each file.
 
     A path that fails is yielded with its error and nothing of it is stored; the others go on.
-    Directories (with ``recursive``) are stored as UnixFS directories and not indexed.
+    Directories (with ``recursive``) are stored as UnixFS directories and not indexed. What no
+    document lists (a directory, a file with ``index=False``) is not published: the gateway does
+    not serve it unless pinned (``mirror.publication``).
     """
-    async with contextlib.AsyncExitStack() as stack:
-        if index:
-            services = await stack.enter_async_context(open_home(home))
-            store, ingestor = services.store, Ingestor(home, services.index, services.store)
-        else:
-            store, ingestor = await asyncio.to_thread(open_store, home), None
+    async with open_home(home) as services:
+        store = services.store
+        ingestor = Ingestor(home, services.index, services.store) if index else None
         for path in paths:
             entries: list[TreeEntry] = []
             try:
@@ -324,6 +340,8 @@ async def add_paths(home: Home, paths: list[Path], *, recursive: bool = False, h
             if ingestor is not None and result.sha256:
                 upsert = await ingestor.index_added(path, result, collection=collection, license=license)
                 indexed = upsert.status
+            else:
+                await unpublish(services.index, store, [str(result.cid)])
             yield Added(path, result, indexed=indexed, entries=entries)
 
 

@@ -50,7 +50,7 @@ from mirror.license_names import (
 )
 
 __all__ = ["LicenseDecision", "OPEN_LICENSES", "SKIP_REASONS", "decide", "from_document", "from_html",
-           "from_link_header", "is_allowed", "license_url", "normalize"]
+           "from_link_header", "is_allowed", "license_url", "normalize", "open_licence"]
 
 SKIP_REASONS = ("no-license", "non-commercial", "no-derivatives", "all-rights-reserved",
                 "arxiv-nonexclusive", "open-access-without-license", "unknown-license", "not-allowed")
@@ -139,6 +139,14 @@ def _disagreement(licences: list[tuple[str, str]], spdx: str) -> str | None:
     if len({_VERSION_TAIL.sub("", found) for found in named}) < 2:
         return None
     return f"licence statements disagree ({', '.join(named)}): the most restrictive, {spdx}, decides"
+
+
+@functools.lru_cache(maxsize=4096)
+def open_licence(license_: str | None, url: str | None, statement: str | None) -> bool:
+    """The default gate on a document's three licence fields: what a node merges from its peers
+    (``mirror.feed.merge``) and what it publishes of its own (``mirror.publication``). Cached:
+    licences repeat."""
+    return decide([s for s in (license_, url, statement) if s]).allowed
 
 
 def decide(statements: Iterable[str], allow: Iterable[str] | None = None) -> LicenseDecision:

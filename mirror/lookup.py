@@ -26,4 +26,4 @@ async def documents_of(home: Home, text: str) -> tuple[str, list[DocumentOut]]:
         if "/" in text and not _SHA256.fullmatch(text):       # a path: CID/a, /ipfs/CID/a, ipfs://CID/a
             target = parse_content_path(text)
             key = str(await asyncio.to_thread(services.store.resolve_path, target))
-        return key, await services.index.find_by_cid(key)
+        return key, await services.index.find_by_cid(key, include_private=True)

@@ -313,6 +313,9 @@ class _Run:
             await self._status(record, Kind.SKIPPED, f"{reason} ({decision.note})" if decision.note else reason)
             return skipped(reason, decision.note)
         status = await self.statuses.get(record.source_id)
+        if status is None and (former := record.former_id) and await self.writes.run(
+                lambda tx: tx.rekey(self.collection, former, record.source_id)):
+            status = await self.statuses.get(record.source_id)      # adopted: an older run's key
         if self._already_done(record, status):
             return UNCHANGED
         if self.options.dry_run:

@@ -16,6 +16,9 @@ constructs an ``Index``. A writable index always carries, in this order:
 3. the held-content hook (``mirror.held.HeldContents``): the contents of every stored or updated
    document, local or merged from a peer, are marked held or not in the same transaction (held
    means: bound to a verified CID whose every block is here).
+4. the publication hook (``mirror.publication.Publication``): a local document the open-licence
+   gate refuses is marked private (the feed hook signs nothing of it), and the blocks the gateway
+   must not serve are recorded, in the same transaction.
 
 So an index that writes unsigned changes cannot be opened by accident: an open is either wired, or
 read-only and refuses writes. Closing the context closes the index (every connection it opened).
@@ -34,6 +37,7 @@ from mirror.feed.identity import Identity
 from mirror.feed.local import LocalFeed
 from mirror.held import HeldContents
 from mirror.home import Home
+from mirror.publication import Publication
 from mirror.settings import Settings
 from mirror.store import ContentStore, open_store
 
@@ -60,6 +64,7 @@ async def open_home(home: Home, *, read_only: bool = False) -> AsyncIterator[Ser
             LocalFeed(identity).attach(index)
             Claims(identity).attach(index)
             HeldContents(store).attach(index)
+            Publication(store).attach(index)
         yield Services(home, home.settings, identity, store, index)
     finally:
         await index.close()

@@ -4,7 +4,8 @@
 
 What goes in (``docs/bundles.md`` explains why):
 
-* **content**: every content of the collection's live documents that this node holds completely,
+* **content**: every content of the collection's live, published documents (a private one,
+  ``mirror.publication``, leaves its home in no bundle) that this node holds completely,
   as CARv1 files (the content roots as CAR roots, blocks depth-first, each once; at most
   ``ROOTS_PER_CAR`` roots per file, so the header stays within what readers accept). Contents
   not held completely are refused (``NotFound``, exit 1) unless ``allow_missing``.
@@ -141,11 +142,12 @@ async def _write_all(sink: BundleSink, index: Index, store: ContentStore, heads:
 
 
 async def _select(index: Index, collection: str) -> _Selection:
-    """Every document key of COLLECTION (live or retracted) and the contents of the live ones."""
+    """Every document key of COLLECTION (live or retracted) and the contents of the live, published
+    ones (a private document is signed into no feed, so no bundle carries it either)."""
     chosen = _Selection(set(), 0, {})
     async for doc in index.iter_documents(collection, include_deleted=True):
         chosen.keys.add((doc.collection, doc.source_id))
-        if doc.deleted:
+        if doc.deleted or doc.private:
             continue
         chosen.documents += 1
         for content in doc.contents:

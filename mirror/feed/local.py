@@ -6,10 +6,14 @@ transaction as the change.
 
 A *local* change is one without an ``origin`` (a harvest, ``openmirror add``, a correction);
 changes applied from other nodes' feeds carry their author as origin and are never re-signed.
-``stored``/``updated`` become a ``put`` entry carrying the whole ``DocumentIn.to_dict()``,
-``retracted`` a ``retract`` entry. The feed head is read inside the write transaction (SQLite
-``BEGIN IMMEDIATE``), so two processes writing one home (``serve`` beside ``mirror``) append one
-after the other and never fork the feed.
+``stored``/``updated`` become a ``put`` entry carrying the whole ``DocumentIn.to_dict()`` in its
+public form (no local path: ``mirror.publication.public_form``), ``retracted`` a ``retract``
+entry. A private document (its licence fails the open gate, ``mirror.publication``) is signed
+nothing: a change that makes a document this node had published private is a ``retract``, and the
+retraction of a document never published is not signed either (its key stays private).
+
+The feed head is read inside the write transaction (SQLite ``BEGIN IMMEDIATE``), so two processes
+writing one home (``serve`` beside ``mirror``) append one after the other and never fork the feed.
 
 Each local entry also becomes the document's winning version (protocol §5). If another author's
 entry already won with a later timestamp (clock skew), the local entry's ``ts`` is raised just
@@ -29,6 +33,7 @@ from mirror.errors import UsageError
 from mirror.feed.bodies import PUT, RETRACT, put_body, retract_body
 from mirror.feed.entry import MAX_PAYLOAD, Entry, encode_payload, make_entry
 from mirror.feed.identity import Identity
+from mirror.publication import is_public, public_form
 from indexer.clock import entry_time, parse_entry_time
 
 
@@ -76,15 +81,18 @@ class LocalFeed:
             return
         conn = await tx.connection()
         me = self.identity.node_id
-        head = await feeds.get_head(conn, me)
         known = await feeds.get_versions(conn, [_key(c.document) for c in local])
+        head = await feeds.get_head(conn, me)
         seq, prev, last_ts = head.seq, head.head, head.ts or ""
         rows: list[EntryRow] = []
+        signed: set[tuple[str, str]] = set()
         for change in local:
             key = _key(change.document)
-            kind, body = _kind_and_body(change)
-            ts = max(entry_time(), last_ts)
             winner = known.get(key)
+            if (published := _kind_and_body(change, winner, me)) is None:
+                continue
+            kind, body = published
+            ts = max(entry_time(), last_ts)
             if winner is not None and winner.order_key >= (ts, me, seq + 1, b""):
                 ts = ts_after(winner.ts)
             seq += 1
@@ -92,20 +100,23 @@ class LocalFeed:
             rows.append(entry_row(entry))
             known[key] = version_of(entry)
             prev, last_ts = entry.hash, entry.ts
-        now = entry_time()
-        await feeds.add_entries(conn, me, rows, now)
-        await feeds.put_versions(conn, list({_key(c.document): known[_key(c.document)]
-                                             for c in local}.values()))
+            signed.add(key)
+        if not rows:
+            return
+        await feeds.add_entries(conn, me, rows, entry_time())
+        await feeds.put_versions(conn, [known[key] for key in signed])
 
 
 def _key(document: DocumentIn) -> tuple[str, str]:
     return (document.collection, document.source_id)
 
 
-def _kind_and_body(change: Change) -> tuple[str, dict[str, Any]]:
+def _kind_and_body(change: Change, winner: Version | None, me: str) -> tuple[str, dict[str, Any]] | None:
+    """The entry a local change becomes, or None when it is not published (module docstring)."""
     doc = change.document
-    if change.kind == "retracted":
-        return RETRACT, retract_body(doc.collection, doc.source_id)
-    if change.kind in ("stored", "updated"):
-        return PUT, put_entry_body(doc)
-    raise UsageError(f"unknown change kind {change.kind!r}")
+    if change.kind not in ("stored", "updated", "retracted"):
+        raise UsageError(f"unknown change kind {change.kind!r}")
+    if change.kind != "retracted" and is_public(doc):
+        return PUT, put_entry_body(public_form(doc))
+    withdraws = winner is not None and (change.kind == "retracted" or (winner.kind == PUT and winner.author == me))
+    return (RETRACT, retract_body(doc.collection, doc.source_id)) if withdraws else None

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 from typing import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -50,15 +49,10 @@ class StaleHead(PeerError):
     """The feed moved (another run was applied) between verification and the transaction."""
 
 
-@lru_cache(maxsize=4096)
-def _licence_allows(license_: str | None, url: str | None, statement: str | None) -> bool:
-    return licenses.decide([s for s in (license_, url, statement) if s]).allowed
-
-
 def licence_allows(body: dict) -> bool:
-    """The local licence gate for a put body (cached: licences repeat)."""
-    return _licence_allows(body.get("license"), body.get("license_url"),
-                           body.get("license_statement"))
+    """The local licence gate for a put body (the one a node also publishes by)."""
+    return licenses.open_licence(body.get("license"), body.get("license_url"),
+                                 body.get("license_statement"))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from aiohttp.typedefs import Middleware
 
 from indexer.errors import DatabaseDamaged
 from indexer.index import Index
-from mirror import held
+from mirror import held, publication
 from mirror.errors import is_disk_full
 from mirror.node.http import Problem
 from mirror.reclaim import reclaim
@@ -76,6 +76,7 @@ async def check_at_start(index: Index, store: ContentStore) -> None:
                       "restored; openmirror verify tells more", problems[0][:200])
             return
         await held.reconcile(index, store)
+        await publication.reconcile_unpublished(index, store)      # what is held but not published: not served
         found = await reclaim(index, store)
         if found.blocks:
             log.info("reclaimed %d blocks (%d bytes) left by a killed import", found.blocks, found.bytes)

@@ -78,6 +78,7 @@ class Record:
     deleted: bool = False             # the source says it was withdrawn: retract it
     error: str | None = None          # the source could not read this record: count it as failed
     skipped: str | None = None        # "gone" | "robots": met while reading it; count, store nothing
+    former_id: str | None = None      # the id an older openmirror gave it (a local path): adopted
 
 
 @dataclass(frozen=True)

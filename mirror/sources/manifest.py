@@ -3,7 +3,10 @@
 Fields: ``url`` (an http(s) URL, or a path relative to the manifest) and ``license`` (an SPDX id or
 a licence URL; a list in JSON Lines) are required. Optional: ``title``, ``creators`` and
 ``subjects`` (JSON lists in JSON Lines; ``;``-separated in CSV), ``date``, ``description``,
-``language``, ``type``, ``landing_url`` and ``id`` (the source id; default the ``url``).
+``language``, ``type``, ``landing_url`` and ``id`` (the source id; default the ``url`` as written,
+except an absolute local path or ``file:`` URL, which source ids never are, since peers see them:
+the path below the manifest's folder, else a digest of the path and the file's name; a document an
+older openmirror keyed on the path is adopted, ``Record.former_id``).
 
 A local path becomes ``FileRef.url`` as an absolute path (a relative path may point anywhere the
 manifest's author chose: it is their manifest; ``mirror.sources.admission`` still keeps the node
@@ -36,6 +39,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from mirror.errors import NotACollection
 from mirror.sources.api import get_required
 from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source, slug, url_slug
+from mirror.publication import file_name_of, is_local
 from mirror.sources.files import file_name, file_type, local_path
 
 if TYPE_CHECKING:
@@ -175,10 +179,14 @@ class ManifestSource(Source):
         if error is not None or data is None:
             source_id = str((data or {}).get("id") or (data or {}).get("url") or where)
             return Record(source_id, Metadata(raw_record=raw), error=f"line {lineno}: {error}")
-        source_id = str(data.get("id") or data["url"]).strip()
-        url, refused = self._resolve(str(data["url"]).strip())
+        written = str(data["url"]).strip()
+        source_id = str(data.get("id") or "").strip() or written
+        url, refused = self._resolve(written)
         if refused is not None:
             return Record(source_id, Metadata(raw_record=raw), error=f"line {lineno}: refused: {refused}")
+        former = None
+        if not data.get("id") and self.path is not None and is_local(written):
+            source_id, former = self._local_id(url), written      # source ids are published
         metadata = Metadata(
             title=_text(data.get("title")) or file_name(url) or url,
             creators=self._list(data.get("creators")), description=_text(data.get("description")),
@@ -189,7 +197,16 @@ class ManifestSource(Source):
         statements = tuple(str(v) for v in license_) if isinstance(license_, list) else (str(license_),)
         ref = FileRef(url, name=file_name(url), media_type=file_type(url))
         digest = "sha256:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
-        return Record(source_id, metadata, (ref,), statements, datestamp=digest)
+        return Record(source_id, metadata, (ref,), statements, datestamp=digest, former_id=former)
+
+    def _local_id(self, path: str) -> str:
+        """The source id of a line naming a local file by its absolute path (never that path):
+        the path below the manifest's folder, else the file's name after a digest of its path."""
+        assert self.path is not None
+        folder = str(self.path.parent)
+        if path.startswith(folder + os.sep):
+            return path[len(folder) + 1:].replace(os.sep, "/")
+        return f"{hashlib.sha256(path.encode()).hexdigest()[:12]}/{file_name_of(path)}"
 
     def _resolve(self, url: str) -> tuple[str, str | None]:
         """The file a line names (a URL or an absolute local path), or why it is refused."""

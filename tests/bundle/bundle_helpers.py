@@ -2,9 +2,9 @@
 
 ``om(home, *args)`` runs ``openmirror --home HOME ARGS`` (click's runner, no traceback caught);
 ``Homes`` makes fresh homes from one migrated index file (migrating each costs ~0.4 s). The
-``source`` fixture (``conftest.py``, one per session) is home A: a small collection ``notes`` (two openly licensed
-files and one under CC-BY-NC), and a document of another collection added between them, exported
-once to a folder. Bundles are changed only in copies.
+``source`` fixture (``conftest.py``, one per session) is home A: a small collection ``notes`` (three openly licensed
+files, and one under CC-BY-NC that stays private to A: no entry, no bundle), and a document of
+another collection added between them, exported once to a folder. Bundles are changed only in copies.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ FILES = {
     "sawmills.txt": ("other", "CC0-1.0", "a survey of sawmills along the river"),
     "windmills.txt": ("notes", "CC-BY-SA-4.0", "notes about windmills in the lowlands"),
     "tidemills.txt": ("notes", "CC-BY-NC-4.0", "a pamphlet on tidemills, non-commercial use only"),
+    "millponds.txt": ("notes", "CC-BY-4.0", "a register of millponds and their sluices"),
 }
 
 

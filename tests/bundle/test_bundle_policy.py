@@ -82,13 +82,13 @@ def test_export_refuses_missing_content_unless_allowed(source: Source, tmp_path:
     assert "--allow-missing" in refused.stderr and not (tmp_path / "out").exists()
     allowed = om(home, "export", "notes", "-o", str(tmp_path / "out"), "--allow-missing", "--json")
     assert allowed.exit_code == 0, allowed.output
-    held = sum(source.files[n].stat().st_size for n in ("watermills.txt", "tidemills.txt"))
+    held = sum(source.files[n].stat().st_size for n in ("watermills.txt", "millponds.txt"))
     assert json.loads(allowed.stdout) | {"seconds": 0, "car_bytes": 0, "path": ""} == {
         "path": "", "collection": "notes", "documents": 3, "contents": 2, "content_bytes": held,
         "car_bytes": 0, "missing": 1, "authors": 1, "entries": 4, "forks": 0, "seconds": 0}
     node = fresh_home(tmp_path / "B")
     report = json.loads(om(node, "import", str(tmp_path / "out"), "--json").stdout)
-    assert report["collections"] == {"notes": 2, "other": 1} and report["contents_kept"] == 1
+    assert report["collections"] == {"notes": 3, "other": 1} and report["contents_kept"] == 2
     assert om(node, "search", "windmills.txt", "--json").stdout.count("\n") == 1   # metadata only
 
 

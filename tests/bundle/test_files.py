@@ -31,8 +31,8 @@ async def test_a_long_feed_and_many_contents_make_several_files(source: Source, 
     assert [(c["path"], c["roots"]) for c in data["content"]] == [("content.car", 2), ("content-2.car", 1)]
     assert report.car_bytes == sum(c["size"] for c in data["content"])
     imported = await import_bundle(Home.open(fresh_home(tmp_path / "B")), tmp_path / "bundle")
-    assert imported.entries_stored == 4 and imported.contents == 3 and imported.contents_kept == 2
-    assert imported.collections == {"notes": 2, "other": 1}
+    assert imported.entries_stored == 4 and imported.contents == 3 and imported.contents_kept == 3
+    assert imported.collections == {"notes": 3, "other": 1}
 
 
 async def test_entries_files_in_the_wrong_order_are_refused(source: Source, tmp_path: Path):
@@ -103,4 +103,4 @@ def test_two_machines_in_real_processes(source: Source, tmp_path: Path):
     imported = run(tmp_path / "B", "import", str(tmp_path / "disk" / "notes.tar"), "--json")
     assert imported.returncode == 0, imported.stderr
     report = json.loads(imported.stdout)
-    assert report["collections"] == {"notes": 2, "other": 1} and report["texts"] == 2
+    assert report["collections"] == {"notes": 3, "other": 1} and report["texts"] == 3

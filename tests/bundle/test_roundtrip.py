@@ -38,9 +38,9 @@ def test_export_writes_the_layout_and_summary(source: Source):
 def test_import_makes_the_collection_searchable_and_servable(source: Source, tmp_path: Path):
     home = fresh_home(tmp_path / "B")
     report = imported(source, home)
-    assert report["collections"] == {"notes": 2, "other": 1}
-    assert report["entries"] == report["entries_stored"] == 4 and report["refused_licence"] == 1
-    assert report["contents"] == 3 and report["contents_kept"] == 2 and report["contents_dropped"] == 1
+    assert report["collections"] == {"notes": 3, "other": 1}
+    assert report["entries"] == report["entries_stored"] == 4 and report["refused_licence"] == 0
+    assert report["contents"] == 3 and report["contents_kept"] == 3 and report["contents_dropped"] == 0
     [hit] = search(home, "watermills")           # found by the text extracted here
     assert hit["license"] == "CC-BY-4.0" and hit["cid"] == source.cids["watermills.txt"]
     assert [h["license"] for h in search(home, "windmills")] == ["CC-BY-SA-4.0"]
@@ -49,20 +49,22 @@ def test_import_makes_the_collection_searchable_and_servable(source: Source, tmp
         assert cat.stdout_bytes == source.files[name].read_bytes()
         assert ContentStore(BlockStore(home / "blocks")).has_all(CID.decode(source.cids[name]))
     show = json.loads(om(home, "show", source.cids["watermills.txt"], "--json").stdout)
-    assert show["source_url"] == source.files["watermills.txt"].resolve().as_uri()
+    assert show["source_url"] == "watermills.txt"      # A's local path stays in A
     assert show["retrieved_at"] and show["collection"] == "notes"
 
 
-def test_a_noncommercial_document_is_carried_but_not_indexed(source: Source, tmp_path: Path):
+def test_a_noncommercial_document_stays_in_its_home(source: Source, tmp_path: Path):
+    """Its licence is not open, so A keeps it private: no entry, no content, no count in the bundle
+    (a non-commercial entry of another author is still carried but not indexed: test_policy)."""
+    assert search(source.home, "tidemills")[0]["private"] is True
     home = fresh_home(tmp_path / "B")
     imported(source, home)
     assert search(home, "tidemills") == []
     payloads = [json.loads(p) for (p,) in rows(home, "SELECT payload FROM feed_entries")]
-    nc = [p for p in payloads if p["body"].get("license") == "CC-BY-NC-4.0"]
-    assert len(nc) == 1                                   # the entry is stored and relayed
+    assert [p for p in payloads if "tidemills" in json.dumps(p)] == []
     cid = CID.decode(source.cids["tidemills.txt"])
-    assert not ContentStore(BlockStore(home / "blocks")).has(cid)   # its content is not kept
-    assert len(block_files(home)) == 2
+    assert not ContentStore(BlockStore(home / "blocks")).has(cid)
+    assert len(block_files(home)) == 3
 
 
 def test_entries_of_another_collection_apply_by_the_normal_rules(source: Source, tmp_path: Path):
@@ -80,8 +82,8 @@ def test_importing_twice_changes_nothing(source: Source, tmp_path: Path):
     blocks = sorted(block_files(home))
     again = imported(source, home)
     assert again["documents_applied"] == again["entries_stored"] == 0
-    assert sorted(block_files(home)) == blocks       # the refused document's block goes again
-    assert again["contents_kept"] == 2 and again["collections"] == {"notes": 2}
+    assert sorted(block_files(home)) == blocks
+    assert again["contents_kept"] == 3 and again["collections"] == {"notes": 3}
     assert rows(home, "SELECT id, updated_at FROM documents ORDER BY id") == before
     assert rows(home, "SELECT count(*) FROM feed_entries") == [(4,)]
 
@@ -93,7 +95,7 @@ def test_a_tar_bundle_round_trips(source: Source, tmp_path: Path):
     assert json.loads(result.stdout)["car_bytes"] > 0
     home = fresh_home(tmp_path / "B")
     report = imported(source, home, tar)
-    assert report["collections"] == {"notes": 2, "other": 1}
+    assert report["collections"] == {"notes": 3, "other": 1}
     assert om(home, "cat", source.cids["windmills.txt"]).stdout_bytes == b"notes about windmills in the lowlands"
 
 

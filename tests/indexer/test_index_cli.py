@@ -15,7 +15,7 @@ from indexer.index import Index
 from indexer.records import DocumentIn
 
 HIT_FIELDS = ["cid", "sha256", "title", "creators", "license", "license_url", "source_url",
-              "collection", "media_type", "size", "date", "score", "snippet"]
+              "collection", "media_type", "size", "date", "score", "snippet", "private"]
 PDF = content("glacier pdf bytes", media_type="application/pdf", name="glacier.pdf",
               url="https://example.org/glacier.pdf")
 

@@ -18,7 +18,7 @@ from indexer.records import DocumentIn, SearchQuery
 from indexer.search import fts_query
 
 HIT_FIELDS = ["cid", "sha256", "title", "creators", "license", "license_url", "source_url",
-              "collection", "media_type", "size", "date", "score", "snippet"]
+              "collection", "media_type", "size", "date", "score", "snippet", "private"]
 
 
 def _corpus_documents() -> list[DocumentIn]:

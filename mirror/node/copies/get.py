@@ -31,6 +31,7 @@ from indexer import listing
 from indexer.index import Index
 from indexer.peers import list_peers
 from mirror import held
+from mirror.publication import unpublish
 from mirror.errors import BlockMismatch, BlockNotFound, ContentUnavailable, UsageError
 from mirror.home import Home
 from mirror.node.copies.blockfetch import BlockWriter, Missing, PeerFailed, PeerLied, fetch_block
@@ -108,6 +109,7 @@ async def get_content(home: Home, target: CID | ContentPath, *, peers: Iterable[
             stats = await retrieve(store, cid, holders, session=found.session,
                                    on_block=await _counter(store, cid, holders, progress, found.session))
             await held.refresh(services.index, store, [str(cid)])
+            await unpublish(services.index, store, [str(cid)])   # served only if published (or pinned)
         info = await asyncio.to_thread(store.stat, cid)
         if info.type == "file" and out is not None and await asyncio.to_thread(out.is_dir):
             out = out / await _file_name(services.index, wanted, cid)
@@ -184,7 +186,7 @@ async def _file_name(index: Index, wanted: ContentPath, cid: CID) -> str:
     if wanted.name:
         return wanted.name
     async with index.read() as conn:
-        names = await listing.file_names(conn, [str(cid)])
+        names = await listing.file_names(conn, [str(cid)], include_private=True)
     name = names.get(str(cid), "")
     return name if name and name not in (".", "..") and "/" not in name and "\0" not in name else str(cid)
 

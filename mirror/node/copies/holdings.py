@@ -54,6 +54,7 @@ import zstandard
 from aiohttp import web
 
 from indexer import copies as rows
+from indexer import publication as publication_rows
 from indexer.copies import HoldingRow
 from indexer.index import Index
 from mirror.errors import PeerError, SignatureError, UsageError
@@ -276,7 +277,8 @@ async def publish_holdings(index: Index, identity: Identity, *, url: str, budget
     heartbeat). Peers get it with their next ``pull_holdings``.
     """
     async with index.read() as conn:
-        held = await rows.held_sha256s(conn)
+        hidden = await publication_rows.unpublished_roots(conn)       # private: never announced
+        held = [sha256 for sha256, cid in await rows.held_contents(conn) if cid not in hidden]
         previous = await rows.get_holding(conn, identity.node_id)
     seq = next_seq(previous.seq if previous else 0)
     announcement, data = await asyncio.to_thread(make_announcement, identity, seq=seq, url=url,

@@ -223,12 +223,13 @@ def origins_for(public_url: str) -> tuple[str, ...]:
 
 async def pins_wanted(index: Index, collections: Iterable[str],
                       origins: tuple[str, ...] = ()) -> list[Pin]:
-    """One pin per distinct content CID of the live documents of COLLECTIONS (CIDs checked
-    against their content's bytes here only: a claim is never pinned)."""
+    """One pin per distinct content CID of the live, published documents of COLLECTIONS (CIDs
+    checked against their content's bytes here only: a claim is never pinned; a private
+    document's content is no more pinned on a service than served: ``mirror.publication``)."""
     wanted: dict[str, Pin] = {}
     for collection in dict.fromkeys(collections):
         async for doc in index.iter_documents(collection):
-            for content in doc.contents:
+            for content in doc.contents if not doc.private else ():
                 if content.verified and content.cid not in wanted:
                     meta = {"collection": collection, "sha256": content.sha256, "license": doc.license or ""}
                     wanted[content.cid] = Pin(content.cid, content.name or doc.title or content.sha256,

@@ -31,7 +31,7 @@ from mirror.errors import IntegrityError, MirrorError, NotFound
 from mirror.node.http import Problem
 from mirror.node.gateway.request import (BlockRecorder, GatewayState, Target, Wanted, abort,
                                       content_disposition, content_location, immutable_headers,
-                                      iterate_in_thread, not_modified, require_root, resolve_target,
+                                      iterate_in_thread, not_modified, require_published, resolve_target,
                                       write_body)
 from mirror.store.blockstore import BlockStore
 from mirror.store.car import car_header
@@ -146,7 +146,7 @@ def car_chunks(root: CID, sections: Iterator[tuple[CID, bytes]]) -> Iterator[byt
 async def serve_car(request: web.Request, state: GatewayState, target: Target,
                     wanted: Wanted) -> web.StreamResponse:
     params = parse_car_params(request.query, wanted.params)
-    require_root(request, state, target.cid)
+    await require_published(request, state, target.cid)
     recorder = BlockRecorder(state.store.blocks)
     trail = await resolve_target(recorder, target)
     dups = "y" if params.dups else "n"

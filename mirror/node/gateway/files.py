@@ -36,7 +36,7 @@ from mirror.errors import IntegrityError, MirrorError, NotFound, PathNotFound
 from mirror.node.http import Problem
 from mirror.node.gateway.request import (GatewayState, Target, abort, base_headers,
                                       content_disposition, immutable_headers, iterate_in_thread,
-                                      not_modified, parse_range, require_root, resolve_target,
+                                      not_modified, parse_range, require_published, resolve_target,
                                       write_body)
 from mirror.store.cid import CID, DAG_PB, SHA2_256
 from mirror.store.exporter import DirEntry, FileStat, iter_file, ls, resolve, stat
@@ -69,7 +69,7 @@ class Shown:
 
 
 async def serve_file(request: web.Request, state: GatewayState, target: Target) -> web.StreamResponse:
-    require_root(request, state, target.cid)
+    await require_published(request, state, target.cid)
     trail = await resolve_target(state.store.blocks, target)
     info = await _stat(state, trail[-1])
     segments = [s for s in target.path.split("/") if s not in ("", ".", "..")]

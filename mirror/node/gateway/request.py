@@ -20,7 +20,8 @@ from mirror.node.http import Problem
 from mirror.node.limits import UploadLimiter
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
-from mirror.store.cid import CID
+from mirror.publication import refused
+from mirror.store.cid import CID, IDENTITY
 from mirror.store.exporter import resolve
 
 if TYPE_CHECKING:
@@ -116,6 +117,15 @@ def require_root(request: web.Request, state: GatewayState, cid: CID) -> None:
     if "only-if-cached" in request.headers.get("Cache-Control", "").lower():
         raise Problem(412, f"{cid} is not held by this node")
     raise Problem(404, f"{cid} is not held by this node")
+
+
+async def require_published(request: web.Request, state: GatewayState, cid: CID) -> None:
+    """``require_root``, and Problem(404) too when CID is held but not published
+    (``mirror.publication.refused``): the same answer as for content not held, so nothing tells
+    that this node has it."""
+    require_root(request, state, cid)
+    if state.index is not None and cid.hash_code != IDENTITY and await refused(state.index, cid):
+        raise Problem(404, f"{cid} is not held by this node")
 
 
 async def read_block(state: GatewayState, cid: CID) -> bytes:

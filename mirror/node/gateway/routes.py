@@ -29,7 +29,7 @@ from mirror.node.gateway.files import serve_file
 from mirror.node.gateway.request import (GATEWAY, RAW_TYPE, GatewayState, Target, Wanted,
                                       base_headers, content_disposition, content_location,
                                       immutable_headers, not_modified, parse_range, problem_response,
-                                      read_block, require_root)
+                                      read_block, require_published)
 from mirror.node.http import GATEWAY_PREFIX, Problem, add_renderer
 from mirror.node.limits import UploadLimiter
 from mirror.store import ContentStore
@@ -160,7 +160,7 @@ async def serve_raw(request: web.Request, state: GatewayState, target: Target,
     """Exactly one block (the CID's own bytes), verified on read; Range gives 206."""
     if target.path:
         raise Problem(400, "format=raw names one block: a path is not allowed")
-    require_root(request, state, target.cid)
+    await require_published(request, state, target.cid)
     etag = f'"{target.text}.raw"'
     filename = request.query.get("filename") or f"{target.text}.bin"
     headers = {**immutable_headers(request, etag), "Content-Type": RAW_TYPE,

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from indexer import copies as copy_rows
+from indexer import publication as publication_rows
 from indexer.index import Index
 from mirror.errors import MirrorError
 from mirror.feed.identity import Identity
@@ -114,11 +115,16 @@ class IpniKeeper:
                 h, a = await anext(held, None), await anext(ads, None)
 
     async def _held(self) -> AsyncIterator[tuple[str, CID]]:
+        """Contents held here and published (a private one is never advertised)."""
         after = ""
+        async with self.index.read() as conn:
+            hidden = await publication_rows.unpublished_roots(conn)
         while True:
             async with self.index.read() as conn:
                 page = await copy_rows.held_contents_after(conn, after, PAGE)
             for sha256, text in page:
+                if text in hidden:
+                    continue
                 try:
                     yield sha256, CID.decode(text)
                 except MirrorError:

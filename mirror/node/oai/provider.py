@@ -136,7 +136,7 @@ class Provider:
     async def _document(self, identifier: str) -> Any:
         key = parse_identifier(self.host, identifier)
         doc = await self.site.index.get_document(*key) if key else None
-        if doc is None:
+        if doc is None or doc.private:            # a private document is no record of this node
             raise OAIError("idDoesNotExist", f"no record has the identifier {identifier!r}")
         return doc
 

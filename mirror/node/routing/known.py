@@ -4,12 +4,13 @@
     routing_routes(app, known.providers, known.peers)
 
 * **providers(cid)**: this node, when the block is in its store (any block: clients ask for inner
-  blocks too), then the live, trusted holders of the content whose root is ``cid`` (from holdings
-  announcements and audits, ``indexer.copies.holders_of``), each as a ``peer`` record with its
-  trustless gateway's address. A holder whose URL cannot be a provider address is left out.
+  blocks too) and its gateway serves it (``mirror.publication``: not private), then the live,
+  trusted holders of the content whose root is ``cid`` (from holdings announcements and audits,
+  ``indexer.copies.holders_of``), each as a ``peer`` record with its trustless gateway's address.
+  A holder whose URL cannot be a provider address is left out.
 * **peers(peer ID)**: this node, or the newest announcement of the node with that key.
 
-Nothing here contacts anyone; the answers cost one ``stat`` and at most two index reads.
+Nothing here contacts anyone; the answers cost one ``stat`` and at most three index reads.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mirror.feed.identity import Identity, encode_node_id, parse_node_id
 from mirror.node.copies.census import live_cutoff
 from mirror.node.routing.api import MAX_JSON_RECORDS, ProviderRecord, gateway_provider
 from mirror.node.routing.peerid import ed25519_key
+from mirror.publication import refused
 from mirror.store import ContentStore
 from mirror.store.cid import CID
 
@@ -40,7 +42,8 @@ class KnownProviders:
         return _records([(self.identity.public_key_bytes, url)] if url else [])
 
     async def providers(self, cid: CID) -> Sequence[ProviderRecord]:
-        found = self._own() if self.store.blocks.has(cid) else []
+        served = self.store.blocks.has(cid) and not await refused(self.index, cid)
+        found = self._own() if served else []
         content = await self.index.get_content(str(cid))
         if content is None:
             return found

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import aiohttp
 
+from indexer.feeds import Head
+from mirror.feed.bodies import put_body
+from mirror.feed.entry import Entry, make_entry
+from mirror.feed.identity import Identity
 from mirror.node.app import Node
 from tests.node.node_helpers import nodes  # noqa: F401  (fixture)
 from tests.node.node_helpers import NodeFactory, document, wait_for
@@ -17,11 +21,25 @@ async def _seq(node: Node, author: str) -> int:
     return (await node.merger.head(author)).seq
 
 
+def older_feed(author: Identity) -> list[Entry]:
+    """What a node of an older openmirror signed (or one whose gate differs): an open document, a
+    non-commercial one and an all-rights-reserved one. openmirror itself now signs only the first
+    (test_attack_publication)."""
+    bodies = [put_body(document(1)), put_body(document(2, license="CC-BY-NC-4.0")),
+              put_body(document(3, license=None, statement="All rights reserved"))]
+    entries: list[Entry] = []
+    for seq, body in enumerate(bodies, 1):
+        entries.append(make_entry(author, seq, entries[-1] if entries else None, "put", body))
+    return entries
+
+
 async def test_an_nc_entry_is_stored_and_relayed_but_not_indexed(nodes: NodeFactory) -> None:
     a = await nodes.start("a")
-    author = a.identity.node_id
-    await a.index.upsert_documents([document(1), document(2, license="CC-BY-NC-4.0"),
-                                    document(3, license=None, statement="All rights reserved")])
+    older = Identity.generate()
+    author = older.node_id
+    feed = older_feed(older)
+    await a.merger.apply_run(author, feed, Head(author, 0, None, None))
+    assert await _seq(a, author) == 3 and await _source_ids(a) == {"doc-1"}
     b = await nodes.start("b", peers=[a.url])
     await wait_for(lambda: _seq(b, author), what="b to sync")
     await nodes.stop(a)
