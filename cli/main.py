@@ -26,6 +26,7 @@ COMMAND_MODULES: dict[str, str] = {
     "get": "cli.get_cmds",
     "verify": "cli.verify_cmds",
     "pin": "cli.pin_cmds",
+    "rm": "cli.remove_cmds", "gc": "cli.remove_cmds",
     "export": "cli.bundle_cmds", "import": "cli.bundle_cmds",
 }
 

@@ -59,6 +59,9 @@ KINDS = ["oai-pmh", "sitemap", "site", "ckan", "archive-org", "manifest", "folde
               help="Website crawl: files too only below the start URL's folder (pages always are).")
 @click.option("--limit-rate", metavar="RATE",
               help="Download at most RATE bytes per second, e.g. 500KiB or 2MiB (default: fetch.limit_rate).")
+@click.option("--keep-missing", is_flag=True,
+              help="Manifest or folder: keep the documents whose line or file is gone (by default "
+                   "a complete run retracts them).")
 @click.option("--profile", help="UnixFS import profile (default: the store.profile setting).")
 @click.option("--ipfs-api", metavar="URL",
               help="Also import and pin every file in this Kubo node (default: store.ipfs_api).")
@@ -70,9 +73,8 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
                assume_license: str | None, licenses: tuple[str, ...], limit: int | None, dry_run: bool,
                per_host: int | None, delay: float | None, concurrency: int | None,
                ignore_robots: bool, allow_private: bool, depth: int, accept: tuple[str, ...],
-               reject: tuple[str, ...], no_parent: bool, limit_rate: str | None, profile: str | None,
-               ipfs_api: str | None,
-               as_json: bool) -> None:
+               reject: tuple[str, ...], no_parent: bool, limit_rate: str | None, keep_missing: bool,
+               profile: str | None, ipfs_api: str | None, as_json: bool) -> None:
     """Mirror an openly licensed collection into the local store and index.
 
     SOURCE is an OAI-PMH endpoint, a sitemap or website, a CKAN portal, an Internet Archive
@@ -86,8 +88,14 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
     "error" field) before exiting non-zero; a rerun resumes where it stopped.
 
     Only openly licensed records are kept: --allow-license replaces the allow-list of licences,
-    --assume-license declares the licence of a folder (or of a website you own) that states none.
-    The manifest format is in docs/manifest.md.
+    --assume-license declares the licence of a folder (or of a website you own) that states none;
+    a document whose licence is not on the open list (allowed with --allow-license) is kept
+    private: searchable here, never published to peers or served. The manifest format is in
+    docs/manifest.md.
+
+    A manifest or folder is mirrored whole: a document whose line or file is gone since the last
+    run is retracted (peers drop it too), unless --keep-missing; a local file a line names that is
+    missing fails that line, named in the summary.
 
     \b
     Examples:
@@ -106,7 +114,7 @@ def mirror_cmd(app: AppContext, source: str, kind: str | None, collection: str |
                             profile=profile, allow_private=allow_private, ipfs_api=ipfs_api,
                             allow_licenses=list(allow_licenses) or None, assume_license=assume_license,
                             accept=accept, reject=reject, no_parent=no_parent,
-                            limit_rate=size_value("--limit-rate", limit_rate))
+                            limit_rate=size_value("--limit-rate", limit_rate), keep_missing=keep_missing)
     home = app.home
     show_bar = sys.stderr.isatty() and not as_json
     live: list[Summary] = []

@@ -8,17 +8,18 @@ update state in the same transaction as the document it concerns.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from indexer.models import table_of, Collection, HarvestState, RecordStatus
+from indexer.models import table_of, Collection, Document, HarvestState, RecordStatus
 from indexer.records import RecordState
 from indexer.write import in_json
 
 collections = table_of(Collection)
 state = table_of(HarvestState)
 records = table_of(RecordStatus)
+documents = table_of(Document)
 
 
 async def get_state(conn: AsyncConnection, collection: str, key: str) -> str | None:
@@ -143,3 +144,31 @@ async def rename_record(conn: AsyncConnection, collection_id: int, old: str, new
                                              records.c.source_id == new))
     await conn.execute(update(records).where(records.c.collection_id == collection_id,
                                              records.c.source_id == old).values(source_id=new))
+
+
+async def forget_records(conn: AsyncConnection, collection_id: int, source_ids: list[str] | None) -> None:
+    """Drop the statuses of SOURCE_IDS (None: every record and the harvest state of the collection),
+    so that the next harvest takes them as new (``openmirror rm``)."""
+    if source_ids is None:
+        await conn.execute(delete(records).where(records.c.collection_id == collection_id))
+        await conn.execute(delete(state).where(state.c.collection_id == collection_id))
+        return
+    for start in range(0, len(source_ids), 500):
+        await conn.execute(delete(records).where(records.c.collection_id == collection_id,
+                                                 in_json(records.c.source_id, source_ids[start:start + 500])))
+
+
+async def harvested_live(conn: AsyncConnection, collection: str) -> list[str]:
+    """Source ids of the collection's live documents that a harvest stored (they have a record
+    status; ``openmirror add`` writes none)."""
+    return list(await conn.scalars(
+        select(documents.c.source_id)
+        .join(collections, collections.c.id == documents.c.collection_id)
+        .join(records, and_(records.c.collection_id == documents.c.collection_id,
+                            records.c.source_id == documents.c.source_id))
+        .where(collections.c.name == collection, documents.c.deleted.is_(False))))
+
+
+async def collection_source(conn: AsyncConnection, collection: str) -> str | None:
+    """Where the collection was last harvested from (its source location), if it exists."""
+    return await conn.scalar(select(collections.c.source_url).where(collections.c.name == collection))

@@ -25,7 +25,7 @@ from indexer.index import Index
 from indexer.records import ContentIn, DocumentIn, UpsertResult
 from mirror import licenses
 from mirror.body_import import BodyImport, Imported
-from mirror.errors import IntegrityError, MirrorError, NotReady
+from mirror.errors import IntegrityError, MirrorError, NotFound, NotReady
 from mirror.extract import extract_text, is_light
 from mirror.fetch.fetcher import FetchedFile, Fetcher, Skipped
 from mirror.fetch.sinks import WriterFactory
@@ -188,7 +188,9 @@ class Ingestor:
         local = _local_path(ref.url)
         if local is not None:
             if not await asyncio.to_thread(local.is_file):
-                return None
+                if not await asyncio.to_thread(os.path.lexists, local):   # fails the record, named
+                    raise NotFound(f"no such file: {local}", hint="fix the path, or remove the line")
+                return None                                 # a device or a FIFO: nothing to store
             return _Obtained(path=local, temporary=False, url=str(local), fetched_at=second_time(),
                              media_type=ref.media_type or _guess_type(local.name))
         if fetcher is None:

@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable
 
+from indexer import harvest
 from indexer.index import Index
 from indexer.transaction import Transaction
 from indexer.records import CollectionIn, ContentIn, DocumentIn, RecordState
@@ -34,6 +35,7 @@ from mirror.fetch.guard import harvest_policy
 from mirror.batch import GroupCommit, StateRow, StatusRow, status_reader
 from mirror.home import Home
 from mirror.ingest import Collected, Ingestor
+from mirror.missing import MissingRecords
 from mirror.revisit import Revisits
 from mirror.outcome import GONE, RETRACTED, STORED, UNCHANGED, Kind, Outcome, Summary, failed, skipped
 from mirror.reclaim import reclaim
@@ -85,6 +87,7 @@ class MirrorOptions:
     reject: tuple[str, ...] = ()
     no_parent: bool = False
     limit_rate: int | None = None          # bytes per second downloaded at most (fetch.limit_rate)
+    keep_missing: bool = False             # manifest, folder: keep documents whose line or file is gone
 
 
 ProgressFn = Callable[[Outcome, int | None], None]   # (outcome, total known so far)
@@ -220,6 +223,7 @@ class _Run:
         self.pass_id = ""
         self.concurrency = options.concurrency or home.settings.fetch.concurrency
         self.admission = Admission(source.location, source.kind, home.path)  # what records may name
+        self.seen: set[str] | None = None    # the source ids met (a manifest or folder: see missing.py)
 
     async def execute(self) -> None:
         await self.admission.check_source()
@@ -227,15 +231,21 @@ class _Run:
             found = await reclaim(self.index, self.store)   # what a killed run left, if anything
             if found.blocks:
                 log.info("reclaimed %d blocks a killed import left", found.blocks)
+        async with self.index.read() as conn:
+            former = await harvest.collection_source(conn, self.collection)
         await self.index.upsert_collection(CollectionIn(self.collection, self.source.location
                                                         if hasattr(self.source, "location") else None,
                                                         self.source.kind))
         state = await self._load_state()
+        missing = MissingRecords.start(self.index, self.collection, self.source, state, self.options, former)
+        self.seen = missing.seen if missing is not None else None
         queue: asyncio.Queue[_Work | None] = asyncio.Queue(maxsize=self.concurrency * 2)
         async with self.writes:
             workers = [asyncio.create_task(self._worker(queue))
                        for _ in range(self.concurrency * RECORDS_PER_REQUEST)]
             finished = await _drive(asyncio.create_task(self._feed(queue, state)), workers, queue)
+            if finished and missing is not None:
+                self.summary.retracted += await missing.retract(self.writes, self.pass_id)
         if finished and not self.options.dry_run:
             await self.index.set_state(self.collection, STATE_COMPLETE, "1")
 
@@ -262,6 +272,8 @@ class _Run:
                 return False
             seq += 1
             self.checkpoints.started(seq)
+            if self.seen is not None:
+                self.seen.add(item.source_id)
             await queue.put(_Work(seq, item))
         return limit is None or seq < limit
 

@@ -37,6 +37,7 @@ from mirror.feed.identity import Identity
 from mirror.feed.local import LocalFeed
 from mirror.held import HeldContents
 from mirror.home import Home
+from mirror.lock import WriteLock
 from mirror.publication import Publication
 from mirror.settings import Settings
 from mirror.store import ContentStore, open_store
@@ -54,8 +55,22 @@ class Services:
 
 
 @asynccontextmanager
-async def open_home(home: Home, *, read_only: bool = False) -> AsyncIterator[Services]:
-    """Open HOME's identity, store and index (see the module docstring); closes them on exit."""
+async def open_home(home: Home, *, read_only: bool = False, alone: bool = False) -> AsyncIterator[Services]:
+    """Open HOME's identity, store and index (see the module docstring); closes them on exit.
+
+    A writable open holds the home's write lock shared (``mirror.lock.WriteLock``); ALONE holds it
+    exclusively (``gc``), or raises ``HomeLocked`` while another process writes the home."""
+    lock = None if read_only else await asyncio.to_thread(WriteLock.take, home, exclusive=alone)
+    try:
+        async with _opened(home, read_only) as services:
+            yield services
+    finally:
+        if lock is not None:
+            await asyncio.to_thread(lock.release)
+
+
+@asynccontextmanager
+async def _opened(home: Home, read_only: bool) -> AsyncIterator[Services]:
     identity = await asyncio.to_thread(Identity.load_or_create, home.key_file)
     store = await asyncio.to_thread(open_store, home)
     index = await Index.open(home.db_path, read_only=read_only)

@@ -29,7 +29,7 @@ from indexer import peers as peer_rows
 from indexer.index import Index
 from mirror.errors import UsageError
 from mirror.home import Home
-from mirror.lock import Holder, running
+from mirror.lock import LockHolder, running
 from mirror.node.address import local_url, parse_listen
 from mirror.node.copies.budget import measure, storage_budget
 from mirror.node.copies.census import health, live_cutoff
@@ -78,7 +78,7 @@ async def health_fields(index: Index, me: str, settings: Settings,
     return health(states, copies=int(settings.node.copies), budget=storage_budget(settings))
 
 
-def _url(home: Home, serving: Holder | None) -> str | None:
+def _url(home: Home, serving: LockHolder | None) -> str | None:
     """The URL of the node serving on HOME (as it advertises it), else the one it would serve
     on: node.public_url, or the listen address (loopback for a wildcard: nothing advertises
     0.0.0.0); None when that cannot be read."""

@@ -6,55 +6,19 @@ no absolute local path reaches a peer in any entry."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import sqlite3
-import sys
-from contextlib import asynccontextmanager, closing
+from contextlib import closing
 from pathlib import Path
-from typing import AsyncIterator
 
 import aiohttp
 
 from mirror.store.cid import CID
+from tests.processes import ok, serving
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET = "zanzibarquokka"          # a word only the private documents contain
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENMIRROR_")}
-    return env | {"PYTHONPATH": str(ROOT)}
-
-
-async def run(home: Path, *args: str, cwd: Path = ROOT) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli.main", "--home", str(home), *args, cwd=cwd, env=_env(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), 90)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
-
-
-async def ok(home: Path, *args: str, cwd: Path = ROOT) -> str:
-    code, out, err = await run(home, *args, cwd=cwd)
-    assert code == 0, (args, err)
-    return out
-
-
-@asynccontextmanager
-async def serving(home: Path) -> AsyncIterator[str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli.main", "--home", str(home), "serve", "--port", "0", "--json",
-        cwd=ROOT, env=_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        assert proc.stdout is not None
-        yield json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))["url"]
-    finally:
-        proc.kill()
-        await proc.wait()
 
 
 def files(tmp_path: Path) -> dict[str, Path]:

@@ -1,0 +1,50 @@
+"""openmirror as real processes, for tests that use the CLI as a user does (no OPENMIRROR_*
+variables of the caller leak in)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def env() -> dict[str, str]:
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("OPENMIRROR_")}
+    return kept | {"PYTHONPATH": str(ROOT)}
+
+
+async def run(home: Path, *args: str, cwd: Path = ROOT) -> tuple[int, str, str]:
+    """``openmirror --home HOME ARGS``: (exit code, stdout, stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cli.main", "--home", str(home), *args, cwd=cwd, env=env(),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 90)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def ok(home: Path, *args: str, cwd: Path = ROOT) -> str:
+    """Its stdout; the command must succeed."""
+    code, out, err = await run(home, *args, cwd=cwd)
+    assert code == 0, (args, err)
+    return out
+
+
+@asynccontextmanager
+async def serving(home: Path) -> AsyncIterator[str]:
+    """``openmirror serve --port 0`` on HOME; yields its URL, kills it on exit."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cli.main", "--home", str(home), "serve", "--port", "0", "--json",
+        cwd=ROOT, env=env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        yield json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))["url"]
+    finally:
+        proc.kill()
+        await proc.wait()
