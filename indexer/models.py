@@ -162,7 +162,7 @@ Index("ix_documents_collection_id_updated_at_id", Document.collection_id, Docume
 # Counting live documents per collection and licence from the index alone (Index.stats, 0005).
 Index("ix_documents_collection_id_license_deleted", Document.collection_id, Document.license,
       Document.deleted)
-# The few private documents, found at once (public faces leave them out: migration 0008).
+# The few private documents, found at once (public faces leave them out: migration 0009).
 Index("ix_documents_private", Document.private, sqlite_where=text("private = 1"))
 from indexer import node_models as _node_models  # noqa: E402,F401  (the node's tables)
 from indexer import copies_models as _copies_models  # noqa: E402,F401  (holdings and audits)

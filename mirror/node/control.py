@@ -20,6 +20,7 @@ from mirror.home import Home
 from mirror.lock import HomeLock
 from mirror.node.admin import admin_call
 from mirror.node.limits import Timeouts
+from mirror.node.reach import node_connector
 from mirror.node.sync.client import PeerClient, client_session
 from mirror.node.address import parse_listen
 from mirror.node.app import Node
@@ -79,7 +80,8 @@ async def check_peer(home: Home, url: str) -> str:
     ``PeerError`` when URL cannot be reached or is not an openmirror node. Stores nothing."""
     url = normalize_url(url)
     timeouts = Timeouts(total=PROBE_TIMEOUT, read=PROBE_TIMEOUT, connect=min(10.0, PROBE_TIMEOUT))
-    async with client_session(timeouts, home.settings.fetch.user_agent) as session:
+    guard = node_connector(home.settings, [url])       # the operator named URL: trusted (§8)
+    async with client_session(timeouts, home.settings.fetch.user_agent, guard) as session:
         try:
             answer = await PeerClient(session, url).get_json("/api/v1/feeds", {"limit": "1"})
         except PeerError as exc:
