@@ -75,7 +75,7 @@ async def test_the_setting_token_and_the_node_s_names_still_work(nodes: NodeFact
                                                                  http: aiohttp.ClientSession) -> None:
     node = await nodes.start("node", admin_token="s3cret-for-scripts",
                              public_url="https://mirror.example.org")
-    port = node.local_url().rsplit(":", 1)[1]          # node.url is the public URL here
+    port = node.api_url().rsplit(":", 1)[1]          # node.url is the public URL here
     url = f"http://127.0.0.1:{port}/api/v1/peers"
     for i, host in enumerate((f"localhost:{port}", "mirror.example.org", f"127.0.0.1:{port}")):
         async with http.post(url, json={"url": f"http://127.0.0.1:{9 + i}"},
@@ -98,11 +98,11 @@ async def test_the_cli_adds_a_peer_through_the_running_node(nodes: NodeFactory, 
                                                              home_dir: Path) -> None:
     node = await nodes.start(home_dir.name)
     assert node.home.path == home_dir
-    assert (home_dir / API_FILE).read_text().strip() == node.local_url()
+    assert (home_dir / API_FILE).read_text().strip() == node.api_url()
     result = await asyncio.to_thread(cli_run, "--json", "peers", "add", "peer.example:8470")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"url": "http://peer.example:8470", "added": True,
-                                         "via": node.local_url()}
+                                         "via": node.api_url()}
     assert (await node.book.get("http://peer.example:8470")).source == "configured"
     await nodes.stop(node)
     assert not (home_dir / API_FILE).exists()
