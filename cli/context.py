@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from mirror.home import Home
+if TYPE_CHECKING:                  # the home (settings, platformdirs) loads when a command asks
+    from mirror.home import Home
 
 
 @dataclass
@@ -22,6 +24,8 @@ class AppContext:
     def home(self) -> Home:
         """The home, created on first use (commands that write)."""
         if self._home is None:
+            from mirror.home import Home
+
             self._home = Home.open(self.home_path)
         return self._home
 

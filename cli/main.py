@@ -1,9 +1,10 @@
 """The ``openmirror`` root command. Command bodies live in one module per topic.
 
 Commands are loaded lazily: ``openmirror cid FILE`` imports only ``cli.store_cmds`` (and what it
-needs), not the index, the crawler and the node, so a one-shot command starts fast and small.
-``COMMAND_MODULES`` maps every command name to its module; a test checks it against the modules'
-own ``COMMANDS`` lists.
+needs), not the index, the crawler and the node, so a one-shot command starts fast and small, and
+``openmirror --help`` imports no command module at all. ``COMMAND_MODULES`` maps every command name
+to its module and its summary; a test checks it against the modules' own ``COMMANDS`` lists and
+the commands' own help.
 """
 
 from __future__ import annotations
@@ -16,26 +17,46 @@ from cli import logs, process
 from cli.context import AppContext
 from cli.groups import WholeHelpGroup
 
-COMMAND_MODULES: dict[str, str] = {
-    "config": "cli.config_cmds",
-    "cid": "cli.store_cmds", "add": "cli.store_cmds", "cat": "cli.store_cmds", "ls": "cli.store_cmds",
-    "car": "cli.store_cmds",
-    "search": "cli.index_cmds", "show": "cli.index_cmds", "stats": "cli.index_cmds", "db": "cli.index_cmds",
-    "mirror": "cli.mirror_cmds",
-    "serve": "cli.node_cmds", "join": "cli.node_cmds", "peers": "cli.node_cmds", "status": "cli.node_cmds",
-    "get": "cli.get_cmds",
-    "verify": "cli.verify_cmds",
-    "pin": "cli.pin_cmds",
-    "rm": "cli.remove_cmds", "gc": "cli.remove_cmds",
-    "export": "cli.bundle_cmds", "import": "cli.bundle_cmds",
+# Every command: the module defining it, and its summary (the first sentence of its help, as
+# ``--help`` lists it without importing the module; a test keeps the two equal).
+COMMAND_MODULES: dict[str, tuple[str, str]] = {
+    "config": ("cli.config_cmds", "Show and locate the node's settings."),
+    "cid": ("cli.store_cmds", "Print the CID `add` would give PATH, storing nothing."),
+    "add": ("cli.store_cmds", "Store files (or, with -r, directories) and print their CIDs."),
+    "cat": ("cli.store_cmds", "Stream the bytes of a stored file to stdout."),
+    "ls": ("cli.store_cmds", "List a stored directory: the CID, type, size and name of each entry."),
+    "car": ("cli.store_cmds", "Export and import CAR files (content-addressed archives)."),
+    "search": ("cli.index_cmds",
+               'Search the index: words, "quoted phrases" and prefix* terms, all must match.'),
+    "show": ("cli.index_cmds",
+             "Show the full metadata and provenance of every document with this CID (or sha256)."),
+    "stats": ("cli.index_cmds", "Count documents, bytes and licences, per collection and in all."),
+    "db": ("cli.index_cmds", "Look at and upgrade the index database schema."),
+    "mirror": ("cli.mirror_cmds", "Mirror an openly licensed collection into the local store and index."),
+    "serve": ("cli.node_cmds", "Run this node: serve the index and content, sync with peers, hold copies, "
+                               "until interrupted."),
+    "join": ("cli.node_cmds", "Join the network through the node at URL: add it as a peer, sync, hold "
+                              "copies, keep serving."),
+    "peers": ("cli.node_cmds", "List this node's peers with their state, last contact and lag; manage "
+                               "peers and trust."),
+    "status": ("cli.node_cmds", "Show this node's id, peers, documents, held content, storage, budget "
+                                "and copies."),
+    "get": ("cli.get_cmds", "Get a file or a directory by CID, fetching it from peers if it is not held here."),
+    "verify": ("cli.verify_cmds", "Check the index file, every stored entry and block, and every held content."),
+    "pin": ("cli.pin_cmds", "Pin content on other services."),
+    "rm": ("cli.remove_cmds", "Retract the documents of a CID (or of a collection) and unpin it; gc reclaims the blocks."),
+    "gc": ("cli.remove_cmds", "Delete the blocks no live document and no pin references, and what killed runs left."),
+    "export": ("cli.bundle_cmds", "Write a collection's content and signed entries as an offline bundle."),
+    "import": ("cli.bundle_cmds",
+               "Verify a bundle completely and make its collection searchable and servable here."),
 }
 
 
 def load_command(name: str) -> click.Command | None:
     """Import the module that defines command NAME and return the command (None if unknown)."""
-    module_name = COMMAND_MODULES.get(name)
-    if module_name is None:
+    if name not in COMMAND_MODULES:
         return None
+    module_name = COMMAND_MODULES[name][0]
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -46,11 +67,16 @@ def load_command(name: str) -> click.Command | None:
 
 
 class LazyGroup(WholeHelpGroup):
+    """The root group: a command's module is imported when that command runs, never to list it."""
+
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(n for n in COMMAND_MODULES if self.get_command(ctx, n) is not None)
+        return sorted(COMMAND_MODULES)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         return load_command(cmd_name)
+
+    def summaries(self, ctx: click.Context) -> list[tuple[str, str]]:
+        return [(name, COMMAND_MODULES[name][1]) for name in self.list_commands(ctx)]
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
