@@ -27,7 +27,7 @@ RAW_RECORD_CHARS = 2000
 
 
 async def _with_index(home: Home, call: Callable[[Index], Awaitable[T]]) -> T:
-    async with open_home(home, read_only=True) as services:
+    async with open_home(home, read_only=True, identity=False) as services:
         return await call(services.index)
 
 

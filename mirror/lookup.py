@@ -21,7 +21,7 @@ async def documents_of(home: Home, text: str) -> tuple[str, list[DocumentOut]]:
     """(the CID or sha256 looked up, the documents listing it); a path is followed in the local
     store first (PathNotFound, BlockNotFound when it cannot be)."""
     text = text.strip()
-    async with open_home(home, read_only=True) as services:
+    async with open_home(home, read_only=True, identity=False) as services:
         key = text
         if "/" in text and not _SHA256.fullmatch(text):       # a path: CID/a, /ipfs/CID/a, ipfs://CID/a
             target = parse_content_path(text)

@@ -22,25 +22,27 @@ constructs an ``Index``. A writable index always carries, in this order:
 
 So an index that writes unsigned changes cannot be opened by accident: an open is either wired, or
 read-only and refuses writes. Closing the context closes the index (every connection it opened).
+
+A read-only open does only what reading needs: no hooks (nor their modules) are loaded, and with
+``identity=False`` (``search``, ``show``: commands that never name the node) neither is the key,
+nor the cryptography library that reads it; ``services.identity`` then raises.
 """
 
 from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, AsyncIterator
 
 from indexer.index import Index
-from mirror.binding import Claims
-from mirror.feed.identity import Identity
-from mirror.feed.local import LocalFeed
-from mirror.held import HeldContents
 from mirror.home import Home
 from mirror.lock import WriteLock
-from mirror.publication import Publication
 from mirror.settings import Settings
 from mirror.store import ContentStore, open_store
+
+if TYPE_CHECKING:
+    from mirror.feed.identity import Identity
 
 
 @dataclass(frozen=True)
@@ -49,20 +51,31 @@ class Services:
 
     home: Home
     settings: Settings
-    identity: Identity
+    loaded_identity: "Identity | None" = field(repr=False)
     store: ContentStore
     index: Index
 
+    @property
+    def identity(self) -> "Identity":
+        """The node's key (``RuntimeError`` when the home was opened with ``identity=False``)."""
+        if self.loaded_identity is None:
+            raise RuntimeError("this home was opened without its identity (open_home(identity=False))")
+        return self.loaded_identity
+
 
 @asynccontextmanager
-async def open_home(home: Home, *, read_only: bool = False, alone: bool = False) -> AsyncIterator[Services]:
+async def open_home(home: Home, *, read_only: bool = False, identity: bool = True,
+                    alone: bool = False) -> AsyncIterator[Services]:
     """Open HOME's identity, store and index (see the module docstring); closes them on exit.
+    IDENTITY=False (read-only opens only) leaves the key unread.
 
     A writable open holds the home's write lock shared (``mirror.lock.WriteLock``); ALONE holds it
     exclusively (``gc``), or raises ``HomeLocked`` while another process writes the home."""
+    if not (identity or read_only):
+        raise ValueError("a writable home signs its changes: it needs its identity")
     lock = None if read_only else await asyncio.to_thread(WriteLock.take, home, exclusive=alone)
     try:
-        async with _opened(home, read_only) as services:
+        async with _opened(home, read_only, identity) as services:
             yield services
     finally:
         if lock is not None:
@@ -70,16 +83,33 @@ async def open_home(home: Home, *, read_only: bool = False, alone: bool = False)
 
 
 @asynccontextmanager
-async def _opened(home: Home, read_only: bool) -> AsyncIterator[Services]:
-    identity = await asyncio.to_thread(Identity.load_or_create, home.key_file)
+async def _opened(home: Home, read_only: bool, identity: bool) -> AsyncIterator[Services]:
+    key = await asyncio.to_thread(_load_identity, home) if identity else None
     store = await asyncio.to_thread(open_store, home)
     index = await Index.open(home.db_path, read_only=read_only)
     try:
         if not read_only:
-            LocalFeed(identity).attach(index)
-            Claims(identity).attach(index)
-            HeldContents(store).attach(index)
-            Publication(store).attach(index)
-        yield Services(home, home.settings, identity, store, index)
+            assert key is not None
+            _wire(index, key, store)
+        yield Services(home, home.settings, key, store, index)
     finally:
         await index.close()
+
+
+def _load_identity(home: Home) -> "Identity":
+    from mirror.feed.identity import Identity
+
+    return Identity.load_or_create(home.key_file)
+
+
+def _wire(index: Index, identity: "Identity", store: ContentStore) -> None:
+    """Attach the hooks of a writable index, in the order the module docstring gives."""
+    from mirror.binding import Claims
+    from mirror.feed.local import LocalFeed
+    from mirror.held import HeldContents
+    from mirror.publication import Publication
+
+    LocalFeed(identity).attach(index)
+    Claims(identity).attach(index)
+    HeldContents(store).attach(index)
+    Publication(store).attach(index)

@@ -146,3 +146,18 @@ def test_dependencies_run_one_way(where: str, forbidden: tuple[str, ...]) -> Non
     bad = [f"{p.relative_to(ROOT)}: {name}" for p in paths for name in sorted(_imports(p))
            if any(name == f or name.startswith(f + ".") for f in forbidden)]
     assert bad == []
+
+
+async def test_a_read_only_open_without_identity_neither_reads_nor_creates_the_key(tmp_path: Path) -> None:
+    home = Home.open(tmp_path / "home")
+    async with open_home(home) as services:
+        await services.index.upsert_document(document(1))
+    home.key_file.unlink()
+    async with open_home(home, read_only=True, identity=False) as services:
+        assert await services.index.get_document("c", "doc-1") is not None
+        with pytest.raises(RuntimeError):
+            assert services.identity.node_id
+    assert not home.key_file.exists()
+    with pytest.raises(ValueError):
+        async with open_home(home, identity=False):
+            pass

@@ -125,7 +125,7 @@ def _book(home: Home, index: Index) -> PeerBook:
 async def list_peers_of(home: Home) -> list[dict[str, Any]]:
     """Every known peer with its state (ok, new, failing, backoff), last contact and lag, and the
     content claims of its key that are evidence (``conflicts``)."""
-    async with open_home(home, read_only=True) as services:
+    async with open_home(home, read_only=True, identity=False) as services:
         found = await _book(home, services.index).all()
         async with services.index.read() as conn:
             disputes = await bindings.disputes_by_author(conn)
@@ -139,7 +139,7 @@ async def list_conflicts(home: Home, *, author: str | None = None,
                          limit: int = 1000) -> list[dict[str, Any]]:
     """The content claims this node keeps as evidence: a CID whose bytes are not the claimed
     content (``mismatch``), or another CID than the verified one (``conflict``), by author."""
-    async with open_home(home, read_only=True) as services:
+    async with open_home(home, read_only=True, identity=False) as services:
         async with services.index.read() as conn:
             found = await bindings.disputed(conn, author=author, limit=limit)
     return [d.to_dict() for d in found]

@@ -284,7 +284,7 @@ async def pin_home(home: Home, collections: Iterable[str]) -> PinReport:
         raise ConfigError("no pinning service is configured",
                           hint="set pinning.endpoint and pinning.token in openmirror.toml "
                                "(or OPENMIRROR_PINNING_ENDPOINT / OPENMIRROR_PINNING_TOKEN)")
-    async with open_home(home, read_only=True) as services:
+    async with open_home(home, read_only=True, identity=False) as services:
         return await pin_collections(services.index, home.settings, collections)
 
 
