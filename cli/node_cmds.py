@@ -266,22 +266,26 @@ def peers_unblock(app: AppContext, key: str) -> None:
 
 @click.command("status")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.option("--check", is_flag=True,
+              help="First check the whole index file with SQLite's quick check (slower on a large index).")
 @pass_app
 @handle_errors
-def status_cmd(app: AppContext, as_json: bool) -> None:
+def status_cmd(app: AppContext, as_json: bool, check: bool) -> None:
     """Show this node's id, peers, documents, held content, storage, budget and copies.
 
     Reads the home, so it works whether or not the node is running. The JSON form adds the
     copies figures per collection (contents, held here, under-replicated, distribution of
-    known live copies) and the index quota (authors no longer pulled, and why). A damaged
-    index file is an error (exit 4), never a status.
+    known live copies) and the index quota (authors no longer pulled, and why). Damage met in
+    the index file is an error (exit 4), never a status; --check looks for it in the whole file
+    first (`openmirror verify` checks everything).
 
     \b
     Examples:
         openmirror status
         openmirror status --json
+        openmirror status --check
     """
-    status = asyncio.run(control.status(app.existing_home))
+    status = asyncio.run(control.status(app.existing_home, check=check))
     if not (as_json or app.json):            # sizes for people; JSON keeps the byte counts
         status = {k: format_size(v) if k in SIZE_FIELDS and isinstance(v, int) else v for k, v in status.items()}
     emit_mapping(status, as_json=as_json or app.json)

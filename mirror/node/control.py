@@ -1,16 +1,17 @@
 """What the node commands do (``serve``, ``join``, ``peers``, ``status``), as library coroutines.
 
-The CLI parses options, calls one of these and renders the result; nothing here prints.
+The CLI parses options, calls one of these and renders the result; nothing here prints. The node
+and the admin client (aiohttp) and the merger (licences, lxml) load only in the coroutines that use
+them: ``status`` and ``peers`` start without them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import signal
 import time
-from typing import Any, Callable
-
-import aiohttp
+from typing import TYPE_CHECKING, Any, Callable
 
 from indexer import bindings
 from indexer.index import Index
@@ -18,19 +19,16 @@ from mirror.errors import ConfigError, PeerError, UsageError
 from mirror.feed.identity import is_node_id
 from mirror.home import Home
 from mirror.lock import HomeLock
-from mirror.node.admin import admin_call
-from mirror.node.limits import Timeouts
-from mirror.node.reach import node_connector
-from mirror.node.sync.client import PeerClient, client_session
 from mirror.node.address import parse_listen
-from mirror.node.app import Node
-from mirror.feed.merge import Merger
 from mirror.feed.identity import parse_node_id
 from mirror.node.sync.peers import CONFIGURED, PeerBook, normalize_url, peer_state
 from mirror.node.status import home_status
 from mirror.services import open_home
 
-ReadyFn = Callable[[Node], None]
+if TYPE_CHECKING:
+    from mirror.node.app import Node
+
+ReadyFn = Callable[["Node"], None]
 PROBE_TIMEOUT = 30.0          # seconds the first look at a node to join may take
 NOT_A_NODE_HINT = "give the URL an openmirror node prints when it starts (its ready line: http://HOST:PORT)"
 
@@ -49,6 +47,8 @@ async def serve(home: Home, *, listen: str | None = None, port: int | None = Non
                 peers: list[str] | None = None, on_ready: ReadyFn | None = None, **overrides: Any) -> None:
     """Run a node until SIGINT or SIGTERM, then shut it down cleanly. The home's lock is held
     meanwhile (``mirror.lock``): a second node on the same home is refused (``HomeLocked``)."""
+    from mirror.node.app import Node
+
     node = Node(home, listen=listen_on(home, listen, port), peers=peers, **overrides)
     lock = await asyncio.to_thread(HomeLock.take, home)
     stop = asyncio.Event()
@@ -78,6 +78,12 @@ async def join(home: Home, url: str, **options: Any) -> None:
 async def check_peer(home: Home, url: str) -> str:
     """The node id of the openmirror node at URL (its feed list answers as protocol §6 says);
     ``PeerError`` when URL cannot be reached or is not an openmirror node. Stores nothing."""
+    import aiohttp
+
+    from mirror.node.limits import Timeouts
+    from mirror.node.reach import node_connector
+    from mirror.node.sync.client import PeerClient, client_session
+
     url = normalize_url(url)
     timeouts = Timeouts(total=PROBE_TIMEOUT, read=PROBE_TIMEOUT, connect=min(10.0, PROBE_TIMEOUT))
     guard = node_connector(home.settings, [url])       # the operator named URL: trusted (§8)
@@ -99,6 +105,8 @@ async def check_peer(home: Home, url: str) -> str:
 
 async def join_once(home: Home, url: str, **overrides: Any) -> dict[str, Any]:
     """Add URL as a peer, sync once with every peer, and summarise (no server is started)."""
+    from mirror.node.app import Node
+
     url = normalize_url(url)
     await check_peer(home, url)
     node = Node(home, peers=[url], **overrides)
@@ -115,6 +123,13 @@ async def join_once(home: Home, url: str, **overrides: Any) -> dict[str, Any]:
             "feeds": sorted({a for r in reports for a in r.feeds}),
             "lag": sum(r.lag for r in reports),
             "errors": {r.peer: r.error for r in reports if r.error}}
+
+
+async def _admin_call(home: Home, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any], str] | None:
+    """``mirror.node.admin.admin_call``; its module (aiohttp) is loaded in a worker thread on first use."""
+    admin = await asyncio.to_thread(importlib.import_module, "mirror.node.admin")
+    answer: tuple[int, dict[str, Any], str] | None = await admin.admin_call(home, path, body)
+    return answer
 
 
 def _book(home: Home, index: Index) -> PeerBook:
@@ -150,7 +165,7 @@ async def add_peer_to(home: Home, url: str) -> dict[str, Any]:
     with the home's token: it syncs with the peer at once), else into the home's peers table (a
     node started later syncs with it). ``via`` tells which: the node's URL, or ``"home"``."""
     url = normalize_url(url)
-    answer = await admin_call(home, "/api/v1/peers", {"url": url})
+    answer = await _admin_call(home, "/api/v1/peers", {"url": url})
     if answer is None:
         async with open_home(home) as services:
             added = await _book(home, services.index).add(url, CONFIGURED)
@@ -173,6 +188,8 @@ async def remove_peer_from(home: Home, url: str) -> dict[str, Any]:
 
 async def set_blocked(home: Home, key: str, blocked: bool) -> dict[str, Any]:
     """Block or unblock an author and re-derive the documents it touched."""
+    from mirror.feed.merge import Merger
+
     parse_node_id(key)
     async with open_home(home) as services:
         if blocked and key == services.identity.node_id:
@@ -182,5 +199,5 @@ async def set_blocked(home: Home, key: str, blocked: bool) -> dict[str, Any]:
     return {"author": key, "blocked": blocked, "documents_changed": changed}
 
 
-async def status(home: Home) -> dict[str, Any]:
-    return await home_status(home)
+async def status(home: Home, *, check: bool = False) -> dict[str, Any]:
+    return await home_status(home, check=check)

@@ -91,11 +91,12 @@ def _url(home: Home, serving: LockHolder | None) -> str | None:
         return None
 
 
-async def home_status(home: Home) -> dict[str, Any]:
-    """The status of HOME read from its files (no running node needed); ``DatabaseDamaged``
-    when SQLite's quick check finds the index file damaged."""
+async def home_status(home: Home, *, check: bool = False) -> dict[str, Any]:
+    """The status of HOME read from its files (no running node needed). A damaged page met while
+    reading raises ``DatabaseDamaged``; with CHECK, SQLite's quick check of the whole file runs
+    first (it reads every page: seconds on a large index), and any damage it finds raises too."""
     async with open_home(home, read_only=True) as services:
-        if await services.index.integrity(quick=True):     # never a status from a damaged file
+        if check and await services.index.integrity(quick=True):   # never a status from a damaged file
             assert services.index.damage is not None
             raise services.index.damage
         serving = await asyncio.to_thread(running, home)

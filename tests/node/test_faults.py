@@ -56,8 +56,8 @@ async def _count_is(node: Node, expected: int) -> bool:
 
 # -- a damaged index ---------------------------------------------------------------------------
 
-async def damaged_home(nodes: NodeFactory) -> Node:
-    """A home whose documents table's root page is overwritten (the schema is intact)."""
+async def damaged_home(nodes: NodeFactory, table: str = "documents") -> Node:
+    """A home whose TABLE's root page is overwritten (the schema is intact)."""
     node = await nodes.start("damaged")
     await publish(node, 300)
     await nodes.stop(node)
@@ -65,7 +65,7 @@ async def damaged_home(nodes: NodeFactory) -> Node:
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'documents'").fetchone()[0]
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = ?", (table,)).fetchone()[0]
     with open(path, "r+b") as fh:
         fh.seek((root - 1) * page_size)
         fh.write(b"\xa5" * page_size)
@@ -80,11 +80,14 @@ async def run_cli(home: Path, *args: str) -> tuple[int, str]:
     return proc.returncode or 0, out.decode() + err.decode()
 
 
-async def test_a_damaged_index_makes_status_and_verify_exit_4(nodes: NodeFactory) -> None:
-    node = await damaged_home(nodes)
-    for args in (["status"], ["verify"]):
+@pytest.mark.parametrize("table", ["documents", "documents_fts_data"])
+async def test_a_damaged_index_makes_status_check_and_verify_exit_4(nodes: NodeFactory, table: str) -> None:
+    """``status --check`` reads every page of the file first (a plain ``status`` reads only what
+    it reports: quick to start on a large index); ``verify`` checks everything."""
+    node = await damaged_home(nodes, table)
+    for args in (["status", "--check"], ["verify"]):
         code, output = await run_cli(node.home.path, *args)
-        assert code == 4, output
+        assert code == 4, (args, output)
         assert "damaged" in output and "Traceback" not in output
 
 
