@@ -1,17 +1,34 @@
-"""One renderer for table / --json / NDJSON. stdout carries data only; progress goes to stderr."""
+"""One renderer for table / --json / NDJSON. stdout carries data only; progress goes to stderr.
+
+rich loads only to draw a table or to write on ``stderr_console`` (a module attribute made on
+first use): JSON, CSV and piped output, the path of scripts, start without it.
+"""
 
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import sys
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
 
-stderr_console = Console(stderr=True)
+    stderr_console: Console
+
+
+def __getattr__(name: str) -> Any:
+    if name == "stderr_console":
+        return _stderr_console()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _stderr_console() -> "Console":
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def to_json(obj: Any) -> str:
@@ -43,15 +60,23 @@ def emit_rows(rows: Iterable[dict[str, Any]], columns: Sequence[str], *, as_json
         writer.writerow(columns)
         writer.writerows([_text(row.get(c)) for c in columns] for row in rows)
     elif fmt == "table" or sys.stdout.isatty():
-        table = Table(title=title)
-        for col in columns:
-            table.add_column(col)
-        for row in rows:
-            table.add_row(*[Text(_text(row.get(c))) for c in columns])       # Text: no markup
-        Console(width=None if sys.stdout.isatty() else 10_000, highlight=False).print(table)
+        _emit_table(rows, columns, title)
     else:
         for row in rows:
             sys.stdout.write("\t".join(_text(row.get(c)) for c in columns) + "\n")
+
+
+def _emit_table(rows: list[dict[str, Any]], columns: Sequence[str], title: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*[Text(_text(row.get(c))) for c in columns])       # Text: no markup
+    Console(width=None if sys.stdout.isatty() else 10_000, highlight=False).print(table)
 
 
 def emit_mapping(data: dict[str, Any], *, as_json: bool) -> None:

@@ -34,6 +34,7 @@ sys.argv[0] = 'openmirror'
 main()
 """
 NETWORK_AND_FORMATS = {"aiohttp", "lxml", "pypdf", "protego", "alembic", "mako"}
+TABLES = {"rich"}          # output piped, as here: tab-separated lines or JSON, no table
 
 
 def loaded(home: Path, *args: str) -> set[str]:
@@ -65,10 +66,11 @@ def test_search_and_show_load_neither_the_network_nor_the_key(home: Path) -> Non
     for args in (("search", "river"), ("show", document(1).contents[0].cid or ""),
                  ("search", "river", "--json"), ("stats",)):
         modules = loaded(home, *args)
-        assert not modules & (NETWORK_AND_FORMATS | {"cryptography", "mirror.node", "mirror.pipeline"}), args
+        assert not modules & (NETWORK_AND_FORMATS | TABLES | {"cryptography", "mirror.node",
+                                                              "mirror.pipeline"}), args
 
 
 def test_status_loads_no_network_client_and_no_document_format(home: Path) -> None:
     modules = loaded(home, "status", "--json")
-    assert not modules & (NETWORK_AND_FORMATS | {"mirror.pipeline", "mirror.fetch"})
+    assert not modules & (NETWORK_AND_FORMATS | TABLES | {"mirror.pipeline", "mirror.fetch"})
     assert "cryptography" in modules           # status names the node: its key is read
