@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections import deque
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,6 +31,7 @@ from types import TracebackType
 from contextlib import AbstractAsyncContextManager
 from typing import AsyncIterator, Awaitable, Callable
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer import fts
@@ -204,7 +206,7 @@ class Index:
         """Full-text search with filters; raises ``QueryError`` for a query it cannot run
         (or one still running after ``timeout`` seconds)."""
         plan = search.plan(query)
-        return await self._db.run_read(lambda conn: search.run(conn, plan, timeout))
+        return await self._db.run_read(lambda conn: search.run(_bare(conn), plan, timeout))
 
     @property
     def checkpoints(self) -> int:
@@ -274,3 +276,10 @@ class Index:
 
 
 __all__ = ["Index", "Listener", "Transaction"]
+
+
+def _bare(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under a SQLAlchemy one (``indexer.search`` speaks bare sqlite3)."""
+    sqlite = conn.connection.driver_connection
+    assert isinstance(sqlite, sqlite3.Connection)
+    return sqlite

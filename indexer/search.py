@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (Column, ColumnElement, Connection, Integer, MetaData, Select, Table, Text,
-                        and_, bindparam, func, literal, or_, select)
-from sqlalchemy.exc import OperationalError
-
 from indexer.errors import QueryError
 from indexer.fts import FTS_TABLE
-from indexer.models import table_of, Collection, Content, Document, DocumentContent
 from indexer.records import Hit, SearchQuery
 
 MAX_QUERY_CHARS = 1000
@@ -36,13 +32,6 @@ SNIPPET_TOKENS = 16
 SEARCH_TIMEOUT = 10.0           # seconds one search may run before it is stopped
 _PROGRESS_STEPS = 10_000        # SQLite VM steps between two looks at the clock
 
-fts_table = Table(FTS_TABLE, MetaData(), Column("rowid", Integer), Column("rank"),
-                  Column(FTS_TABLE, Text))
-documents = table_of(Document)
-collections = table_of(Collection)
-contents = table_of(Content)
-links = table_of(DocumentContent)
-
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TERM = re.compile(r'"([^"]*)(?:"|$)|([^\s"]+)')
 _SEARCHABLE = re.compile(r"[^\W_]")
@@ -52,11 +41,19 @@ _LANG = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 
 
 @dataclass(frozen=True)
+class Filter:
+    """One condition on the ``documents`` row (SQL text with ``?`` marks) and its parameters."""
+
+    sql: str
+    params: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
 class SearchPlan:
     """A checked query: the FTS5 expression (None lists without ranking) and SQL filters."""
 
     match: str | None
-    filters: tuple[ColumnElement[bool], ...]
+    filters: tuple[Filter, ...]
     limit: int
     marks: tuple[str, ...]
     offset: int = 0
@@ -105,129 +102,124 @@ def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _license(value: str | None) -> ColumnElement[bool] | None:
+def _license(value: str | None) -> Filter | None:
     if value is None:
         return None
     value = value.strip()
     if not value or not _LICENSE.match(value):
         raise QueryError(f"not an SPDX licence id: {value!r} (e.g. CC-BY-4.0, or CC-BY* for a family)")
-    if value.endswith("*"):
-        return documents.c.license.like(_like_escape(value[:-1]) + "%", escape="\\")
-    return documents.c.license.like(_like_escape(value), escape="\\")   # LIKE ignores ASCII case
+    pattern = _like_escape(value[:-1]) + "%" if value.endswith("*") else _like_escape(value)
+    return Filter("documents.license LIKE ? ESCAPE '\\'", (pattern,))   # LIKE ignores ASCII case
 
 
-def _collection(value: str | None) -> ColumnElement[bool] | None:
+def _collection(value: str | None) -> Filter | None:
     if value is None:
         return None
-    named = select(collections.c.id).where(collections.c.name == value).scalar_subquery()
-    return documents.c.collection_id == named
+    return Filter("documents.collection_id = (SELECT id FROM collections WHERE name = ?)", (value,))
 
 
-def _type(value: str | None) -> ColumnElement[bool] | None:
-    return None if value is None else func.lower(documents.c.type) == value.strip().lower()
+def _type(value: str | None) -> Filter | None:
+    return None if value is None else Filter("lower(documents.type) = ?", (value.strip().lower(),))
 
 
-def _lang(value: str | None) -> ColumnElement[bool] | None:
+def _lang(value: str | None) -> Filter | None:
     if value is None:
         return None
     value = value.strip().lower()
     if not _LANG.match(value):
         raise QueryError(f"not a language tag: {value!r} (e.g. en, pt-BR)")
-    lang = func.lower(documents.c.language)
-    return or_(lang == value, lang.like(_like_escape(value) + "-%", escape="\\"))
+    return Filter("(lower(documents.language) = ? OR lower(documents.language) LIKE ? ESCAPE '\\')",
+                  (value, _like_escape(value) + "-%"))
 
 
-def _date(value: str | None, *, after: bool) -> ColumnElement[bool] | None:
+def _date(value: str | None, *, after: bool) -> Filter | None:
     """``after`` keeps dates on or after VALUE, else before it, at the precision both have."""
     if value is None:
         return None
     value = value.strip()
     if not _DATE.match(value):
         raise QueryError(f"not a date: {value!r} (use YYYY, YYYY-MM or YYYY-MM-DD)")
-    n = func.min(func.length(documents.c.date), len(value))
-    mine, theirs = func.substr(documents.c.date, 1, n), func.substr(literal(value), 1, n)
-    return mine >= theirs if after else mine < theirs
+    n = "min(length(documents.date), ?)"
+    return Filter(f"substr(documents.date, 1, {n}) {'>=' if after else '<'} substr(?, 1, {n})",
+                  (len(value), value, len(value)))
 
 
-def _json_values(name: str) -> Select[Any]:
-    """The values of a JSON list passed as the bound parameter ``name``."""
-    return select(func.json_each(bindparam(name)).table_valued("value").c.value)
+_IDS = "(SELECT value FROM json_each(?))"
+_PRIVATE_IDS = "(SELECT private_documents.id FROM documents AS private_documents WHERE private_documents.private = 1)"
+_SNIPPETS = (f"SELECT rowid, snippet({FTS_TABLE}, -1, ?, ?, '…', {SNIPPET_TOKENS}) FROM {FTS_TABLE} "
+             f"WHERE {FTS_TABLE} MATCH ? AND rowid IN {_IDS}")
+_HIT_ROWS = ("SELECT documents.id, documents.title, documents.creators, documents.license, "
+             "documents.license_url, documents.source_url, documents.date, documents.private, "
+              "collections.name AS collection, "
+             "contents.cid, contents.sha256, contents.media_type, contents.size "
+             "FROM documents JOIN collections ON collections.id = documents.collection_id "
+             "LEFT OUTER JOIN document_contents ON document_contents.document_id = documents.id "
+             "AND document_contents.position = 0 "
+             "LEFT OUTER JOIN contents ON contents.id = document_contents.content_id "
+             f"WHERE documents.id IN {_IDS}")
 
 
-_MATCH = fts_table.c[FTS_TABLE].op("MATCH")
-_private = documents.alias("private_documents")
-_PRIVATE_IDS = select(_private.c.id).where(_private.c.private == 1)   # the partial index's own term
-_SNIPPETS = (select(fts_table.c.rowid,
-                    func.snippet(fts_table.c[FTS_TABLE], -1, bindparam("start"), bindparam("end"),
-                                 "…", SNIPPET_TOKENS))
-             .where(_MATCH(bindparam("match")), fts_table.c.rowid.in_(_json_values("ids"))))
-_HIT_ROWS = (select(documents.c.id, documents.c.title, documents.c.creators, documents.c.license,
-                    documents.c.license_url, documents.c.source_url, documents.c.date, documents.c.private,
-                    collections.c.name.label("collection"), contents.c.cid, contents.c.sha256,
-                    contents.c.media_type, contents.c.size)
-             .join_from(documents, collections, collections.c.id == documents.c.collection_id)
-             .outerjoin(links, and_(links.c.document_id == documents.c.id, links.c.position == 0))
-             .outerjoin(contents, contents.c.id == links.c.content_id)
-             .where(documents.c.id.in_(_json_values("ids"))))
-
-
-def run(conn: Connection, plan: SearchPlan, timeout: float = SEARCH_TIMEOUT) -> list[Hit]:
-    """The hits of a checked query, best first (synchronous: one worker-thread call).
+def run(sqlite: sqlite3.Connection, plan: SearchPlan, timeout: float = SEARCH_TIMEOUT) -> list[Hit]:
+    """The hits of a checked query, best first, read on SQLITE (a bare connection, in the caller's
+    snapshot; synchronous: one worker-thread call).
 
     A search still running after ``timeout`` seconds is stopped with a QueryError.
     """
-    sqlite = conn.connection.driver_connection
-    assert sqlite is not None
     deadline = time.monotonic() + timeout
     sqlite.set_progress_handler(lambda: time.monotonic() > deadline, _PROGRESS_STEPS)
     try:
-        return _run(conn, plan)
-    except OperationalError as exc:
-        if "interrupted" in str(exc.orig).lower():
+        return _run(sqlite, plan)
+    except sqlite3.OperationalError as exc:
+        if "interrupted" in str(exc).lower():
             raise QueryError(f"the search took more than {timeout:g} s and was stopped: "
                              "use more specific words or filters") from exc
-        if "fts5" in str(exc.orig).lower():
-            raise QueryError(f"cannot search for that: {exc.orig}") from exc
+        if "fts5" in str(exc).lower():
+            raise QueryError(f"cannot search for that: {exc}") from exc
         raise
     finally:
         sqlite.set_progress_handler(None, 0)
 
 
-def _run(conn: Connection, plan: SearchPlan) -> list[Hit]:
-    ranked = conn.execute(_ranked(plan)).all()
+def _run(sqlite: sqlite3.Connection, plan: SearchPlan) -> list[Hit]:
+    ranked = sqlite.execute(*ranked_sql(plan)).fetchall()
     if not ranked:
         return []
     ids = json.dumps([row[0] for row in ranked])
     snippets: dict[int, str] = {}
     if plan.match:
-        snippets = dict(conn.execute(_SNIPPETS, {"match": plan.match, "ids": ids,
-                                                 "start": plan.marks[0], "end": plan.marks[1]}).all())
-    rows = {row.id: row for row in conn.execute(_HIT_ROWS, {"ids": ids})}
+        snippets = dict(sqlite.execute(_SNIPPETS, (*plan.marks[:2], plan.match, ids)).fetchall())
+    cursor = sqlite.cursor()
+    cursor.row_factory = sqlite3.Row
+    rows = {row["id"]: row for row in cursor.execute(_HIT_ROWS, (ids,))}
     return [_hit(rows[i], -score if plan.match else 0.0, snippets.get(i) or "")
             for i, score in ranked if i in rows]
 
 
-def _ranked(plan: SearchPlan) -> Select[Any]:
-    """(document id, rank) of the best ``plan.limit`` matches after ``plan.offset``."""
+def ranked_sql(plan: SearchPlan) -> tuple[str, tuple[Any, ...]]:
+    """The statement and parameters giving (document id, rank) of the best ``plan.limit`` matches
+    after ``plan.offset``."""
+    params: list[Any] = []
     if plan.match is None:           # newest updates first (indexes on updated_at, id serve it)
-        query = select(documents.c.id, literal(0.0)).where(documents.c.deleted.is_(False))
-        order: tuple[Any, ...] = (documents.c.updated_at.desc(), documents.c.id.desc())
-        doc_id = documents.c.id
+        sql, order = "SELECT documents.id, 0.0 FROM documents WHERE documents.deleted IS 0", \
+            "documents.updated_at DESC, documents.id DESC"
     else:
-        query = select(fts_table.c.rowid, fts_table.c.rank).where(_MATCH(plan.match))
-        order = (fts_table.c.rank,)
-        doc_id = fts_table.c.rowid
+        sql, order = f"SELECT {FTS_TABLE}.rowid, {FTS_TABLE}.rank FROM {FTS_TABLE}", f"{FTS_TABLE}.rank"
         if plan.filters:
-            query = query.join(documents, documents.c.id == fts_table.c.rowid)
-    if plan.filters:
-        query = query.where(and_(*plan.filters))
+            sql += f" JOIN documents ON documents.id = {FTS_TABLE}.rowid"
+        sql += f" WHERE {FTS_TABLE} MATCH ?"
+        params.append(plan.match)
+    for condition in plan.filters:
+        sql += f" AND {condition.sql}"
+        params.extend(condition.params)
     if not plan.include_private:     # the few private documents, from their partial index
-        query = query.where(doc_id.not_in(_PRIVATE_IDS))
-    return query.order_by(*order).limit(plan.limit).offset(plan.offset)
+        doc_id = "documents.id" if plan.match is None else f"{FTS_TABLE}.rowid"
+        sql += f" AND {doc_id} NOT IN {_PRIVATE_IDS}"
+    return f"{sql} ORDER BY {order} LIMIT ? OFFSET ?", (*params, plan.limit, plan.offset)
 
 
-def _hit(row: Any, score: float, snippet: str) -> Hit:
-    return Hit(cid=row.cid, sha256=row.sha256, title=row.title, creators=list(row.creators or []),
-               license=row.license, license_url=row.license_url, source_url=row.source_url,
-               collection=row.collection, media_type=row.media_type, size=row.size, date=row.date,
-               score=float(f"{score:.6g}"), snippet=snippet, private=bool(row.private))
+def _hit(row: sqlite3.Row, score: float, snippet: str) -> Hit:
+    return Hit(cid=row["cid"], sha256=row["sha256"], title=row["title"],
+               creators=list(json.loads(row["creators"]) if row["creators"] else []),
+               license=row["license"], license_url=row["license_url"], source_url=row["source_url"],
+               collection=row["collection"], media_type=row["media_type"], size=row["size"],
+               date=row["date"], score=float(f"{score:.6g}"), snippet=snippet, private=bool(row["private"]))

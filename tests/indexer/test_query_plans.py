@@ -27,10 +27,11 @@ from indexer.records import DocumentIn, SearchQuery
 documents = Document.__table__
 
 
-def _plan(db: Path, statement) -> str:                   # noqa: ANN001
-    sql = str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
+def _plan(db: Path, statement, params: tuple = ()) -> str:                   # noqa: ANN001
+    sql = statement if isinstance(statement, str) else \
+        str(statement.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
     with sqlite3.connect(db) as conn:
-        return " / ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql))
+        return " / ".join(row[3] for row in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
 
 
 async def _index(tmp_path: Path) -> Path:
@@ -46,7 +47,7 @@ async def _index(tmp_path: Path) -> Path:
 
 async def test_browsing_newest_walks_the_update_time_index(tmp_path: Path) -> None:
     db = await _index(tmp_path)
-    plan = _plan(db, search._ranked(search.plan(SearchQuery(text="", limit=20))))
+    plan = _plan(db, *search.ranked_sql(search.plan(SearchQuery(text="", limit=20))))
     assert "ix_documents_updated_at_id" in plan and "TEMP B-TREE" not in plan, plan
 
 
