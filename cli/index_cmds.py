@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 
 import click
 
@@ -13,12 +13,13 @@ from cli.errors import handle_errors
 from cli.output import FORMATS, emit_json, emit_mapping, emit_rows
 from indexer import migrate
 from indexer.errors import NotIndexed
-from indexer.index import Index
 from indexer.records import DocumentOut, Hit, SearchQuery
 from mirror.home import Home
-from mirror.lookup import documents_of
-from mirror.services import open_home
+from mirror.services import open_home, search_home
 from mirror.units import format_size
+
+if TYPE_CHECKING:       # search loads neither SQLAlchemy nor the store: show, stats and db do
+    from indexer.index import Index
 
 T = TypeVar("T")
 SEARCH_COLUMNS = ["title", "creators", "license", "collection", "date", "cid"]
@@ -26,7 +27,7 @@ PRIVATE_MARK = "[private]"       # a document not published (its licence is not 
 RAW_RECORD_CHARS = 2000
 
 
-async def _with_index(home: Home, call: Callable[[Index], Awaitable[T]]) -> T:
+async def _with_index(home: Home, call: Callable[["Index"], Awaitable[T]]) -> T:
     async with open_home(home, read_only=True, identity=False) as services:
         return await call(services.index)
 
@@ -73,7 +74,7 @@ def search_command(app: AppContext, query: str, license_: str | None, collection
         from mirror.node.search_client import search_node      # aiohttp loads only for --node
         hits = asyncio.run(search_node(node, query_))
     else:
-        hits = asyncio.run(_with_index(app.existing_home, lambda index: index.search(query_)))
+        hits = asyncio.run(search_home(app.existing_home, query_))
     fmt = "json" if as_json or app.json else fmt
     columns = list(Hit.__dataclass_fields__) if fmt == "csv" else SEARCH_COLUMNS
     emit_rows([_row(hit, fmt) for hit in hits], columns, fmt=fmt)
@@ -104,6 +105,8 @@ def show_command(app: AppContext, cid: str, as_json: bool) -> None:
         openmirror show bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy --json
         openmirror show ipfs://bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64/report.pdf
     """
+    from mirror.lookup import documents_of
+
     key, docs = asyncio.run(documents_of(app.existing_home, cid))
     if not docs:
         raise NotIndexed(f"no document with CID {key} in the index",

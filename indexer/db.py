@@ -22,8 +22,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import shutil
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -37,74 +35,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
 from indexer.errors import DatabaseDamaged, IndexDiskFull, IndexUnavailable
+from indexer.sqlite import BUSY_TIMEOUT_MS, READER_PRAGMAS, WRITER_PRAGMAS, sqlite_error
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-FULL_BELOW = 1 << 20               # free bytes under which an I/O error means a full disk
 CHECKPOINT_TIMEOUT = 2.0           # seconds the checkpoint after a full disk waits for readers
-BUSY_TIMEOUT_MS = 30_000
 READERS = 4
 CLOSE_TIMEOUT = 5.0       # seconds dispose waits for connections being closed
-_DAMAGED_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
-
-_COMMON_PRAGMAS = (
-    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
-    "PRAGMA foreign_keys = ON",
-    "PRAGMA synchronous = NORMAL",
-    "PRAGMA temp_store = MEMORY",
-    "PRAGMA cache_size = -65536",     # 64 MiB page cache per connection
-)
-_WRITER_PRAGMAS = ("PRAGMA journal_mode = WAL",) + _COMMON_PRAGMAS
-_READER_PRAGMAS = _COMMON_PRAGMAS + ("PRAGMA query_only = ON",)
-
-
-def sqlite_error(exc: BaseException, path: Path) -> DatabaseDamaged | IndexDiskFull | IndexUnavailable | None:
-    """Our error for a SQLite error that means the file is damaged (``DatabaseDamaged``) or the
-    disk under it is full (``IndexDiskFull``: SQLITE_FULL, or an I/O error while the disk has no
-    room), or None when it means something else."""
-    orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    code = getattr(orig, "sqlite_errorcode", None)
-    if code is None:
-        return None
-    if code & 0xFF in _DAMAGED_CODES:
-        return DatabaseDamaged(f"the index {path} is damaged: {orig}",
-                               hint="restore it from a backup, or move it away and mirror again")
-    if code & 0xFF == sqlite3.SQLITE_FULL or (code & 0xFF == sqlite3.SQLITE_IOERR and disk_is_full(path)):
-        return IndexDiskFull(f"no space left on the disk holding the index {path} ({orig})",
-                        hint="free some space on that disk: nothing committed was lost, and the "
-                             "next write goes on (the same command resumes where it stopped)")
-    if code & 0xFF in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY):
-        return unavailable(path, orig)
-    return None
-
-
-def unavailable(path: Path, cause: object) -> IndexUnavailable:
-    """The ``IndexUnavailable`` for an index SQLite cannot open or write, saying why if it can."""
-    why, hint = f"{cause}", "check that the home's folder and files are yours to write"
-    try:
-        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
-            why, hint = "the home is on a read-only file system", ("remount it read-write, or copy the "
-                                                                   "home to a writable disk (--home)")
-        elif not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            why = "permission denied"
-    except OSError:
-        pass
-    return IndexUnavailable(f"cannot open the index {path}: {why}", hint=hint)
-
-
-def disk_is_full(path: Path) -> bool:
-    """True when the disk holding PATH has (almost) no space left for us."""
-    try:
-        return shutil.disk_usage(path.parent).free < FULL_BELOW
-    except OSError:
-        return False
-
-
-def raise_sqlite_error(exc: BaseException, path: Path) -> None:
-    """Raise the ``DatabaseDamaged`` or ``IndexDiskFull`` matching EXC (chained to it), if any."""
-    error = sqlite_error(exc, path)
-    if error is not None:
-        raise error from exc
 
 
 def _to_json(value: Any) -> str:
@@ -154,9 +91,9 @@ class Database:
         self.checkpoints = 0                            # checkpoints after a full disk
         self._full = False
         self._holder: asyncio.Task[Any] | None = None
-        self.writer = _async_engine(path, _WRITER_PRAGMAS, "BEGIN IMMEDIATE", pool_size=1)
-        self.reader = _async_engine(path, _READER_PRAGMAS, "BEGIN", pool_size=READERS)
-        self.thread_reader = _thread_engine(path, _READER_PRAGMAS, pool_size=READERS)
+        self.writer = _async_engine(path, WRITER_PRAGMAS, "BEGIN IMMEDIATE", pool_size=1)
+        self.reader = _async_engine(path, READER_PRAGMAS, "BEGIN", pool_size=READERS)
+        self.thread_reader = _thread_engine(path, READER_PRAGMAS, pool_size=READERS)
         # run_read's own threads: a read whose awaiter was cancelled goes on in its thread holding a
         # connection, and dispose() waits for it before closing the pool (else that connection,
         # and the file, would stay open)

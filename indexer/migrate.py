@@ -16,15 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, create_engine, event
-from sqlalchemy.exc import DBAPIError
-
 import indexer
-from indexer.db import BUSY_TIMEOUT_MS, raise_sqlite_error
 from indexer.errors import DatabaseDamaged, SchemaTooNew
+from indexer.sqlite import BUSY_TIMEOUT_MS, raise_sqlite_error
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy import Connection
 
 SCRIPT_LOCATION = Path(indexer.__file__).resolve().parent.parent / "alembic"
 # The newest migration in SCRIPT_LOCATION/versions (a test checks it against Alembic's own head).
@@ -78,7 +76,7 @@ def _known_revisions() -> set[str]:
     return {s.revision for s in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
-def _read_revision(path: Path) -> str | None:
+def read_revision(path: Path) -> str | None:
     """The stored revision, read without writing anything; raises DatabaseDamaged."""
     if not path.exists() or path.stat().st_size == 0:
         return None
@@ -105,7 +103,7 @@ def _read_revision(path: Path) -> str | None:
 
 def check(path: Path) -> Revision:
     """The database's revision next to the code's head; refuses what we must not touch."""
-    current, newest = _read_revision(path), head()
+    current, newest = read_revision(path), head()
     if current is not None and current != newest and current not in _known_revisions():
         raise SchemaTooNew(f"the index {path} has schema revision {current}, newer than this "
                            f"openmirror knows (up to {newest})",
@@ -118,6 +116,8 @@ def upgrade(path: Path) -> Revision:
     before = check(path)
     if before.up_to_date:
         return before
+    from sqlalchemy.exc import DBAPIError        # SQLAlchemy loads to migrate, not to check
+
     with _MIGRATING:
         try:
             return _migrate(path, before)
@@ -127,6 +127,8 @@ def upgrade(path: Path) -> Revision:
 
 
 def _migrate(path: Path, before: Revision) -> Revision:
+    from sqlalchemy import create_engine, event
+
     engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")

@@ -26,6 +26,10 @@ read-only and refuses writes. Closing the context closes the index (every connec
 A read-only open does only what reading needs: no hooks (nor their modules) are loaded, and with
 ``identity=False`` (``search``, ``show``: commands that never name the node) neither is the key,
 nor the cryptography library that reads it; ``services.identity`` then raises.
+
+``search_home`` is the lightest read of all, for ``openmirror search``: an index already at the
+code's schema revision is read through a bare sqlite3 connection (``indexer.sqlite.BareReader``),
+without the store, the key or SQLAlchemy; any other index goes through ``open_home``.
 """
 
 from __future__ import annotations
@@ -35,14 +39,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, AsyncIterator
 
-from indexer.index import Index
+from indexer.records import Hit, SearchQuery
+from indexer.sqlite import BareReader
 from mirror.home import Home
 from mirror.lock import WriteLock
 from mirror.settings import Settings
-from mirror.store import ContentStore, open_store
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:             # each loads when an open needs it (the bare reader needs none)
+    from indexer.index import Index
     from mirror.feed.identity import Identity
+    from mirror.store import ContentStore
 
 
 @dataclass(frozen=True)
@@ -52,8 +58,8 @@ class Services:
     home: Home
     settings: Settings
     loaded_identity: "Identity | None" = field(repr=False)
-    store: ContentStore
-    index: Index
+    store: "ContentStore"
+    index: "Index"
 
     @property
     def identity(self) -> "Identity":
@@ -85,8 +91,8 @@ async def open_home(home: Home, *, read_only: bool = False, identity: bool = Tru
 @asynccontextmanager
 async def _opened(home: Home, read_only: bool, identity: bool) -> AsyncIterator[Services]:
     key = await asyncio.to_thread(_load_identity, home) if identity else None
-    store = await asyncio.to_thread(open_store, home)
-    index = await Index.open(home.db_path, read_only=read_only)
+    store = await asyncio.to_thread(_open_store, home)
+    index = await (await asyncio.to_thread(_index_class)).open(home.db_path, read_only=read_only)
     try:
         if not read_only:
             assert key is not None
@@ -96,13 +102,28 @@ async def _opened(home: Home, read_only: bool, identity: bool) -> AsyncIterator[
         await index.close()
 
 
+# The loaders below import their module in a worker thread, as they read files: loading a module
+# is file work too, kept off the event loop.
+
+def _index_class() -> "type[Index]":
+    from indexer.index import Index
+
+    return Index
+
+
+def _open_store(home: Home) -> "ContentStore":
+    from mirror.store import open_store
+
+    return open_store(home)
+
+
 def _load_identity(home: Home) -> "Identity":
     from mirror.feed.identity import Identity
 
     return Identity.load_or_create(home.key_file)
 
 
-def _wire(index: Index, identity: "Identity", store: ContentStore) -> None:
+def _wire(index: "Index", identity: "Identity", store: "ContentStore") -> None:
     """Attach the hooks of a writable index, in the order the module docstring gives."""
     from mirror.binding import Claims
     from mirror.feed.local import LocalFeed
@@ -113,3 +134,15 @@ def _wire(index: Index, identity: "Identity", store: ContentStore) -> None:
     Claims(identity).attach(index)
     HeldContents(store).attach(index)
     Publication(store).attach(index)
+
+
+async def search_home(home: Home, query: SearchQuery) -> list[Hit]:
+    """``Index.search`` on HOME's index, read as lightly as the file allows (module docstring)."""
+    reader = await asyncio.to_thread(BareReader.open, home.db_path)
+    if reader is None:                        # missing, or to be migrated: the full open does it
+        async with open_home(home, read_only=True, identity=False) as services:
+            return await services.index.search(query)
+    try:
+        return await asyncio.to_thread(reader.search, query)
+    finally:
+        await asyncio.to_thread(reader.close)

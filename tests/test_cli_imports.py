@@ -62,6 +62,12 @@ def test_help_imports_no_command_module_and_no_library(home: Path) -> None:
     assert not modules & heavy
 
 
+def test_search_reads_with_bare_sqlite3(home: Path) -> None:
+    for args in (("search", "river"), ("search", "", "--license", "CC-BY*", "--json")):
+        modules = loaded(home, *args)
+        assert not modules & {"sqlalchemy", "aiosqlite", "mirror.store", "indexer.index"}, args
+
+
 def test_search_and_show_load_neither_the_network_nor_the_key(home: Path) -> None:
     for args in (("search", "river"), ("show", document(1).contents[0].cid or ""),
                  ("search", "river", "--json"), ("stats",)):

@@ -14,7 +14,8 @@ from mirror.feed.entry import parse_entry
 from mirror.feed.identity import Identity
 from mirror.home import Home
 from mirror import held
-from mirror.services import open_home
+from indexer.records import SearchQuery
+from mirror.services import open_home, search_home
 from tests.node.node_helpers import document
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,9 +92,9 @@ def test_only_the_composition_root_constructs_an_index() -> None:
 
 def _constructs_index(func: ast.expr) -> bool:
     if isinstance(func, ast.Name):
-        return func.id in ("Index", "Database")
+        return func.id in ("Index", "Database", "BareReader")
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
-        return func.value.id in ("Index", "Database") and func.attr == "open"
+        return func.value.id in ("Index", "Database", "BareReader") and func.attr == "open"
     return False
 
 
@@ -161,3 +162,14 @@ async def test_a_read_only_open_without_identity_neither_reads_nor_creates_the_k
     with pytest.raises(ValueError):
         async with open_home(home, identity=False):
             pass
+
+
+async def test_search_home_reads_an_index_at_head_or_opens_it_first(tmp_path: Path) -> None:
+    fresh = Home.open(tmp_path / "fresh")
+    assert await search_home(fresh, SearchQuery("river")) == []       # created on the way
+    assert fresh.db_path.exists()
+    home = Home.open(tmp_path / "home")
+    async with open_home(home) as services:
+        await services.index.upsert_documents([document(1), document(2)])
+        expected = await services.index.search(SearchQuery("river"))
+    assert len(expected) == 2 and await search_home(home, SearchQuery("river")) == expected

@@ -1,0 +1,128 @@
+"""The index file as the bare ``sqlite3`` module sees it, without SQLAlchemy: the pragmas every
+connection sets, the translation of SQLite's errors into ours, and ``BareReader``, the read-only
+view that one-shot commands (``openmirror search``) open without loading SQLAlchemy at all.
+
+The engines of ``indexer.db`` use the same pragmas and the same translation.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+from indexer.errors import DatabaseDamaged, IndexDiskFull, IndexUnavailable
+from indexer.records import Hit, SearchQuery
+
+FULL_BELOW = 1 << 20               # free bytes under which an I/O error means a full disk
+BUSY_TIMEOUT_MS = 30_000
+_DAMAGED_CODES = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
+
+_COMMON_PRAGMAS = (
+    f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA temp_store = MEMORY",
+    "PRAGMA cache_size = -65536",     # 64 MiB page cache per connection
+)
+WRITER_PRAGMAS = ("PRAGMA journal_mode = WAL",) + _COMMON_PRAGMAS
+READER_PRAGMAS = _COMMON_PRAGMAS + ("PRAGMA query_only = ON",)
+
+
+def sqlite_error(exc: BaseException, path: Path) -> DatabaseDamaged | IndexDiskFull | IndexUnavailable | None:
+    """Our error for a SQLite error that means the file is damaged (``DatabaseDamaged``) or the
+    disk under it is full (``IndexDiskFull``: SQLITE_FULL, or an I/O error while the disk has no
+    room), or None when it means something else. EXC is a sqlite3 error, or SQLAlchemy's wrapping
+    of one (its ``orig``)."""
+    wrapped = getattr(exc, "orig", None)
+    orig = wrapped if isinstance(wrapped, sqlite3.Error) else exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is None:
+        return None
+    if code & 0xFF in _DAMAGED_CODES:
+        return DatabaseDamaged(f"the index {path} is damaged: {orig}",
+                               hint="restore it from a backup, or move it away and mirror again")
+    if code & 0xFF == sqlite3.SQLITE_FULL or (code & 0xFF == sqlite3.SQLITE_IOERR and disk_is_full(path)):
+        return IndexDiskFull(f"no space left on the disk holding the index {path} ({orig})",
+                        hint="free some space on that disk: nothing committed was lost, and the "
+                             "next write goes on (the same command resumes where it stopped)")
+    if code & 0xFF in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY):
+        return unavailable(path, orig)
+    return None
+
+
+def unavailable(path: Path, cause: object) -> IndexUnavailable:
+    """The ``IndexUnavailable`` for an index SQLite cannot open or write, saying why if it can."""
+    why, hint = f"{cause}", "check that the home's folder and files are yours to write"
+    try:
+        if os.statvfs(path.parent).f_flag & os.ST_RDONLY:
+            why, hint = "the home is on a read-only file system", ("remount it read-write, or copy the "
+                                                                   "home to a writable disk (--home)")
+        elif not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            why = "permission denied"
+    except OSError:
+        pass
+    return IndexUnavailable(f"cannot open the index {path}: {why}", hint=hint)
+
+
+def disk_is_full(path: Path) -> bool:
+    """True when the disk holding PATH has (almost) no space left for us."""
+    try:
+        return shutil.disk_usage(path.parent).free < FULL_BELOW
+    except OSError:
+        return False
+
+
+def raise_sqlite_error(exc: BaseException, path: Path) -> None:
+    """Raise the ``DatabaseDamaged``, ``IndexDiskFull`` or ``IndexUnavailable`` matching EXC (chained to it), if any."""
+    error = sqlite_error(exc, path)
+    if error is not None:
+        raise error from exc
+
+
+class BareReader:
+    """A read-only view of an index file already at the code's schema revision, on one bare
+    sqlite3 connection (``mode=ro`` and ``query_only``: it cannot write). Synchronous: async
+    callers run it in a worker thread. Open it with ``BareReader.open(path)``, which returns None
+    when the file is missing or not at the head revision (the full ``Index`` creates or migrates it).
+    """
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+
+    @classmethod
+    def open(cls, path: Path) -> "BareReader | None":
+        from indexer.migrate import HEAD, read_revision
+
+        if read_revision(path) != HEAD:
+            return None
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                               timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+        try:
+            for pragma in READER_PRAGMAS:
+                conn.execute(pragma)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise_sqlite_error(exc, path)
+            raise
+        return cls(path, conn)
+
+    def search(self, query: SearchQuery, *, timeout: float | None = None) -> list[Hit]:
+        """``Index.search`` on this view, in one snapshot: the same statements and errors."""
+        from indexer import search
+
+        plan = search.plan(query)
+        try:
+            self._conn.execute("BEGIN")
+            try:
+                return search.run(self._conn, plan, search.SEARCH_TIMEOUT if timeout is None else timeout)
+            finally:
+                self._conn.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            raise_sqlite_error(exc, self.path)
+            raise
+
+    def close(self) -> None:
+        self._conn.close()
