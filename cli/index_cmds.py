@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 
 import click
 
+from cli import process
 from cli.groups import WholeHelpGroup
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors
@@ -78,6 +79,7 @@ def search_command(app: AppContext, query: str, license_: str | None, collection
     fmt = "json" if as_json or app.json else fmt
     columns = list(Hit.__dataclass_fields__) if fmt == "csv" else SEARCH_COLUMNS
     emit_rows([_row(hit, fmt) for hit in hits], columns, fmt=fmt)
+    process.leave(0)
 
 
 def _row(hit: Hit, fmt: str | None) -> dict[str, Any]:
@@ -118,6 +120,7 @@ def show_command(app: AppContext, cid: str, as_json: bool) -> None:
         if number:
             click.echo()
         emit_mapping(_readable(doc), as_json=False)
+    process.leave(0)
 
 
 def _readable(doc: DocumentOut) -> dict[str, Any]:
@@ -148,7 +151,7 @@ def stats_command(app: AppContext, as_json: bool) -> None:
     stats = asyncio.run(_with_index(app.existing_home, lambda index: index.stats(include_private=True)))
     if as_json or app.json:
         emit_json(stats.to_dict())
-        return
+        process.leave(0)
     emit_mapping({"documents": stats.documents, "retracted": stats.retracted,
                   "contents": stats.contents, "bytes": format_size(stats.bytes)}, as_json=False)
     rows = [{"collection": c.name, "documents": c.documents, "bytes": format_size(c.bytes),
@@ -158,6 +161,7 @@ def stats_command(app: AppContext, as_json: bool) -> None:
     if rows:
         click.echo()
         emit_rows(rows, ["collection", "documents", "bytes", "licenses"], as_json=False)
+    process.leave(0)
 
 
 

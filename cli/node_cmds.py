@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from cli import logs
+from cli import logs, process
 from cli.groups import WholeHelpGroup
 from cli.context import AppContext, pass_app
 from cli.errors import handle_errors, report
@@ -289,6 +289,7 @@ def status_cmd(app: AppContext, as_json: bool, check: bool) -> None:
     if not (as_json or app.json):            # sizes for people; JSON keeps the byte counts
         status = {k: format_size(v) if k in SIZE_FIELDS and isinstance(v, int) else v for k, v in status.items()}
     emit_mapping(status, as_json=as_json or app.json)
+    process.leave(0)
 
 
 COMMANDS = [serve_cmd, join_cmd, peers_group, status_cmd]

@@ -14,6 +14,10 @@ here (between its last ``atexit`` hook and the end of the process). Output is fl
 Nothing durable is at stake: what a command stored is committed before it returns, and a kill at
 that point loses nothing either.
 
+The read-only one-shot commands (``search``, ``show``, ``stats``, ``status``) leave the same way once
+their output is written: tearing down the modules SQLAlchemy brings took 0.06-0.13 s after a
+``show`` or a ``status`` here, longer than their work on 3,000 documents.
+
 Only the console entry point arms ``leave`` (``arm``): a command run in-process, by the tests'
 CLI runner for instance, exits the ordinary way and leaves the collector as it was.
 """

@@ -29,9 +29,8 @@ def report():
                    if m.split('.')[0] in ('cli', 'mirror', 'indexer')})
     sys.stderr.write('\\nMODULES ' + json.dumps(names) + '\\n')
 atexit.register(report)
-from cli.main import main
-sys.argv[0] = 'openmirror'
-main()
+from cli.main import cli
+cli(prog_name='openmirror')     # not main(): an armed command leaves without running atexit
 """
 NETWORK_AND_FORMATS = {"aiohttp", "lxml", "pypdf", "protego", "alembic", "mako"}
 TABLES = {"rich"}          # output piped, as here: tab-separated lines or JSON, no table
