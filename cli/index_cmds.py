@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
+from typing import Any
 
 import click
 
@@ -15,22 +15,14 @@ from cli.output import FORMATS, emit_json, emit_mapping, emit_rows
 from indexer import migrate
 from indexer.errors import NotIndexed
 from indexer.records import DocumentOut, Hit, SearchQuery
-from mirror.home import Home
-from mirror.services import open_home, search_home
+from mirror.lookup import documents_of
+from mirror.services import read_home, search_home
 from mirror.units import format_size
 
-if TYPE_CHECKING:       # search loads neither SQLAlchemy nor the store: show, stats and db do
-    from indexer.index import Index
 
-T = TypeVar("T")
 SEARCH_COLUMNS = ["title", "creators", "license", "collection", "date", "cid"]
 PRIVATE_MARK = "[private]"       # a document not published (its licence is not open): found here only
 RAW_RECORD_CHARS = 2000
-
-
-async def _with_index(home: Home, call: Callable[["Index"], Awaitable[T]]) -> T:
-    async with open_home(home, read_only=True, identity=False) as services:
-        return await call(services.index)
 
 
 @click.command("search")
@@ -107,8 +99,6 @@ def show_command(app: AppContext, cid: str, as_json: bool) -> None:
         openmirror show bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy --json
         openmirror show ipfs://bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64/report.pdf
     """
-    from mirror.lookup import documents_of
-
     key, docs = asyncio.run(documents_of(app.existing_home, cid))
     if not docs:
         raise NotIndexed(f"no document with CID {key} in the index",
@@ -148,7 +138,8 @@ def stats_command(app: AppContext, as_json: bool) -> None:
         openmirror stats
         openmirror stats --json
     """
-    stats = asyncio.run(_with_index(app.existing_home, lambda index: index.stats(include_private=True)))
+    stats = asyncio.run(read_home(app.existing_home, lambda reader: reader.stats(include_private=True),
+                                  lambda index: index.stats(include_private=True)))
     if as_json or app.json:
         emit_json(stats.to_dict())
         process.leave(0)
@@ -202,6 +193,8 @@ def db_current(app: AppContext) -> None:
         openmirror db current
         openmirror --json db current
     """
+    from mirror.home import Home
+
     path = Home.root_of(app.home_path) / "index.sqlite"       # no home yet: no index yet
     revision = migrate.check(path)
     result = {"path": str(path), "current": revision.current, "head": revision.head,

@@ -44,7 +44,8 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
     "get": ("cli.get_cmds", "Get a file or a directory by CID, fetching it from peers if it is not held here."),
     "verify": ("cli.verify_cmds", "Check the index file, every stored entry and block, and every held content."),
     "pin": ("cli.pin_cmds", "Pin content on other services."),
-    "rm": ("cli.remove_cmds", "Retract the documents of a CID (or of a collection) and unpin it; gc reclaims the blocks."),
+    "rm": ("cli.remove_cmds", "Retract the documents of a CID (or of a collection) and unpin it; gc "
+                              "reclaims the blocks."),
     "gc": ("cli.remove_cmds", "Delete the blocks no live document and no pin references, and what killed runs left."),
     "export": ("cli.bundle_cmds", "Write a collection's content and signed entries as an offline bundle."),
     "import": ("cli.bundle_cmds",

@@ -35,7 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, c
 from sqlalchemy.pool import AsyncAdaptedQueuePool, QueuePool
 
 from indexer.errors import DatabaseDamaged, IndexDiskFull, IndexUnavailable
-from indexer.sqlite import BUSY_TIMEOUT_MS, READER_PRAGMAS, WRITER_PRAGMAS, sqlite_error
+from indexer.read import Query
+from indexer.sqlite import BUSY_TIMEOUT_MS, READER_PRAGMAS, WRITER_PRAGMAS, query_on, sqlite_error
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -207,3 +208,24 @@ class Database:
 def _closes_a_connection(task: asyncio.Task[Any]) -> bool:
     coro = task.get_coro()
     return not task.done() and getattr(coro, "__name__", "") == "_terminate_graceful_close"
+
+
+def bare(conn: Connection) -> sqlite3.Connection:
+    """The sqlite3 connection under a SQLAlchemy one (``indexer.read`` and ``indexer.search``
+    speak bare sqlite3), in that connection's snapshot or transaction."""
+    sqlite = conn.connection.driver_connection
+    assert isinstance(sqlite, sqlite3.Connection)
+    return sqlite
+
+
+
+def bare_query(conn: Connection) -> Query:
+    """``indexer.read``'s Query on the sqlite3 connection under CONN (a thread reader's)."""
+    return query_on(bare(conn))
+
+
+async def on_query(conn: AsyncConnection, fn: Callable[[Query], T]) -> T:
+    """``fn`` with a Query running its statements on CONN, in its transaction, from async code."""
+    def run(sync: Connection) -> T:
+        return fn(lambda sql, params: sync.exec_driver_sql(sql, tuple(params)).all())
+    return await conn.run_sync(run)

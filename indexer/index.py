@@ -22,14 +22,14 @@ order; a transaction that rolls back reports nothing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import sqlite3
 from collections import deque
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
 from contextlib import AbstractAsyncContextManager
-from typing import AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -41,7 +41,7 @@ from indexer import harvest
 from indexer import read
 
 from indexer import search
-from indexer.db import Database
+from indexer.db import Database, bare, bare_query
 from indexer.errors import DatabaseDamaged, ReadOnlyIndex
 from indexer.migrate import upgrade
 from indexer.records import (Change, CollectionIn, ContentOut, DocumentIn, DocumentOut, Hit,
@@ -165,31 +165,25 @@ class Index:
         return self._db.read()
 
     async def get_document(self, collection: str, source_id: str) -> DocumentOut | None:
-        async with self._db.read() as conn:
-            doc_id = await read.document_id(conn, collection, source_id)
-            docs = await read.load(conn, [doc_id]) if doc_id is not None else []
-        return docs[0] if docs else None
+        return await self._db.run_read(lambda conn: _document(bare_query(conn), collection, source_id))
 
     async def find_by_cid(self, cid: str, *, include_deleted: bool = False,
                           include_private: bool = False) -> list[DocumentOut]:
         """Documents having a file with this CID (or sha256); private ones (not published) only
         with ``include_private`` (a local look-up: ``openmirror show``)."""
-        async with self._db.read() as conn:
-            return await read.by_cid(conn, cid, include_deleted=include_deleted,
-                                     include_private=include_private)
+        return await self._db.run_read(lambda conn: read.by_cid(bare_query(conn), cid, include_deleted=include_deleted,
+                                                                include_private=include_private))
 
     async def get_content(self, sha256_or_cid: str) -> ContentOut | None:
-        async with self._db.read() as conn:
-            return await read.content(conn, sha256_or_cid)
+        return await self._db.run_read(lambda conn: read.content(bare_query(conn), sha256_or_cid))
 
     async def iter_documents(self, collection: str | None = None, batch: int = 1000, *,
                              include_deleted: bool = False) -> AsyncIterator[DocumentOut]:
         """Every document (of one collection), by id; each batch is read in its own snapshot."""
         after = 0
         while True:
-            async with self._db.read() as conn:
-                docs = await read.page_of_documents(conn, collection=collection, after_id=after, limit=batch,
-                                       include_deleted=include_deleted)
+            docs = await self._db.run_read(functools.partial(
+                _page, collection=collection, after_id=after, limit=batch, include_deleted=include_deleted))
             for doc in docs:
                 yield doc
             if len(docs) < batch:
@@ -198,15 +192,14 @@ class Index:
 
     async def stats(self, *, include_private: bool = False) -> IndexStats:
         """Counts per collection and in all, of published documents (all with ``include_private``)."""
-        async with self._db.read() as conn:
-            return await read.stats(conn, include_private=include_private)
+        return await self._db.run_read(lambda conn: read.stats(bare_query(conn), include_private=include_private))
 
     async def search(self, query: SearchQuery, *,
                      timeout: float = search.SEARCH_TIMEOUT) -> list[Hit]:
         """Full-text search with filters; raises ``QueryError`` for a query it cannot run
         (or one still running after ``timeout`` seconds)."""
         plan = search.plan(query)
-        return await self._db.run_read(lambda conn: search.run(_bare(conn), plan, timeout))
+        return await self._db.run_read(lambda conn: search.run(bare(conn), plan, timeout))
 
     @property
     def checkpoints(self) -> int:
@@ -278,8 +271,11 @@ class Index:
 __all__ = ["Index", "Listener", "Transaction"]
 
 
-def _bare(conn: Connection) -> sqlite3.Connection:
-    """The sqlite3 connection under a SQLAlchemy one (``indexer.search`` speaks bare sqlite3)."""
-    sqlite = conn.connection.driver_connection
-    assert isinstance(sqlite, sqlite3.Connection)
-    return sqlite
+def _document(query: read.Query, collection: str, source_id: str) -> DocumentOut | None:
+    doc_id = read.document_id(query, collection, source_id)
+    docs = read.load(query, [doc_id]) if doc_id is not None else []
+    return docs[0] if docs else None
+
+
+def _page(conn: Connection, **where: Any) -> list[DocumentOut]:
+    return read.page_of_documents(bare_query(conn), **where)

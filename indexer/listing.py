@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer import read
+from indexer.db import on_query
 from indexer.models import table_of, Collection, Content, Document, DocumentContent
 from indexer.records import CollectionStats, DocumentOut
 from indexer.write import in_json
@@ -68,7 +69,8 @@ async def by_update_time(conn: AsyncConnection, where: DateRange, limit: int) ->
     """The next ``limit`` documents (live and retracted) of ``where``, oldest update first."""
     query = (_ranged(where, documents.c.id, keyset=True)
              .order_by(documents.c.updated_at, documents.c.id).limit(limit))
-    return await read.load(conn, list(await conn.scalars(query)))
+    ids = list(await conn.scalars(query))
+    return await on_query(conn, lambda c: read.load(c, ids))
 
 
 async def count_by_update_time(conn: AsyncConnection, where: DateRange) -> int:

@@ -1,132 +1,132 @@
-"""Reading documents, contents and statistics back out of the index as records."""
+"""Reading documents, contents and statistics back out of the index as records.
+
+Written in SQL with ``?`` parameters and no SQLAlchemy, so the bare reader of one-shot commands
+(``indexer.sqlite.BareReader``) shares them with ``Index``: each function takes a ``Query``, which
+runs one statement in the caller's snapshot or transaction and returns its rows as tuples (on a
+bare sqlite3 connection: ``indexer.sqlite.query_on``; on SQLAlchemy's: ``indexer.db``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Callable, Sequence
 
-from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from indexer.models import table_of, Collection, Content, Document, DocumentContent
-from indexer.node_models import RETRACTED
 from indexer.records import CollectionStats, ContentOut, DocumentOut, IndexStats
-from indexer.write import in_json
 
-collections = table_of(Collection)
-documents = table_of(Document)
-contents = table_of(Content)
-links = table_of(DocumentContent)
+Query = Callable[[str, Sequence[Any]], Sequence[Sequence[Any]]]
 
-_DOC_COLUMNS = [c for c in documents.columns if c.name not in ("collection_id", "fingerprint")]
-_CONTENT_COLUMNS = [contents.c.sha256, contents.c.size, contents.c.cid, contents.c.profile,
-                    contents.c.media_type, contents.c.verified_at.is_not(None).label("verified")]
+_JSON_FIELDS = ("creators", "subjects", "http_headers")
+_DOC_FIELDS = ("id", "collection", "source_id", "title", "creators", "description", "subjects",
+               "language", "date", "type", "source_url", "landing_url", "license", "license_url",
+               "license_statement", "retrieved_at", "http_status", "http_headers", "raw_record",
+               "deleted", "updated_at", "private")
+_DOCUMENTS = ("SELECT " + ", ".join("c.name" if f == "collection" else f"d.{f}" for f in _DOC_FIELDS) +
+              " FROM documents d JOIN collections c ON d.collection_id = c.id "
+              "WHERE d.id IN (SELECT value FROM json_each(?))")
+_CONTENT_FIELDS = ("sha256", "size", "cid", "profile", "media_type", "verified")
+_CONTENT_COLUMNS = "c.sha256, c.size, c.cid, c.profile, c.media_type, c.verified_at IS NOT NULL"
+_FILES = (f"SELECT dc.document_id, {_CONTENT_COLUMNS}, dc.name, dc.url "
+          "FROM document_contents dc JOIN contents c ON dc.content_id = c.id "
+          "WHERE dc.document_id IN (SELECT value FROM json_each(?)) ORDER BY dc.document_id, dc.position")
+_LIVE = "d.deleted IS 0"
+_PUBLISHED = "d.private IS 0"
 
 
-def _documents() -> Select[Any]:
-    return (select(*_DOC_COLUMNS, collections.c.name.label("collection"))
-            .join_from(documents, collections, documents.c.collection_id == collections.c.id))
-
-
-async def load(conn: AsyncConnection, ids: list[int]) -> list[DocumentOut]:
+def load(query: Query, ids: list[int]) -> list[DocumentOut]:
     """The documents with these ids, in the order given (missing ids are left out)."""
     if not ids:
         return []
-    rows = (await conn.execute(_documents().where(in_json(documents.c.id, ids)))).all()
-    files = await _files(conn, ids)
-    by_id = {row.id: _document(row, files.get(row.id, [])) for row in rows}
+    files = _files(query, ids)
+    docs = [_document(row, files) for row in query(_DOCUMENTS, (json.dumps(ids),))]
+    by_id = {doc.id: doc for doc in docs}
     return [by_id[i] for i in ids if i in by_id]
 
 
-async def _files(conn: AsyncConnection, ids: list[int]) -> dict[int, list[ContentOut]]:
-    rows = await conn.execute(
-        select(links.c.document_id, *_CONTENT_COLUMNS, links.c.name, links.c.url)
-        .join_from(links, contents, links.c.content_id == contents.c.id)
-        .where(in_json(links.c.document_id, ids))
-        .order_by(links.c.document_id, links.c.position))
+def _files(query: Query, ids: list[int]) -> dict[int, list[ContentOut]]:
     files: dict[int, list[ContentOut]] = {}
-    for row in rows:
-        values = dict(row._mapping)
-        values["verified"] = bool(values["verified"])
-        files.setdefault(values.pop("document_id"), []).append(ContentOut(**values))
+    for document, *values, name, url in query(_FILES, (json.dumps(ids),)):
+        files.setdefault(document, []).append(_content(values, name=name, url=url))
     return files
 
 
-def _document(row: Row[Any], files: list[ContentOut]) -> DocumentOut:
-    values = row._asdict()
+def _content(values: Sequence[Any], **more: Any) -> ContentOut:
+    fields = dict(zip(_CONTENT_FIELDS, values))
+    return ContentOut(**fields | {"verified": bool(fields["verified"])}, **more)
+
+
+def _document(row: Sequence[Any], files: dict[int, list[ContentOut]]) -> DocumentOut:
+    values = dict(zip(_DOC_FIELDS, row))
+    for name in _JSON_FIELDS:
+        values[name] = None if values[name] is None else json.loads(values[name])
     values["deleted"], values["private"] = bool(values["deleted"]), bool(values["private"])
-    return DocumentOut(**values, contents=files)
+    return DocumentOut(**values, contents=files.get(values["id"], []))
 
 
-async def document_id(conn: AsyncConnection, collection: str, source_id: str) -> int | None:
-    return await conn.scalar(
-        select(documents.c.id)
-        .join_from(documents, collections, documents.c.collection_id == collections.c.id)
-        .where(collections.c.name == collection, documents.c.source_id == source_id))
+def document_id(query: Query, collection: str, source_id: str) -> int | None:
+    rows = query("SELECT d.id FROM documents d JOIN collections c ON d.collection_id = c.id "
+                 "WHERE c.name = ? AND d.source_id = ?", (collection, source_id))
+    return int(rows[0][0]) if rows else None
 
 
-async def by_cid(conn: AsyncConnection, cid: str, *, include_deleted: bool = False,
-                 include_private: bool = False) -> list[DocumentOut]:
+def by_cid(query: Query, cid: str, *, include_deleted: bool = False,
+           include_private: bool = False) -> list[DocumentOut]:
     """Documents with a file whose CID (or sha256) is ``cid``, oldest first (published ones
     only unless ``include_private``)."""
-    query = (select(links.c.document_id).distinct()
-             .join_from(links, contents, links.c.content_id == contents.c.id)
-             .join(documents, documents.c.id == links.c.document_id)
-             .where(or_(contents.c.cid == cid, contents.c.sha256 == cid.lower()))
-             .order_by(links.c.document_id))
-    if not include_deleted:
-        query = query.where(documents.c.deleted.is_(False))
-    if not include_private:
-        query = query.where(documents.c.private.is_(False))
-    return await load(conn, list(await conn.scalars(query)))
+    sql = ("SELECT DISTINCT dc.document_id FROM document_contents dc "
+           "JOIN contents c ON dc.content_id = c.id JOIN documents d ON d.id = dc.document_id "
+           "WHERE (c.cid = ? OR c.sha256 = ?)" + ("" if include_deleted else f" AND {_LIVE}") +
+           ("" if include_private else f" AND {_PUBLISHED}") + " ORDER BY dc.document_id")
+    return load(query, [row[0] for row in query(sql, (cid, cid.lower()))])
 
 
-async def content(conn: AsyncConnection, key: str) -> ContentOut | None:
+def content(query: Query, key: str) -> ContentOut | None:
     """The content with this sha256 (hex) or CID."""
-    row = (await conn.execute(select(*_CONTENT_COLUMNS).where(
-        or_(contents.c.sha256 == key.lower(), contents.c.cid == key)).limit(1))).first()
-    return ContentOut(**(row._asdict() | {"verified": bool(row.verified)})) if row else None
+    rows = query(f"SELECT {_CONTENT_COLUMNS} FROM contents c WHERE c.sha256 = ? OR c.cid = ? LIMIT 1",
+                 (key.lower(), key))
+    return _content(rows[0]) if rows else None
 
 
-async def page_of_documents(conn: AsyncConnection, *, collection: str | None, after_id: int, limit: int,
-               include_deleted: bool) -> list[DocumentOut]:
+def page_of_documents(query: Query, *, collection: str | None, after_id: int, limit: int,
+                      include_deleted: bool) -> list[DocumentOut]:
     """The next ``limit`` documents with an id above ``after_id`` (keyset pagination)."""
-    query = select(documents.c.id).where(documents.c.id > after_id)
+    sql = "SELECT d.id FROM documents d"
+    params: list[Any] = [after_id]
     if collection is not None:
-        query = query.join(collections, documents.c.collection_id == collections.c.id).where(
-            collections.c.name == collection)
+        sql += " JOIN collections c ON d.collection_id = c.id"
+    sql += " WHERE d.id > ?"
+    if collection is not None:
+        sql += " AND c.name = ?"
+        params.append(collection)
     if not include_deleted:
-        query = query.where(documents.c.deleted.is_(False))
-    ids = list(await conn.scalars(query.order_by(documents.c.id).limit(limit)))
-    return await load(conn, ids)
+        sql += f" AND {_LIVE}"
+    ids = [row[0] for row in query(sql + " ORDER BY d.id LIMIT ?", (*params, limit))]
+    return load(query, ids)
 
 
-async def stats(conn: AsyncConnection, *, include_private: bool = False) -> IndexStats:
+_BYTES_PER_COLLECTION = (
+    "SELECT held.collection_id, sum(c.size) FROM (SELECT DISTINCT d.collection_id, dc.content_id "
+    "FROM documents d JOIN document_contents dc ON dc.document_id = d.id WHERE {live}) held "
+    "JOIN contents c ON c.id = held.content_id GROUP BY held.collection_id")
+_TOTALS = ("SELECT count(*), coalesce(sum(size), 0) FROM contents WHERE id IN (SELECT dc.content_id "
+           "FROM document_contents dc JOIN documents d ON dc.document_id = d.id WHERE {live})")
+
+
+def stats(query: Query, *, include_private: bool = False) -> IndexStats:
     """Live documents, bytes and licences per collection, and the totals (of published documents,
     and collections having one, unless ``include_private``)."""
-    live: ColumnElement[bool] = documents.c.deleted.is_(False)
-    if not include_private:
-        live = and_(live, documents.c.private.is_(False))
-    per = {row.id: CollectionStats(row.name, row.kind, row.source_url, 0, 0, {})
-           for row in await conn.execute(select(collections).order_by(collections.c.name))}
-    for coll_id, license_, count in await conn.execute(
-            select(documents.c.collection_id, documents.c.license, func.count())
-            .where(live).group_by(documents.c.collection_id, documents.c.license)):
+    live = _LIVE if include_private else f"{_LIVE} AND {_PUBLISHED}"
+    per = {row[0]: CollectionStats(row[1], row[2], row[3], 0, 0, {}) for row in
+           query("SELECT id, name, kind, source_url FROM collections ORDER BY name", ())}
+    for coll_id, license_, count in query(
+            f"SELECT d.collection_id, d.license, count(*) FROM documents d WHERE {live} "
+            "GROUP BY d.collection_id, d.license", ()):
         per[coll_id].licenses[license_ or ""] = count
         per[coll_id].documents += count
-    held = (select(documents.c.collection_id, links.c.content_id).distinct()
-            .join_from(documents, links, links.c.document_id == documents.c.id).where(live)
-            .subquery())
-    for coll_id, size in await conn.execute(
-            select(held.c.collection_id, func.sum(contents.c.size))
-            .join_from(held, contents, contents.c.id == held.c.content_id)
-            .group_by(held.c.collection_id)):
+    for coll_id, size in query(_BYTES_PER_COLLECTION.format(live=live), ()):
         per[coll_id].bytes = size or 0
-    totals = (await conn.execute(
-        select(func.count(), func.coalesce(func.sum(contents.c.size), 0)).where(contents.c.id.in_(
-            select(links.c.content_id).join_from(links, documents,
-                                                 links.c.document_id == documents.c.id)
-            .where(live))))).one()
-    retracted = await conn.scalar(select(func.count()).select_from(documents).where(RETRACTED))
+    contents, size = query(_TOTALS.format(live=live), ())[0]
+    # the partial index's own term (indexer.node_models.RETRACTED)
+    retracted = query("SELECT count(*) FROM documents WHERE documents.deleted = 1", ())[0][0]
     shown = [c for c in per.values() if include_private or c.documents]
-    return IndexStats(documents=sum(c.documents for c in per.values()), retracted=retracted or 0,
-                      contents=totals[0], bytes=totals[1], collections=shown)
+    return IndexStats(documents=sum(c.documents for c in per.values()), retracted=retracted,
+                      contents=contents, bytes=size, collections=shown)

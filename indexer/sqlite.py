@@ -1,6 +1,7 @@
 """The index file as the bare ``sqlite3`` module sees it, without SQLAlchemy: the pragmas every
 connection sets, the translation of SQLite's errors into ours, and ``BareReader``, the read-only
-view that one-shot commands (``openmirror search``) open without loading SQLAlchemy at all.
+view that one-shot commands (``openmirror search``, ``show``, ``stats``) open without loading
+SQLAlchemy at all.
 
 The engines of ``indexer.db`` use the same pragmas and the same translation.
 """
@@ -11,9 +12,14 @@ import os
 import shutil
 import sqlite3
 from pathlib import Path
+from typing import Callable, TypeVar
 
+from indexer import read
 from indexer.errors import DatabaseDamaged, IndexDiskFull, IndexUnavailable
-from indexer.records import Hit, SearchQuery
+from indexer.read import Query
+from indexer.records import DocumentOut, Hit, IndexStats, SearchQuery
+
+T = TypeVar("T")
 
 FULL_BELOW = 1 << 20               # free bytes under which an I/O error means a full disk
 BUSY_TIMEOUT_MS = 30_000
@@ -28,6 +34,11 @@ _COMMON_PRAGMAS = (
 )
 WRITER_PRAGMAS = ("PRAGMA journal_mode = WAL",) + _COMMON_PRAGMAS
 READER_PRAGMAS = _COMMON_PRAGMAS + ("PRAGMA query_only = ON",)
+
+
+def query_on(conn: sqlite3.Connection) -> Query:
+    """``indexer.read``'s Query on a bare connection."""
+    return lambda sql, params: conn.execute(sql, tuple(params)).fetchall()
 
 
 def sqlite_error(exc: BaseException, path: Path) -> DatabaseDamaged | IndexDiskFull | IndexUnavailable | None:
@@ -110,14 +121,27 @@ class BareReader:
         return cls(path, conn)
 
     def search(self, query: SearchQuery, *, timeout: float | None = None) -> list[Hit]:
-        """``Index.search`` on this view, in one snapshot: the same statements and errors."""
+        """``Index.search`` on this view: the same statements and errors."""
         from indexer import search
 
         plan = search.plan(query)
+        limit = search.SEARCH_TIMEOUT if timeout is None else timeout
+        return self._snapshot(lambda conn: search.run(conn, plan, limit))
+
+    def find_by_cid(self, cid: str, *, include_private: bool = False) -> list[DocumentOut]:
+        """``Index.find_by_cid`` on this view (live documents)."""
+        return self._snapshot(lambda conn: read.by_cid(query_on(conn), cid, include_private=include_private))
+
+    def stats(self, *, include_private: bool = False) -> IndexStats:
+        """``Index.stats`` on this view."""
+        return self._snapshot(lambda conn: read.stats(query_on(conn), include_private=include_private))
+
+    def _snapshot(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """FN in one read transaction (one snapshot); SQLite's errors translated as ``Index`` does."""
         try:
             self._conn.execute("BEGIN")
             try:
-                return search.run(self._conn, plan, search.SEARCH_TIMEOUT if timeout is None else timeout)
+                return fn(self._conn)
             finally:
                 self._conn.execute("ROLLBACK")
         except sqlite3.Error as exc:

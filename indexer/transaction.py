@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from indexer import fts, harvest, read, write
+from indexer.db import on_query
 from indexer.models import table_of, Collection, Document
 from indexer.records import Change, CollectionIn, DocumentIn, UpsertResult
 from indexer.clock import index_time
@@ -78,8 +79,8 @@ class Transaction:
     async def retract(self, collection: str, source_id: str, *, origin: str | None = None) -> bool:
         """Mark a document deleted and drop it from search; False when nothing live was there."""
         conn = await self.connection()
-        doc_id = await read.document_id(conn, collection, source_id)
-        stored = await read.load(conn, [doc_id]) if doc_id is not None else []
+        doc_id = await on_query(conn, lambda c: read.document_id(c, collection, source_id))
+        stored = await on_query(conn, lambda c: read.load(c, [doc_id] if doc_id is not None else []))
         if not stored or stored[0].deleted:
             return False
         assert doc_id is not None
@@ -94,10 +95,10 @@ class Transaction:
         key is stored as it was, the old one retracted. False when ``old`` holds nothing live or
         ``new`` is taken."""
         conn = await self.connection()
-        if old == new or await read.document_id(conn, collection, new) is not None:
+        if old == new or await on_query(conn, lambda c: read.document_id(c, collection, new)) is not None:
             return False
-        doc_id = await read.document_id(conn, collection, old)
-        stored = await read.load(conn, [doc_id]) if doc_id is not None else []
+        doc_id = await on_query(conn, lambda c: read.document_id(c, collection, old))
+        stored = await on_query(conn, lambda c: read.load(c, [doc_id] if doc_id is not None else []))
         if not stored or stored[0].deleted:
             return False
         moved = stored[0].to_document_in()

@@ -11,8 +11,7 @@ import re
 
 from indexer.records import DocumentOut
 from mirror.home import Home
-from mirror.services import open_home
-from mirror.store.paths import parse_content_path
+from mirror.services import open_home, read_home
 
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -21,9 +20,13 @@ async def documents_of(home: Home, text: str) -> tuple[str, list[DocumentOut]]:
     """(the CID or sha256 looked up, the documents listing it); a path is followed in the local
     store first (PathNotFound, BlockNotFound when it cannot be)."""
     text = text.strip()
+    if "/" not in text or _SHA256.fullmatch(text):                 # a CID or a sha256: no store needed
+        return text, await read_home(home, lambda reader: reader.find_by_cid(text, include_private=True),
+                                     lambda index: index.find_by_cid(text, include_private=True))
     async with open_home(home, read_only=True, identity=False) as services:
-        key = text
-        if "/" in text and not _SHA256.fullmatch(text):       # a path: CID/a, /ipfs/CID/a, ipfs://CID/a
-            target = parse_content_path(text)
-            key = str(await asyncio.to_thread(services.store.resolve_path, target))
+        from mirror.store.paths import parse_content_path            # loaded with the store, just now
+
+        target = parse_content_path(text)                           # CID/a, /ipfs/CID/a, ipfs://CID/a
+        key = str(await asyncio.to_thread(services.store.resolve_path, target))
         return key, await services.index.find_by_cid(key, include_private=True)
+

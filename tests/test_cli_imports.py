@@ -61,8 +61,9 @@ def test_help_imports_no_command_module_and_no_library(home: Path) -> None:
     assert not modules & heavy
 
 
-def test_search_reads_with_bare_sqlite3(home: Path) -> None:
-    for args in (("search", "river"), ("search", "", "--license", "CC-BY*", "--json")):
+def test_search_show_and_stats_read_with_bare_sqlite3(home: Path) -> None:
+    for args in (("search", "river"), ("search", "", "--license", "CC-BY*", "--json"),
+                 ("show", document(1).contents[0].cid or ""), ("stats",), ("stats", "--json")):
         modules = loaded(home, *args)
         assert not modules & {"sqlalchemy", "aiosqlite", "mirror.store", "indexer.index"}, args
 

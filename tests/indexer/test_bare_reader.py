@@ -31,6 +31,12 @@ async def test_the_bare_reader_finds_what_the_index_finds(corpus_file: Path) -> 
         async with await Index.open(corpus_file, read_only=True) as index:
             for query in QUERIES:
                 assert reader.search(query) == await index.search(query), query
+            assert reader.stats() == await index.stats()
+            docs = [d async for d in index.iter_documents()]
+            keys = {key for d in docs for c in d.contents for key in (c.cid, c.sha256, c.sha256.upper())}
+            assert len(keys) == 6                 # two contents, each by CID and sha256 (either case)
+            for key in sorted(keys) + ["bafynothing", ""]:
+                assert reader.find_by_cid(key) == await index.find_by_cid(key), key
     finally:
         reader.close()
 
