@@ -21,16 +21,18 @@ from __future__ import annotations
 
 import ipaddress
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 from urllib.parse import urlsplit
 
 from indexer import peers as rows
 from indexer.index import Index
 from indexer.peers import CONFIGURED, LEARNED, PeerRow
 from mirror.errors import UsageError
-from mirror.fetch.guard import GuardedConnector
 from mirror.node.limits import MAX_LEARNED_PEERS, MAX_LEARNED_PER_ANNOUNCER, MAX_URL, PEERS_LISTED
 from indexer.clock import entry_time
+
+if TYPE_CHECKING:           # the guard (aiohttp) is the node's: status and peers read the book without it
+    from mirror.fetch.guard import GuardedConnector
 
 __all__ = ["CONFIGURED", "LEARNED", "PeerBook", "PeerRow", "backoff_seconds", "is_loopback",
            "normalize_url", "reachable_from"]
