@@ -34,6 +34,8 @@ class AppContext:
         """The home, which must exist: commands that only read never create an empty node
         (``NoHome``, exit 3)."""
         if self._home is None:
+            from mirror.home import Home
+
             self._home = Home.open(self.home_path, create=False)
         return self._home
 
