@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Iterable
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -33,6 +34,7 @@ from indexer.bindings import fetchable, not_inline
 from indexer.copies_models import Audit, Holding, HoldingPrefix
 from indexer.models import table_of, Collection, Content, Document, DocumentContent
 from indexer.node_models import DocVersion, HeldContent
+from indexer.publication_models import UnpublishedBlock
 
 holdings = table_of(Holding)
 prefixes = table_of(HoldingPrefix)
@@ -42,6 +44,7 @@ documents = table_of(Document)
 links = table_of(DocumentContent)
 collections = table_of(Collection)
 held = table_of(HeldContent)
+unpublished = table_of(UnpublishedBlock)
 versions = table_of(DocVersion)
 
 PREFIX_CHARS = 16
@@ -142,9 +145,9 @@ async def put_holding(conn: AsyncConnection, row: HoldingRow, held_prefixes: Ite
     await conn.execute(stmt.on_conflict_do_update(index_elements=["author"], set_=values))
     if held_prefixes is not None:
         await conn.execute(delete(prefixes).where(prefixes.c.author == row.author))
-        pairs = [(p, row.author) for p in held_prefixes]
-        for i in range(0, len(pairs), _INSERT_CHUNK):     # plain executemany: ~5x the ORM insert
-            await conn.exec_driver_sql(_INSERT_PREFIX, pairs[i:i + _INSERT_CHUNK])
+        claims = iter(held_prefixes)                    # taken a chunk at a time: a million
+        while chunk := [(p, row.author) for p in islice(claims, _INSERT_CHUNK)]:   # never all
+            await conn.exec_driver_sql(_INSERT_PREFIX, chunk)   # plain executemany: ~5x the ORM
     return True
 
 
@@ -365,6 +368,24 @@ async def _own_content_ids(conn: AsyncConnection, me: str) -> set[int]:
 async def held_sha256s(conn: AsyncConnection) -> list[str]:
     """The sha256 of every content marked fully held here."""
     return [s for s, _cid in await held_contents(conn)]
+
+
+async def held_mark(conn: AsyncConnection) -> tuple[int, int]:
+    """A cheap mark of the held contents (how many, the sum of their ids): it moves when a content
+    is marked held or unmarked, whichever process did it."""
+    count, total = (await conn.execute(select(func.count(), func.coalesce(func.sum(held.c.content_id), 0)))).one()
+    return int(count), int(total)
+
+
+async def held_sha256s_after(conn: AsyncConnection, after: str, limit: int) -> list[str]:
+    """Up to LIMIT sha256s of contents held here above AFTER, in increasing order, leaving out
+    the unpublished ones (private: never announced, ``mirror.publication``)."""
+    rows = await conn.execute(select(contents.c.sha256)
+                              .join(held, held.c.content_id == contents.c.id)
+                              .where(contents.c.sha256 > after,
+                                     contents.c.cid.not_in(select(unpublished.c.root)))
+                              .order_by(contents.c.sha256).limit(limit))
+    return [s for (s,) in rows]
 
 
 async def held_contents_after(conn: AsyncConnection, after: str, limit: int) -> list[tuple[str, str]]:

@@ -9,8 +9,9 @@
 explicit collaborators: the merger (``mirror.feed.merge``), the peers table (``sync.peers``), the
 syncer (``sync.pull``), the gossip loops (``sync.gossip``: a sync with every peer on connect and
 every ``node.sync_interval`` seconds, pulls triggered by notifies, notifies when a feed grows here),
-and the copies loops (``copies.upkeep``: holdings pulled after every sync, replication rounds within
-the storage budget, announcements, audits, remote pinning). ``build_app(node)`` composes the faces,
+and the copies loops (``copies.upkeep``: holdings pulled after every sync and pushed when they change
+(``copies.spread``), replication rounds within the storage budget, announcements, audits, remote
+pinning). ``build_app(node)`` composes the faces,
 each given only what it uses: the API (``api``), holdings and audits (``copies``), the gateway
 (``/ipfs``), the web pages and OAI-PMH (``web``, ``oai``); one problem family (``http``) answers for
 all of them.
@@ -42,6 +43,7 @@ from mirror.node.address import advertised_url, local_url, parse_listen
 from mirror.node.api import BLOCK_BURST_FACTOR, BLOCK_RATE_FACTOR, Api, api_routes, rate_limit_middleware
 from mirror.node.copies.audit import audit_routes
 from mirror.node.copies.holdings import holdings_routes
+from mirror.node.copies.spread import Spread, spread_routes
 from mirror.node.copies.upkeep import Upkeep
 from mirror.node.faults import check_at_start, environmental, fault_middleware
 from mirror.node.gateway.routes import gateway_routes
@@ -90,6 +92,7 @@ class Node:
     syncer: Syncer                 # pulls from peers
     gossip: Gossip                 # background syncs and notifies
     upkeep: Upkeep                 # background copies work: holdings, replication, audits, pinning
+    spread: Spread                 # holdings announcements pushed to and from peers
     known: KnownProviders          # what the delegated router answers
     ipni: IpniKeeper               # the IPNI advertisement chain of what is held here
     admin: AdminGuard              # who may call the administrative routes
@@ -159,8 +162,11 @@ class Node:
         self.syncer = Syncer(self.merger, quota=self.quota)
         self.gossip = Gossip(self.book, self.syncer, self.session, self.settings, self.spawn,
                              me=identity.node_id, public_url=self.public_url)
+        self.spread = Spread(index, self.book, self.session, me=identity.node_id, url=self.public_url,
+                             stored=lambda: self.upkeep.wake(), spawn=self.spawn)
         self.upkeep = Upkeep(index, store, identity, self.session, self.book, self.settings,
-                             public_url=lambda: self.url, held_changed=lambda: self.ipni.wake())
+                             public_url=lambda: self.url, held_changed=lambda: self.ipni.wake(),
+                             spread=self.spread)
         self.known = KnownProviders(index, store, identity, url=self.public_url,
                                     holder_timeout=lambda: float(node.holder_timeout))
         self.syncer.on_applied, self.syncer.on_synced = self.gossip.applied, self.upkeep.synced
@@ -274,10 +280,11 @@ class Node:
         self.gossip.wake()
         return url, added
 
-    def on_notify(self, author: str, seq: int, origin: str | None, sender: str) -> None:
+    def on_notify(self, author: str, seq: int, origin: str | None, sender: str,
+                  joined: bool = False) -> None:
         """The client at SENDER says AUTHOR's feed reached SEQ at ORIGIN (a hint: checked, then
-        pulled and verified)."""
-        self.spawn(self.gossip.notified(author, seq, origin, sender))
+        pulled and verified; JOINED: ORIGIN joined the network through this node)."""
+        self.spawn(self.gossip.notified(author, seq, origin, sender, joined))
 
     async def status(self) -> dict[str, Any]:
         """The status fields (see ``mirror.node.status``); storage_used and the copies figures are
@@ -309,6 +316,7 @@ def build_app(node: Node) -> web.Application:
     api_routes(app, Api(node.index, node.identity.node_id, node.book, notified=node.on_notify,
                         add_peer=node.add_peer, status=node.status))
     holdings_routes(app, node.index, node.identity.node_id)
+    spread_routes(app, node.spread)
     audit_routes(app, node.store, node.identity)
     gateway_routes(app, node.store, node.index, limiter_for(node.settings.node.upload_rate),
                    max_in_flight=int(node.settings.node.gateway_in_flight))

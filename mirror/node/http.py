@@ -21,7 +21,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from mirror.node.limits import SERVER_BODY_TIMEOUT
+from mirror.node.limits import SERVER_BODY_TIMEOUT, RateLimiter
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; base-uri 'none'; form-action 'self'; "
@@ -129,6 +129,13 @@ def add_security_headers(request: web.Request, response: web.StreamResponse) -> 
 
 
 # -- reading requests ----------------------------------------------------------------------------
+
+def check_rate(request: web.Request, limiter: RateLimiter, kind: str, message: str) -> None:
+    """Refuse with 429 and a Retry-After when the sender of REQUEST is over LIMITER's KIND rate."""
+    wait = limiter.check(request.remote or "?", kind)
+    if wait > 0:
+        raise Problem(429, message, code="rate_limited", headers={"Retry-After": str(max(1, round(wait)))})
+
 
 def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
     """The query parameter NAME as an integer in [LO, HI] (DEFAULT when absent); Problem(400) else."""

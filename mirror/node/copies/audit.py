@@ -60,7 +60,7 @@ from mirror.feed.entry import encode_payload
 from mirror.feed.identity import Identity, is_node_id
 from mirror.node.copies.blockfetch import Missing, PeerFailed, PeerLied, fetch_block
 from mirror.node.copies.census import live_cutoff
-from mirror.node.http import Problem, bad_request, read_json
+from mirror.node.http import Problem, bad_request, check_rate, read_json
 from mirror.node.limits import PrefixBudget, RateLimiter
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
@@ -346,10 +346,7 @@ def answer(store: ContentStore, blocks: list[CID], nonce: bytes) -> list[bytes |
 
 async def post_audit(request: web.Request) -> web.Response:
     holder = request.app[HOLDER]
-    wait = holder.limiter.check(request.remote or "?", "audit")
-    if wait > 0:
-        raise Problem(429, "too many audits", code="rate_limited",
-                      headers={"Retry-After": str(max(1, round(wait)))})
+    check_rate(request, holder.limiter, "audit", "too many audits")
     obj = await read_json(request, MAX_REQUEST)
     cid, blocks, nonce = _parse_challenge(obj)
     cids = [CID.decode(b) for b in blocks]

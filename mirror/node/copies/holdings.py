@@ -12,13 +12,11 @@ An announcement is a small signed *payload* plus a *held set* named by its sha25
                           "held": {"format": "sha256-prefix-8", "count": K,
                                    "sha256": "<64 hex>", "size": S}}}
     signature = Ed25519(author key, "openmirror-announce-v1\\n" || payload)
-    held set  = zstd( LEB128(p1 - 0) || LEB128(p2 - p1) || … )   (S bytes, sha256 as announced)
 
-where p1 < p2 < … are the first 8 bytes (big-endian) of the sha256 of every content the node
-holds completely. 100,000 contents make a set of about 665 KB (the entropy of 100,000 random
-64-bit values is ~610 KB); 8 bytes keep accidental matches negligible (< 1e-8 per node for a
-million contents). The set travels apart from the payload and is fetched only when its hash is
-new, so a node re-announcing to show it is alive (a new ``seq``, same set) costs ~600 bytes.
+and the held set is encoded by ``mirror.node.copies.heldset``. The set travels apart from the
+payload and is fetched only when its hash is new, so a node re-announcing to show it is alive (a
+new ``seq``, same set) costs ~600 bytes, and so does a heartbeat here: a node whose held contents
+did not change signs its stored set again instead of reading them.
 
 ``seq`` grows with every announcement of an author: ``next_seq`` takes the greater of the last
 seq + 1 and the current Unix time in milliseconds, so it keeps growing even after a node lost its
@@ -26,7 +24,8 @@ index. A reader keeps the announcement with the greatest seq and ignores older o
 An announcement whose ``ts`` is more than ``MAX_CLOCK_SKEW`` ahead is refused; a holder counts as
 live from ``min(ts, time received)`` for ``node.holder_timeout`` seconds.
 
-HTTP (registered by ``holdings_routes(app, index, node_id)``)::
+HTTP (registered by ``holdings_routes(app, index, node_id)``; ``mirror.node.copies.spread`` adds
+the push, ``POST /api/v1/holdings``)::
 
     GET /api/v1/holdings?after=NODE_ID&limit=N   {"node_id", "announcements": [{"payload",
                                                   "signature"} base64], "more"}, by author
@@ -42,19 +41,16 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import io
 import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Awaitable, Callable, Iterable
 
 import aiohttp
-import zstandard
 from aiohttp import web
 
 from indexer import copies as rows
-from indexer import publication as publication_rows
 from indexer.copies import HoldingRow
 from indexer.index import Index
 from mirror.errors import PeerError, SignatureError, UsageError
@@ -63,19 +59,23 @@ from mirror.node.sync.client import PeerClient
 from mirror.feed.entry import encode_payload
 from mirror.feed.identity import SIGNATURE_SIZE, Identity, is_node_id
 from indexer.clock import entry_time
+from mirror.node.copies.heldset import (MAX_HELD, MAX_SET_BYTES, HeldSetWriter, decode_held, encode_held,
+                                        prefix_of, prefix_texts)
+
+__all__ = ["Announcement", "decode_held", "encode_held", "make_announcement", "parse_announcement",
+           "prefix_of", "publish_holdings", "pull_holdings", "sign_announcement"]
 
 SIGNING_CONTEXT = b"openmirror-announce-v1\n"
 SET_FORMAT = "sha256-prefix-8"
 PROTOCOL_VERSION = 1
 MAX_PAYLOAD = 4096
 MAX_URL = 2048
-MAX_HELD = 4_000_000                 # contents one announcement may claim
-MAX_SET_BYTES = 10 * MAX_HELD        # a LEB128 delta is at most 10 bytes (zstd adds little)
 MAX_INT = (1 << 53) - 1
 MAX_CLOCK_SKEW = 300.0               # seconds an announcement's ts may be ahead of ours
 PAGE = 100                           # announcements per listing page (at most PAGE_MAX)
 PAGE_MAX = 500
 MAX_PULLED = 10_000                  # announcements read from one peer in one pull
+HELD_PAGE = 5_000                    # held contents read at a time to make a set
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _KEYS = frozenset(("v", "kind", "author", "seq", "ts", "body"))
 _BODY_KEYS = frozenset(("url", "storage_budget", "storage_used", "held"))
@@ -109,58 +109,6 @@ class Announcement:
                           signature=self.signature)
 
 
-# -- the held set --------------------------------------------------------------------------------
-
-def prefix_of(sha256_hex: str) -> int:
-    """The 64-bit prefix of a content's sha256 (hex)."""
-    return int(sha256_hex[:16], 16)
-
-
-def encode_held(sha256s: Iterable[str]) -> bytes:
-    """The held-set bytes of the contents SHA256S (hex digests; order and repeats do not matter)."""
-    out = bytearray()
-    last = 0
-    for value in sorted({prefix_of(s) for s in sha256s}):
-        delta, last = value - last, value
-        while delta >= 0x80:
-            out.append((delta & 0x7F) | 0x80)
-            delta >>= 7
-        out.append(delta)
-    return zstandard.ZstdCompressor(level=3).compress(bytes(out))
-
-
-def decode_held(data: bytes, count: int) -> list[int]:
-    """The COUNT increasing prefixes in a held set; ``PeerError`` for anything malformed."""
-    if not 0 <= count <= MAX_HELD:
-        raise PeerError(f"a held set of {count} contents is over the limit")
-    try:
-        raw = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data)).read(10 * count + 1)
-    except zstandard.ZstdError as exc:
-        raise PeerError(f"held set is not zstd: {exc}") from None
-    values: list[int] = []
-    value = shift = delta = 0
-    for byte in raw:
-        delta |= (byte & 0x7F) << shift
-        if byte & 0x80:
-            shift += 7
-            if shift > 63:
-                raise PeerError("held set has an overlong varint")
-            continue
-        if values and delta == 0:
-            raise PeerError("held set is not strictly increasing")
-        value += delta
-        values.append(value)
-        delta = shift = 0
-    if shift or len(values) != count or (values and values[-1] >= 1 << 64):
-        raise PeerError(f"held set does not hold the {count} announced prefixes")
-    return values
-
-
-def prefix_texts(values: Iterable[int]) -> list[str]:
-    """Prefixes as the 16 hex chars the storage compares with ``contents.sha256``."""
-    return [f"{v:016x}" for v in values]
-
-
 # -- making and reading announcements ------------------------------------------------------------
 
 def next_seq(previous: int) -> int:
@@ -175,6 +123,13 @@ def make_announcement(identity: Identity, *, seq: int, url: str, budget: int, us
     held_list = list(held)
     data = encode_held(held_list)
     count = len({prefix_of(s) for s in held_list})
+    return sign_announcement(identity, seq=seq, url=url, budget=budget, used=used, data=data,
+                             count=count, ts=ts), data
+
+
+def sign_announcement(identity: Identity, *, seq: int, url: str, budget: int, used: int, data: bytes,
+                      count: int, ts: str | None = None) -> Announcement:
+    """Sign an announcement of IDENTITY whose held set is DATA (COUNT prefixes)."""
     body = {"url": url, "storage_budget": budget, "storage_used": used,
             "held": {"format": SET_FORMAT, "count": count, "sha256": hashlib.sha256(data).hexdigest(),
                      "size": len(data)}}
@@ -182,7 +137,7 @@ def make_announcement(identity: Identity, *, seq: int, url: str, budget: int, us
            "ts": ts or entry_time(), "body": body}
     payload = encode_payload(obj)
     try:
-        return parse_announcement(payload, identity.sign(SIGNING_CONTEXT + payload)), data
+        return parse_announcement(payload, identity.sign(SIGNING_CONTEXT + payload))
     except PeerError as exc:
         raise UsageError(f"cannot make an announcement: {exc}") from None
 
@@ -258,7 +213,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _unb64(text: Any, limit: int) -> bytes:
+def unb64(text: Any, limit: int) -> bytes:
     if type(text) is not str or len(text) > limit * 4 // 3 + 4:
         raise PeerError("announcement field is not base64 of the right size")
     try:
@@ -270,24 +225,42 @@ def _unb64(text: Any, limit: int) -> bytes:
 # -- publishing and pulling ----------------------------------------------------------------------
 
 async def publish_holdings(index: Index, identity: Identity, *, url: str, budget: int, used: int,
-                           ts: str | None = None) -> Announcement:
+                           ts: str | None = None, same_set: bool = False) -> Announcement:
     """Sign and store this node's announcement of what it holds now (``held_contents``).
 
     Call it when the held set changed and at least every ``node.holder_timeout / 3`` seconds (a
-    heartbeat). Peers get it with their next ``pull_holdings``.
+    heartbeat). With SAME_SET (the caller knows nothing held changed since the last one) the
+    stored set is signed again; else the held contents are read a page at a time, in sha256
+    order, into a new set. Peers get it with their next ``pull_holdings``, or pushed
+    (``mirror.node.copies.spread``).
     """
     async with index.read() as conn:
-        hidden = await publication_rows.unpublished_roots(conn)       # private: never announced
-        held = [sha256 for sha256, cid in await rows.held_contents(conn) if cid not in hidden]
         previous = await rows.get_holding(conn, identity.node_id)
     seq = next_seq(previous.seq if previous else 0)
-    announcement, data = await asyncio.to_thread(make_announcement, identity, seq=seq, url=url,
-                                                 budget=budget, used=used, held=held, ts=ts)
+    if same_set and previous is not None:
+        data, count = previous.set_data, previous.count
+    else:
+        data, count = await held_set(index)
+    announcement = await asyncio.to_thread(sign_announcement, identity, seq=seq, url=url, budget=budget,
+                                           used=used, data=data, count=count, ts=ts)
     same = previous is not None and previous.set_hash == announcement.set_hash
-    prefixes = None if same else prefix_texts(sorted({prefix_of(s) for s in held}))
-    async with index.transaction() as tx:
-        await rows.put_holding(await tx.connection(), announcement.row(data, announcement.ts), prefixes)
+    async with index.transaction() as tx:            # no prefixes of our own: nothing reads them
+        await rows.put_holding(await tx.connection(), announcement.row(data, announcement.ts),
+                               None if same else ())
     return announcement
+
+
+async def held_set(index: Index) -> tuple[bytes, int]:
+    """The held set of the contents marked held in INDEX, and its count, read a page at a time."""
+    writer, after = HeldSetWriter(), ""
+    while True:
+        async with index.read() as conn:
+            page = await rows.held_sha256s_after(conn, after, HELD_PAGE)
+        if page:
+            await asyncio.to_thread(writer.add, page)
+        if len(page) < HELD_PAGE:
+            return await asyncio.to_thread(writer.finish), writer.count
+        after = page[-1]
 
 
 async def pull_holdings(session: aiohttp.ClientSession, peer_url: str, index: Index, *,
@@ -320,39 +293,44 @@ def _parse_page(obj: dict[str, Any]) -> list[Announcement]:
     for item in items:
         if not isinstance(item, dict):
             raise PeerError("holdings list item is not an object")
-        page.append(parse_announcement(_unb64(item.get("payload"), MAX_PAYLOAD),
-                                       _unb64(item.get("signature"), SIGNATURE_SIZE)))
+        page.append(parse_announcement(unb64(item.get("payload"), MAX_PAYLOAD),
+                                       unb64(item.get("signature"), SIGNATURE_SIZE)))
     authors = [a.author for a in page]
     if authors != sorted(set(authors)):
         raise PeerError("holdings list is not sorted by author")
     return page
 
 
-async def _store_newer(client: PeerClient, index: Index,
-                       page: list[Announcement]) -> int:
+async def _store_newer(client: PeerClient, index: Index, page: list[Announcement]) -> int:
     async with index.read() as conn:
         known = await rows.known_seqs(conn, [a.author for a in page])
-        newer = [a for a in page if a.seq > known.get(a.author, (0, b""))[0]]
-        sets = {a.set_hash: await rows.set_data(conn, a.set_hash) for a in newer}
-    fresh: list[tuple[Announcement, bytes, list[str] | None]] = []
-    for ann in newer:
-        data = sets.get(ann.set_hash) or await _fetch_set(client, ann)
-        sets[ann.set_hash] = data
-        same = known.get(ann.author, (0, b""))[1] == ann.set_hash
-        prefixes = None if same else prefix_texts(await asyncio.to_thread(decode_held, data, ann.count))
-        fresh.append((ann, data, prefixes))
-    if not fresh:
-        return 0
-    received = entry_time()
     count = 0
-    async with index.transaction() as tx:
-        conn = await tx.connection()
-        for ann, data, prefixes in fresh:
-            count += await rows.put_holding(conn, ann.row(data, received), prefixes)
+    for ann in page:                        # one at a time: at most one held set in memory
+        stored = known.get(ann.author, (0, b""))
+        if ann.seq > stored[0]:
+            count += await store_announcement(index, ann, fetch=lambda a: fetch_set(client, a),
+                                              same=stored[1] == ann.set_hash)
     return count
 
 
-async def _fetch_set(client: PeerClient, ann: Announcement) -> bytes:
+async def store_announcement(index: Index, ann: Announcement, *,
+                             fetch: Callable[[Announcement], Awaitable[bytes]] | None,
+                             same: bool = False) -> bool:
+    """Store the verified announcement ANN unless a newer one is stored; its held set is the one
+    stored under its hash, else what FETCH returns (verified against the hash; None: the set must
+    be known here, ``PeerError`` otherwise). SAME: the author's stored claims are this set."""
+    async with index.read() as conn:
+        data = await rows.set_data(conn, ann.set_hash)
+    if data is None:
+        if fetch is None:
+            raise PeerError(f"the held set {ann.set_hash.hex()[:16]}… is not known here")
+        data = await fetch(ann)
+    prefixes = None if same else prefix_texts(await asyncio.to_thread(decode_held, data, ann.count))
+    async with index.transaction() as tx:
+        return await rows.put_holding(await tx.connection(), ann.row(data, entry_time()), prefixes)
+
+
+async def fetch_set(client: PeerClient, ann: Announcement) -> bytes:
     url = f"{client.url}/api/v1/holdings/sets/{ann.set_hash.hex()}"
     try:
         async with client.session.get(url) as resp:

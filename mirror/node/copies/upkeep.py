@@ -4,9 +4,13 @@
   announcements (``mirror.node.copies.holdings``) and note that the peer answered (it counts as live).
 * **Replication**: a round (``mirror.node.copies.replicate``) plans, drops and fetches one batch within
   the node's budget; it runs again soon (``AGAIN``) while it fetched something, when new
-  announcements or documents arrived, else every ``node.sync_interval``. The node publishes its
-  announcement when a round changed what it holds, and at least every ``node.holder_timeout / 3``
-  seconds (a heartbeat, so the others keep counting its copies as live).
+  announcements (pulled or pushed) or documents arrived, else every ``node.sync_interval``.
+* **Announcing**: the node publishes its announcement when what it holds changed (a round fetched
+  or dropped, or documents written here are held: checked by ``held_mark``, which also sees what
+  another process on the home did), at most every ``publish_gap`` seconds, and pushes it to its
+  peers (``mirror.node.copies.spread``) when its held set is new; and it re-signs the same set at
+  least every ``node.holder_timeout / 3`` seconds (a heartbeat, so the others keep counting its
+  copies as live), which reads none of the held contents when the held mark did not move.
 * **Audits** (``mirror.node.copies.audit``): one round every ``node.audit_interval`` seconds.
 * **Forgetting**: announcements of nodes silent for ``FORGET_AFTER`` holder timeouts are dropped,
   checked every holder timeout.
@@ -26,12 +30,15 @@ from typing import Any, Awaitable, Callable
 
 import aiohttp
 
+from indexer import copies as rows
 from indexer.errors import IndexError_
+from indexer.records import Change
 from mirror.errors import MirrorError
 from mirror.node.faults import environmental
 from mirror.node.copies import audit
 from mirror.node.copies import holdings
 from mirror.node.copies import pinning
+from mirror.node.copies.spread import Spread
 from mirror.node.sync.client import PeerClient
 from mirror.node.copies.replicate import replicate_round
 from mirror.node.waiting import wait_event
@@ -47,24 +54,37 @@ log = logging.getLogger(__name__)
 AGAIN = 0.2                # seconds before the next round while rounds fetch something
 FORGET_AFTER = 6           # holder timeouts of silence before a node's announcement is dropped
 FALLBACK_PEERS = 8         # peers asked for a content no live announcement names
+PUBLISH_GAP = 1.0          # seconds at least between two announcements of a changed held set
+SET_RATE = 100_000         # ... and at most this many bytes of held set per second
 
 
 class Upkeep:
-    """The copies loops of the node IDENTITY, announcing itself at PUBLIC_URL."""
+    """The copies loops of the node IDENTITY, announcing itself at PUBLIC_URL (and pushing its
+    announcements with SPREAD)."""
 
     def __init__(self, index: Index, store: ContentStore, identity: Identity,
                  session: aiohttp.ClientSession, book: PeerBook, settings: Settings, *,
-                 public_url: Callable[[], str], held_changed: Callable[[], None] = lambda: None) -> None:
+                 public_url: Callable[[], str], held_changed: Callable[[], None] = lambda: None,
+                 spread: Spread | None = None) -> None:
         self.index, self.store, self.identity, self.session = index, store, identity, session
         self.book, self.settings, self.public_url = book, settings, public_url
         self.held_changed = held_changed    # told when a round fetched or dropped contents
+        self.spread = spread
         self._wake = asyncio.Event()
         self._published = -1.0              # loop time of our last announcement
+        self._changed = True                # held contents may differ from our last announcement
+        self._announced: tuple[bytes, tuple[int, int]] | None = None   # its set hash, held mark
+        self._set_size = 0                  # bytes of its held set
         self.rounds = 0                     # replication rounds run (for tests and status)
+        index.add_listener(self._on_changes)
 
     def wake(self) -> None:
         """Run a replication round soon (new documents or announcements arrived)."""
         self._wake.set()
+
+    async def _on_changes(self, changes: list[Change]) -> None:
+        self._changed = True                # documents written here may be held (own ones are)
+        self.wake()
 
     async def run(self) -> None:
         """Every loop, until cancelled; as ``Gossip.run``, a task group ends them all before
@@ -108,12 +128,35 @@ class Upkeep:
             log.info("replication of %s failed: %s", failure["sha256"][:16], failure["error"])
         if report.changed:
             self.held_changed()
-        now = asyncio.get_running_loop().time()
-        if report.changed or now - self._published >= self._holder_timeout() / 3:
-            await holdings.publish_holdings(self.index, self.identity, url=self.public_url(), budget=report.budget,
-                                            used=report.used)
-            self._published = now
+            self._changed = True
+        await self.announce(report.budget, report.used)
         return bool(report.fetched)
+
+    async def announce(self, budget: int, used: int) -> None:
+        """Publish our announcement when what is held changed (at most once per ``publish_gap``)
+        or the heartbeat is due, and push it to our peers when its held set is new."""
+        now = asyncio.get_running_loop().time()
+        due = now - self._published >= self._holder_timeout() / 3
+        if not due and not (self._changed and now - self._published >= self.publish_gap()):
+            return
+        self._changed = False
+        async with self.index.read() as conn:
+            mark = await rows.held_mark(conn)
+        same = self._announced is not None and self._announced[1] == mark
+        if same and not due:
+            return
+        ann = await holdings.publish_holdings(self.index, self.identity, url=self.public_url(),
+                                              budget=budget, used=used, same_set=same)
+        self._published = now
+        fresh = self._announced is None or self._announced[0] != ann.set_hash
+        self._announced, self._set_size = (ann.set_hash, mark), ann.set_size
+        if fresh and self.spread is not None:
+            await self.spread.push(ann)
+
+    def publish_gap(self) -> float:
+        """Seconds between two announcements of a changed held set: ``PUBLISH_GAP``, longer for a
+        set so big that its peers would fetch more than ``SET_RATE`` bytes per second of it."""
+        return max(PUBLISH_GAP, self._set_size / SET_RATE)
 
     async def _replicate_loop(self) -> None:
         while True:
@@ -123,6 +166,8 @@ class Upkeep:
             except (MirrorError, OSError, IndexError_) as exc:    # the next round tries again
                 log.warning("replication round failed: %s", environmental(exc) or exc)
             wait = AGAIN if fetched else min(self._sync_interval(), self._holder_timeout() / 3)
+            if self._changed:                                       # an announcement is held back
+                wait = min(wait, max(AGAIN, self.publish_gap()))
             if await wait_event(self._wake, wait):
                 await asyncio.sleep(AGAIN)             # let a burst of wakes settle into one round
             self._wake.clear()

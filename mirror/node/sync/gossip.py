@@ -8,6 +8,10 @@
   polled every second so appends by another process on the same home are seen too), every peer
   except the one the entries came from gets a notify. Notifies to one peer are coalesced: at most
   one in flight, and the latest head per author is sent.
+* **Introductions**: a node greets its configured peers with ``joined``; such a peer, once it
+  reached the newcomer, introduces it to every other peer (a notify about its feed with its URL as
+  the origin), so volunteers that joined the same node learn each other at once, not at their
+  next peer exchange.
 * **Notified**: a notify for a feed beyond ours schedules a pull of that author from the notifying
   node (coalesced per peer); the hint is trusted for nothing, the entries are verified as always.
 """
@@ -27,7 +31,7 @@ from mirror.node.faults import environmental
 from mirror.node.limits import address_prefix
 from mirror.node.waiting import wait_event
 from mirror.node.sync.client import PeerClient, PeerRetryLater
-from mirror.node.sync.peers import LEARNED, normalize_url, reachable_from
+from mirror.node.sync.peers import CONFIGURED, LEARNED, normalize_url, reachable_from
 from mirror.node.sync.peers import PeerBook
 from mirror.node.sync.pull import ForkFound, SyncReport, Syncer
 from mirror.settings import Settings
@@ -35,6 +39,7 @@ from mirror.settings import Settings
 log = logging.getLogger(__name__)
 OWN_FEED_POLL = 1.0           # seconds between looks at our own feed head
 LOOP_TICK = 1.0               # seconds between looks at the peers table
+MAX_JOINERS = 1_000           # new peers waiting to be introduced
 
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
@@ -55,6 +60,7 @@ class Gossip:
         self._syncing: set[str] = set()
         self._next_sync: dict[str, float] = {}
         self._greeted: set[str] = set()
+        self._joiners: set[str] = set()                 # URLs to introduce once reached
         self._pulls: dict[str, set[str]] = {}          # peer url -> authors to pull
         self._outbox: dict[str, dict[str, dict[str, Any]]] = {}   # peer url -> author -> notify
         self._announced = 0
@@ -104,6 +110,9 @@ class Gossip:
                 return report
             await self.book.contacted(url, report.node_id, report.lag)
             await self._after_contact(client)
+            if url in self._joiners and report.node_id is not None:
+                self._joiners.discard(url)
+                await self._introduce(url, report.node_id)
         except PeerRetryLater as exc:
             report.error = str(exc)
             await self.book.failed(url, str(exc), exc.retry_after)
@@ -125,8 +134,10 @@ class Gossip:
     async def _after_contact(self, client: PeerClient) -> None:
         if self.public_url() is not None and client.url not in self._greeted:
             head = await self.merger.head(self.me)
+            peer = await self.book.get(client.url)
+            joined = {"joined": True} if peer is not None and peer.source == CONFIGURED else {}
             try:
-                await client.notify(self._notice(head, client.url))
+                await client.notify(self._notice(head, client.url) | joined)
                 self._greeted.add(client.url)
             except PeerError as exc:
                 log.info("greeting %s failed: %s", client.url, exc)
@@ -163,13 +174,29 @@ class Gossip:
         for peer in await self.book.all():
             if peer.url == exclude or self.book.in_backoff(peer):
                 continue
-            notice = self._notice(head, peer.url)
-            box = self._outbox.get(peer.url)
-            if box is None:
-                self._outbox[peer.url] = {head.author: notice}
-                self.spawn(self._send(peer.url))
-            else:
-                box[head.author] = notice
+            self._queue(peer.url, head.author, self._notice(head, peer.url))
+
+    async def _introduce(self, url: str, node_id: str) -> None:
+        """Tell every other peer about URL, reached for the first time: a notify about its feed
+        (NODE_ID, as far as we hold it) with URL as the origin, so they learn it at once instead
+        of at their next peer exchange, and it learns them when they greet it."""
+        if self.public_url() is None:
+            return
+        head = await self.merger.head(node_id)
+        notice = {"author": node_id, "seq": head.seq, "head": head.head.hex() if head.head else None,
+                  "origin": url}
+        for peer in await self.book.all():
+            if peer.url != url and not self.book.in_backoff(peer) and reachable_from(url, peer.url):
+                self._queue(peer.url, node_id, notice)
+
+    def _queue(self, url: str, author: str, notice: dict[str, Any]) -> None:
+        """Send NOTICE about AUTHOR to the peer at URL (the latest per author, one in flight)."""
+        box = self._outbox.get(url)
+        if box is None:
+            self._outbox[url] = {author: notice}
+            self.spawn(self._send(url))
+        else:
+            box[author] = notice
 
     async def _send(self, url: str) -> None:
         client = PeerClient(self.session, url)
@@ -200,9 +227,11 @@ class Gossip:
 
     # -- notifies in -----------------------------------------------------------------------------
 
-    async def notified(self, author: str, seq: int, origin: str | None, sender: str = "?") -> None:
+    async def notified(self, author: str, seq: int, origin: str | None, sender: str = "?",
+                       joined: bool = False) -> None:
         """A notify from the client address SENDER: learn ORIGIN (within the share of SENDER's
-        address prefix) and pull AUTHOR from it if its feed is beyond ours."""
+        address prefix) and pull AUTHOR from it if its feed is beyond ours (JOINED: ORIGIN joined
+        the network through this node, which introduces it to its peers once it reached it)."""
         url = None
         if origin is not None:
             try:
@@ -211,8 +240,12 @@ class Gossip:
                 return
             if url == self.public_url():
                 return
-            if await self.book.get(url) is None:
+            peer = await self.book.get(url)
+            if peer is None:
                 await self.book.learn([url], announcer=f"notify from {address_prefix(sender)}")
+            if joined and (peer is None or peer.last_contact is None) and len(self._joiners) < MAX_JOINERS \
+                    and await self.book.get(url) is not None:     # the address policy kept it
+                self._joiners.add(url)
         head = await self.merger.head(author)
         async with self.merger.index.read() as conn:
             accepted = (await self.merger.policy(conn)).accepts_author(author)
