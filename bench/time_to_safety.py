@@ -1,19 +1,22 @@
 """Time to safety: how long 100 new documents published on one node take to be held by K = 3 nodes.
 
-    python bench/time_to_safety.py [--documents 100] [--volunteers 4] [--size-kib 16]
+    python bench/time_to_safety.py [--documents 100] [--volunteers 4] [--size-kib 16] [--no-baseline]
 
 Five nodes on 127.0.0.1 with DEFAULT settings (no interval is shortened): the origin runs in this
 process, each volunteer in its own process (``Node(home, listen="127.0.0.1:0", peers=[origin])``,
 as ``openmirror join ORIGIN`` runs it). Once every volunteer has synced with the origin, the origin
-publishes N documents (random bytes, stored and indexed as ``openmirror add`` does); the clock
-starts at the first one. A document is *safe* when K nodes hold it (the origin counts as one): read
-from each volunteer's index file (``held_contents``: bound to a verified CID whose whole DAG is
-there), polled every 50 ms.
+stores N documents (random bytes) and indexes them in one batch, as a harvest does; the clock
+starts before the first is stored. A document is *safe* when K nodes hold it (the origin counts as
+one): read from each volunteer's index file (``held_contents``: bound to a verified CID whose
+whole DAG is there), polled every 50 ms.
 
-Printed: the time until every document was safe, against the baseline of the same run, the sync
-interval the nodes run with (``node.sync_interval``, 60 s by default, the pace of everything that
-is pulled rather than pushed), the ratio of the two, and the target (<= 10 s, issue 15); then how
-many copies exist once the network has settled (more than K of a content is bytes wasted).
+Two runs, the same way: with pushes (``node.push = true``, the default: holdings announcements
+pushed when they change, volunteers introduced at once), then the baseline, pull only
+(``node.push = false``: what a node holds is learned at the next sync, every
+``node.sync_interval``, 60 s by default, the old behaviour). Printed per run: the time until
+the first, median and last document was safe and how many copies exist once the network has
+settled (more than K of a content is bytes wasted); then the ratio of the two and the target
+(<= 10 s, issue 15).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from indexer.records import ContentIn, DocumentIn  # noqa: E402
 from mirror.home import Home  # noqa: E402
 from mirror.node.app import Node  # noqa: E402
+from mirror.settings import Settings  # noqa: E402
 
 TARGET = 10.0
 K = 3
@@ -44,7 +49,7 @@ SETTLE = 5.0                 # seconds watched after safety to count the copies 
 # --- a volunteer process -------------------------------------------------------------------------
 
 async def serve(home_path: Path, peer: str) -> None:
-    """Run one volunteer with default settings until killed; prints ``URL u`` once serving."""
+    """Run one volunteer until killed; prints ``URL u`` once serving."""
     node = Node(Home.open(home_path), listen="127.0.0.1:0", peers=[peer])
     await node.start()
     print(f"URL {node.url}", flush=True)
@@ -54,9 +59,10 @@ async def serve(home_path: Path, peer: str) -> None:
         await node.stop()
 
 
-def start_volunteer(home: Path, origin: str) -> tuple[subprocess.Popen[str], str]:
+def start_volunteer(home: Path, origin: str, push: bool) -> tuple[subprocess.Popen[str], str]:
+    env = os.environ | {"OPENMIRROR_NODE_PUSH": "true" if push else "false"}
     proc = subprocess.Popen([sys.executable, __file__, "--serve", str(home), "--peer", origin],
-                            stdout=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
     if not line.startswith("URL "):
@@ -82,18 +88,19 @@ def held_by(homes: list[Path]) -> list[set[str]]:
 
 
 async def publish(origin: Node, work: Path, count: int, size: int) -> list[str]:
-    """Store and index COUNT documents of SIZE random bytes on ORIGIN; their sha256s."""
-    shas = []
+    """Store COUNT documents of SIZE random bytes on ORIGIN and index them in one batch (as a
+    harvest writes them); their sha256s."""
+    docs, shas = [], []
     for i in range(count):
         path = work / f"doc-{i}.bin"
         path.write_bytes(os.urandom(size))
         result = await asyncio.to_thread(origin.store.add_file, path)
         content = ContentIn(sha256=result.sha256, size=result.size, cid=str(result.cid),
                             profile=result.profile, media_type="application/octet-stream", name=path.name)
-        await origin.index.upsert_document(DocumentIn(collection="reports", source_id=f"r{i}",
-                                                      title=f"Report {i}", license="CC0-1.0",
-                                                      contents=[content]))
+        docs.append(DocumentIn(collection="reports", source_id=f"r{i}", title=f"Report {i}",
+                               license="CC0-1.0", contents=[content]))
         shas.append(result.sha256)
+    await origin.index.upsert_documents(docs)
     return shas
 
 
@@ -122,21 +129,28 @@ async def wait_joined(origin: Node, count: int, timeout: float = 60.0) -> None:
     raise SystemExit(f"only {len(peers)} of {count} volunteers reached the origin")
 
 
-async def bench(args: argparse.Namespace) -> None:
+@dataclass
+class Run:
+    label: str
+    shas: list[str]
+    safe: dict[str, float]
+    held: list[set[str]]
+    published: float
+
+
+async def one_run(args: argparse.Namespace, push: bool) -> Run:
+    """Publish on an origin with its volunteers, all with default settings but ``node.push``."""
     with tempfile.TemporaryDirectory(prefix="safety-", dir=args.workdir) as tmp:
         work = Path(tmp)
-        origin = Node(Home.open(work / "origin"), listen="127.0.0.1:0")
+        home = Home.open(work / "origin")
+        home.settings.set("node.push", push)
+        origin = Node(home, listen="127.0.0.1:0")
         await origin.start()
         procs: list[tuple[subprocess.Popen[str], str]] = []
         try:
             homes = [work / f"volunteer{i}" for i in range(args.volunteers)]
-            procs = [start_volunteer(home, origin.url) for home in homes]
+            procs = [start_volunteer(h, origin.url, push) for h in homes]
             await wait_joined(origin, args.volunteers)
-            interval = float(origin.settings.node.sync_interval)
-            print(f"{args.volunteers + 1} nodes on 127.0.0.1, default settings (sync interval "
-                  f"{interval:.0f} s, holder timeout {origin.settings.node.holder_timeout:.0f} s, "
-                  f"K = {origin.settings.node.copies}); publishing {args.documents} documents of "
-                  f"{args.size_kib} KiB on the origin", flush=True)
             started = time.monotonic()
             shas = await publish(origin, work, args.documents, args.size_kib << 10)
             published = time.monotonic() - started
@@ -149,26 +163,43 @@ async def bench(args: argparse.Namespace) -> None:
             for proc, _url in procs:
                 proc.wait()
             await origin.stop()
-    report(shas, safe, held, published, interval, args.timeout)
+    return Run("pushed (node.push = true, the default)" if push else "pull only (node.push = false)",
+               shas, safe, held, published)
 
 
-def report(shas: list[str], safe: dict[str, float], held: list[set[str]], published: float,
-           interval: float, timeout: float) -> None:
-    print(f"published in {published:.2f} s")
-    if len(safe) < len(shas):
-        print(f"only {len(safe)} of {len(shas)} documents reached {K} copies within {timeout:.0f} s"
-              f"  BELOW TARGET")
-        return
-    times = sorted(safe.values())
-    last = times[-1]
-    print(f"time to {K} copies: first {times[0]:.2f} s, median {statistics.median(times):.2f} s, "
-          f"last {last:.2f} s")
-    verdict = "ok" if last <= TARGET else "BELOW TARGET"
-    print(f"all {len(shas)} safe after {last:.2f} s = {last / interval:.3f} x the sync interval "
-          f"({interval:.0f} s); target <= {TARGET:.0f} s: {verdict}")
-    copies = [1 + sum(sha in h for h in held) for sha in shas]
-    print(f"copies {SETTLE:.0f} s later: min {min(copies)}, max {max(copies)}, mean "
-          f"{statistics.mean(copies):.2f} (K = {K}; the excess is bytes fetched for nothing)")
+async def bench(args: argparse.Namespace) -> None:
+    settings = Settings()
+    interval = float(settings.node.sync_interval)
+    print(f"{args.volunteers + 1} nodes on 127.0.0.1, default settings (sync interval {interval:.0f} s, "
+          f"holder timeout {float(settings.node.holder_timeout):.0f} s, K = {settings.node.copies}); "
+          f"{args.documents} documents of {args.size_kib} KiB published on the origin in one batch",
+          flush=True)
+    pushed = await one_run(args, push=True)
+    last = report(pushed, args.timeout)
+    baseline = await one_run(args, push=False) if not args.no_baseline else None
+    base = report(baseline, args.timeout) if baseline is not None else None
+    print(f"sync interval: {interval:.0f} s")
+    if last is not None:
+        verdict = "ok" if last <= TARGET else "BELOW TARGET"
+        print(f"pushed: {last:.2f} s = {last / interval:.3f} x the sync interval; target <= {TARGET:.0f} s: "
+              f"{verdict}")
+        if base is not None:
+            print(f"pull only / pushed = {base / last:.1f}x")
+
+
+def report(run: Run, timeout: float) -> float | None:
+    """Print RUN; the seconds until every document was safe (None: not within TIMEOUT)."""
+    print(f"{run.label}: published in {run.published:.2f} s", flush=True)
+    if len(run.safe) < len(run.shas):
+        print(f"  only {len(run.safe)} of {len(run.shas)} documents reached {K} copies within {timeout:.0f} s")
+        return None
+    times = sorted(run.safe.values())
+    print(f"  time to {K} copies: first {times[0]:.2f} s, median {statistics.median(times):.2f} s, "
+          f"last {times[-1]:.2f} s")
+    copies = [1 + sum(sha in h for h in run.held) for sha in run.shas]
+    print(f"  copies {SETTLE:.0f} s later: min {min(copies)}, max {max(copies)}, mean "
+          f"{statistics.mean(copies):.2f} (K = {K}; the excess is bytes fetched for nothing)", flush=True)
+    return times[-1]
 
 
 def main() -> None:
@@ -178,6 +209,7 @@ def main() -> None:
     parser.add_argument("--size-kib", type=int, default=16)
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds before giving up")
     parser.add_argument("--workdir", default=None, help="where the temporary homes go")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the pull-only run")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--peer", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()

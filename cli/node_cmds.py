@@ -20,7 +20,8 @@ from mirror.units import format_size
 
 PEER_COLUMNS = ["url", "node_id", "state", "last_contact", "lag", "failures", "conflicts"]
 CONFLICT_COLUMNS = ["author", "status", "sha256", "cid", "size", "bound_cid", "first_seen"]
-SIZE_FIELDS = ("storage_used", "storage_budget", "storage_budget_used", "own_bytes", "upload_rate")
+SIZE_FIELDS = ("storage_used", "storage_budget", "storage_budget_used", "own_bytes", "upload_rate",
+               "network_free", "copies_missing_bytes")
 
 
 FACES = (("search", "search page", "/"), ("oai", "OAI-PMH", "/oai"), ("gateway", "IPFS gateway", "/ipfs/"),
@@ -275,9 +276,10 @@ def status_cmd(app: AppContext, as_json: bool, check: bool) -> None:
 
     Reads the home, so it works whether or not the node is running. The JSON form adds the
     copies figures per collection (contents, held here, under-replicated, distribution of
-    known live copies) and the index quota (authors no longer pulled, and why). Damage met in
-    the index file is an error (exit 4), never a status; --check looks for it in the whole file
-    first (`openmirror verify` checks everything).
+    known live copies) and the index quota (authors no longer pulled, and why). Warnings
+    say when the live nodes or the network's free capacity cannot give every document its
+    copies. Damage met in the index file is an error (exit 4), never a status; --check looks
+    for it in the whole file first (`openmirror verify` checks everything).
 
     \b
     Examples:
@@ -287,7 +289,8 @@ def status_cmd(app: AppContext, as_json: bool, check: bool) -> None:
     """
     status = asyncio.run(control.status(app.existing_home, check=check))
     if not (as_json or app.json):            # sizes for people; JSON keeps the byte counts
-        status = {k: format_size(v) if k in SIZE_FIELDS and isinstance(v, int) else v for k, v in status.items()}
+        status = {k: format_size(v) if k in SIZE_FIELDS and isinstance(v, int) else v for k, v in status.items()
+                  if k != "warnings" or v}
     emit_mapping(status, as_json=as_json or app.json)
     process.leave(0)
 

@@ -183,6 +183,12 @@ async def live_holders(conn: AsyncConnection, *, cutoff: str, me: str = "") -> l
     return [(a, u) for a, u in rows]
 
 
+async def live_capacity(conn: AsyncConnection, *, cutoff: str, me: str = "") -> list[tuple[int, int]]:
+    """(storage budget, budget used) as announced by every live, trusted node other than ME."""
+    rows = await conn.execute(select(holdings.c.budget, holdings.c.used).where(*_live(cutoff, me)))
+    return [(int(b), int(u)) for b, u in rows]
+
+
 def _vetted() -> Any:
     """Authors whose latest audit of some content passed."""
     return select(audits.c.author).where(audits.c.ok.is_(True))

@@ -203,6 +203,10 @@ SETTINGS: tuple[Setting, ...] = (
             "0 for no limit (behind a reverse proxy every client has the proxy's address)."),
     Setting("node", "peer_exchange", "bool", True,
             "Learn new peers from the peer lists of the nodes this one syncs with."),
+    Setting("node", "push", "bool", True,
+            "Push this node's holdings announcements to its peers as soon as what it holds changes, "
+            "and introduce volunteers that joined through it to its other peers; false: peers learn "
+            "both at their next sync (every node.sync_interval)."),
     Setting("node", "name", "str", "",
             "Name of this node on its web pages and in OAI-PMH Identify; default 'openmirror node ID'."),
     Setting("node", "admin_email", "str", "",

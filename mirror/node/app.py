@@ -163,7 +163,8 @@ class Node:
         self.gossip = Gossip(self.book, self.syncer, self.session, self.settings, self.spawn,
                              me=identity.node_id, public_url=self.public_url)
         self.spread = Spread(index, self.book, self.session, me=identity.node_id, url=self.public_url,
-                             stored=lambda: self.upkeep.wake(), spawn=self.spawn)
+                             stored=lambda: self.upkeep.wake(), spawn=self.spawn,
+                             enabled=lambda: bool(node.push))
         self.upkeep = Upkeep(index, store, identity, self.session, self.book, self.settings,
                              public_url=lambda: self.url, held_changed=lambda: self.ipni.wake(),
                              spread=self.spread)

@@ -32,7 +32,7 @@ from mirror.home import Home
 from mirror.lock import LockHolder, running
 from mirror.node.address import local_url, parse_listen
 from mirror.node.copies.budget import measure, storage_budget
-from mirror.node.copies.census import health, live_cutoff
+from mirror.node.copies.census import capacity, health, live_cutoff
 from mirror.feed.entry import PROTOCOL_VERSION
 from mirror.feed.identity import Identity
 from mirror.node.routing.multiaddr import provider_addrs
@@ -69,13 +69,15 @@ async def health_fields(index: Index, me: str, settings: Settings,
     """The diffusion fields for the node ME with SETTINGS (budget, copies target, holder timeout);
     with STORE, others' held contents count the bytes of their blocks on disk
     (``mirror.node.copies.budget.measure``), else the sizes their entries declare."""
+    cutoff, target = live_cutoff(float(settings.node.holder_timeout)), int(settings.node.copies)
     async with index.read() as conn:
-        states = await copy_rows.content_states(
-            conn, me=me, cutoff=live_cutoff(float(settings.node.holder_timeout)),
-            target=int(settings.node.copies))
+        states = await copy_rows.content_states(conn, me=me, cutoff=cutoff, target=target)
+        others = await copy_rows.live_capacity(conn, cutoff=cutoff, me=me)
     if store is not None:
         await asyncio.to_thread(measure, store.blocks, states)
-    return health(states, copies=int(settings.node.copies), budget=storage_budget(settings))
+    fields = health(states, copies=target, budget=storage_budget(settings))
+    free = fields["storage_budget"] - fields["storage_budget_used"]
+    return fields | capacity(states, copies=target, free=free, others=others)
 
 
 def _url(home: Home, serving: LockHolder | None) -> str | None:

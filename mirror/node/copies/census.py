@@ -19,6 +19,7 @@ from indexer import copies as copy_rows
 from indexer.copies import ContentState
 from indexer.index import Index
 from mirror.node.copies.budget import usage
+from mirror.units import format_size
 from indexer.clock import entry_time
 
 COPIES_SHOWN = 8                  # the distribution groups K and more copies under "K+" past this
@@ -71,6 +72,34 @@ def health(states: list[ContentState], *, copies: int, budget: int) -> dict[str,
             "copies_target": copies, "contents": len(states),
             "under_replicated": sum(1 for s in states if s.total_copies < copies),
             "collections": dict(sorted(per_collection.items()))}
+
+
+def capacity(states: list[ContentState], *, copies: int, free: int,
+             others: list[tuple[int, int]]) -> dict[str, Any]:
+    """Whether the network can give every content COPIES copies: ``network_nodes`` (this node and
+    the live nodes announcing), ``copies_missing`` and ``copies_missing_bytes`` (the copies, and
+    their bytes, that contents lack to reach COPIES), ``network_free`` (the room for them: budget
+    minus used as OTHERS announce it, and of FREE here only what the missing contents not held
+    here could take), and ``warnings`` (sentences; empty when nothing is short). A node holds one
+    copy of a content at most, so fewer nodes than COPIES cannot reach the target whatever their
+    budgets, and missing bytes above the room cannot either."""
+    missing = missing_bytes = takeable = 0
+    for state in states:
+        lack = max(0, copies - state.total_copies)
+        missing += lack
+        missing_bytes += lack * state.size
+        takeable += state.size if lack and not state.held else 0
+    nodes = 1 + len(others)
+    room = min(max(0, free), takeable) + sum(max(0, budget - used) for budget, used in others)
+    warnings = []
+    if nodes < copies and states:
+        warnings.append(f"only {nodes} live node(s) known: no content can have {copies} copies")
+    if missing_bytes > room:
+        warnings.append(f"the network's free capacity ({format_size(room)}) cannot give every "
+                        f"document {copies} copies: {missing} copies ({format_size(missing_bytes)}) "
+                        f"are missing")
+    return {"network_nodes": nodes, "network_free": room, "copies_missing": missing,
+            "copies_missing_bytes": missing_bytes, "warnings": warnings}
 
 
 def _bucket(count: int, target: int) -> str:

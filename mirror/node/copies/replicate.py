@@ -7,6 +7,8 @@
 
 A round reads the known copies (``mirror.node.copies.census``), asks the planner for a batch
 (``mirror.node.copies.planner``), deletes the contents it should drop, then fetches the chosen contents
+(at once when the batch fits the budget left with twice each size plus ``RESERVE_SLACK`` for each,
+every fetch bounded by that share, so together they cannot pass the budget; else one by one)
 from their live holders (then from ``peers``) with ``mirror.node.copies.retrieve``: several holders at
 once, every block verified, and the whole content checked against its sha256 and size before it
 counts (``mirror.node.copies.verified``: a content not yet verified is fetched by its claims). Held
@@ -45,6 +47,7 @@ from mirror.store.cid import CID, RAW
 from mirror.store.exporter import dag_blocks
 
 BATCH = 8                    # contents fetched per round
+RESERVE_SLACK = 64 * 1024    # bytes a parallel fetch may pass its content's size by (DAG nodes)
 
 
 @dataclass
@@ -88,8 +91,14 @@ async def replicate_round(index: Index, store: ContentStore, session: aiohttp.Cl
         report.blocks_deleted = await drop_contents(index, store, plan.drop)
         report.dropped = [s.sha256 for s in plan.drop]
         report.used -= sum(s.size for s in plan.drop)
-    for state in plan.fetch:
-        await _fetch_one(index, store, session, state, report, me=me, timeout=timeout, peers=peers)
+    shares = [2 * s.size + RESERVE_SLACK for s in plan.fetch]
+    if sum(shares) <= report.budget - report.used:       # room for every share at once: in parallel
+        await asyncio.gather(*(_fetch_one(index, store, session, state, report, me=me, timeout=timeout,
+                                          peers=peers, limit=share)
+                               for state, share in zip(plan.fetch, shares)))
+    else:
+        for state in plan.fetch:
+            await _fetch_one(index, store, session, state, report, me=me, timeout=timeout, peers=peers)
     if report.fetched:
         await held.refresh(index, store, report.fetched)
     return report
@@ -97,10 +106,11 @@ async def replicate_round(index: Index, store: ContentStore, session: aiohttp.Cl
 
 async def _fetch_one(index: Index, store: ContentStore, session: aiohttp.ClientSession,
                      state: ContentState, report: RoundReport, *, me: str, timeout: float,
-                     peers: Iterable[str]) -> None:
-    """Fetch one planned content within what is left of the budget; REPORT says how it went."""
+                     peers: Iterable[str], limit: int | None = None) -> None:
+    """Fetch one planned content within LIMIT bytes (its share of the budget), else within what is
+    left of the budget; REPORT says how it went."""
     urls = [*await holder_urls(index, me=me, holder_timeout=timeout, sha256=state.sha256), *peers]
-    limit = max(0, report.budget - report.used)
+    limit = max(0, report.budget - report.used) if limit is None else limit
     try:
         stats = await fetch_verified(index, store, state.sha256,
                                      lambda cid: fetch_from(store, cid, urls, session, limit=limit))
@@ -112,9 +122,10 @@ async def _fetch_one(index: Index, store: ContentStore, session: aiohttp.ClientS
     except (MirrorError, OSError) as exc:
         report.failed.append({"sha256": state.sha256, "error": str(exc)[:300]})
         return
+    size = (await asyncio.to_thread(budget.dag_bytes, store.blocks, stats.cid))[0]
     report.bytes_fetched += stats.bytes
     report.fetched.append(state.sha256)
-    report.used += (await asyncio.to_thread(budget.dag_bytes, store.blocks, stats.cid))[0]
+    report.used += size
 
 
 async def fetch_from(store: ContentStore, cid: CID, urls: list[str],

@@ -58,12 +58,14 @@ Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 
 class Spread:
     """Pushes of the node ME (reached at URL while it serves) to and from its peers in BOOK;
-    STORED is told when a pushed announcement was stored."""
+    STORED is told when a pushed announcement was stored; nothing is sent while ENABLED says no
+    (``node.push``), though pushes are still received."""
 
     def __init__(self, index: Index, book: PeerBook, session: aiohttp.ClientSession, *, me: str,
-                 url: Callable[[], str | None], stored: Callable[[], None], spawn: Spawn) -> None:
+                 url: Callable[[], str | None], stored: Callable[[], None], spawn: Spawn,
+                 enabled: Callable[[], bool] = lambda: True) -> None:
         self.index, self.book, self.session, self.me = index, book, session, me
-        self.url, self.stored, self.spawn = url, stored, spawn
+        self.url, self.stored, self.spawn, self.enabled = url, stored, spawn, enabled
         self.limiter = RateLimiter(PUSH_RATE, PUSH_BURST)
         self.received_count = 0                   # pushes stored (for tests and logs)
         self._pending: dict[str, tuple[Announcement, str | None]] = {}
@@ -75,7 +77,7 @@ class Spread:
     async def push(self, ann: Announcement, exclude: Iterable[str] = ()) -> int:
         """Queue ANN for every peer not backed off (but those in EXCLUDE); returns how many."""
         mine, skip, queued = self.url(), set(exclude), 0
-        if mine is None:
+        if mine is None or not self.enabled():
             return 0
         for peer in await self.book.all():
             if peer.url in skip or self.book.in_backoff(peer):

@@ -135,7 +135,8 @@ class Gossip:
         if self.public_url() is not None and client.url not in self._greeted:
             head = await self.merger.head(self.me)
             peer = await self.book.get(client.url)
-            joined = {"joined": True} if peer is not None and peer.source == CONFIGURED else {}
+            joined = {"joined": True} if (self.settings.node.push and peer is not None
+                                          and peer.source == CONFIGURED) else {}
             try:
                 await client.notify(self._notice(head, client.url) | joined)
                 self._greeted.add(client.url)
@@ -180,7 +181,7 @@ class Gossip:
         """Tell every other peer about URL, reached for the first time: a notify about its feed
         (NODE_ID, as far as we hold it) with URL as the origin, so they learn it at once instead
         of at their next peer exchange, and it learns them when they greet it."""
-        if self.public_url() is None:
+        if self.public_url() is None or not self.settings.node.push:
             return
         head = await self.merger.head(node_id)
         notice = {"author": node_id, "seq": head.seq, "head": head.head.hex() if head.head else None,
