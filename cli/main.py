@@ -43,7 +43,7 @@ COMMAND_MODULES: dict[str, tuple[str, str]] = {
                                 "and copies."),
     "get": ("cli.get_cmds", "Get a file or a directory by CID, fetching it from peers if it is not held here."),
     "verify": ("cli.verify_cmds", "Check the index file, every stored entry and block, and every held content."),
-    "pin": ("cli.pin_cmds", "Pin content on other services."),
+    "pin": ("cli.pin_cmds", "Pin content here (kept by gc, served by the gateway) or on a pinning service."),
     "rm": ("cli.remove_cmds", "Retract the documents of a CID (or of a collection) and unpin it; gc "
                               "reclaims the blocks."),
     "gc": ("cli.remove_cmds", "Delete the blocks no live document and no pin references, and what killed runs left."),
