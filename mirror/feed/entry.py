@@ -11,7 +11,8 @@ Readers verify the bytes they receive and never re-encode them; the strict parse
 duplicate keys, floats, invalid UTF-8 and lone surrogates so every implementation reads a payload
 the same way. ``docs/protocol.md`` is the specification; this module is its reference.
 
-``parse_entry`` checks the form only (fast); ``verify_chain`` checks signatures and links. An
+``parse_entry`` checks the form only (fast); ``verify_chain`` checks the links of a run and the
+signature of its last entry, which vouches for all of them (or, on request, every signature). An
 ``Entry`` is therefore *unverified* until ``verify_chain`` (or ``make_entry``) vouches for it.
 """
 
@@ -218,13 +219,20 @@ def detect_fork(a: Entry, b: Entry) -> bool:
 
 
 def verify_chain(entries: Sequence[Entry], *, author: str, after_seq: int, after_hash: bytes | None,
-                 after_ts: str | None = None, threads: int | None = None) -> None:
+                 after_ts: str | None = None, threads: int | None = None,
+                 every_signature: bool = False) -> None:
     """Check that ENTRIES continue AUTHOR's feed right after (AFTER_SEQ, AFTER_HASH).
 
     Every entry must be AUTHOR's, with seq AFTER_SEQ+1, +2, …, each ``prev`` the hash of the entry
-    before it (the first one's AFTER_HASH; None when AFTER_SEQ is 0), timestamps never going back
-    (from AFTER_TS when given), and a valid signature. Raises ``SignatureError`` naming the first
-    bad entry; nothing is partly accepted. Signatures of large pages are checked on THREADS threads
+    before it (the first one's AFTER_HASH; None when AFTER_SEQ is 0) and timestamps never going
+    back (from AFTER_TS when given). Raises ``SignatureError`` naming the first bad entry; nothing
+    is partly accepted.
+
+    Signatures (protocol §3.1): the run's last entry is its *checkpoint*: its signature is verified
+    and, through the ``prev`` links just checked, vouches for the exact bytes of every entry before
+    it (each link is a sha256 of the whole entry before it, payload and signature). So one
+    signature per run is checked, whatever its length. With EVERY_SIGNATURE (protocol 1, and fork
+    evidence) every entry's own signature is checked too, on THREADS threads for large runs
     (default: one per core; cryptography releases the GIL while verifying).
     """
     key = public_key(author)
@@ -234,7 +242,13 @@ def verify_chain(entries: Sequence[Entry], *, author: str, after_seq: int, after
         raise UsageError("after_hash must be None exactly when after_seq is 0")
     link_bad, problem = _first_bad_link(entries, author, after_seq, after_hash, after_ts)
     checked = len(entries) if link_bad is None else link_bad + 1
-    sig_bad = first_bad_signature(entries[:checked], threads=threads)
+    if every_signature:
+        sig_bad = first_bad_signature(entries[:checked], threads=threads)
+    elif link_bad is None and entries:
+        sig_bad = first_bad_signature(entries[-1:])
+        sig_bad = None if sig_bad is None else len(entries) - 1
+    else:
+        sig_bad = None  # a broken link rejects the run before any signature could vouch for it
     if sig_bad is not None and (link_bad is None or sig_bad <= link_bad):
         link_bad, problem = sig_bad, "bad signature"
     if link_bad is not None:

@@ -87,7 +87,8 @@ def renamed_file(bundle: Path) -> None:
 
 DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
     "flipped byte in an entries file": (flip_entries_byte, "does not match its checksum"),
-    "forged entry, resealed": (forge_entry, "bad signature"),
+    # the next entry's link, vouched for by the file's last signature, refuses the forged one
+    "forged entry, resealed": (forge_entry, "prev mismatch"),
     "entry left out of the chain, resealed": (drop_entry, "expected 2"),
     "corrupted block, resealed": (corrupt_block, "do not hash to it"),
     "truncated CAR, resealed": (truncate_car, "CAR is truncated"),

@@ -133,6 +133,8 @@ def test_flipped_payload_byte() -> None:
     assert payload != entries[1].payload
     entries[1] = parse_entry(payload, entries[1].signature)
     with pytest.raises(SignatureError, match="entry 2 .*bad signature"):
+        verify_chain(entries, author=ME.node_id, after_seq=0, after_hash=None, every_signature=True)
+    with pytest.raises(SignatureError, match="entry 3 .*prev mismatch"):  # the checkpoint no longer vouches
         verify_chain(entries, author=ME.node_id, after_seq=0, after_hash=None)
 
 
@@ -192,21 +194,25 @@ def test_the_first_bad_entry_is_named() -> None:
     entries[3] = parse_entry(entries[3].payload, _flip(entries[3].signature, 0))
     entries[6] = entries[5]
     with pytest.raises(SignatureError, match="entry 4 .*bad signature"):
+        verify_chain(entries, author=ME.node_id, after_seq=0, after_hash=None, every_signature=True)
+    with pytest.raises(SignatureError, match="entry 5 .*prev mismatch"):
         verify_chain(entries, author=ME.node_id, after_seq=0, after_hash=None)
     entries = chain(8)
     entries[5] = parse_entry(entries[5].payload, _flip(entries[5].signature, 0))
     entries[2] = entries[1]
-    with pytest.raises(SignatureError, match="entry 3 .*seq 2"):
-        verify_chain(entries, author=ME.node_id, after_seq=0, after_hash=None)
+    for every in (True, False):
+        with pytest.raises(SignatureError, match="entry 3 .*seq 2"):
+            verify_chain(entries, author=ME.node_id, after_seq=0, after_hash=None, every_signature=every)
 
 
 def test_large_pages_verify_on_threads() -> None:
     entries = chain(300)
-    verify_chain(entries, author=ME.node_id, after_seq=0, after_hash=None, threads=2)
+    verify_chain(entries, author=ME.node_id, after_seq=0, after_hash=None, threads=2, every_signature=True)
     entries[250] = parse_entry(entries[250].payload, _flip(entries[250].signature, 5))
     entries[280] = parse_entry(entries[280].payload, _flip(entries[280].signature, 5))
     with pytest.raises(SignatureError, match="entry 251 "):
-        verify_chain(entries, author=ME.node_id, after_seq=0, after_hash=None, threads=2)
+        verify_chain(entries, author=ME.node_id, after_seq=0, after_hash=None, threads=2,
+                     every_signature=True)
 
 
 GOOD = json.loads(make_entry(ME, 2, bytes(32), "put", put_body(document()), ts=TS).payload)

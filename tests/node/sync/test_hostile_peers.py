@@ -17,7 +17,9 @@ async def _rejected(node: Node, url: str) -> bool:
     return peer is not None and peer.failures >= 1 and bool(peer.backoff_until)
 
 
-WHY = {"flip-signature": "bad signature", "flip-payload": "bad signature",
+# A damaged entry in the middle of a page breaks the link from the next one: the page's checkpoint
+# (its last entry's signature) no longer vouches for it (protocol §3.1).
+WHY = {"flip-signature": "prev mismatch", "flip-payload": "prev mismatch",
        "broken-chain": "expected 11", "wrong-author": "not by the feed's author",
        "malformed": "record 0", "zstd-bomb": "would decompress", "endless": "longer than",
        "oversized": "over the", "bad-feed-list": "malformed feed list"}
