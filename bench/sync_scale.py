@@ -8,7 +8,11 @@ What it does, in one run:
    in batches of 1,000, so every document is one signed entry committed with it); the documents
    are the Zenodo-like records of ``bench/entry_speed.py``;
 2. A runs as its own process (``openmirror serve``); a fresh node B syncs from it over loopback
-   (HTTP, pages of 1,000). Printed: the full-sync time and bytes received, next to the size of the
+   (HTTP, pages of 1,000). Printed: the full-sync time as a ratio to the baseline measured in the
+   same run, just before and just after the sync (their mean): the same documents bulk-loaded into
+   an empty index with raw ``sqlite3`` (documents, contents and their links in one transaction of
+   executemany inserts, rows built before the clock starts) and one FTS5 rebuild (target: <= 2x);
+   the bytes received, next to the size of the
    same entries as one zstd-compressed JSON Lines stream (payload fields plus base64 signature;
    target: bytes <= 1.5x), and the time the same pages take to decode and verify alone (what a
    sync cannot go below);
@@ -32,6 +36,7 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import sys
 import tempfile
 import time
@@ -47,6 +52,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from entry_speed import synthetic_document  # noqa: E402
 
 from indexer import feeds  # noqa: E402
+from indexer.migrate import upgrade  # noqa: E402
+from indexer.records import DocumentIn  # noqa: E402
+from indexer.write import fingerprint  # noqa: E402
 from indexer.records import SearchQuery  # noqa: E402
 from mirror.home import Home  # noqa: E402
 from mirror.node.app import Node  # noqa: E402
@@ -116,9 +124,63 @@ def verify_only(rows: list[tuple[bytes, bytes]], author: str) -> float:
     return time.perf_counter() - began
 
 
+def bulk_rows(rows: list[tuple[bytes, bytes]]) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """The documents the put entries of ROWS carry, as rows of documents, contents and
+    document_contents (ids from 1), built before the baseline's clock starts."""
+    now = "2025-01-01T00:00:00.000000Z"
+    docs, contents, links, content_ids = [], [], [], {}
+    for payload, _signature in rows:
+        obj = json.loads(payload)
+        if obj["kind"] != "put":
+            continue
+        doc = DocumentIn.from_dict(obj["body"])
+        doc_id = len(docs) + 1
+        docs.append((doc_id, 1, doc.source_id, doc.title, json.dumps(doc.creators, ensure_ascii=False),
+                     doc.description, json.dumps(doc.subjects, ensure_ascii=False), doc.language,
+                     doc.date, doc.type, doc.source_url, doc.landing_url, doc.license, doc.license_url,
+                     doc.license_statement, doc.retrieved_at, doc.http_status,
+                     json.dumps(doc.http_headers, ensure_ascii=False), doc.raw_record, 0,
+                     fingerprint(doc), now))
+        for position, c in enumerate(doc.contents):
+            if c.sha256 not in content_ids:
+                content_ids[c.sha256] = len(content_ids) + 1
+                contents.append((content_ids[c.sha256], c.sha256, c.size, c.media_type, c.cid,
+                                 c.profile, now))
+            links.append((doc_id, position, content_ids[c.sha256], c.name, c.url))
+    return docs, contents, links
+
+
+def bulk_baseline(rows: list[tuple[bytes, bytes]], path: Path) -> float:
+    """Seconds to load the documents of ROWS into an empty index (the schema ``Index.open``
+    creates) with raw ``sqlite3``: one transaction of executemany inserts, then one FTS5 rebuild.
+    What a fresh node's full sync is compared with."""
+    docs, contents, links = bulk_rows(rows)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    upgrade(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "cache_size = -65536",
+                   "temp_store = MEMORY"):
+        db.execute(f"PRAGMA {pragma}")
+    began = time.perf_counter()
+    db.execute("BEGIN")
+    db.execute("INSERT INTO collections (id, name, created_at, updated_at) VALUES (1, 'zenodo', '', '')")
+    db.executemany(f"INSERT INTO documents VALUES ({', '.join('?' * 22)})", docs)
+    db.executemany("INSERT INTO contents (id, sha256, size, media_type, cid, profile, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)", contents)
+    db.executemany("INSERT INTO document_contents (document_id, position, content_id, name, url) "
+                   "VALUES (?, ?, ?, ?, ?)", links)
+    db.execute("INSERT INTO documents_fts(documents_fts) VALUES ('rebuild')")
+    db.execute("COMMIT")
+    seconds = time.perf_counter() - began
+    db.close()
+    return seconds
+
+
 @asynccontextmanager
-async def serving(home: Home) -> AsyncIterator[tuple[str, str]]:
-    """Node A as its own process (``openmirror serve``), as in a real deployment; (url, node id)."""
+async def serving(home: Home) -> AsyncIterator[tuple[str, str, int]]:
+    """Node A as its own process (``openmirror serve``), as in a real deployment; (url, node id,
+    process id)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENMIRROR_")}
     env.update(OPENMIRROR_NODE_RATE_LIMIT="0", OPENMIRROR_NODE_SYNC_INTERVAL="600",
                OPENMIRROR_NODE_PEER_EXCHANGE="false", PYTHONPATH=str(ROOT))
@@ -127,21 +189,31 @@ async def serving(home: Home) -> AsyncIterator[tuple[str, str]]:
         "127.0.0.1:0", "--json", cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE)
     try:
         ready = json.loads(await asyncio.wait_for(proc.stdout.readline(), 120))
-        yield ready["url"], ready["node_id"]
+        yield ready["url"], ready["node_id"], proc.pid
     finally:
         proc.send_signal(signal.SIGTERM)
         await proc.wait()
 
 
-async def sync_once(home: Home, url: str) -> tuple[float, int, int]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process PID used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def sync_once(home: Home, url: str, server_pid: int) -> tuple[float, int, int]:
     node = Node(home, peers=[url], **QUIET)
     await node.open()
     try:
-        began = time.perf_counter()
+        began, cpu, served = time.perf_counter(), time.process_time(), cpu_seconds(server_pid)
         report = (await node.sync_all())[0]
         if report.error:
             raise SystemExit(f"sync failed: {report.error}")
-        return time.perf_counter() - began, report.bytes, report.entries
+        seconds = time.perf_counter() - began
+        log(f"  ({seconds:.1f}s: {time.process_time() - cpu:.1f} CPU-s in the syncing node, "
+            f"{cpu_seconds(server_pid) - served:.1f} in the serving one; load average "
+            f"{os.getloadavg()[0]:.1f})")
+        return seconds, report.bytes, report.entries
     finally:
         await node.stop()
 
@@ -179,11 +251,16 @@ async def main(args: argparse.Namespace) -> None:
         seconds = await fill(home_a, have, args.entries - have)
         log(f"A: {args.entries - have:,} documents written through the feed API in {seconds:.1f}s "
             f"({(args.entries - have) / seconds:,.0f}/s), {args.entries:,} in all")
-    async with serving(home_a) as (url, author):
+    async with serving(home_a) as (url, author, pid):
         rows = await read_feed(home_a, author)
         baseline = jsonl_zstd(rows)
-        seconds, received, entries = await sync_once(home_b, url)
-        log(f"full sync: {entries:,} entries in {seconds:.1f}s ({entries / seconds:,.0f}/s), "
+        bulk = bulk_baseline(rows, root / "bulk.db")
+        seconds, received, entries = await sync_once(home_b, url, pid)
+        bulk_after = bulk_baseline(rows, root / "bulk.db")
+        log(f"baseline: the same {len(rows):,} documents loaded with raw sqlite3 + one FTS5 rebuild in "
+            f"{bulk:.1f}s before the sync and {bulk_after:.1f}s after it")
+        log(f"full sync: {entries:,} entries in {seconds:.1f}s ({entries / seconds:,.0f}/s) = "
+            f"{seconds / ((bulk + bulk_after) / 2):.2f}x the baseline (target <= 2x); "
             f"{received:,} bytes = {received / baseline:.2f}x the zstd JSON Lines ({baseline:,} bytes; "
             "target <= 1.5x)")
         check = verify_only(rows, author)
@@ -193,7 +270,7 @@ async def main(args: argparse.Namespace) -> None:
             await fill(home_a, args.entries, args.delta, seed=2)
             new = (await read_feed(home_a, author, after=len(rows)))
             own = sum(len(p) + len(s) for p, s in new)
-            seconds, received, entries = await sync_once(home_b, url)
+            seconds, received, entries = await sync_once(home_b, url, pid)
             log(f"delta sync: {entries:,} entries in {seconds:.2f}s, {received:,} bytes = "
                 f"{received / own:.2f}x the new entries' own size ({own:,} bytes; target <= 2x)")
     if args.chain >= 2:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as _quote   # the C function json.dumps uses
 from typing import Any, Iterator
 
 from sqlalchemy import ColumnElement, delete, func, select
@@ -43,13 +44,41 @@ _INSERT_DOC = (f"INSERT INTO documents (id, {', '.join(_DOC_COLUMNS)}) "
                f"VALUES ({', '.join('?' * (len(_DOC_COLUMNS) + 1))})")
 _UPDATE_DOC = (f"UPDATE documents SET {', '.join(f'{c} = ?' for c in _DOC_COLUMNS[2:])} "
                "WHERE id = ?")
-_INSERT_CONTENT = ("INSERT INTO contents (sha256, size, media_type, cid, profile, created_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING")
+_INSERT_CONTENT = ("INSERT INTO contents (id, sha256, size, media_type, cid, profile, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?)")
 _INSERT_LINK = ("INSERT INTO document_contents (document_id, position, content_id, name, url) "
                 "VALUES (?, ?, ?, ?, ?)")
 _INSERT_TEXT = "INSERT INTO texts (content_id, text) VALUES (?, ?)"
 _to_json = json.JSONEncoder(ensure_ascii=False).encode     # default separators: see indexer.db
 _to_canonical = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+# JSONEncoder.encode builds this C encoder (CPython's) on every call; a bulk load calls it a million
+# times, so it is built once here (same arguments as _to_canonical's: no markers, default=str).
+_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_canonical_chunks = (None if _make_encoder is None else
+                     _make_encoder(None, str, _quote, None, ":", ",", False, False, True))
+
+
+def _canonical(value: Any) -> str:
+    """``_to_canonical(value)``, byte for byte."""
+    if _canonical_chunks is None:  # pragma: no cover
+        return _to_canonical(value)
+    return "".join(_canonical_chunks(value, 0))
+
+
+def _json_strings(values: Any) -> str:
+    """``_to_json(list(values))`` for a list of strings, without the encoder's set-up per call."""
+    try:
+        return "[" + ", ".join(map(_quote, values)) + "]"
+    except TypeError:
+        return _to_json(list(values))
+
+
+def _json_headers(headers: dict[str, str]) -> str:
+    """``_to_json(dict(headers))`` for an object of strings ('{}' when empty)."""
+    try:
+        return "{" + ", ".join([_quote(k) + ": " + _quote(v) for k, v in headers.items()]) + "}"
+    except TypeError:
+        return _to_json(dict(headers))
 
 
 def fingerprint(doc: DocumentIn) -> str:
@@ -57,7 +86,7 @@ def fingerprint(doc: DocumentIn) -> str:
     meta = [getattr(doc, name) for name in _FINGERPRINTED]
     files = [[c.sha256.lower(), c.size, c.cid, c.profile, c.media_type, c.name, c.url]
              for c in doc.contents]
-    return hashlib.sha256(_to_canonical([meta, files]).encode()).hexdigest()[:32]
+    return hashlib.sha256(_canonical([meta, files]).encode()).hexdigest()[:32]
 
 
 def in_json(column: ColumnElement[Any], values: list[Any]) -> ColumnElement[bool]:
@@ -168,10 +197,10 @@ def _values(doc: DocumentIn, collection_ids: dict[str, int] | None, fp: str,
     """Column values of ``doc`` in ``_DOC_COLUMNS`` order; without the two key columns when
     ``collection_ids`` is None (for an update)."""
     values = (
-        doc.title or "", _to_json(list(doc.creators or ())), doc.description or "",
-        _to_json(list(doc.subjects or ())), doc.language, doc.date, doc.type, doc.source_url,
+        doc.title or "", _json_strings(doc.creators or ()), doc.description or "",
+        _json_strings(doc.subjects or ()), doc.language, doc.date, doc.type, doc.source_url,
         doc.landing_url, doc.license, doc.license_url, doc.license_statement, doc.retrieved_at,
-        doc.http_status, _to_json(dict(doc.http_headers)) if doc.http_headers else "{}",
+        doc.http_status, _json_headers(doc.http_headers) if doc.http_headers else "{}",
         doc.raw_record, 0, fp, now)
     if collection_ids is None:
         return values
@@ -179,7 +208,10 @@ def _values(doc: DocumentIn, collection_ids: dict[str, int] | None, fp: str,
 
 
 async def _store_contents(conn: AsyncConnection, docs: list[DocumentIn], now: str) -> dict[str, int]:
-    """Insert the contents not yet known; sha256 -> content id for every content of ``docs``."""
+    """Insert the contents not yet known; sha256 -> content id for every content of ``docs``.
+
+    The known ones are looked up first and the others inserted with the next free ids (the write
+    transaction holds the database), so no row is written twice or read back."""
     rows: dict[str, tuple[Any, ...]] = {}
     for doc in docs:
         for c in doc.contents:
@@ -188,10 +220,15 @@ async def _store_contents(conn: AsyncConnection, docs: list[DocumentIn], now: st
                 rows[sha] = (sha, c.size, c.media_type, c.cid, c.profile, now)
     if not rows:
         return {}
-    await conn.exec_driver_sql(_INSERT_CONTENT, list(rows.values()))
     found = await conn.execute(select(contents.c.sha256, contents.c.id)
                                .where(in_json(contents.c.sha256, list(rows))))
-    return {sha: id_ for sha, id_ in found}
+    ids: dict[str, int] = {sha: id_ for sha, id_ in found}
+    new = [row for sha, row in rows.items() if sha not in ids]
+    if new:
+        next_id = int(await conn.scalar(select(func.coalesce(func.max(contents.c.id), 0))) or 0) + 1
+        await conn.exec_driver_sql(_INSERT_CONTENT, [(next_id + i, *row) for i, row in enumerate(new)])
+        ids.update((row[0], next_id + i) for i, row in enumerate(new))
+    return ids
 
 
 async def _missing_texts(conn: AsyncConnection, docs: list[DocumentIn],
@@ -239,7 +276,7 @@ def _clean_value(value: object) -> object:
 def clean_document(doc: DocumentIn) -> DocumentIn:
     """DOC as is when every text is valid UTF-8 (the usual case, checked cheaply), else a cleaned
     copy: a lone surrogate in one field becomes U+FFFD, and the rest of the record is kept."""
-    if _utf8_ok("".join(_texts(doc))):
+    if _utf8_ok("".join(filter(None, _texts(doc)))):
         return doc
     cleaned = DocumentIn.from_dict(_clean_value(doc.to_dict()))  # type: ignore[arg-type]
     for new, old in zip(cleaned.contents, doc.contents):
@@ -247,19 +284,16 @@ def clean_document(doc: DocumentIn) -> DocumentIn:
     return cleaned
 
 
-def _texts(doc: DocumentIn) -> Iterator[str]:
-    for value in (doc.collection, doc.source_id, doc.title, doc.description, doc.language, doc.date,
-                  doc.type, doc.source_url, doc.landing_url, doc.license, doc.license_url,
-                  doc.license_statement, doc.retrieved_at, doc.raw_record):
-        if value:
-            yield value
-    yield from doc.creators
-    yield from doc.subjects
-    for key, value in doc.http_headers.items():
-        yield key
-        yield value
+def _texts(doc: DocumentIn) -> list[str | None]:
+    """Every text of DOC (None for an absent one), in one list: joined and encoded at C speed."""
+    headers = doc.http_headers
+    texts = [doc.collection, doc.source_id, doc.title, doc.description, doc.language, doc.date,
+             doc.type, doc.source_url, doc.landing_url, doc.license, doc.license_url,
+             doc.license_statement, doc.retrieved_at, doc.raw_record, *doc.creators, *doc.subjects,
+             *headers.keys(), *headers.values()]
     for c in doc.contents:
-        yield from (v for v in (c.sha256, c.cid, c.profile, c.media_type, c.name, c.url, c.text) if v)
+        texts += (c.sha256, c.cid, c.profile, c.media_type, c.name, c.url, c.text)
+    return texts
 
 
 def _utf8_ok(text: str) -> bool:

@@ -151,11 +151,19 @@ def put_body(document: DocumentIn) -> dict[str, Any]:
     return body
 
 
+_DOCUMENT_KEYS = frozenset(_DOCUMENT_NAMES)
+_CONTENT_KEYS = frozenset(_CONTENT_NAMES)
+_MUTABLE = ("creators", "subjects", "http_headers")    # the lists and objects of a checked body
+
+
 def document_of(body: dict[str, Any]) -> DocumentIn:
     """The document a checked put BODY carries (``DocumentIn.from_dict``, without its per-call
     field introspection; lists and objects are copied so the entry's body stays untouched)."""
-    values = {name: _plain(body[name]) for name in _DOCUMENT_NAMES if name in body}
-    values["contents"] = [ContentIn(**{name: c[name] for name in _CONTENT_NAMES if name in c})
+    values = {name: body[name] for name in _DOCUMENT_KEYS.intersection(body)}
+    for name in _MUTABLE:
+        if name in values:
+            values[name] = values[name].copy()
+    values["contents"] = [ContentIn(**{name: c[name] for name in _CONTENT_KEYS.intersection(c)})
                           for c in body.get("contents") or ()]
     return DocumentIn(**values)
 

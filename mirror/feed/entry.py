@@ -61,6 +61,8 @@ class Entry:
     kind: str = field(compare=False)
     body: dict[str, Any] = field(compare=False, repr=False)
     hash: bytes = field(compare=False, repr=False)
+    target: tuple[str, str] | None = field(compare=False, repr=False, default=None)
+    """``(collection, source_id)`` of the document a put or retract is about; None otherwise."""
 
     def __repr__(self) -> str:
         return f"Entry(author={self.author!r}, seq={self.seq}, kind={self.kind!r}, hash={self.hash_hex[:16]}…)"
@@ -77,13 +79,6 @@ class Entry:
     def order_key(self) -> tuple[str, str, int, bytes]:
         """The merge order: for one document the entry with the greatest key wins (protocol §5)."""
         return (self.ts, self.author, self.seq, self.hash)
-
-    @property
-    def target(self) -> tuple[str, str] | None:
-        """``(collection, source_id)`` of the document a put or retract is about; None otherwise."""
-        if self.kind in (PUT, RETRACT):
-            return (self.body["collection"], self.body["source_id"])
-        return None
 
     def document(self) -> DocumentIn:
         """The document a ``put`` entry carries."""
@@ -171,10 +166,11 @@ def parse_entry(payload: bytes, signature: bytes, *, max_payload: int = MAX_PAYL
         problem = check_body(obj["kind"], obj["body"])
     if problem is not None:
         raise PeerError(f"{where[:120]}: {problem}")
-    prev = obj["prev"]
+    prev, kind, body = obj["prev"], obj["kind"], obj["body"]
     return Entry(payload=payload, signature=signature, author=obj["author"], seq=obj["seq"],
-                 prev=None if prev is None else bytes.fromhex(prev), ts=obj["ts"], kind=obj["kind"],
-                 body=obj["body"], hash=sha256(payload + signature).digest())
+                 prev=None if prev is None else bytes.fromhex(prev), ts=obj["ts"], kind=kind,
+                 body=body, hash=sha256(payload + signature).digest(),
+                 target=(body["collection"], body["source_id"]) if kind in (PUT, RETRACT) else None)
 
 
 def _check_header(obj: Any) -> str | None:

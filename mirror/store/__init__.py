@@ -150,6 +150,10 @@ class ContentStore:
     def has(self, cid: CID) -> bool:
         return self.blocks.has(cid)
 
+    def is_empty(self) -> bool:
+        """True when no block is stored here."""
+        return self.blocks.is_empty()
+
     def has_all(self, cid: CID) -> bool:
         """True when every block of the DAG under ``cid`` is stored here."""
         return has_dag(self.blocks, cid)

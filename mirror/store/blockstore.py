@@ -106,6 +106,17 @@ class BlockStore:
     def has(self, cid: CID) -> bool:
         return cid.hash_code == IDENTITY or self.path_of(cid).is_file()
 
+    def is_empty(self) -> bool:
+        """True when no block is stored (a fresh node: nothing to look up, block by block)."""
+        with os.scandir(self._root) as shards:
+            for shard in shards:
+                if shard.name.startswith(".") or not shard.is_dir(follow_symlinks=False):
+                    continue
+                with os.scandir(shard.path) as blocks:
+                    if any(block.name.endswith(_SUFFIX) for block in blocks):
+                        return False
+        return True
+
     def get(self, cid: CID) -> bytes:
         """The verified bytes of one block; BlockNotFound if absent, BlockCorrupted if damaged."""
         if cid.hash_code == IDENTITY:

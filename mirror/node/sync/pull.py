@@ -15,12 +15,14 @@ the first seq where the two branches differ, and the two entries there are the f
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 import time
 import weakref
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Iterator
 
 from indexer import feeds
 from indexer.feeds import Head
@@ -28,7 +30,7 @@ from mirror.errors import PeerError, SignatureError
 from mirror.feed.merge import Applied, Merger, StaleHead, fork_evidence
 from mirror.node.sync.client import PeerClient, RemoteFeed
 from mirror.feed.entry import Entry, verify_chain
-from mirror.node.limits import PAGE_ENTRIES
+from mirror.node.limits import APPLY_ENTRIES, PAGE_ENTRIES, PAGES_AHEAD
 from mirror.node.sync.quota import IndexQuota, Room
 
 AppliedFn = Callable[[str, Head, str], Awaitable[None]]   # (author, new head, peer url)
@@ -139,18 +141,19 @@ class Syncer:
                 room = await self.quota.room(author, client.url, client.node_id)
                 if room is not None and room.full:
                     return 0, 0
-            stored, changed, head = await self._pipeline(client, author, head, until, room)
+            with _fewer_collections(until is not None and until - head.seq > self.page):
+                stored, changed, head = await self._pipeline(client, author, head, until, room)
         if stored and self.on_applied is not None:
             await self.on_applied(author, head, client.url)
         return stored, changed
 
     async def _pipeline(self, client: PeerClient, author: str, head: Head,
                         until: int | None, room: Room | None) -> tuple[int, int, Head]:
-        queue: asyncio.Queue[list[Entry] | None] = asyncio.Queue(maxsize=2)
+        queue: asyncio.Queue[list[Entry] | None] = asyncio.Queue(maxsize=PAGES_AHEAD)
         producer = asyncio.create_task(self._produce(client, author, head, until, queue))
         stored = changed = 0
         try:
-            while (entries := await queue.get()) is not None:
+            while (entries := await _take_run(queue)) is not None:
                 kept = entries if room is None else room.fit(entries)
                 try:
                     applied = await self._apply(author, kept, head, room)
@@ -264,6 +267,55 @@ class Syncer:
                 raise PeerError(f"{client.url}: bad fork evidence: {exc}") from None
             if fork.author == author:
                 await self.merger.add_fork(fork)
+
+
+BULK_GC_THRESHOLD = 20_000       # allocations between two young collections during a bulk pull
+_bulk_pulls = 0
+_saved_threshold = gc.get_threshold()
+
+
+@contextmanager
+def _fewer_collections(bulk: bool) -> Iterator[None]:
+    """While a pull of many pages runs, the cyclic garbage collector looks at young objects every
+    BULK_GC_THRESHOLD allocations instead of every 700 (the default; restored after the last bulk
+    pull ends). Decoded entries are thousands of short-lived dicts kept alive a moment by the page
+    queue: with the default, collections cost about a fifth of decoding and merging them (measured
+    on 100,000 entries). Nothing is leaked: the collector still runs, less often."""
+    global _bulk_pulls, _saved_threshold
+    if not bulk:
+        yield
+        return
+    if _bulk_pulls == 0:
+        _saved_threshold = gc.get_threshold()
+        gc.set_threshold(max(_saved_threshold[0], BULK_GC_THRESHOLD), *_saved_threshold[1:])
+    _bulk_pulls += 1
+    try:
+        yield
+    finally:
+        _bulk_pulls -= 1
+        if _bulk_pulls == 0:
+            gc.set_threshold(*_saved_threshold)
+
+
+async def _take_run(queue: asyncio.Queue[list[Entry] | None]) -> list[Entry] | None:
+    """The verified pages waiting in QUEUE as one run (at least one page, at most about
+    APPLY_ENTRIES entries); None once the producer is done and every page was taken.
+
+    When the index writes are slower than the peer (a fresh node pulling a large feed), pages
+    queue up and are applied many at once: one transaction, and one statement per table, for
+    thousands of entries. When the peer is slower, each page is applied as soon as it arrives.
+    """
+    entries = await queue.get()
+    if entries is None:
+        return None
+    run = list(entries)
+    while len(run) < APPLY_ENTRIES and not queue.empty():
+        more = queue.get_nowait()
+        if more is None:
+            queue.put_nowait(None)      # seen again on the next call: the end
+            break
+        run += more
+    return run
 
 
 async def _local_heads(conn) -> dict[str, Head]:
