@@ -34,7 +34,8 @@ from mirror.feed.bodies import MAX_INT, PUT, RETRACT, check_body, document_of
 from mirror.feed.identity import SIGNATURE_SIZE, Identity, is_node_id, public_key
 from indexer.clock import entry_time
 
-PROTOCOL_VERSION = 1
+ENTRY_VERSION = 1        # the payload's "v": entries of protocol 2 are byte for byte those of 1
+PROTOCOL_VERSION = 2     # the protocol a node speaks: 2 verifies a run by its checkpoint (§3.1)
 SIGNING_CONTEXT = b"openmirror-entry-v1\n"
 MAX_PAYLOAD = 1 << 20
 HASH_SIZE = 32
@@ -111,7 +112,7 @@ def make_entry(identity: Identity, seq: int, prev: "bytes | Entry | None", kind:
         if prev.author != identity.node_id or prev.seq != seq - 1:
             raise UsageError(f"entry {seq} cannot follow {prev.author}#{prev.seq}")
         ts = max(ts or entry_time(), prev.ts)
-    obj = {"v": PROTOCOL_VERSION, "author": identity.node_id, "seq": seq,
+    obj = {"v": ENTRY_VERSION, "author": identity.node_id, "seq": seq,
            "prev": None if prev_hash is None else prev_hash.hex(),
            "ts": ts or entry_time(), "kind": kind, "body": body}
     payload = encode_payload(obj)
@@ -178,7 +179,7 @@ def _check_header(obj: Any) -> str | None:
         return "payload is not an object"
     if obj.keys() != _KEYS:
         return f"payload keys must be exactly {sorted(_KEYS)}"
-    if obj["v"] != PROTOCOL_VERSION or type(obj["v"]) is not int:
+    if obj["v"] != ENTRY_VERSION or type(obj["v"]) is not int:
         return f"unsupported protocol version {str(obj['v'])[:20]}"
     if not is_node_id(obj["author"]):
         return "author is not a node id"

@@ -40,7 +40,7 @@ async def _get(http: aiohttp.ClientSession, url: str, **kw: Any) -> tuple[int, A
 async def test_feeds_are_listed_in_pages(node: Node, http: aiohttp.ClientSession) -> None:
     other = await node.merger.head(node.identity.node_id)
     status, body, headers = await _get(http, node.url + "/api/v1/feeds?limit=1")
-    assert status == 200 and headers["X-Openmirror-Protocol"] == "1"
+    assert status == 200 and headers["X-Openmirror-Protocol"] == "2"
     assert body["feeds"] == [{"author": node.identity.node_id, "seq": 6, "head": other.head.hex(),
                               "ts": other.ts}]
     assert body["node_id"] == node.identity.node_id and body["more"] is False
