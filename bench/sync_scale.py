@@ -267,7 +267,7 @@ async def main(args: argparse.Namespace) -> None:
         log(f"decode + verify alone: {check:.1f}s ({len(rows) / check:,.0f}/s); "
             f"sync / verify = {seconds / check:.1f}x")
         if args.delta > 0:
-            await fill(home_a, args.entries, args.delta, seed=2)
+            await fill(home_a, len(rows), args.delta, seed=2)   # new documents, even with --reuse
             new = (await read_feed(home_a, author, after=len(rows)))
             own = sum(len(p) + len(s) for p, s in new)
             seconds, received, entries = await sync_once(home_b, url, pid)

@@ -65,12 +65,13 @@ class SyncReport:
 class Syncer:
     def __init__(self, merger: Merger, *, on_applied: AppliedFn | None = None,
                  on_synced: SyncedFn | None = None, page: int = PAGE_ENTRIES,
-                 quota: IndexQuota | None = None) -> None:
+                 quota: IndexQuota | None = None, every_signature: bool = False) -> None:
         self.merger = merger
         self.quota = quota
         self.on_applied = on_applied
         self.on_synced = on_synced
         self.page = page
+        self.every_signature = every_signature    # True: verify as a protocol 1 reader does
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def sync(self, client: PeerClient, authors: set[str] | None = None) -> SyncReport:
@@ -202,7 +203,8 @@ class Syncer:
         if expected.seq and first.seq == expected.seq + 1 and first.prev != expected.head:
             await self._check_fork(client, author, expected)
         await asyncio.to_thread(verify_chain, entries, author=author, after_seq=expected.seq,
-                                after_hash=expected.head, after_ts=expected.ts)
+                                after_hash=expected.head, after_ts=expected.ts,
+                                every_signature=self.every_signature)
 
     async def _check_fork(self, client: PeerClient, author: str, expected: Head) -> None:
         """The peer's page does not continue our head: fork evidence, or a broken page.
