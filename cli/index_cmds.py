@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import click
@@ -16,7 +15,7 @@ from indexer import migrate
 from indexer.errors import NotIndexed
 from indexer.records import DocumentOut, Hit, SearchQuery
 from mirror.lookup import documents_of
-from mirror.services import read_home, search_home
+from mirror.reading import read_now, search_now
 from mirror.units import format_size
 
 
@@ -64,10 +63,12 @@ def search_command(app: AppContext, query: str, license_: str | None, collection
     query_ = SearchQuery(query, license=license_, collection=collection, type=type_, after=after,
                          before=before, lang=lang, limit=limit, offset=offset, include_private=node is None)
     if node is not None:
+        import asyncio
+
         from mirror.node.search_client import search_node      # aiohttp loads only for --node
         hits = asyncio.run(search_node(node, query_))
     else:
-        hits = asyncio.run(search_home(app.existing_home, query_))
+        hits = search_now(app.existing_home, query_)            # no event loop on the light path
     fmt = "json" if as_json or app.json else fmt
     columns = list(Hit.__dataclass_fields__) if fmt == "csv" else SEARCH_COLUMNS
     emit_rows([_row(hit, fmt) for hit in hits], columns, fmt=fmt)
@@ -99,7 +100,7 @@ def show_command(app: AppContext, cid: str, as_json: bool) -> None:
         openmirror show bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy --json
         openmirror show ipfs://bafybeigmix7t42i6jacydtquhet7srwvgpizfg7gjbq7627d35mjomtu64/report.pdf
     """
-    key, docs = asyncio.run(documents_of(app.existing_home, cid))
+    key, docs = documents_of(app.existing_home, cid)
     if not docs:
         raise NotIndexed(f"no document with CID {key} in the index",
                          hint='find CIDs with: openmirror search "words"')
@@ -138,8 +139,8 @@ def stats_command(app: AppContext, as_json: bool) -> None:
         openmirror stats
         openmirror stats --json
     """
-    stats = asyncio.run(read_home(app.existing_home, lambda reader: reader.stats(include_private=True),
-                                  lambda index: index.stats(include_private=True)))
+    stats = read_now(app.existing_home, lambda reader: reader.stats(include_private=True),
+                     lambda index: index.stats(include_private=True))
     if as_json or app.json:
         emit_json(stats.to_dict())
         process.leave(0)

@@ -27,10 +27,9 @@ A read-only open does only what reading needs: no hooks (nor their modules) are 
 ``identity=False`` (``search``, ``show``: commands that never name the node) neither is the key,
 nor the cryptography library that reads it; ``services.identity`` then raises.
 
-``read_home`` is the lightest read of all, for ``openmirror search``, ``show CID`` and ``stats``: an
-index already at the code's schema revision is read through a bare sqlite3 connection
-(``indexer.sqlite.BareReader``), without the store, the key or SQLAlchemy; any other index goes
-through ``open_home``.
+The lightest read of all (``openmirror search``, ``show CID``, ``stats``) is ``mirror.reading``:
+an index at the code's schema revision read through a bare sqlite3 connection, without an event
+loop, the store, the key or SQLAlchemy; any other index goes through ``open_home``.
 """
 
 from __future__ import annotations
@@ -38,15 +37,12 @@ from __future__ import annotations
 import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, AsyncIterator, Awaitable, Callable, TypeVar
+from typing import TYPE_CHECKING, AsyncIterator
 
-from indexer.records import Hit, SearchQuery
-from indexer.sqlite import BareReader
 from mirror.home import Home
 from mirror.lock import WriteLock
 from mirror.settings import Settings
 
-T = TypeVar("T")
 
 if TYPE_CHECKING:             # each loads when an open needs it (the bare reader needs none)
     from indexer.index import Index
@@ -138,21 +134,3 @@ def _wire(index: "Index", identity: "Identity", store: "ContentStore") -> None:
     HeldContents(store).attach(index)
     Publication(store).attach(index)
 
-
-async def read_home(home: Home, bare: Callable[[BareReader], T], full: Callable[["Index"], Awaitable[T]]) -> T:
-    """BARE on HOME's index read through a bare sqlite3 connection, when the file is at the code's
-    schema revision; else FULL on the index of a read-only ``open_home`` (which creates or
-    migrates it). Both must read the same thing: the index offers each read both ways."""
-    reader = await asyncio.to_thread(BareReader.open, home.db_path)
-    if reader is None:
-        async with open_home(home, read_only=True, identity=False) as services:
-            return await full(services.index)
-    try:
-        return await asyncio.to_thread(bare, reader)
-    finally:
-        await asyncio.to_thread(reader.close)
-
-
-async def search_home(home: Home, query: SearchQuery) -> list[Hit]:
-    """``Index.search`` on HOME's index, read as lightly as the file allows (``read_home``)."""
-    return await read_home(home, lambda reader: reader.search(query), lambda index: index.search(query))

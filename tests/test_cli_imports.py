@@ -66,6 +66,7 @@ def test_search_show_and_stats_read_with_bare_sqlite3(home: Path) -> None:
                  ("show", document(1).contents[0].cid or ""), ("stats",), ("stats", "--json")):
         modules = loaded(home, *args)
         assert not modules & {"sqlalchemy", "aiosqlite", "mirror.store", "indexer.index"}, args
+        assert not modules & {"asyncio", "ssl", "mirror.services"}, args      # no event loop either
 
 
 def test_search_and_show_load_neither_the_network_nor_the_key(home: Path) -> None:
