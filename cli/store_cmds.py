@@ -98,6 +98,7 @@ def add_command(app: AppContext, paths: tuple[Path, ...], profile: str | None, r
     settings.set("store.ipfs_api", ipfs_api)
     options = {"recursive": recursive, "hidden": hidden, "profile": profile, "collection": collection,
                "license": license_, "index": not no_index}
+    import mirror.ingest  # noqa: F401  (imported before the loop runs: an import reads files)
     code = asyncio.run(_add_paths(app, list(paths), options, settings.store.ipfs_api,
                                   settings.store.ipfs_api_auth or None, as_json or app.json))
     if code:

@@ -39,6 +39,8 @@ from mirror.store.blockstore import BlockBatch
 from indexer.clock import second_time
 from mirror.store.directory import TreeEntry
 
+mimetypes.init()   # the system's type tables are read at import, never on the event loop
+
 log = logging.getLogger(__name__)
 
 

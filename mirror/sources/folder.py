@@ -24,6 +24,8 @@ from mirror.sources.base import Checkpoint, FileRef, Metadata, Record, Source, s
 from mirror.sources.files import file_type, local_path
 from indexer.clock import stamp_time
 
+mimetypes.init()   # the system's type tables are read at import, never on the event loop
+
 if TYPE_CHECKING:
     from mirror.fetch.fetcher import Fetcher
 
