@@ -140,7 +140,7 @@ def bulk_rows(rows: list[tuple[bytes, bytes]]) -> tuple[list[tuple], list[tuple]
                      doc.date, doc.type, doc.source_url, doc.landing_url, doc.license, doc.license_url,
                      doc.license_statement, doc.retrieved_at, doc.http_status,
                      json.dumps(doc.http_headers, ensure_ascii=False), doc.raw_record, 0,
-                     fingerprint(doc), now))
+                     fingerprint(doc), now, 0))                       # ..., deleted, ..., private
         for position, c in enumerate(doc.contents):
             if c.sha256 not in content_ids:
                 content_ids[c.sha256] = len(content_ids) + 1
@@ -165,7 +165,7 @@ def bulk_baseline(rows: list[tuple[bytes, bytes]], path: Path) -> float:
     began = time.perf_counter()
     db.execute("BEGIN")
     db.execute("INSERT INTO collections (id, name, created_at, updated_at) VALUES (1, 'zenodo', '', '')")
-    db.executemany(f"INSERT INTO documents VALUES ({', '.join('?' * 22)})", docs)
+    db.executemany(f"INSERT INTO documents VALUES ({', '.join('?' * len(docs[0]))})", docs)
     db.executemany("INSERT INTO contents (id, sha256, size, media_type, cid, profile, created_at) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?)", contents)
     db.executemany("INSERT INTO document_contents (document_id, position, content_id, name, url) "
