@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sqlite3
 import statistics
@@ -49,7 +50,10 @@ SETTLE = 5.0                 # seconds watched after safety to count the copies 
 # --- a volunteer process -------------------------------------------------------------------------
 
 async def serve(home_path: Path, peer: str) -> None:
-    """Run one volunteer until killed; prints ``URL u`` once serving."""
+    """Run one volunteer until killed; prints ``URL u`` once serving (its log on stderr with
+    OPENMIRROR_BENCH_LOG set)."""
+    if os.environ.get("OPENMIRROR_BENCH_LOG"):
+        logging.basicConfig(level=logging.INFO, format="%(relativeCreated)8.0f %(name)s %(message)s")
     node = Node(Home.open(home_path), listen="127.0.0.1:0", peers=[peer])
     await node.start()
     print(f"URL {node.url}", flush=True)

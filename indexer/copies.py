@@ -233,36 +233,12 @@ async def content_states(conn: AsyncConnection, *, me: str, cutoff: str, copies:
     contents (raw identity CIDs: nothing to fetch) are left out, and so are contents whose every
     claim proved false (nothing left to fetch: they must not take room in a plan)."""
     target = copies if target is None else target
-    live = set(a for (a,) in await conn.execute(select(holdings.c.author).where(*_live(cutoff, me))))
-    others = [a for (a,) in await conn.execute(select(holdings.c.author)) if a not in live]
-    vetted = {a for (a,) in await conn.execute(_vetted().distinct())}
-    fresh = [a for a in live if a not in vetted] if target is not None else []
+    joined, claimed, vetted = await live_claims(conn, me=me, cutoff=cutoff, target=target)
     lost = await _lost_copies(conn, me, cutoff)
     held_ids = {i for (i,) in await conn.execute(select(held.c.content_id))}
     own_ids = await _own_content_ids(conn, me)
-    prefix = func.substr(contents.c.sha256, 1, PREFIX_CHARS)
-    claims = _claims(prefixes.c.prefix, "claims")       # every announced claim, one ordered scan,
-    joined = contents.outerjoin(claims, claims.c.prefix == prefix)
-    claimed: Any = func.coalesce(claims.c.n, 0)
-    if others:                                          # less those of holders not live (few)
-        not_live = (prefixes.c.author.in_(others) if len(others) <= _NAMED_IN_SQL else
-                    prefixes.c.author.not_in(select(holdings.c.author).where(*_live(cutoff, me))))
-        dead = _claims(prefixes.c.prefix, "dead", not_live)
-        joined = joined.outerjoin(dead, dead.c.prefix == prefix)
-        claimed = claimed - func.coalesce(dead.c.n, 0)
-    if fresh and target is not None:                    # unvetted claims count up to K - 1
-        unvetted = (prefixes.c.author.in_(fresh) if len(fresh) <= _NAMED_IN_SQL else
-                    and_(prefixes.c.author.in_(select(holdings.c.author).where(*_live(cutoff, me))),
-                         prefixes.c.author.not_in(_vetted())))
-        new = _claims(prefixes.c.prefix, "unvetted", unvetted)
-        joined = joined.outerjoin(new, new.c.prefix == prefix)
-        claimed = func.min(claimed, func.max(claimed - func.coalesce(new.c.n, 0), target - 1))
-    in_use = (select(links.c.content_id)
-              .join(documents, documents.c.id == links.c.document_id)
-              .where(links.c.content_id == contents.c.id, documents.c.deleted.is_(False))
-              .exists())
     query = (select(contents.c.id, contents.c.sha256, contents.c.cid, contents.c.size, claimed)
-             .select_from(joined).where(in_use, not_inline(contents.c.cid), fetchable(contents)))
+             .select_from(joined).where(*countable()))
     if copies is not None and len(lost) <= _NAMED_IN_SQL:  # else all rows, filtered below
         is_held = select(held.c.content_id).where(held.c.content_id == contents.c.id).exists()
         query = query.where(or_(is_held, claimed < copies, contents.c.sha256.in_(list(lost))))
@@ -276,12 +252,75 @@ async def content_states(conn: AsyncConnection, *, me: str, cutoff: str, copies:
                 continue
             found[content_id] = ContentState(sha256=sha256, cid=cid, size=size, copies=live_copies,
                                              held=here, own=own)
-    await _describe(conn, found)
-    holders = await _holders_of_held(conn, me, cutoff, vetted)
+    await describe(conn, found)
+    holders = await holders_of_held(conn, me, cutoff, vetted)
     for content_id, names in holders.items():
         if content_id in found:
             found[content_id].holders = tuple(sorted(names))
     return list(found.values())
+
+
+async def live_claims(conn: AsyncConnection, *, me: str, cutoff: str,
+                      target: int | None) -> tuple[Any, Any, set[str]]:
+    """(contents joined to the claims counts, the SQL count of live claims per content, the
+    vetted authors): every claim per prefix in one ordered scan, less the claims of holders that
+    are not live (few); with TARGET, unvetted claims count up to TARGET - 1. Failed audits are
+    not taken off (``_lost_copies``, ``lost_claims``)."""
+    live = set(a for (a,) in await conn.execute(select(holdings.c.author).where(*_live(cutoff, me))))
+    others = [a for (a,) in await conn.execute(select(holdings.c.author)) if a not in live]
+    vetted = {a for (a,) in await conn.execute(_vetted().distinct())}
+    fresh = [a for a in live if a not in vetted] if target is not None else []
+    prefix = func.substr(contents.c.sha256, 1, PREFIX_CHARS)
+    claims = _claims(prefixes.c.prefix, "claims")
+    joined = contents.outerjoin(claims, claims.c.prefix == prefix)
+    claimed: Any = func.coalesce(claims.c.n, 0)
+    if others:
+        not_live = (prefixes.c.author.in_(others) if len(others) <= _NAMED_IN_SQL else
+                    prefixes.c.author.not_in(select(holdings.c.author).where(*_live(cutoff, me))))
+        dead = _claims(prefixes.c.prefix, "dead", not_live)
+        joined = joined.outerjoin(dead, dead.c.prefix == prefix)
+        claimed = claimed - func.coalesce(dead.c.n, 0)
+    if fresh and target is not None:
+        unvetted = (prefixes.c.author.in_(fresh) if len(fresh) <= _NAMED_IN_SQL else
+                    and_(prefixes.c.author.in_(select(holdings.c.author).where(*_live(cutoff, me))),
+                         prefixes.c.author.not_in(_vetted())))
+        new = _claims(prefixes.c.prefix, "unvetted", unvetted)
+        joined = joined.outerjoin(new, new.c.prefix == prefix)
+        claimed = func.min(claimed, func.max(claimed - func.coalesce(new.c.n, 0), target - 1))
+    return joined, claimed, vetted
+
+
+def countable() -> list[Any]:
+    """SQL: the contents copies are counted for: used by a live document, not inline (raw
+    identity CIDs: nothing to fetch), and not every claim of them proved false."""
+    in_use = (select(links.c.content_id)
+              .join(documents, documents.c.id == links.c.document_id)
+              .where(links.c.content_id == contents.c.id, documents.c.deleted.is_(False))
+              .exists())
+    return [in_use, not_inline(contents.c.cid), fetchable(contents)]
+
+
+def lost_claims(me: str, cutoff: str) -> Any:
+    """SQL subquery (sha256, n): claims of live holders whose latest audit of that content failed
+    (as ``_lost_copies``, for a join)."""
+    return (select(audits.c.sha256, func.count().label("n"))
+            .join(holdings, holdings.c.author == audits.c.author)
+            .join(prefixes, and_(prefixes.c.author == audits.c.author,
+                                 prefixes.c.prefix == func.substr(audits.c.sha256, 1, PREFIX_CHARS)))
+            .where(audits.c.ok.is_(False), *_live(cutoff, me))
+            .group_by(audits.c.sha256).subquery("lost"))
+
+
+def own_content(me: str) -> Any:
+    """SQL: the content (a row of ``contents``) is used by a document whose winning version ME
+    wrote (as ``_own_content_ids``, for a WHERE)."""
+    return (select(links.c.content_id)
+            .join(documents, documents.c.id == links.c.document_id)
+            .join(collections, collections.c.id == documents.c.collection_id)
+            .join(versions, and_(versions.c.collection == collections.c.name,
+                                 versions.c.source_id == documents.c.source_id))
+            .where(versions.c.author == me, links.c.content_id == contents.c.id)
+            .exists())
 
 
 def _claims(prefix: Any, name: str, *where: Any) -> Any:
@@ -300,7 +339,7 @@ async def _lost_copies(conn: AsyncConnection, me: str, cutoff: str) -> Counter[s
     return Counter(sha for (sha,) in failed)
 
 
-async def _holders_of_held(conn: AsyncConnection, me: str, cutoff: str,
+async def holders_of_held(conn: AsyncConnection, me: str, cutoff: str,
                            vetted: set[str]) -> dict[int, list[str]]:
     """content id -> live holders on other nodes among VETTED, for the contents held here."""
     rows = await conn.execute(
@@ -316,7 +355,7 @@ async def _holders_of_held(conn: AsyncConnection, me: str, cutoff: str,
     return found
 
 
-async def _describe(conn: AsyncConnection, states: dict[int, ContentState]) -> None:
+async def describe(conn: AsyncConnection, states: dict[int, ContentState]) -> None:
     """Set the collections and licences of STATES (by content id) from their live documents; equal
     sets are shared (most contents of a collection have the same)."""
     if not states:

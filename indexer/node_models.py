@@ -91,13 +91,15 @@ class DocVersion(Base):
 
 
 class HeldContent(Base):
-    """A content whose every block is in the local blockstore."""
+    """A content whose every block is in the local blockstore; ``bytes`` is the size of its DAG's
+    distinct blocks as measured on disk (NULL until measured: never a declared size)."""
 
     __tablename__ = "held_contents"
 
     content_id: Mapped[int] = mapped_column(
         ForeignKey("contents.id", ondelete="CASCADE"), primary_key=True)
     checked_at: Mapped[str]
+    bytes: Mapped[int | None]
 
 
 class Peer(Base):

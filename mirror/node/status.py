@@ -23,6 +23,7 @@ import asyncio
 from typing import Any
 
 from indexer import copies as copy_rows
+from indexer import copy_plans as plans
 
 from indexer import bindings, feeds
 from indexer import peers as peer_rows
@@ -31,8 +32,8 @@ from mirror.errors import UsageError
 from mirror.home import Home
 from mirror.lock import LockHolder, running
 from mirror.node.address import local_url, parse_listen
-from mirror.node.copies.budget import measure, storage_budget
-from mirror.node.copies.census import capacity, health, live_cutoff
+from mirror.node.copies.budget import measure_held, storage_budget
+from mirror.node.copies.census import live_cutoff, shortfall
 from mirror.feed.entry import PROTOCOL_VERSION
 from mirror.feed.identity import Identity
 from mirror.node.routing.multiaddr import provider_addrs
@@ -66,18 +67,22 @@ async def collect(identity: Identity, index: Index, *, used: int, url: str | Non
 
 async def health_fields(index: Index, me: str, settings: Settings,
                         store: ContentStore | None = None) -> dict[str, Any]:
-    """The diffusion fields for the node ME with SETTINGS (budget, copies target, holder timeout);
-    with STORE, others' held contents count the bytes of their blocks on disk
-    (``mirror.node.copies.budget.measure``), else the sizes their entries declare."""
+    """The diffusion fields for the node ME with SETTINGS (budget, copies target, holder timeout),
+    as running tallies (SQL aggregates: no object per content). Others' held contents count the
+    bytes of their blocks on disk as measured once (``held_contents.bytes``); with STORE, those
+    not measured yet are measured now (not stored: status may read a read-only home)."""
     cutoff, target = live_cutoff(float(settings.node.holder_timeout)), int(settings.node.copies)
     async with index.read() as conn:
-        states = await copy_rows.content_states(conn, me=me, cutoff=cutoff, target=target)
+        tallies = await plans.copy_tallies(conn, me=me, cutoff=cutoff, target=target)
+        used, own = await plans.held_bytes(conn, me=me)
         others = await copy_rows.live_capacity(conn, cutoff=cutoff, me=me)
     if store is not None:
-        await asyncio.to_thread(measure, store.blocks, states)
-    fields = health(states, copies=target, budget=storage_budget(settings))
-    free = fields["storage_budget"] - fields["storage_budget_used"]
-    return fields | capacity(states, copies=target, free=free, others=others)
+        used += await measure_held(index, store.blocks, me=me, keep=False)
+    room = storage_budget(settings)
+    fields = {"storage_budget": room, "storage_budget_used": used, "own_bytes": own,
+              "copies_target": target, "contents": tallies["contents"],
+              "under_replicated": tallies["under_replicated"], "collections": tallies["collections"]}
+    return fields | shortfall(tallies, copies=target, free=room - used, others=others)
 
 
 def _url(home: Home, serving: LockHolder | None) -> str | None:

@@ -17,17 +17,21 @@ learned (the DAG is bigger than it said) so the planner does not try again while
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Iterable
 
+from indexer import copy_plans
 from indexer.copies import ContentState
+from indexer.index import Index
 from mirror.errors import MirrorError
 from mirror.settings import Settings, parse_size
 from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID, DAG_PB, IDENTITY
 from mirror.store.dagpb import decode_node
 
+MEASURE_PAGE = 2_000         # held contents measured per read and write
 KNOWN_SIZES = 100_000        # DAG sizes remembered (a CID's complete DAG never changes)
 
 _sizes: OrderedDict[str, int] = OrderedDict()      # CID -> bytes of its complete DAG
@@ -111,6 +115,29 @@ def measure(blocks: BlockStore, states: Iterable[ContentState]) -> None:
             state.size = dag_bytes(blocks, state.cid)[0]
         elif state.cid in _at_least:
             state.size = max(state.size, _at_least[state.cid])
+
+
+async def measure_held(index: Index, blocks: BlockStore, *, me: str, keep: bool = True) -> int:
+    """Measure the held contents of others whose size is not measured yet (``held_contents.bytes``), a page
+    at a time, and store the figures (KEEP false: a read-only home, nothing stored); returns the
+    bytes measured and not stored. Each content is measured once while it stays held."""
+    after, unstored = 0, 0
+    while True:
+        async with index.read() as conn:
+            page = await copy_plans.unmeasured_held(conn, me, after, MEASURE_PAGE)
+        if not page:
+            return unstored
+        sizes = await asyncio.to_thread(_measure_page, blocks, page)
+        if keep:
+            async with index.transaction() as tx:
+                await copy_plans.set_held_bytes(await tx.connection(), sizes)
+        else:
+            unstored += sum(sizes.values())
+        after = page[-1][0]
+
+
+def _measure_page(blocks: BlockStore, page: list[tuple[int, str]]) -> dict[int, int]:
+    return {content_id: dag_bytes(blocks, cid)[0] for content_id, cid in page}
 
 
 def _remember(table: OrderedDict[str, int], key: str, value: int) -> None:

@@ -76,23 +76,33 @@ def health(states: list[ContentState], *, copies: int, budget: int) -> dict[str,
 
 def capacity(states: list[ContentState], *, copies: int, free: int,
              others: list[tuple[int, int]]) -> dict[str, Any]:
-    """Whether the network can give every content COPIES copies: ``network_nodes`` (this node and
-    the live nodes announcing), ``copies_missing`` and ``copies_missing_bytes`` (the copies, and
-    their bytes, that contents lack to reach COPIES), ``network_free`` (the room for them: budget
-    minus used as OTHERS announce it, and of FREE here only what the missing contents not held
-    here could take), and ``warnings`` (sentences; empty when nothing is short). A node holds one
-    copy of a content at most, so fewer nodes than COPIES cannot reach the target whatever their
-    budgets, and missing bytes above the room cannot either."""
+    """``shortfall`` counted from STATES."""
     missing = missing_bytes = takeable = 0
     for state in states:
         lack = max(0, copies - state.total_copies)
         missing += lack
         missing_bytes += lack * state.size
         takeable += state.size if lack and not state.held else 0
+    return shortfall({"contents": len(states), "copies_missing": missing,
+                      "copies_missing_bytes": missing_bytes, "takeable": takeable},
+                     copies=copies, free=free, others=others)
+
+
+def shortfall(tallies: dict[str, int], *, copies: int, free: int,
+              others: list[tuple[int, int]]) -> dict[str, Any]:
+    """Whether the network can give every content COPIES copies: ``network_nodes`` (this node and
+    the live nodes announcing), ``copies_missing`` and ``copies_missing_bytes`` (the copies, and
+    their bytes, that contents lack to reach COPIES), ``network_free`` (the room for them: budget
+    minus used as OTHERS announce it, and of FREE here only what the missing contents not held
+    here could take, TALLIES' ``takeable``), and ``warnings`` (sentences; empty when nothing is
+    short). A node holds one copy of a content at most, so fewer nodes than COPIES cannot reach
+    the target whatever their budgets, and missing bytes above the room cannot either. TALLIES
+    are ``indexer.copy_plans.copy_tallies`` (or the same counted from states: ``capacity``)."""
+    missing, missing_bytes = tallies["copies_missing"], tallies["copies_missing_bytes"]
     nodes = 1 + len(others)
-    room = min(max(0, free), takeable) + sum(max(0, budget - used) for budget, used in others)
+    room = min(max(0, free), tallies["takeable"]) + sum(max(0, budget - used) for budget, used in others)
     warnings = []
-    if nodes < copies and states:
+    if nodes < copies and tallies["contents"]:
         warnings.append(f"only {nodes} live node(s) known: no content can have {copies} copies")
     if missing_bytes > room:
         warnings.append(f"the network's free capacity ({format_size(room)}) cannot give every "

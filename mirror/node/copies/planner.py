@@ -41,6 +41,8 @@ class PlanInput:
     collections: tuple[str, ...] = ()             # empty: every collection
     licenses: tuple[str, ...] = ()                # empty: every licence
     max_fetch: int | None = None                  # plan at most this many fetches (a batch)
+    max_bytes: int | None = None                  # ... and this many bytes of them (one at least)
+    held_bytes: int = 0                           # bytes of others' content held, not in STATES
 
 
 @dataclass
@@ -112,7 +114,7 @@ def make_plan(request: PlanInput) -> Plan:
     others = [s for s in request.states if not s.own]
     passes = {s.sha256: test(s) for s in others}
     held = [s for s in others if s.held]
-    plan = Plan(used=sum(s.size for s in held), budget=request.budget)
+    plan = Plan(used=sum(s.size for s in held) + request.held_bytes, budget=request.budget)
     surplus = sorted((s for s in held if not passes[s.sha256] or is_extra(s, me, k)),
                      key=lambda s: (passes[s.sha256], -s.copies, -rank_of(s.sha256)))
     free = request.budget - plan.used
@@ -123,7 +125,7 @@ def make_plan(request: PlanInput) -> Plan:
     plan.wanted = len(wanted)
     spare, victims = sum(s.size for s in surplus), iter(surplus)
     for state in wanted:
-        if request.max_fetch is not None and len(plan.fetch) >= request.max_fetch:
+        if _full(request, plan, state):
             break
         if free < state.size <= free + spare:
             while free < state.size:
@@ -135,6 +137,14 @@ def make_plan(request: PlanInput) -> Plan:
             free -= state.size
     plan.after = request.budget - free
     return plan
+
+
+def _full(request: PlanInput, plan: Plan, state: ContentState) -> bool:
+    """True when the batch is full: MAX_FETCH contents, or STATE would take it past MAX_BYTES."""
+    if request.max_fetch is not None and len(plan.fetch) >= request.max_fetch:
+        return True
+    return (request.max_bytes is not None and bool(plan.fetch)
+            and plan.fetch_bytes + state.size > request.max_bytes)
 
 
 def _shrink(plan: Plan, held: list[ContentState], surplus: list[ContentState], excess: int,

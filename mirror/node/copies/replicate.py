@@ -30,23 +30,27 @@ from typing import Any, Iterable
 import aiohttp
 
 from indexer import copies as rows
+from indexer import copy_plans as plans
 from indexer.copies import ContentState
 from indexer.index import Index
 from mirror.errors import BudgetExceeded, ContentUnavailable, MirrorError
 from mirror import held
 from mirror.node.copies import budget
 from mirror.node.copies.budget import storage_budget
-from mirror.node.copies.census import take_census, holder_urls
-from mirror.node.copies.planner import Plan, PlanInput, make_plan
+from mirror.node.copies.census import holder_urls, live_cutoff
+from mirror.node.copies.planner import Plan, PlanInput, make_plan, matches
 from mirror.node.copies.retrieve import RetrieveStats, find_holders, retrieve
-from mirror.node.copies.verified import fetch_verified
+from mirror.node.copies.verified import discard, fetch_verified
 from mirror.settings import Settings
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID, RAW
 from mirror.store.exporter import dag_blocks
 
-BATCH = 8                    # contents fetched per round
+BATCH = 64                   # contents fetched per round ...
+ROUND_BYTES = 64 << 20       # ... and bytes (one content at least)
+CANDIDATES = 512             # wanted contents read per round, scarcest first, for the planner
+PARALLEL = 16                # fetches of one round in flight at once
 RESERVE_SLACK = 64 * 1024    # bytes a parallel fetch may pass its content's size by (DAG nodes)
 
 
@@ -69,12 +73,46 @@ class RoundReport:
         return asdict(self)
 
 
-def plan_for(states: list[ContentState], *, me: str, settings: Settings, batch: int | None = BATCH) -> Plan:
-    """The planner's answer for this node's settings (budget, copies, collection and licence filters)."""
+def plan_for(states: list[ContentState], *, me: str, settings: Settings, batch: int | None = BATCH,
+             held_bytes: int = 0) -> Plan:
+    """The planner's answer for this node's settings (budget, copies, collection and licence
+    filters); HELD_BYTES are the bytes of others' held contents STATES does not list."""
     node = settings.node
     return make_plan(PlanInput(me, storage_budget(settings), states, copies=int(node.copies),
                                collections=tuple(node.collections), licenses=tuple(node.licenses),
-                               max_fetch=batch))
+                               max_fetch=batch, max_bytes=ROUND_BYTES if batch else None,
+                               held_bytes=held_bytes))
+
+
+async def plan_round(index: Index, store: ContentStore, *, me: str, settings: Settings,
+                     batch: int = BATCH) -> Plan:
+    """The plan of one round, reading what it needs only: the wanted candidates (bounded) and the
+    measured bytes held; the held contents become objects only when the node is over its budget
+    or a wanted content does not fit in what is left (a drop may make room)."""
+    node = settings.node
+    cutoff, k = live_cutoff(float(node.holder_timeout)), int(node.copies)
+    await budget.measure_held(index, store.blocks, me=me)
+    async with index.read() as conn:
+        used, _own = await plans.held_bytes(conn, me=me)
+        wanted = await plans.wanted_states(conn, me=me, cutoff=cutoff, copies=k, limit=CANDIDATES,
+                                           collections_=node.collections, licenses=node.licenses)
+    await asyncio.to_thread(budget.measure, store.blocks, wanted)
+    plan = plan_for(wanted, me=me, settings=settings, batch=batch, held_bytes=used)
+    if used <= plan.budget and not _short_of_room(plan, wanted, settings, batch):
+        return plan
+    async with index.read() as conn:
+        held_now = await plans.held_states(conn, me=me, cutoff=cutoff, copies=k)
+    return plan_for(wanted + held_now, me=me, settings=settings, batch=batch)
+
+
+def _short_of_room(plan: Plan, wanted: list[ContentState], settings: Settings, batch: int) -> bool:
+    """True when the batch has room left and a wanted content passing the filters did not fit."""
+    if len(plan.fetch) >= batch or plan.fetch_bytes >= ROUND_BYTES:
+        return False
+    chosen, free = {s.sha256 for s in plan.fetch}, plan.budget - plan.after
+    names, licenses = settings.node.collections, settings.node.licenses
+    return any(s.sha256 not in chosen and s.size > free and matches(s, names, licenses)
+               for s in wanted)
 
 
 async def replicate_round(index: Index, store: ContentStore, session: aiohttp.ClientSession, *, me: str,
@@ -82,10 +120,7 @@ async def replicate_round(index: Index, store: ContentStore, session: aiohttp.Cl
                           batch: int = BATCH) -> RoundReport:
     """Plan, drop and fetch one batch (see the module docstring)."""
     timeout = float(settings.node.holder_timeout)
-    states = await take_census(index, me=me, holder_timeout=timeout,
-                               copies=int(settings.node.copies))
-    await asyncio.to_thread(budget.measure, store.blocks, states)
-    plan = plan_for(states, me=me, settings=settings, batch=batch)
+    plan = await plan_round(index, store, me=me, settings=settings, batch=batch)
     report = RoundReport(wanted=plan.wanted, budget=plan.budget, used=plan.used)
     if plan.drop:
         report.blocks_deleted = await drop_contents(index, store, plan.drop)
@@ -93,9 +128,8 @@ async def replicate_round(index: Index, store: ContentStore, session: aiohttp.Cl
         report.used -= sum(s.size for s in plan.drop)
     shares = [2 * s.size + RESERVE_SLACK for s in plan.fetch]
     if sum(shares) <= report.budget - report.used:       # room for every share at once: in parallel
-        await asyncio.gather(*(_fetch_one(index, store, session, state, report, me=me, timeout=timeout,
-                                          peers=peers, limit=share)
-                               for state, share in zip(plan.fetch, shares)))
+        await _fetch_parallel(index, store, session, list(zip(plan.fetch, shares)), report, me=me,
+                              timeout=timeout, peers=peers)
     else:
         for state in plan.fetch:
             await _fetch_one(index, store, session, state, report, me=me, timeout=timeout, peers=peers)
@@ -104,16 +138,64 @@ async def replicate_round(index: Index, store: ContentStore, session: aiohttp.Cl
     return report
 
 
+async def _fetch_parallel(index: Index, store: ContentStore, session: aiohttp.ClientSession,
+                          batch: list[tuple[ContentState, int]], report: RoundReport, *, me: str,
+                          timeout: float, peers: Iterable[str]) -> None:
+    """Fetch each content of BATCH by its bound CID within its share, at most ``PARALLEL`` at
+    once, then check them all in one ``held.refresh``; those not held then (a fetch failed, or the
+    bytes are not the content) go the one-claim-at-a-time way (``fetch_verified``), the CID tried
+    first not again. One check for the batch instead of one write transaction per content."""
+    gate = asyncio.Semaphore(PARALLEL)
+    first: dict[str, RetrieveStats] = {}
+    failures: dict[str, MirrorError] = {}
+
+    async def fetch(state: ContentState, share: int) -> None:
+        async with gate:
+            urls = await holder_urls(index, me=me, holder_timeout=timeout, sha256=state.sha256)
+            try:
+                cid = CID.decode(state.cid)
+                first[state.sha256] = (RetrieveStats(state.cid) if await asyncio.to_thread(
+                    store.has_all, cid) else await fetch_from(store, cid, urls, session, limit=share,
+                                                              fallback=peers))
+            except BudgetExceeded as exc:
+                budget.remember_at_least(state.cid, exc.limit + 1)
+                failures[state.sha256] = exc
+            except (MirrorError, OSError, ValueError):
+                pass
+    await asyncio.gather(*(fetch(state, share) for state, share in batch))
+    await held.refresh(index, store, list(first))
+    async with index.read() as conn:
+        now_held = await plans.held_among(conn, list(first))
+    rest = []
+    for state, share in batch:
+        stats = first.get(state.sha256)
+        if stats is not None and state.sha256 in now_held:
+            await _count_fetched(store, state, stats, report)
+            continue
+        if stats is not None and stats.blocks and not stats.reused:
+            await discard(index, store, state.cid)        # other bytes: left none of them
+        rest.append((state, share))
+
+    async def again(state: ContentState, share: int) -> None:
+        async with gate:
+            await _fetch_one(index, store, session, state, report, me=me, timeout=timeout,
+                             peers=peers, limit=share, skip=failures.get(state.sha256))
+    await asyncio.gather(*(again(state, share) for state, share in rest))
+
+
 async def _fetch_one(index: Index, store: ContentStore, session: aiohttp.ClientSession,
                      state: ContentState, report: RoundReport, *, me: str, timeout: float,
-                     peers: Iterable[str], limit: int | None = None) -> None:
+                     peers: Iterable[str], limit: int | None = None,
+                     skip: MirrorError | None = None) -> None:
     """Fetch one planned content within LIMIT bytes (its share of the budget), else within what is
-    left of the budget; REPORT says how it went."""
-    urls = [*await holder_urls(index, me=me, holder_timeout=timeout, sha256=state.sha256), *peers]
+    left of the budget; REPORT says how it went. SKIP: its bound CID was tried and failed so."""
+    urls = await holder_urls(index, me=me, holder_timeout=timeout, sha256=state.sha256)
     limit = max(0, report.budget - report.used) if limit is None else limit
     try:
         stats = await fetch_verified(index, store, state.sha256,
-                                     lambda cid: fetch_from(store, cid, urls, session, limit=limit))
+                                     lambda cid: fetch_from(store, cid, urls, session, limit=limit,
+                                                            fallback=peers),
+                                     skip=skip, skipped=state.cid if skip is not None else "")
     except BudgetExceeded as exc:
         report.failed.append({"sha256": state.sha256, "error": f"stopped at the storage budget: its "
                               f"DAG has more than the {exc.limit} bytes left (it declared "
@@ -122,6 +204,11 @@ async def _fetch_one(index: Index, store: ContentStore, session: aiohttp.ClientS
     except (MirrorError, OSError) as exc:
         report.failed.append({"sha256": state.sha256, "error": str(exc)[:300]})
         return
+    await _count_fetched(store, state, stats, report)
+
+
+async def _count_fetched(store: ContentStore, state: ContentState, stats: RetrieveStats,
+                         report: RoundReport) -> None:
     size = (await asyncio.to_thread(budget.dag_bytes, store.blocks, stats.cid))[0]
     report.bytes_fetched += stats.bytes
     report.fetched.append(state.sha256)
@@ -129,13 +216,19 @@ async def _fetch_one(index: Index, store: ContentStore, session: aiohttp.ClientS
 
 
 async def fetch_from(store: ContentStore, cid: CID, urls: list[str],
-                     session: aiohttp.ClientSession, *, limit: int | None = None) -> RetrieveStats:
+                     session: aiohttp.ClientSession, *, limit: int | None = None,
+                     fallback: Iterable[str] = ()) -> RetrieveStats:
     """Retrieve the DAG under CID from those of URLS that hold its root, every block verified;
-    ``ContentUnavailable`` when none does. With LIMIT (replication), the DAG may not pass LIMIT
-    bytes (``BudgetExceeded``) and a retrieval that fails leaves none of its blocks behind."""
+    when none does, from those of FALLBACK (peers no announcement names: probed only then);
+    ``ContentUnavailable`` when none of either does. With LIMIT (replication), the DAG may not
+    pass LIMIT bytes (``BudgetExceeded``) and a retrieval that fails leaves none of its blocks
+    behind."""
     holders = await find_holders(cid, urls, session=session)
+    others = [url for url in fallback if url not in urls]
+    if not holders and others:
+        holders = await find_holders(cid, others, session=session)
     if not holders:
-        raise ContentUnavailable(f"none of {len(set(urls))} peer(s) asked holds {cid}")
+        raise ContentUnavailable(f"none of {len(set(urls) | set(others))} peer(s) asked holds {cid}")
     return await retrieve(store, cid, holders, session=session, limit=limit,
                           keep_partial=limit is None)
 

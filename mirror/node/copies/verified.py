@@ -33,14 +33,16 @@ MAX_TRIES = 3
 
 
 async def fetch_verified(index: Index, store: ContentStore, sha256: str,
-                         fetch: Callable[[CID], Awaitable[RetrieveStats]]) -> RetrieveStats:
+                         fetch: Callable[[CID], Awaitable[RetrieveStats]], *,
+                         skip: MirrorError | None = None, skipped: str = "") -> RetrieveStats:
     """Make the content SHA256 held here, fetching claims' CIDs with FETCH (see the module
     docstring); returns the stats of the fetch that made it (``cid``: the CID now bound). Raises
     ``ContentUnavailable`` when no claim could be fetched, ``ContentMismatch`` when the ones
-    fetched were other bytes, ``BudgetExceeded`` when the last one tried passed the budget."""
+    fetched were other bytes, ``BudgetExceeded`` when the last one tried passed the budget.
+    SKIPPED: a CID already tried (and failed with SKIP): its claims are not tried again."""
     async with index.read() as conn:
-        options = await bindings.candidates(conn, sha256)
-    failure: MirrorError = ContentUnavailable(f"no claim names a CID for {sha256[:16]}…")
+        options = [c for c in await bindings.candidates(conn, sha256) if c.cid != skipped]
+    failure: MirrorError = skip or ContentUnavailable(f"no claim names a CID for {sha256[:16]}…")
     for claim in options[:MAX_TRIES]:
         cid = CID.decode(claim.cid)
         stats = RetrieveStats(claim.cid)

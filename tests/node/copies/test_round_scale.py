@@ -1,0 +1,156 @@
+"""A replication round and ``status`` cost what is wanted, not what is held (issue 15, item 5).
+
+An index on a real SQLite file is filled with raw SQL (quick): HELD contents of another author,
+held here with their measured size, one live audited peer claiming every content (so each has
+fewer than K = 3 copies), and WANTED contents nobody here holds. The round's plan must read the
+wanted candidates and the sum of the held sizes, never one object per held content; the status
+tallies must match the figures counted from every content's state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import tracemalloc
+from pathlib import Path
+from typing import Awaitable, TypeVar
+
+from indexer import copies as copy_rows
+from indexer import copy_plans as plans
+from indexer.copies import ContentState
+from indexer.index import Index
+from mirror.node.copies.budget import usage
+from mirror.node.copies.census import capacity, health
+from mirror.node.copies.planner import Plan
+from mirror.node.copies.replicate import plan_for, plan_round
+from mirror.settings import Settings
+from mirror.store import ContentStore
+from mirror.store.blockstore import BlockStore
+
+NOW = "2026-11-21T00:00:00.000000Z"
+SEEN = "2099-01-01T00:00:00.000000Z"          # an announcement live for the whole test
+CUTOFF = "2026-01-01T00:00:00.000000Z"
+HELD, WANTED, SIZE = 6_000, 30, 20_000
+T = TypeVar("T")
+
+
+def fill(db: Path, held: int, wanted: int) -> None:
+    conn = sqlite3.connect(db)
+    count = held + wanted
+    shas = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(count)]
+    conn.execute("INSERT INTO collections (id, name, created_at, updated_at) VALUES (1, 'c', ?, ?)", (NOW, NOW))
+    conn.executemany("INSERT INTO contents (id, sha256, size, cid, profile, created_at, verified_at) "
+                     "VALUES (?, ?, ?, ?, 'unixfs-v1-2025', ?, ?)",
+                     ((i + 1, s, SIZE, "bafk" + s[:55], NOW, NOW) for i, s in enumerate(shas)))
+    conn.executemany("INSERT INTO documents (id, collection_id, source_id, title, creators, description, "
+                     "subjects, license, http_headers, deleted, fingerprint, updated_at) "
+                     "VALUES (?, 1, ?, 't', '[]', '', '[]', 'CC-BY-4.0', '{}', 0, 'f', ?)",
+                     ((i, f"s{i}", NOW) for i in range(1, count + 1)))
+    conn.executemany("INSERT INTO document_contents (document_id, position, content_id) VALUES (?, 0, ?)",
+                     ((i, i) for i in range(1, count + 1)))
+    conn.executemany("INSERT INTO doc_versions (collection, source_id, ts, author, seq, hash, kind) "
+                     "VALUES ('c', ?, ?, 'origin', ?, x'00', 'put')",
+                     ((f"s{i}", NOW, i) for i in range(1, count + 1)))
+    conn.executemany("INSERT INTO held_contents (content_id, checked_at, bytes) VALUES (?, ?, ?)",
+                     ((i, NOW, SIZE + i) for i in range(1, held + 1)))     # measured: not declared
+    conn.execute("INSERT INTO holdings VALUES ('peer', 1, ?, ?, 'http://peer', 0, 0, 0, x'00', x'00', "
+                 "x'00', x'00')", (NOW, SEEN))
+    conn.executemany("INSERT INTO holding_prefixes (prefix, author) VALUES (?, 'peer')",
+                     ((s[:copy_rows.PREFIX_CHARS],) for s in shas))
+    conn.execute("INSERT INTO audits (author, sha256, ok, checked_at, passed_at, failures) "
+                 "VALUES ('peer', ?, 1, ?, ?, 0)", (shas[0], NOW, NOW))
+    conn.commit()
+    conn.close()
+
+
+async def filled(tmp_path: Path, held: int = HELD, wanted: int = WANTED) -> Index:
+    db = tmp_path / "index.sqlite"
+    await (await Index.open(db)).close()              # the schema, migrated
+    fill(db, held, wanted)
+    return await Index.open(db)
+
+
+def settings(storage: int) -> Settings:
+    found = Settings(env={})
+    found.set("node.storage", storage)
+    return found
+
+
+async def traced(coro: Awaitable[T]) -> tuple[T, int]:
+    """CORO's result and the peak of the Python memory it allocated."""
+    tracemalloc.start()
+    try:
+        result = await coro
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+async def test_a_round_reads_the_wanted_contents_and_the_sum_of_the_held(tmp_path: Path) -> None:
+    index = await filled(tmp_path)
+    store = ContentStore(BlockStore(tmp_path / "blocks"))
+    roomy = settings(1 << 40)
+    try:
+        plan, peak = await traced(plan_round(index, store, me="me", settings=roomy))
+        async with index.read() as conn:
+            every, everything = await traced(copy_rows.content_states(conn, me="me", cutoff=CUTOFF,
+                                                                      copies=3))
+            used, own = await plans.held_bytes(conn, me="me")
+        assert used == sum(SIZE + i for i in range(1, HELD + 1)) and own == 0   # measured bytes
+        assert plan.used == used and plan.drop == []
+        assert len(plan.fetch) == WANTED and {s.sha256 for s in plan.fetch} <= {
+            s.sha256 for s in every if not s.held}
+        assert len(every) == HELD + WANTED       # the census built an object per held content
+        assert peak * 5 < everything, (peak, everything)    # the round did not
+        assert same(plan, plan_for(measured(every), me="me", settings=roomy))
+    finally:
+        await index.close()
+
+
+async def test_a_node_over_its_budget_drops_as_the_planner_decides_from_everything(tmp_path: Path) -> None:
+    index = await filled(tmp_path, held=300, wanted=10)
+    store = ContentStore(BlockStore(tmp_path / "blocks"))
+    tight = settings(200 * SIZE)                 # the budget shrank below what is held
+    try:
+        plan = await plan_round(index, store, me="me", settings=tight)
+        async with index.read() as conn:
+            every = await copy_rows.content_states(conn, me="me", cutoff=CUTOFF, copies=3)
+        assert plan.drop and plan.used == sum(SIZE + i for i in range(1, 301))
+        assert same(plan, plan_for(measured(every), me="me", settings=tight))
+    finally:
+        await index.close()
+
+
+async def test_status_tallies_are_the_figures_counted_from_every_state(tmp_path: Path) -> None:
+    index = await filled(tmp_path, held=200, wanted=50)
+    try:
+        async with index.read() as conn:
+            tallies = await plans.copy_tallies(conn, me="me", cutoff=CUTOFF, target=3)
+            every = measured(await copy_rows.content_states(conn, me="me", cutoff=CUTOFF, target=3))
+        figures = health(every, copies=3, budget=1 << 30)
+        for name in ("contents", "under_replicated", "collections"):
+            assert tallies[name] == figures[name]
+        free = usage(every, 1 << 30).free
+        wanted = capacity(every, copies=3, free=free, others=[])
+        assert {k: tallies[k] for k in ("copies_missing", "copies_missing_bytes")} == {
+            k: wanted[k] for k in ("copies_missing", "copies_missing_bytes")}
+        assert figures["collections"]["c"] == {"contents": 250, "held": 200, "under_replicated": 250,
+                                               "copies": {"1": 50, "2": 200}}
+    finally:
+        await index.close()
+
+
+def measured(states: list[ContentState]) -> list[ContentState]:
+    """STATES with the held ones' sizes as measured on disk (``fill``: SIZE + content id)."""
+    ids = {hashlib.sha256(str(i).encode()).hexdigest(): i + 1 for i in range(HELD + WANTED)}
+    for state in states:
+        if state.held:
+            state.size = SIZE + ids[state.sha256]
+    return states
+
+
+def same(one: Plan, other: Plan) -> bool:
+    def shape(plan: Plan) -> tuple[object, ...]:
+        return ([s.sha256 for s in plan.fetch], [s.sha256 for s in plan.drop], plan.used,
+                plan.after)
+    return shape(one) == shape(other)
