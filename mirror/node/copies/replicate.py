@@ -5,15 +5,18 @@
     if report.changed:
         await publish_holdings(...)          # tell the others what is held now
 
-A round reads the known copies (``mirror.node.copies.census``), asks the planner for a batch
-(``mirror.node.copies.planner``), deletes the contents it should drop, then fetches the chosen contents
-(at once when the batch fits the budget left with twice each size plus ``RESERVE_SLACK`` for each,
-every fetch bounded by that share, so together they cannot pass the budget; else one by one)
-from their live holders (then from ``peers``) with ``mirror.node.copies.retrieve``: several holders at
-once, every block verified, and the whole content checked against its sha256 and size before it
-counts (``mirror.node.copies.verified``: a content not yet verified is fetched by its claims). Held
-marks are updated as contents come and go. Run it every few
-seconds while ``report.fetched`` is not empty, else every sync interval.
+A round reads what it may act on (``plan_round``: the wanted contents, at most ``CANDIDATES``,
+scarcest first, and the measured bytes held; the held contents only when a drop must make room:
+``indexer.copy_plans``), asks the planner for a batch of at most ``BATCH`` contents and
+``ROUND_BYTES`` (``mirror.node.copies.planner``), deletes the contents it should drop, then fetches
+the chosen contents (``PARALLEL`` at once when the batch fits the budget left with twice each size
+plus ``RESERVE_SLACK`` for each, every fetch bounded by that share, so together they cannot pass
+the budget, and checked together; else one by one) from their live holders (from ``peers`` only
+when none has it) with ``mirror.node.copies.retrieve``: several holders at once, every block
+verified, and the whole content checked against its sha256 and size before it counts
+(``mirror.node.copies.verified``: a content not yet verified is fetched by its claims). Held
+marks are updated as contents come and go. Run it every few seconds while ``report.fetched`` is
+not empty, else every sync interval.
 
 Dropping a content deletes only the blocks no other content held here needs (two files may
 share blocks): the other held contents' DAGs are walked first, reading only their dag-pb nodes.
@@ -133,9 +136,7 @@ async def replicate_round(index: Index, store: ContentStore, session: aiohttp.Cl
     else:
         for state in plan.fetch:
             await _fetch_one(index, store, session, state, report, me=me, timeout=timeout, peers=peers)
-    if report.fetched:
-        await held.refresh(index, store, report.fetched)
-    return report
+    return report                  # what was fetched is marked held (checked by held.refresh)
 
 
 async def _fetch_parallel(index: Index, store: ContentStore, session: aiohttp.ClientSession,
