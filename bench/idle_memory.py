@@ -6,8 +6,10 @@ A home is filled with synthetic rows (raw SQL, so filling is quick: N contents, 
 document and marked held here, as a node that replicated them would have them). A node is started
 on it in its own process (``openmirror serve`` with default settings, listening on 127.0.0.1), and
 left alone: once it answers ``/api/v1/status`` its resident size (VmRSS) is sampled every second
-for SETTLE seconds while its start-up work (held checks, its first announcement, replication and
-IPNI rounds) runs and ends; printed are the resident size at the end and the peak (VmHWM).
+for SETTLE seconds while its start-up work (held checks, measuring the held contents' sizes once,
+its first announcement, replication and IPNI rounds) runs and ends, then ``/api/v1/status`` is
+asked again; printed are the resident size every 10 s, at the end (after that status call) and
+the peak (VmHWM).
 
 Baselines of the same run: a bare ``python3`` process that imports nothing of ours and reads the
 same SQLite file (``SELECT count(*)`` of the held contents), and the same process once it holds
@@ -151,12 +153,17 @@ def main() -> None:
             for _ in range(int(args.settle)):
                 time.sleep(1.0)
                 samples.append(rss(proc.pid))
-            resident, peak = samples[-1]
+            asked = time.monotonic()
+            wait_serving(f"http://127.0.0.1:{port}", proc)          # a status call on the idle node
+            asked = time.monotonic() - asked
+            resident, peak = rss(proc.pid)
         finally:
             proc.terminate()
             proc.wait()
-    print(f"node: held {status.get('held')} documents; resident {resident / mib:.0f} MiB after "
-          f"{args.settle:.0f} s serving idle, peak {peak / mib:.0f} MiB")
+    trail = ", ".join(f"{r / mib:.0f}" for r, _ in samples[9::10])
+    print(f"node: held {status.get('held')} documents; resident every 10 s while idle: {trail} MiB")
+    print(f"node: resident {resident / mib:.0f} MiB after {args.settle:.0f} s serving idle and a status "
+          f"call ({asked:.2f} s), peak {peak / mib:.0f} MiB")
     print(f"baseline: bare python reading the index {bare / mib:.0f} MiB; holding the held sha256s "
           f"as a Python set {as_set / mib:.0f} MiB")
     print(f"node / bare python = {resident / bare:.1f}x; node - bare = {(resident - bare) / mib:.0f} MiB; "

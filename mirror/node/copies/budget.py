@@ -71,9 +71,10 @@ def usage(states: Iterable[ContentState], budget: int) -> Usage:
     return Usage(budget=budget, used=used, own=own)
 
 
-def dag_bytes(blocks: BlockStore, cid_text: str) -> tuple[int, bool]:
+def dag_bytes(blocks: BlockStore, cid_text: str, *, remember: bool = True) -> tuple[int, bool]:
     """(bytes of the distinct blocks under CID_TEXT present in BLOCKS, whether the DAG is complete).
-    Reads only the dag-pb nodes; the leaves are measured with one ``stat`` each."""
+    Reads only the dag-pb nodes; the leaves are measured with one ``stat`` each. REMEMBER: keep
+    the figure of a complete DAG in memory (not for figures the index keeps)."""
     known = _sizes.get(cid_text)
     if known is not None:
         return known, True
@@ -94,7 +95,7 @@ def dag_bytes(blocks: BlockStore, cid_text: str) -> tuple[int, bool]:
                 stack.extend(CID.from_bytes(link.hash) for link in decode_node(blocks.get(cid)).links)
         except (MirrorError, ValueError):
             complete = False
-    if complete:
+    if complete and remember:
         _remember(_sizes, cid_text, total)
     return total, complete
 
@@ -137,7 +138,7 @@ async def measure_held(index: Index, blocks: BlockStore, *, me: str, keep: bool 
 
 
 def _measure_page(blocks: BlockStore, page: list[tuple[int, str]]) -> dict[int, int]:
-    return {content_id: dag_bytes(blocks, cid)[0] for content_id, cid in page}
+    return {content_id: dag_bytes(blocks, cid, remember=False)[0] for content_id, cid in page}
 
 
 def _remember(table: OrderedDict[str, int], key: str, value: int) -> None:
