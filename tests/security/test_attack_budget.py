@@ -107,6 +107,7 @@ async def test_a_dag_declared_huge_does_not_crowd_out_honest_content(swarm: Swar
     # false claim (issue 12 item 2), kept as evidence and its blocks removed, never held
     assert [f["sha256"] for f in first.failed] == [liar.sha256] and "are not" in first.failed[0]["error"]
     assert not victim.node.store.has(CID.decode(liar.cid))
+    assert bytes_served(attacker) <= 2 * 3_000            # its false DAG was fetched once
     assert all(victim.node.store.has_all(CID.decode(c.cid)) for c in contents)
     status = await victim.node.status()
     assert status["storage_budget_used"] == on_disk(victim) <= 70_000

@@ -36,7 +36,7 @@ from indexer import copies as rows
 from indexer import copy_plans as plans
 from indexer.copies import ContentState
 from indexer.index import Index
-from mirror.errors import BudgetExceeded, ContentUnavailable, MirrorError
+from mirror.errors import BudgetExceeded, ContentMismatch, ContentUnavailable, MirrorError
 from mirror import held
 from mirror.node.copies import budget
 from mirror.node.copies.budget import storage_budget
@@ -161,8 +161,10 @@ async def _fetch_parallel(index: Index, store: ContentStore, session: aiohttp.Cl
             except BudgetExceeded as exc:
                 budget.remember_at_least(state.cid, exc.limit + 1)
                 failures[state.sha256] = exc
-            except (MirrorError, OSError, ValueError):
-                pass
+            except MirrorError as exc:
+                failures[state.sha256] = exc
+            except (OSError, ValueError) as exc:
+                failures[state.sha256] = ContentUnavailable(str(exc)[:300])
     await asyncio.gather(*(fetch(state, share) for state, share in batch))
     await held.refresh(index, store, list(first))
     async with index.read() as conn:
@@ -173,14 +175,17 @@ async def _fetch_parallel(index: Index, store: ContentStore, session: aiohttp.Cl
         if stats is not None and state.sha256 in now_held:
             await _count_fetched(store, state, stats, report)
             continue
-        if stats is not None and stats.blocks and not stats.reused:
-            await discard(index, store, state.cid)        # other bytes: left none of them
+        if stats is not None:
+            failures[state.sha256] = ContentMismatch(f"the bytes of {state.cid} are not "
+                                                     f"{state.sha256[:16]}…")
+            if stats.blocks and not stats.reused:
+                await discard(index, store, state.cid)    # other bytes: left none of them
         rest.append((state, share))
 
     async def again(state: ContentState, share: int) -> None:
-        async with gate:
+        async with gate:                                  # the other claims, if any
             await _fetch_one(index, store, session, state, report, me=me, timeout=timeout,
-                             peers=peers, limit=share, skip=failures.get(state.sha256))
+                             peers=peers, limit=share, skip=failures[state.sha256])
     await asyncio.gather(*(again(state, share) for state, share in rest))
 
 
