@@ -22,8 +22,9 @@ from typing import Any, Iterable
 from sqlalchemy import Text, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from indexer.copies import (ContentState, collections, contents, countable, describe, documents,
-                            held, holders_of_held, links, live_claims, lost_claims, own_content)
+from indexer.copies import (ContentState, audits, collections, contents, countable, describe,
+                            documents, held, holders_of_held, holdings, links, live_claims,
+                            lost_claims, own_content)
 
 COPIES_SHOWN = 8          # the distribution groups K and more copies under "K+" past this
 
@@ -103,6 +104,20 @@ async def held_bytes(conn: AsyncConnection, *, me: str) -> tuple[int, int]:
                                            else_=0)), 0))
         .select_from(held.join(contents, contents.c.id == held.c.content_id)))).one()
     return int(used), int(mine)
+
+
+async def copies_mark(conn: AsyncConnection) -> tuple[int, ...]:
+    """A cheap mark that moves when what makes a held content surplus may have changed: the held
+    contents, the announcements stored (not their liveness: a holder going silent only makes a
+    copy less surplus) and the audits."""
+    held_n, held_sum = (await conn.execute(
+        select(func.count(), func.coalesce(func.sum(held.c.content_id), 0)))).one()
+    ann_n, ann_seq = (await conn.execute(
+        select(func.count(), func.coalesce(func.sum(holdings.c.seq), 0)))).one()
+    audit_n, audit_ok = (await conn.execute(
+        select(func.count(), func.coalesce(func.sum(case((audits.c.ok.is_(True), 1), else_=0)), 0))
+        .select_from(audits))).one()
+    return tuple(int(v) for v in (held_n, held_sum, ann_n, ann_seq, audit_n, audit_ok))
 
 
 async def held_among(conn: AsyncConnection, shas: list[str]) -> set[str]:

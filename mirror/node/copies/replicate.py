@@ -41,7 +41,7 @@ from mirror import held
 from mirror.node.copies import budget
 from mirror.node.copies.budget import storage_budget
 from mirror.node.copies.census import holder_urls, live_cutoff
-from mirror.node.copies.planner import Plan, PlanInput, make_plan, matches
+from mirror.node.copies.planner import Plan, PlanInput, is_extra, make_plan, matches
 from mirror.node.copies.retrieve import RetrieveStats, find_holders, retrieve
 from mirror.node.copies.verified import discard, fetch_verified
 from mirror.settings import Settings
@@ -87,11 +87,23 @@ def plan_for(states: list[ContentState], *, me: str, settings: Settings, batch: 
                                held_bytes=held_bytes))
 
 
+@dataclass
+class Room:
+    """What the last read of every held content found (a node keeps one across rounds): while the
+    copies it was read from are unchanged (``key``: held contents, announcements, audits), no
+    wanted content bigger than ``room`` (the free bytes plus every surplus byte) can be made room
+    for, so a full node does not read every held content again each round to learn that."""
+
+    key: tuple[Any, ...] = ()
+    room: int = -1
+
+
 async def plan_round(index: Index, store: ContentStore, *, me: str, settings: Settings,
-                     batch: int = BATCH) -> Plan:
+                     batch: int = BATCH, memo: Room | None = None) -> Plan:
     """The plan of one round, reading what it needs only: the wanted candidates (bounded) and the
     measured bytes held; the held contents become objects only when the node is over its budget
-    or a wanted content does not fit in what is left (a drop may make room)."""
+    or a wanted content does not fit in what is left (a drop may make room; with MEMO, only when
+    the copies changed or the content is smaller than the room the last read found)."""
     node = settings.node
     cutoff, k = live_cutoff(float(node.holder_timeout)), int(node.copies)
     await budget.measure_held(index, store.blocks, me=me)
@@ -99,31 +111,39 @@ async def plan_round(index: Index, store: ContentStore, *, me: str, settings: Se
         used, _own = await plans.held_bytes(conn, me=me)
         wanted = await plans.wanted_states(conn, me=me, cutoff=cutoff, copies=k, limit=CANDIDATES,
                                            collections_=node.collections, licenses=node.licenses)
+        key = await plans.copies_mark(conn) if memo is not None else ()
     await asyncio.to_thread(budget.measure, store.blocks, wanted)
     plan = plan_for(wanted, me=me, settings=settings, batch=batch, held_bytes=used)
-    if used <= plan.budget and not _short_of_room(plan, wanted, settings, batch):
+    fits = memo.room if memo is not None and memo.key == key else None
+    if used <= plan.budget and not _short_of_room(plan, wanted, settings, batch, fits):
         return plan
     async with index.read() as conn:
         held_now = await plans.held_states(conn, me=me, cutoff=cutoff, copies=k)
+    if memo is not None:
+        names, licenses = node.collections, node.licenses
+        memo.key, memo.room = key, plan.budget - used + sum(
+            s.size for s in held_now if not matches(s, names, licenses) or is_extra(s, me, k))
     return plan_for(wanted + held_now, me=me, settings=settings, batch=batch)
 
 
-def _short_of_room(plan: Plan, wanted: list[ContentState], settings: Settings, batch: int) -> bool:
-    """True when the batch has room left and a wanted content passing the filters did not fit."""
+def _short_of_room(plan: Plan, wanted: list[ContentState], settings: Settings, batch: int,
+                   room: int | None) -> bool:
+    """True when the batch has room left and a wanted content passing the filters did not fit
+    (and is not bigger than ROOM, when known)."""
     if len(plan.fetch) >= batch or plan.fetch_bytes >= ROUND_BYTES:
         return False
     chosen, free = {s.sha256 for s in plan.fetch}, plan.budget - plan.after
     names, licenses = settings.node.collections, settings.node.licenses
-    return any(s.sha256 not in chosen and s.size > free and matches(s, names, licenses)
-               for s in wanted)
+    return any(s.sha256 not in chosen and free < s.size and (room is None or s.size <= room)
+               and matches(s, names, licenses) for s in wanted)
 
 
 async def replicate_round(index: Index, store: ContentStore, session: aiohttp.ClientSession, *, me: str,
                           settings: Settings, peers: Iterable[str] = (),
-                          batch: int = BATCH) -> RoundReport:
-    """Plan, drop and fetch one batch (see the module docstring)."""
+                          batch: int = BATCH, memo: Room | None = None) -> RoundReport:
+    """Plan, drop and fetch one batch (see the module docstring; MEMO: see ``Room``)."""
     timeout = float(settings.node.holder_timeout)
-    plan = await plan_round(index, store, me=me, settings=settings, batch=batch)
+    plan = await plan_round(index, store, me=me, settings=settings, batch=batch, memo=memo)
     report = RoundReport(wanted=plan.wanted, budget=plan.budget, used=plan.used)
     if plan.drop:
         report.blocks_deleted = await drop_contents(index, store, plan.drop)

@@ -22,7 +22,7 @@ from indexer.index import Index
 from mirror.node.copies.budget import usage
 from mirror.node.copies.census import capacity, health
 from mirror.node.copies.planner import Plan
-from mirror.node.copies.replicate import plan_for, plan_round
+from mirror.node.copies.replicate import Room, plan_for, plan_round
 from mirror.settings import Settings
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
@@ -136,6 +136,26 @@ async def test_status_tallies_are_the_figures_counted_from_every_state(tmp_path:
             k: wanted[k] for k in ("copies_missing", "copies_missing_bytes")}
         assert figures["collections"]["c"] == {"contents": 250, "held": 200, "under_replicated": 250,
                                                "copies": {"1": 50, "2": 200}}
+    finally:
+        await index.close()
+
+
+async def test_a_full_node_reads_its_held_contents_again_only_when_the_copies_change(tmp_path: Path) -> None:
+    index = await filled(tmp_path)
+    store = ContentStore(BlockStore(tmp_path / "blocks"))
+    full = settings(sum(SIZE + i for i in range(1, HELD + 1)))     # not a byte left
+    memo = Room()
+    try:
+        first, looked = await traced(plan_round(index, store, me="me", settings=full, memo=memo))
+        again, skipped = await traced(plan_round(index, store, me="me", settings=full, memo=memo))
+        assert first.fetch == again.fetch == [] and first.drop == again.drop == []
+        assert memo.room == 0                    # no surplus: two copies each, K = 3
+        assert skipped * 5 < looked, (skipped, looked)      # the second did not read them again
+        async with index.transaction() as tx:    # a new announcement: the copies changed
+            await (await tx.connection()).exec_driver_sql(
+                "UPDATE holdings SET seq = seq + 1 WHERE author = 'peer'")
+        _, read = await traced(plan_round(index, store, me="me", settings=full, memo=memo))
+        assert read > 5 * skipped
     finally:
         await index.close()
 
