@@ -88,7 +88,7 @@ def plan_for(states: list[ContentState], *, me: str, settings: Settings, batch: 
 
 
 @dataclass
-class Room:
+class SurplusMemo:
     """What the last read of every held content found (a node keeps one across rounds): while the
     copies it was read from are unchanged (``key``: held contents, announcements, audits), no
     wanted content bigger than ``room`` (the free bytes plus every surplus byte) can be made room
@@ -99,7 +99,7 @@ class Room:
 
 
 async def plan_round(index: Index, store: ContentStore, *, me: str, settings: Settings,
-                     batch: int = BATCH, memo: Room | None = None) -> Plan:
+                     batch: int = BATCH, memo: SurplusMemo | None = None) -> Plan:
     """The plan of one round, reading what it needs only: the wanted candidates (bounded) and the
     measured bytes held; the held contents become objects only when the node is over its budget
     or a wanted content does not fit in what is left (a drop may make room; with MEMO, only when
@@ -140,8 +140,8 @@ def _short_of_room(plan: Plan, wanted: list[ContentState], settings: Settings, b
 
 async def replicate_round(index: Index, store: ContentStore, session: aiohttp.ClientSession, *, me: str,
                           settings: Settings, peers: Iterable[str] = (),
-                          batch: int = BATCH, memo: Room | None = None) -> RoundReport:
-    """Plan, drop and fetch one batch (see the module docstring; MEMO: see ``Room``)."""
+                          batch: int = BATCH, memo: SurplusMemo | None = None) -> RoundReport:
+    """Plan, drop and fetch one batch (see the module docstring; MEMO: see ``SurplusMemo``)."""
     timeout = float(settings.node.holder_timeout)
     plan = await plan_round(index, store, me=me, settings=settings, batch=batch, memo=memo)
     report = RoundReport(wanted=plan.wanted, budget=plan.budget, used=plan.used)

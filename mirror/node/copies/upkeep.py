@@ -40,7 +40,7 @@ from mirror.node.copies import holdings
 from mirror.node.copies import pinning
 from mirror.node.copies.spread import Spread
 from mirror.node.sync.client import PeerClient
-from mirror.node.copies.replicate import Room, replicate_round
+from mirror.node.copies.replicate import SurplusMemo, replicate_round
 from mirror.node.waiting import wait_event
 from indexer.index import Index
 from mirror.feed.identity import Identity
@@ -76,7 +76,7 @@ class Upkeep:
         self._announced: tuple[bytes, tuple[int, int]] | None = None   # its set hash, held mark
         self._set_size = 0                  # bytes of its held set
         self.rounds = 0                     # replication rounds run (for tests and status)
-        self._room = Room()                 # what the last read of every held content found
+        self._room = SurplusMemo()                 # what the last read of every held content found
         index.add_listener(self._on_changes)
 
     def wake(self) -> None:

@@ -22,7 +22,7 @@ from indexer.index import Index
 from mirror.node.copies.budget import usage
 from mirror.node.copies.census import capacity, health
 from mirror.node.copies.planner import Plan
-from mirror.node.copies.replicate import Room, plan_for, plan_round
+from mirror.node.copies.replicate import SurplusMemo, plan_for, plan_round
 from mirror.settings import Settings
 from mirror.store import ContentStore
 from mirror.store.blockstore import BlockStore
@@ -144,7 +144,7 @@ async def test_a_full_node_reads_its_held_contents_again_only_when_the_copies_ch
     index = await filled(tmp_path)
     store = ContentStore(BlockStore(tmp_path / "blocks"))
     full = settings(sum(SIZE + i for i in range(1, HELD + 1)))     # not a byte left
-    memo = Room()
+    memo = SurplusMemo()
     try:
         first, looked = await traced(plan_round(index, store, me="me", settings=full, memo=memo))
         again, skipped = await traced(plan_round(index, store, me="me", settings=full, memo=memo))
