@@ -86,6 +86,9 @@ async def test_status_warns_when_the_network_cannot_give_every_document_k_copies
     assert any("only 1 live node" in w for w in alone["warnings"])
     small = [await nodes.start(name, peers=[a.url], storage=12_000, **diffusion) for name in ("b", "c")]
     await wait_for(lambda: _warned(a, nodes=3), timeout=10, what="the capacity warning on A")
+    # each small volunteer has room for one content: once A knows both hold theirs, nothing moves
+    # any more, and the status read from A's files after it stops must say the same
+    await wait_for(lambda: _missing(a, 2 * len(contents) - 2), timeout=15, what="b and c to hold one each")
     figures = await _fresh_status(a)
     assert figures["network_free"] < figures["copies_missing_bytes"]
     assert not any("live node" in w for w in figures["warnings"])
@@ -130,6 +133,10 @@ async def _api_warns(http: aiohttp.ClientSession, url: str) -> bool:
 async def _warned(node: Node, *, nodes: int) -> bool:
     figures = await _fresh_status(node)
     return figures["network_nodes"] == nodes and any("free capacity" in w for w in figures["warnings"])
+
+
+async def _missing(node: Node, count: int) -> bool:
+    return (await _fresh_status(node))["copies_missing"] == count
 
 
 async def _quiet(node: Node) -> bool:

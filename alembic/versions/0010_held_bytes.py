@@ -6,8 +6,8 @@ objects per round). The figure is measured from the blocks on disk (never a decl
 first needed and kept while the content stays held (a CID names exactly one DAG); unmarking a
 content deletes its row and with it the figure.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
