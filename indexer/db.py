@@ -20,6 +20,7 @@ into the file and emptied as soon as there is room again.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import sqlite3
@@ -99,6 +100,13 @@ class Database:
         # connection, and dispose() waits for it before closing the pool (else that connection,
         # and the file, would stay open)
         self._threads = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="index-read")
+        # connections dropped mid-statement (a task cancelled while its statement ran): see dispose()
+        self.dropped = 0
+        for engine in (self.writer, self.reader):
+            event.listen(engine.sync_engine, "invalidate", self._on_invalidate)
+
+    def _on_invalidate(self, _dbapi_conn: Any, _record: Any, _exc: BaseException | None) -> None:
+        self.dropped += 1
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -192,13 +200,23 @@ class Database:
     async def dispose(self) -> None:
         """Close every connection: the pools, the reads still running in threads, and the
         connections of tasks cancelled mid-statement, which SQLAlchemy closes in tasks of its own
-        (``_terminate_graceful_close``): their file stays open until those end, so wait for them."""
+        (``_terminate_graceful_close``): their file stays open until those end, so wait for them.
+
+        Such a connection is closed without its cursor (SQLAlchemy invalidates the connection of a
+        statement a cancellation interrupted and leaves the cursor as it is), and SQLite keeps the
+        file of a closed connection open until its last statement is finalized (``sqlite3_close_v2``)
+        -- with the descriptors of the other connections to it, whose closing it defers while
+        that one holds a lock. The cursor lives in the frames of the cancellation's traceback, a
+        reference cycle only the garbage collector ends: so once a connection was dropped, collect
+        here, which frees the cursors nothing holds any more (the cancelled tasks have ended)."""
         await self.writer.dispose()
         await self.reader.dispose()
         await asyncio.to_thread(self._close_threads)
         closing = [t for t in asyncio.all_tasks() if _closes_a_connection(t)]
         if closing:
             await asyncio.wait(closing, timeout=CLOSE_TIMEOUT)
+        if self.dropped:
+            gc.collect()
 
     def _close_threads(self) -> None:
         self._threads.shutdown(wait=True)
