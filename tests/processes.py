@@ -48,3 +48,16 @@ async def serving(home: Path) -> AsyncIterator[str]:
     finally:
         proc.kill()
         await proc.wait()
+
+
+def open_files(under: Path) -> list[str]:
+    """Paths under UNDER this process holds open (an index, its WAL, block files)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(under)):
+            found.append(target)
+    return found

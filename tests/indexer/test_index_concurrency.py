@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from index_helpers import document
 
 from indexer.index import Index
+from tests.processes import open_files
 from indexer.records import SearchQuery
 
 BATCHES, PER_BATCH = 9, 100      # 900 documents: one search (limit 1000) sees them all
@@ -103,16 +103,4 @@ async def test_closing_waits_for_a_read_whose_caller_was_cancelled(db_path: Path
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await index.close()
-    assert _open(db_path) == []
-
-
-def _open(path: Path) -> list[str]:
-    found = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(str(path)):
-            found.append(target)
-    return found
+    assert open_files(db_path) == []

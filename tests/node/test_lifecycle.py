@@ -13,22 +13,10 @@ from indexer.records import SearchQuery
 from mirror.home import Home
 from sqlalchemy import text
 from mirror.services import open_home
+from tests.processes import open_files
 from tests.node.node_helpers import NodeFactory, document, wait_for
 
 ROWS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) "
-
-
-def _open_files(under: Path) -> list[str]:
-    """Paths under UNDER this process holds open (the index, its WAL, block files)."""
-    found = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith(str(under)):
-            found.append(target)
-    return found
 
 
 def _sockets() -> int:
@@ -61,7 +49,7 @@ async def test_stopped_nodes_leave_no_task_connection_socket_or_thread(tmp_path:
     await wait_for(lambda: b.index.search(SearchQuery("river", limit=50)), what="b to sync")
     await factory.close()
     assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
-    assert _open_files(tmp_path) == []
+    assert open_files(tmp_path) == []
     await wait_for(lambda: _sockets() <= sockets, what="sockets to close")
     await wait_for(lambda: _settled(threads), what="threads to end")
 
@@ -70,8 +58,8 @@ async def test_closing_a_home_closes_its_index(tmp_path: Path) -> None:
     home = Home.open(tmp_path / "home")
     async with open_home(home) as services:
         await services.index.upsert_document(document(1))
-        assert _open_files(tmp_path)
-    assert _open_files(tmp_path) == []
+        assert open_files(tmp_path)
+    assert open_files(tmp_path) == []
 
 
 async def _cancel_mid_statement(index: Index) -> None:
@@ -106,4 +94,4 @@ async def test_a_read_cancelled_mid_statement_leaves_the_index_closed(tmp_path: 
         await services.index.upsert_document(document(1))
         await _cancel_mid_statement(services.index)
         assert await services.index.stats()        # the index goes on serving reads
-    assert _open_files(tmp_path) == []
+    assert open_files(tmp_path) == []
