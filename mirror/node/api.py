@@ -53,7 +53,7 @@ class Api:
     index: Index
     node_id: str
     book: PeerBook
-    notified: Callable[[str, int, str | None, str, bool], None]   # (author, seq, origin, sender, joined)
+    notified: Callable[[str, int, str | None, str, bool], bool]   # (author, seq, origin, sender, joined)
     add_peer: Callable[[str], Awaitable[tuple[str, bool]]]    # url -> (normalised url, was new)
     status: Callable[[], Awaitable[dict[str, Any]]]
 
@@ -107,7 +107,9 @@ async def post_notify(request: web.Request) -> web.Response:
         raise bad_request("notify needs an author and a seq")
     if origin is not None and (not isinstance(origin, str) or len(origin) > MAX_URL):
         raise bad_request("origin is not a URL")
-    request.app[API].notified(str(author), seq, origin, request.remote or "?", obj.get("joined") is True)
+    if not request.app[API].notified(str(author), seq, origin, request.remote or "?", obj.get("joined") is True):
+        raise Problem(429, "too many notifies wait to be handled", code="rate_limited",
+                      headers={"Retry-After": "5"})
     return web.json_response({"accepted": True}, status=202)
 
 

@@ -282,10 +282,11 @@ class Node:
         return url, added
 
     def on_notify(self, author: str, seq: int, origin: str | None, sender: str,
-                  joined: bool = False) -> None:
+                  joined: bool = False) -> bool:
         """The client at SENDER says AUTHOR's feed reached SEQ at ORIGIN (a hint: checked, then
-        pulled and verified; JOINED: ORIGIN joined the network through this node)."""
-        self.spawn(self.gossip.notified(author, seq, origin, sender, joined))
+        pulled and verified; JOINED: ORIGIN joined the network through this node); False when
+        too many notifies wait already."""
+        return self.gossip.notified(author, seq, origin, sender, joined)
 
     async def status(self) -> dict[str, Any]:
         """The status fields (see ``mirror.node.status``); storage_used and the copies figures are

@@ -11,6 +11,7 @@ tests floods the peers table: one peer announcing 10,000 peers, one client notif
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -154,17 +155,46 @@ async def test_one_peer_announcing_10000_peers_fills_only_its_share(nodes: NodeF
     assert set(honest) <= {p.url for p in found}
 
 
-async def test_one_client_notifying_300_origins_fills_only_its_share(nodes: NodeFactory) -> None:
+async def test_one_client_notifying_100_origins_fills_only_its_share(nodes: NodeFactory) -> None:
     node = await nodes.start("victim", sync_interval=3600, **OPEN)
     author = Identity.generate().node_id
     connector = aiohttp.TCPConnector(local_addr=("127.1.0.7", 0))
     async with aiohttp.ClientSession(connector=connector) as attacker:
-        for i in range(300):
+        for i in range(5 * MAX_LEARNED_PER_ANNOUNCER):
             origin = f"http://127.5.{i // 250}.{i % 250 + 1}:9"
             assert await notify(attacker, node.url, author=author, seq=1, origin=origin) == 202
     # the share is kept in the transaction that learns, so it holds at every moment; wait until
-    # the last origin (the newest, kept) has been learned
-    await wait_for(lambda: node.book.get(origin), what="the last notify to be handled")
+    # every notify was handled (each learns, pulls and fails: seconds on a loaded machine)
+    await wait_for(lambda: not node.gossip._notices and not node.gossip._notice_workers, timeout=60,
+                   what="every notify to be handled")
+    assert await node.book.get(origin) is not None         # the last (the newest) was kept
     found = await learned(node)
     assert 0 < len(found) <= MAX_LEARNED_PER_ANNOUNCER
     assert {p.learned_from for p in found} == {"notify from 127.1.0.0/24"}
+
+
+async def test_a_flood_of_notifies_waits_within_bounds_and_the_rest_is_refused(nodes: NodeFactory) -> None:
+    """Before the bound, every notify spawned a task of its own at once: 1,500 notifies, 1,500
+    tasks. Now at most MAX_NOTICES wait (same feed and origin: one), handled by a few workers,
+    and beyond that the API answers 429."""
+    from mirror.node.sync.gossip import MAX_NOTICES, NOTICE_WORKERS
+
+    node = await nodes.start("victim", sync_interval=3600, **OPEN)
+    author = Identity.generate().node_id
+    tasks_before = len(asyncio.all_tasks())
+    async with node.index.transaction():            # the workers wait on the index: nothing drains
+        taken = [node.gossip.notified(author, 1, f"http://127.6.{i // 250}.{i % 250 + 1}:9", "127.1.0.8")
+                 for i in range(MAX_NOTICES + 500)]
+        again = node.gossip.notified(author, 2, "http://127.6.0.1:9", "127.1.0.8")   # waits already: one
+        assert taken.count(True) == MAX_NOTICES and taken[MAX_NOTICES:] == [False] * 500
+        assert again is True
+        assert len(asyncio.all_tasks()) - tasks_before <= NOTICE_WORKERS
+        await asyncio.sleep(0.3)                    # each worker takes one and waits on the index
+        refill = [node.gossip.notified(author, 1, f"http://127.6.9.{i + 1}:9", "127.1.0.8") for i in range(20)]
+        assert refill.count(True) == NOTICE_WORKERS
+        async with aiohttp.ClientSession() as client:
+            status = await notify(client, node.url, author=author, seq=1, origin="http://127.7.0.1:9")
+        assert status == 429
+    waiting = len(node.gossip._notices)
+    await wait_for(lambda: len(node.gossip._notices) < waiting - 2 * NOTICE_WORKERS, timeout=20,
+                   what="the workers to go on once the index is free")

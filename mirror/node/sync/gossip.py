@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 OWN_FEED_POLL = 1.0           # seconds between looks at our own feed head
 LOOP_TICK = 1.0               # seconds between looks at the peers table
 MAX_JOINERS = 1_000           # new peers waiting to be introduced
+MAX_NOTICES = 1_000           # notifies received and not yet handled (beyond: 429)
+NOTICE_WORKERS = 4            # notifies handled at once
 
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
@@ -63,6 +65,8 @@ class Gossip:
         self._joiners: set[str] = set()                 # URLs to introduce once reached
         self._pulls: dict[str, set[str]] = {}          # peer url -> authors to pull
         self._outbox: dict[str, dict[str, dict[str, Any]]] = {}   # peer url -> author -> notify
+        self._notices: dict[tuple[str, str | None], tuple[int, str, bool]] = {}   # received, oldest first
+        self._notice_workers = 0
         self._announced = 0
         self.merger.index.add_listener(self._on_changes)
 
@@ -228,8 +232,33 @@ class Gossip:
 
     # -- notifies in -----------------------------------------------------------------------------
 
-    async def notified(self, author: str, seq: int, origin: str | None, sender: str = "?",
-                       joined: bool = False) -> None:
+    def notified(self, author: str, seq: int, origin: str | None, sender: str = "?",
+                 joined: bool = False) -> bool:
+        """Take a notify from the client address SENDER to handle soon; False when too many wait
+        (the sender is asked to retry later). Notifies about the same feed and origin that wait
+        together are one, at the highest seq: a flood costs memory and work within bounds."""
+        key = (author, origin)
+        waiting = self._notices.get(key)
+        if waiting is None and len(self._notices) >= MAX_NOTICES:
+            return False
+        if waiting is None or seq > waiting[0]:
+            self._notices[key] = (seq, sender, joined or (waiting is not None and waiting[2]))
+        if self._notice_workers < NOTICE_WORKERS:
+            self._notice_workers += 1
+            self.spawn(self._handle_notices())
+        return True
+
+    async def _handle_notices(self) -> None:
+        try:
+            while self._notices:
+                (author, origin), (seq, sender, joined) = next(iter(self._notices.items()))
+                del self._notices[author, origin]
+                await self._handle_notify(author, seq, origin, sender, joined)
+        finally:
+            self._notice_workers -= 1
+
+    async def _handle_notify(self, author: str, seq: int, origin: str | None, sender: str,
+                             joined: bool) -> None:
         """A notify from the client address SENDER: learn ORIGIN (within the share of SENDER's
         address prefix) and pull AUTHOR from it if its feed is beyond ours (JOINED: ORIGIN joined
         the network through this node, which introduces it to its peers once it reached it)."""
