@@ -74,6 +74,26 @@ async def add_peer(conn: AsyncConnection, url: str, source: str, now: str,
     return not before
 
 
+async def add_learned(conn: AsyncConnection, urls: list[str], now: str, learned_from: str) -> list[str]:
+    """Add those of URLS not yet known as peers LEARNED_FROM announced; returns them (in the
+    order given). A few statements whatever the number of URLs."""
+    known = await kept_among(conn, urls)
+    fresh = [url for url in dict.fromkeys(urls) if url not in known]
+    if fresh:
+        await conn.execute(sqlite_insert(peers).on_conflict_do_nothing(index_elements=["url"]),
+                           [{"url": url, "source": LEARNED, "added_at": now, "failures": 0,
+                             "learned_from": learned_from} for url in fresh])
+    return fresh
+
+
+async def kept_among(conn: AsyncConnection, urls: list[str]) -> set[str]:
+    """Those of URLS that are peers."""
+    kept: set[str] = set()
+    for lo in range(0, len(urls), 400):
+        kept.update(await conn.scalars(select(peers.c.url).where(peers.c.url.in_(urls[lo:lo + 400]))))
+    return kept
+
+
 async def update_peer(conn: AsyncConnection, url: str, **values: Any) -> None:
     """Set columns of one peer (node_id, last_contact, last_error, failures, backoff_until, lag)."""
     await conn.execute(update(peers).where(peers.c.url == url).values(**values))

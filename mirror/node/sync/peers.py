@@ -131,16 +131,14 @@ class PeerBook:
         fresh = self._acceptable(list(urls)[:PEERS_LISTED])
         if not fresh:
             return []
-        added = []
         async with self.index.transaction() as tx:
             conn = await tx.connection()
-            for url in fresh:
-                if await rows.add_peer(conn, url, LEARNED, entry_time(), learned_from=announcer):
-                    added.append(url)
+            added = await rows.add_learned(conn, fresh, entry_time(), announcer)
             if added:
                 await rows.prune_learned(conn, MAX_LEARNED_PER_ANNOUNCER, learned_from=announcer)
                 await rows.prune_learned(conn, MAX_LEARNED_PEERS)
-                added = [u for u in added if await rows.get_peer(conn, u) is not None]
+                kept = await rows.kept_among(conn, added)
+                added = [u for u in added if u in kept]
         return added
 
     def _acceptable(self, urls: list[str]) -> list[str]:
