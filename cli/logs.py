@@ -9,12 +9,19 @@
 Third-party loggers stay at WARNING below ``-vvv``. Messages often carry strings from the network
 (a peer's error text, a URL, a record id); ``SafeFormatter`` escapes their line breaks and other
 control characters, so a remote string can neither forge a log line nor move the cursor.
+
+A running node logs from its event loop, where a write to a slow terminal or a full pipe would stall
+every connection: there records go through a queue to a writer thread (``QueueListener``), as the
+asyncio documentation advises; a one-shot command writes directly.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import queue
 import sys
+from logging.handlers import QueueHandler, QueueListener
 
 OURS = ("mirror", "indexer", "cli")
 _FORMAT = "%(levelname)s %(name)s: %(message)s"
@@ -22,6 +29,7 @@ _NODE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _DATE = "%Y-%m-%d %H:%M:%S"
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _handler: logging.Handler | None = None
+_listener: QueueListener | None = None
 
 
 def escape_controls(text: str) -> str:
@@ -48,18 +56,48 @@ class SafeFormatter(logging.Formatter):
 
 
 def configure(verbose: int = 0, quiet: bool = False, *, node: bool = False) -> None:
-    """Send log records to stderr at the levels of the module docstring (NODE: a running node)."""
-    global _handler
+    """Send log records to stderr at the levels of the module docstring (NODE: a running node,
+    whose records a writer thread writes)."""
+    global _handler, _listener
+    reset()
     root = logging.getLogger()
-    if _handler is not None:
-        root.removeHandler(_handler)
-    _handler = logging.StreamHandler(sys.stderr)
-    _handler.setFormatter(SafeFormatter(_NODE_FORMAT if node else _FORMAT, _DATE))
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setFormatter(SafeFormatter(_NODE_FORMAT if node else _FORMAT, _DATE))
+    if node:
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        _listener = QueueListener(records, stream, respect_handler_level=True)
+        _listener.start()
+        _handler = _Enqueue(records)
+    else:
+        _handler = stream
     root.addHandler(_handler)
     root.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose >= 3 else logging.WARNING)
     ours = _our_level(verbose, quiet, node)
     for name in OURS:                       # a level of their own only where it differs from the
         logging.getLogger(name).setLevel(logging.NOTSET if ours == root.level else ours)   # root's
+
+
+def reset() -> None:
+    """Remove what ``configure`` installed, writing out what the writer thread still holds."""
+    global _handler, _listener
+    if _handler is not None:
+        logging.getLogger().removeHandler(_handler)
+        _handler = None
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
+
+
+atexit.register(reset)
+
+
+class _Enqueue(QueueHandler):
+    """Hands the record itself to the writer thread, its message merged with its arguments
+    (the thread's formatter escapes the message and writes a traceback as usual)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record.msg, record.args = record.getMessage(), None
+        return record
 
 
 def _our_level(verbose: int, quiet: bool, node: bool) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
 import sys
@@ -47,6 +48,23 @@ def cli_run(home_dir: Path):
     return run
 
 
+@pytest.fixture(autouse=True)
+def logging_restored() -> Iterator[None]:
+    """Each test starts with the logging set-up it found: a command run in-process installs its
+    stderr handler (bound to the runner's stream of that moment) and levels, which must not
+    outlive the command into the next test."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, levels = list(root.handlers), {n: logging.getLogger(n).level for n in ("", "mirror", "indexer", "cli")}
+    yield
+    if (logs := sys.modules.get("cli.logs")) is not None:
+        logs.reset()
+    root.handlers[:] = handlers
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
 # -- the event-loop guard ---------------------------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,10 +84,16 @@ def _called_by_test_code(*_args: Any, **_kwargs: Any) -> bool:
     synchronous API, as a test may), not one of ours: the first coroutine frame out decides."""
     frame = sys._getframe(2)
     while frame is not None:
-        if frame.f_code.co_flags & _ASYNC_CODE:
-            return not frame.f_code.co_filename.startswith(_PRODUCT)
+        code = frame.f_code
+        if code.co_flags & _ASYNC_CODE:
+            return not code.co_filename.startswith(_PRODUCT)
+        if code is _RUN_ONCE:          # a loop callback, no coroutine: the frames below are the runner's
+            return True
         frame = frame.f_back
     return True
+
+
+_RUN_ONCE = asyncio.BaseEventLoop._run_once.__code__     # type: ignore[attr-defined]
 
 
 def _console_or_test(stream: Any = None, *args: Any, **kwargs: Any) -> bool:
