@@ -98,6 +98,8 @@ class Publication:
         index.add_precommit_hook(self.hook)
 
     async def hook(self, tx: Transaction, changes: list[Change]) -> None:
+        if not changes:                 # peers, holdings, feeds: nothing published changed
+            return
         kept = [c for c in changes if c.kind != "retracted"]
         private = [c for c in kept if c.origin is None and not is_public(c.document)]
         public = [c for c in kept if c.origin is not None or is_public(c.document)]
