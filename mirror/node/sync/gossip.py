@@ -253,7 +253,14 @@ class Gossip:
             while self._notices:
                 (author, origin), (seq, sender, joined) = next(iter(self._notices.items()))
                 del self._notices[author, origin]
-                await self._handle_notify(author, seq, origin, sender, joined)
+                try:
+                    await self._handle_notify(author, seq, origin, sender, joined)
+                except MirrorError as exc:               # this one is lost; the worker goes on
+                    log.warning("notify about %s… not handled: %s", author[:16], exc)
+                except Exception as exc:
+                    if (why := environmental(exc)) is None:
+                        raise
+                    log.warning("notify about %s… not handled: %s", author[:16], why)
         finally:
             self._notice_workers -= 1
 
