@@ -9,9 +9,10 @@ A round reads what it may act on (``plan_round``: the wanted contents, at most `
 scarcest first, and the measured bytes held; the held contents only when a drop must make room:
 ``indexer.copy_plans``), asks the planner for a batch of at most ``BATCH`` contents and
 ``ROUND_BYTES`` (``mirror.node.copies.planner``), deletes the contents it should drop, then fetches
-the chosen contents (``PARALLEL`` at once when the batch fits the budget left with twice each size
-plus ``RESERVE_SLACK`` for each, every fetch bounded by that share, so together they cannot pass
-the budget, and checked together; else one by one) from their live holders (from ``peers`` only
+the chosen contents (``PARALLEL`` at once, in groups whose shares fit the budget left together, a
+share being twice the content's size plus ``RESERVE_SLACK``: every fetch is bounded by its share,
+so together they cannot pass the budget, and a group is checked together; a content whose share
+does not fit alone is fetched on its own within what is left) from their live holders (from ``peers`` only
 when none has it) with ``mirror.node.copies.retrieve``: several holders at once, every block
 verified, and the whole content checked against its sha256 and size before it counts
 (``mirror.node.copies.verified``: a content not yet verified is fetched by its claims). Held
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any, Awaitable, Callable, Iterable
 
 import aiohttp
 
@@ -54,7 +55,7 @@ BATCH = 64                   # contents fetched per round ...
 ROUND_BYTES = 64 << 20       # ... and bytes (one content at least)
 CANDIDATES = 512             # wanted contents read per round, scarcest first, for the planner
 PARALLEL = 16                # fetches of one round in flight at once
-RESERVE_SLACK = 64 * 1024    # bytes a parallel fetch may pass its content's size by (DAG nodes)
+RESERVE_SLACK = 4 * 1024     # bytes a parallel fetch may pass twice its content's size by (DAG nodes)
 
 
 @dataclass
@@ -140,8 +141,11 @@ def _short_of_room(plan: Plan, wanted: list[ContentState], settings: Settings, b
 
 async def replicate_round(index: Index, store: ContentStore, session: aiohttp.ClientSession, *, me: str,
                           settings: Settings, peers: Iterable[str] = (),
-                          batch: int = BATCH, memo: SurplusMemo | None = None) -> RoundReport:
-    """Plan, drop and fetch one batch (see the module docstring; MEMO: see ``SurplusMemo``)."""
+                          batch: int = BATCH, memo: SurplusMemo | None = None,
+                          progress: Callable[[RoundReport], Awaitable[None]] | None = None) -> RoundReport:
+    """Plan, drop and fetch one batch (see the module docstring; MEMO: see ``SurplusMemo``;
+    PROGRESS is awaited between the parts of a batch that could not all be fetched at once, so
+    what a long round already holds can be announced before it ends)."""
     timeout = float(settings.node.holder_timeout)
     plan = await plan_round(index, store, me=me, settings=settings, batch=batch, memo=memo)
     report = RoundReport(wanted=plan.wanted, budget=plan.budget, used=plan.used)
@@ -149,13 +153,22 @@ async def replicate_round(index: Index, store: ContentStore, session: aiohttp.Cl
         report.blocks_deleted = await drop_contents(index, store, plan.drop)
         report.dropped = [s.sha256 for s in plan.drop]
         report.used -= sum(s.size for s in plan.drop)
-    shares = [2 * s.size + RESERVE_SLACK for s in plan.fetch]
-    if sum(shares) <= report.budget - report.used:       # room for every share at once: in parallel
-        await _fetch_parallel(index, store, session, list(zip(plan.fetch, shares)), report, me=me,
-                              timeout=timeout, peers=peers)
-    else:
-        for state in plan.fetch:
-            await _fetch_one(index, store, session, state, report, me=me, timeout=timeout, peers=peers)
+    group: list[tuple[ContentState, int]] = []
+    for state in plan.fetch:
+        share = 2 * state.size + RESERVE_SLACK
+        if group and sum(s for _, s in group) + share > report.budget - report.used:
+            await _fetch_parallel(index, store, session, group, report, me=me, timeout=timeout, peers=peers)
+            group = []
+            if progress is not None:
+                await progress(report)
+        if share <= report.budget - report.used:           # room for its share: with others
+            group.append((state, share))
+            continue
+        await _fetch_one(index, store, session, state, report, me=me, timeout=timeout, peers=peers)
+        if progress is not None:
+            await progress(report)
+    if group:
+        await _fetch_parallel(index, store, session, group, report, me=me, timeout=timeout, peers=peers)
     return report                  # what was fetched is marked held (checked by held.refresh)
 
 
@@ -167,6 +180,7 @@ async def _fetch_parallel(index: Index, store: ContentStore, session: aiohttp.Cl
     bytes are not the content) go the one-claim-at-a-time way (``fetch_verified``), the CID tried
     first not again. One check for the batch instead of one write transaction per content."""
     gate = asyncio.Semaphore(PARALLEL)
+    free = report.budget - report.used
     first: dict[str, RetrieveStats] = {}
     failures: dict[str, MirrorError] = {}
 
@@ -178,9 +192,9 @@ async def _fetch_parallel(index: Index, store: ContentStore, session: aiohttp.Cl
                 first[state.sha256] = (RetrieveStats(state.cid) if await asyncio.to_thread(
                     store.has_all, cid) else await fetch_from(store, cid, urls, session, limit=share,
                                                               fallback=peers))
-            except BudgetExceeded as exc:
-                budget.remember_at_least(state.cid, exc.limit + 1)
-                failures[state.sha256] = exc
+            except BudgetExceeded as exc:           # past twice its declared size: not believed,
+                budget.remember_at_least(state.cid, max(exc.limit, free) + 1)   # not tried while
+                failures[state.sha256] = exc                                    # the room is this
             except MirrorError as exc:
                 failures[state.sha256] = exc
             except (OSError, ValueError) as exc:

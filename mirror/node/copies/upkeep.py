@@ -40,7 +40,7 @@ from mirror.node.copies import holdings
 from mirror.node.copies import pinning
 from mirror.node.copies.spread import Spread
 from mirror.node.sync.client import PeerClient
-from mirror.node.copies.replicate import SurplusMemo, replicate_round
+from mirror.node.copies.replicate import RoundReport, SurplusMemo, replicate_round
 from mirror.node.waiting import wait_event
 from indexer.index import Index
 from mirror.feed.identity import Identity
@@ -119,7 +119,8 @@ class Upkeep:
         peers = [p.url for p in await self.book.all() if not self.book.in_backoff(p)][:FALLBACK_PEERS]
         peers += list(self.settings.node.gateways)          # trustless gateways the operator named
         report = await replicate_round(self.index, self.store, self.session, me=self.identity.node_id,
-                                       settings=self.settings, peers=peers, memo=self._room)
+                                       settings=self.settings, peers=peers, memo=self._room,
+                                       progress=self._progress)
         self.rounds += 1
         if report.changed:
             log.info("replication: %d content(s) copied here (%s), %d dropped; %s of %s budget used",
@@ -132,6 +133,13 @@ class Upkeep:
             self._changed = True
         await self.announce(report.budget, report.used)
         return bool(report.fetched)
+
+    async def _progress(self, report: RoundReport) -> None:
+        """Part of a long round is done: announce what it fetched so far (within ``announce``'s
+        pace), so its copies count before the round ends."""
+        if report.changed:
+            self._changed = True
+        await self.announce(report.budget, report.used)
 
     async def announce(self, budget: int, used: int) -> None:
         """Publish our announcement when what is held changed (at most once per ``publish_gap``)
