@@ -9,6 +9,7 @@ APIs: the file through ``ContentStore.add_file``, its metadata through ``Index.u
 from __future__ import annotations
 
 import hashlib
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,8 @@ from mirror.node.web import routes as web_routes
 from mirror.node.web.site import Site
 from mirror.feed.identity import Identity
 from mirror.settings import Settings
-from mirror.store import ContentStore, open_store
+from mirror.services import open_home
+from mirror.store import ContentStore
 
 
 @dataclass
@@ -36,14 +38,19 @@ class WebNode:
     index: Index
     store: ContentStore
     url: str = "http://127.0.0.1:0"
+    opened: AsyncExitStack | None = None
 
     @classmethod
     async def open(cls, path: Path, **settings: Any) -> "WebNode":
+        """HOME opened as every command opens it (``open_home``: the signing, binding, held and
+        publication hooks attached)."""
         home = Home.open(path)
         for key, value in settings.items():
             home.settings.set(f"node.{key}", value)
-        return cls(home, home.settings, Identity.load_or_create(home.key_file),
-                   await Index.open(home.db_path), open_store(home))
+        opened = AsyncExitStack()
+        services = await opened.enter_async_context(open_home(home))
+        return cls(home, home.settings, services.identity, services.index, services.store,
+                   opened=opened)
 
     async def add(self, data: bytes, *, name: str = "file.txt", media_type: str = "text/plain",
                   collection: str = "books", source_id: str | None = None,
@@ -65,7 +72,8 @@ class WebNode:
         return doc
 
     async def close(self) -> None:
-        await self.index.close()
+        if self.opened is not None:
+            await self.opened.aclose()
 
 
 class WebServer:

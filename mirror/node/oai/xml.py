@@ -6,8 +6,9 @@ no metadata can break the XML. A document becomes one record:
     header      identifier (``mirror.node.oai.codec``), datestamp (the index's update time),
                 setSpec (its collection), status="deleted" for a retracted document
     oai_dc      title, creator*, subject*, description, date, type, format (media types),
-                identifier: for each file the gateway URL ``{node}/ipfs/{cid}``, ``ipfs://{cid}``
-                and the bare CID; source (the URL the file came from), language,
+                identifier: for each file whose CID this node has verified (not only claimed
+                by an entry) the gateway URL ``{node}/ipfs/{cid}``, ``ipfs://{cid}`` and the
+                bare CID; source (the URL the file came from), language,
                 relation (the landing page), rights (the licence URL; the SPDX id or the
                 statement as found when the licence has no URL)
 """
@@ -119,7 +120,8 @@ def dublin_core(parent: Element, doc: DocumentOut, node_url: str) -> Element:
     dc = etree.SubElement(parent, f"{{{OAI_DC_NS}}}dc",
                           nsmap={"oai_dc": OAI_DC_NS, "dc": DC_NS, "xsi": XSI_NS})
     dc.set(_SCHEMA_LOCATION, f"{OAI_DC_NS} {OAI_DC_SCHEMA}")
-    files = [(f"{node_url}/ipfs/{c.cid}", f"ipfs://{c.cid}", c.cid) for c in doc.contents]
+    files = [(f"{node_url}/ipfs/{c.cid}", f"ipfs://{c.cid}", c.cid) for c in doc.contents
+             if c.verified]                 # a CID only claimed (not yet checked here) is not linked
     rights = (doc.license_url or license_url(doc.license) or doc.license
               or doc.license_statement)
     values: list[tuple[str, Iterable[str | None]]] = [

@@ -230,3 +230,28 @@ async def test_hostile_metadata_stays_well_formed(site) -> None:
     assert record.metadata["title"] == ["abc <script>]]> & end"]
     assert record.metadata["creator"] == ["<b>x</b>"]
     assert record.metadata["description"] == ["[31mred[0m"]
+
+
+async def test_a_file_whose_cid_is_only_claimed_is_not_linked(site, tmp_path: Path) -> None:
+    """A document from another author names a CID this node has not checked (it never held the
+    bytes): its record lists no gateway, ipfs:// or CID identifier until the binding is verified."""
+    from indexer.records import ContentIn
+    from mirror.feed.identity import Identity
+    from mirror.store import ContentStore
+    from mirror.store.blockstore import BlockStore
+
+    elsewhere = ContentStore(BlockStore(tmp_path / "elsewhere"))   # the bytes exist only elsewhere
+    path = tmp_path / "claimed.txt"
+    path.write_bytes(b"bytes this node never saw " * 40)
+    result = await asyncio.to_thread(elsewhere.add_file, path)
+    claimed = ContentIn(sha256=result.sha256, size=result.size, cid=str(result.cid),
+                        profile=result.profile, media_type="text/plain", name="claimed.txt")
+    await site.node.index.upsert_document(
+        DocumentIn(collection="remote", source_id="r1", title="Remote paper", license="CC0-1.0",
+                   contents=[claimed]), origin=Identity.generate().node_id)
+    own = (await add_docs(site, 1, "books", "book"))[0]
+    records = await in_thread(lambda: list(client(site).ListRecords(**OAI_DC)))
+    by_title = {r.metadata["title"][0]: r.metadata for r in records}
+    assert not any(result.cid.encode() in i or "ipfs" in i
+                   for i in by_title["Remote paper"].get("identifier", []))
+    assert any("/ipfs/" in i for i in by_title[own.title]["identifier"])

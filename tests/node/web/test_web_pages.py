@@ -133,7 +133,7 @@ async def test_pages_of_twenty_with_previous_and_next(site, http) -> None:
              for i in range(45)]
     await site.node.index.upsert_documents([
         DocumentIn(collection="books", source_id=f"item-{i}", title=f"Item {i:02d} river",
-                   contents=[file]) for i, file in enumerate(files)])
+                   license="CC0-1.0", contents=[file]) for i, file in enumerate(files)])
     _, first, _ = await get(http, f"{site.url}/?q=river")
     assert len(result_titles(first)) == 20
     assert first.xpath("//nav[@aria-label='Pagination']//a/text()") == ["Next page"]
@@ -258,7 +258,8 @@ async def test_the_document_page_counts_live_copies_on_other_nodes(site, http) -
     absent = ContentIn(sha256="ab" * 32, size=10, cid="bafkreiabababababababababababababababababababababababababab",
                        profile="unixfs-v1-2025", media_type="text/plain", name="absent.txt")
     await site.node.index.upsert_document(DocumentIn(collection="books", source_id="absent",
-                                                     title="Elsewhere", contents=[absent]))
+                                                     title="Elsewhere", license="CC0-1.0",
+                                                     contents=[absent]))
     await announce(site, "holder", absent.sha256, now)
     _, tree, _ = await get(http, f"{site.url}/doc/{absent.cid}")
     rows = dict(zip(texts(tree, "//tr/th"), texts(tree, "//tr/td")))
