@@ -269,10 +269,11 @@ class Node:
 
     # -- operations ----------------------------------------------------------------------------
 
-    async def sync_all(self) -> list[SyncReport]:
-        """One sync with every peer not backed off, in parallel (``join --once``)."""
-        peers = [p for p in await self.book.all() if not self.book.in_backoff(p)]
-        return list(await asyncio.gather(*(self.gossip.sync_peer(p.url, log_failure=False) for p in peers)))
+    async def sync_all(self, *, named: str | None = None) -> list[SyncReport]:
+        """One sync with every peer not backed off, and with NAMED even if it is (the peer the
+        user named: ``join URL --once``), in parallel."""
+        peers = [p.url for p in await self.book.all() if not self.book.in_backoff(p) or p.url == named]
+        return list(await asyncio.gather(*(self.gossip.sync_peer(url, log_failure=False) for url in peers)))
 
     async def add_peer(self, url: str) -> tuple[str, bool]:
         """Add a configured peer and sync with it soon; returns (normalised URL, was new)."""

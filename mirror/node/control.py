@@ -113,7 +113,7 @@ async def join_once(home: Home, url: str, **overrides: Any) -> dict[str, Any]:
     start = time.monotonic()
     await node.open()
     try:
-        reports = await node.sync_all()
+        reports = await node.sync_all(named=url)
         documents = (await node.status())["documents"]
     finally:
         await node.stop()

@@ -149,3 +149,23 @@ async def _at_least(node, n: int) -> bool:  # type: ignore[no-untyped-def]
 def _no_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in [k for k in os.environ if k.startswith("OPENMIRROR_")]:
         monkeypatch.delenv(key)
+
+
+async def test_join_once_syncs_the_named_peer_even_while_it_is_backed_off(nodes: NodeFactory) -> None:
+    """A peer that failed before is backed off; naming it in ``join --once`` still syncs with it
+    (before: it was skipped and the command said 'joined' with nothing fetched)."""
+    from mirror.node.sync.peers import PeerBook
+    from mirror.services import open_home
+
+    a = await nodes.start("a")
+    await a.index.upsert_documents([document(i) for i in range(3)])
+    home = nodes.home("b")
+    async with open_home(home) as services:                # b failed to reach a an hour ago
+        book = PeerBook(services.index, backoff=3600, backoff_max=3600)
+        await book.add(a.url, "configured")
+        await book.failed(a.url, "connection refused")
+        assert book.in_backoff((await book.get(a.url)))
+    code, out, err = await _run("--home", str(home.path), "join", a.url, "--once", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary["entries"], summary["documents"], summary["errors"]) == (3, 3, {})
