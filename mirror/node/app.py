@@ -119,8 +119,8 @@ class Node:
         self._exit = contextlib.AsyncExitStack()
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._storage: tuple[float, int] | None = None
-        self._health: tuple[float, dict[str, Any]] | None = None
+        self.storage_used = status.Reused(lambda: status.storage_used(self.store), STORAGE_TTL, self.spawn)
+        self.health = status.Reused(self._health_fields, HEALTH_TTL, self.spawn)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -291,16 +291,15 @@ class Node:
 
     async def status(self) -> dict[str, Any]:
         """The status fields (see ``mirror.node.status``); storage_used and the copies figures are
-        cached briefly (the API is open to anyone)."""
-        now = asyncio.get_running_loop().time()
-        if self._storage is None or now - self._storage[0] > STORAGE_TTL:
-            self._storage = (now, await status.storage_used(self.store))
-        if self._health is None or now - self._health[0] > HEALTH_TTL:
-            self._health = (now, await status.health_fields(self.index, self.identity.node_id,
-                                                            self.settings, self.store)
-                            | {"index_quota": await self.quota.fields()})
-        fields = await status.collect(self.identity, self.index, used=self._storage[1], url=self.url)
-        return fields | self._health[1]
+        reused (``status.Reused``: the API is open to anyone)."""
+        used = await self.storage_used.get()
+        health = await self.health.get()
+        fields = await status.collect(self.identity, self.index, used=used, url=self.url)
+        return fields | health
+
+    async def _health_fields(self) -> dict[str, Any]:
+        return await status.health_fields(self.index, self.identity.node_id, self.settings,
+                                          self.store) | {"index_quota": await self.quota.fields()}
 
 
 def _stack(task: asyncio.Task[Any]) -> list[str]:

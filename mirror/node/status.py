@@ -20,7 +20,7 @@ then the URL that node advertises. Readers ignore fields they do not know.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Awaitable, Callable, Coroutine, Generic, TypeVar
 
 from indexer import copies as copy_rows
 from indexer import copy_plans as plans
@@ -42,6 +42,43 @@ from mirror.node.sync.quota import IndexQuota
 from mirror.settings import Settings
 from mirror.services import open_home
 from mirror.store import ContentStore
+
+
+
+T = TypeVar("T")
+
+
+class Reused(Generic[T]):
+    """A figure that costs a scan, as the status API (open to anyone) reports it: computed by one
+    task at a time, which every concurrent caller awaits, and reused for ``max(TTL, FACTOR x what
+    its computation took)`` seconds. However many clients ask, a node spends at most about
+    1/FACTOR of its time on it (a status of 1,000,000 contents that takes 8 s is reused 160 s).
+    SPAWN runs the computation as a task of the node, ended with it."""
+
+    def __init__(self, compute: Callable[[], Awaitable[T]], ttl: float,
+                 spawn: Callable[[Coroutine[Any, Any, T]], "asyncio.Task[T]"], factor: float = 20.0) -> None:
+        self.compute, self.ttl, self.spawn, self.factor = compute, ttl, spawn, factor
+        self._value: tuple[float, T] | None = None      # loop time it was computed, the figure
+        self._keep = ttl
+        self._flight: asyncio.Task[T] | None = None
+        self.computed = 0                               # computations run (tests, bench)
+
+    async def get(self) -> T:
+        loop = asyncio.get_running_loop()
+        if self._value is not None and loop.time() - self._value[0] <= self._keep:
+            return self._value[1]
+        if self._flight is None or self._flight.done():
+            self._flight = self.spawn(self._run())
+        return await asyncio.shield(self._flight)
+
+    async def _run(self) -> T:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        value = await self.compute()
+        self.computed += 1
+        now = loop.time()
+        self._value, self._keep = (now, value), max(self.ttl, self.factor * (now - start))
+        return value
 
 
 async def storage_used(store: ContentStore) -> int:

@@ -243,3 +243,20 @@ async def test_audits_are_bounded_and_budgeted_per_prefix(nodes: NodeFactory) ->
     assert statuses == [200, 200, 200, 200, 429]              # 64 MiB per /24 at once
     async with session_from("127.2.0.1") as other, other.post(url, json=_audit(blocks)) as resp:
         assert resp.status == 200
+
+
+async def test_many_status_requests_at_once_compute_the_costly_figures_once(nodes: NodeFactory) -> None:
+    """/api/v1/status is open to anyone and its copies figures cost a scan (seconds at a million
+    contents). Before, every request arriving while the cached figures were stale computed them
+    again, all at once; now concurrent requests share one computation, reused for at least the
+    TTL and twenty times what it took."""
+    node = await nodes.start("victim", rate_limit=0)
+    before = node.health.computed
+    async with aiohttp.ClientSession() as client:
+        async def ask() -> int:
+            async with client.get(node.url + "/api/v1/status") as resp:
+                await resp.read()
+                return resp.status
+        assert await asyncio.gather(*(ask() for _ in range(30))) == [200] * 30
+    assert node.health.computed - before == 1
+    assert node.storage_used.computed <= 1
