@@ -243,6 +243,8 @@ class Gossip:
             return False
         if waiting is None or seq > waiting[0]:
             self._notices[key] = (seq, sender, joined or (waiting is not None and waiting[2]))
+        elif joined and not waiting[2]:                 # the newcomer's greeting is kept either way
+            self._notices[key] = (waiting[0], waiting[1], True)
         if self._notice_workers < NOTICE_WORKERS:
             self._notice_workers += 1
             self.spawn(self._handle_notices())
