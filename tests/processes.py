@@ -9,7 +9,7 @@ import os
 import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,17 +37,29 @@ async def ok(home: Path, *args: str, cwd: Path = ROOT) -> str:
 
 
 @asynccontextmanager
+async def serve(home: Path, *args: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, dict[str, Any]]]:
+    """``openmirror --home HOME serve --json ARGS`` as a process: yields it and its ready line
+    (its stderr in the failure when it exits first); killed on exit if it still runs."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "cli.main", "--home", str(home), "serve", "--json", *args, cwd=ROOT,
+        env=env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        if not line:
+            raise AssertionError((await proc.stderr.read()).decode())
+        yield proc, json.loads(line)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+@asynccontextmanager
 async def serving(home: Path) -> AsyncIterator[str]:
     """``openmirror serve --port 0`` on HOME; yields its URL, kills it on exit."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli.main", "--home", str(home), "serve", "--port", "0", "--json",
-        cwd=ROOT, env=env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        assert proc.stdout is not None
-        yield json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))["url"]
-    finally:
-        proc.kill()
-        await proc.wait()
+    async with serve(home, "--port", "0") as (_proc, ready):
+        yield ready["url"]
 
 
 def open_files(under: Path) -> list[str]:

@@ -6,51 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
-from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
 
 import aiohttp
 from aiohttp import web
 
+from tests.processes import run
+from tests.processes import serve as serving
 from tests.servers.local_app import FakeServer, running
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENMIRROR_")}
-    return env | {"PYTHONPATH": str(ROOT)}
-
-
-async def run(home: Path, *args: str, timeout: float = 60) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli.main", "--home", str(home), *args, cwd=ROOT, env=_env(),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await asyncio.wait_for(proc.communicate(), timeout)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
-
-
-@asynccontextmanager
-async def serving(home: Path, *args: str) -> AsyncIterator[tuple[asyncio.subprocess.Process, dict]]:
-    """``openmirror serve --json ARGS`` as a process, with its ready line; killed if it lingers."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "cli.main", "--home", str(home), "serve", "--json", *args, cwd=ROOT,
-        env=_env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    try:
-        assert proc.stdout is not None and proc.stderr is not None
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        if not line:
-            raise AssertionError((await proc.stderr.read()).decode())
-        yield proc, json.loads(line)
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
 
 
 async def status(home: Path) -> dict:
