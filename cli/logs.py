@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import atexit
 import logging
-import queue
 import sys
-from logging.handlers import QueueHandler, QueueListener
+from typing import TYPE_CHECKING
 
 OURS = ("mirror", "indexer", "cli")
 _FORMAT = "%(levelname)s %(name)s: %(message)s"
 _NODE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _DATE = "%Y-%m-%d %H:%M:%S"
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+if TYPE_CHECKING:
+    from logging.handlers import QueueListener
+
 _handler: logging.Handler | None = None
 _listener: QueueListener | None = None
 
@@ -64,10 +66,9 @@ def configure(verbose: int = 0, quiet: bool = False, *, node: bool = False) -> N
     stream = logging.StreamHandler(sys.stderr)
     stream.setFormatter(SafeFormatter(_NODE_FORMAT if node else _FORMAT, _DATE))
     if node:
-        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-        _listener = QueueListener(records, stream, respect_handler_level=True)
-        _listener.start()
-        _handler = _Enqueue(records)
+        from cli import log_queue
+
+        _handler, _listener = log_queue.start(stream)
     else:
         _handler = stream
     root.addHandler(_handler)
@@ -89,15 +90,6 @@ def reset() -> None:
 
 
 atexit.register(reset)
-
-
-class _Enqueue(QueueHandler):
-    """Hands the record itself to the writer thread, its message merged with its arguments
-    (the thread's formatter escapes the message and writes a traceback as usual)."""
-
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        record.msg, record.args = record.getMessage(), None
-        return record
 
 
 def _our_level(verbose: int, quiet: bool, node: bool) -> int:

@@ -18,7 +18,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
 
 from mirror.errors import ConfigError, NoHome
 from mirror.settings import Settings, template
@@ -28,6 +27,8 @@ SETTINGS_FILE = "openmirror.toml"
 
 
 def default_home() -> Path:
+    import platformdirs                  # only when no home is named (it loads tempfile, random)
+
     return Path(platformdirs.user_data_dir("openmirror", appauthor=False))
 
 
