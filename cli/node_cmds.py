@@ -287,7 +287,7 @@ def status_cmd(app: AppContext, as_json: bool, check: bool) -> None:
         openmirror status --json
         openmirror status --check
     """
-    status = asyncio.run(control.status(app.existing_home, check=check))
+    status = control.status(app.existing_home, check=check)
     if not (as_json or app.json):            # sizes for people; JSON keeps the byte counts
         status = {k: format_size(v) if k in SIZE_FIELDS and isinstance(v, int) else v for k, v in status.items()
                   if k != "warnings" or v}

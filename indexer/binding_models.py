@@ -17,8 +17,7 @@ from sqlalchemy import Index, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from indexer.models import Base
-
-CLAIMED, VERIFIED, MISMATCH, CONFLICT = "claimed", "verified", "mismatch", "conflict"
+from indexer.tallies import CLAIMED, CONFLICT, MISMATCH, VERIFIED  # noqa: F401  (the statuses, named once)
 
 
 class ContentClaim(Base):

@@ -39,6 +39,7 @@ from indexer.binding_models import (
 from indexer.models import Content
 from indexer.node_models import HeldContent
 from indexer.write import in_json
+from indexer.tallies import INLINE_PREFIX
 
 claims = cast(Table, ContentClaim.__table__)
 checks = cast(Table, CidCheck.__table__)
@@ -46,7 +47,6 @@ contents = cast(Table, Content.__table__)
 held = cast(Table, HeldContent.__table__)
 
 DISPUTED = (MISMATCH, CONFLICT)
-INLINE_PREFIX = "bafkq"       # a CIDv1 (base32) of the raw codec with an identity multihash
 _CHUNK = 500
 _INSERT_CLAIM = ("INSERT OR IGNORE INTO content_claims (sha256, cid, size, profile, author, status, "
                  "first_seen) VALUES (?, ?, ?, ?, ?, 'claimed', ?)")
@@ -317,13 +317,6 @@ async def disputed(conn: AsyncConnection, *, author: str | None = None,
     return [Disputed(r.author, r.sha256, r.cid, r.size, r.status, r.first_seen, r.bound_cid,
                      r.bound_size, r.verified_at is not None, r.found_sha256, r.found_size, r.detail)
             for r in await conn.execute(query)]
-
-
-async def dispute_totals(conn: AsyncConnection) -> tuple[int, int]:
-    """(claims that are evidence, authors who made them)."""
-    row = (await conn.execute(select(func.count(), func.count(claims.c.author.distinct()))
-                              .where(claims.c.status.in_(DISPUTED)))).one()
-    return row[0], row[1]
 
 
 async def disputes_by_author(conn: AsyncConnection) -> dict[str, int]:

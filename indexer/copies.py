@@ -35,6 +35,7 @@ from indexer.copies_models import Audit, Holding, HoldingPrefix
 from indexer.models import table_of, Collection, Content, Document, DocumentContent
 from indexer.node_models import DocVersion, HeldContent
 from indexer.publication_models import UnpublishedBlock
+from indexer.tallies import PREFIX_CHARS
 
 holdings = table_of(Holding)
 prefixes = table_of(HoldingPrefix)
@@ -47,7 +48,6 @@ held = table_of(HeldContent)
 unpublished = table_of(UnpublishedBlock)
 versions = table_of(DocVersion)
 
-PREFIX_CHARS = 16
 _INSERT_CHUNK = 10_000
 _INSERT_PREFIX = "INSERT OR IGNORE INTO holding_prefixes (prefix, author) VALUES (?, ?)"
 
@@ -181,12 +181,6 @@ async def live_holders(conn: AsyncConnection, *, cutoff: str, me: str = "") -> l
     rows = await conn.execute(select(holdings.c.author, holdings.c.url).where(*_live(cutoff, me))
                               .order_by(holdings.c.seen_at.desc()))
     return [(a, u) for a, u in rows]
-
-
-async def live_capacity(conn: AsyncConnection, *, cutoff: str, me: str = "") -> list[tuple[int, int]]:
-    """(storage budget, budget used) as announced by every live, trusted node other than ME."""
-    rows = await conn.execute(select(holdings.c.budget, holdings.c.used).where(*_live(cutoff, me)))
-    return [(int(b), int(u)) for b, u in rows]
 
 
 def _vetted() -> Any:

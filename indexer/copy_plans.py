@@ -1,33 +1,29 @@
 """What a replication round and ``status`` read about copies, in memory bounded by what they do.
 
     wanted = await wanted_states(conn, me=me, cutoff=cutoff, copies=3, limit=512)
-    used, own = await held_bytes(conn, me=me)          # SQL sums of measured held sizes
-    tallies = await copy_tallies(conn, me=me, cutoff=cutoff, target=3)   # the status figures
+    used, own = await on_query(conn, partial(tallies.held_bytes, me=me))   # SQL sums (indexer.tallies)
 
 ``indexer.copies.content_states`` builds one ``ContentState`` per content; a node holding a million
 contents cannot afford that every round or every status call. Here the contents a round may fetch
 (not held, not own, fewer than K live copies, passing the filters) come from one SQL query, scarcest
 first and bounded; held contents become objects only when a round must drop some (``held_states``);
-and status figures are SQL aggregates. Live copies are counted as ``content_states`` counts them
+and status figures are SQL aggregates (``indexer.tallies``). Live copies are counted as ``content_states`` counts them
 (``indexer.copies.live_claims`` less ``lost_claims``).
 
 Held sizes are ``held_contents.bytes``: measured from the blocks on disk by the caller
-(``unmeasured_held``, ``set_held_bytes``), never taken from an entry.
+(``indexer.tallies.unmeasured_held``, ``set_held_bytes``), never taken from an entry.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
-from sqlalchemy import Text, and_, bindparam, case, func, or_, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer.copies import (ContentState, audits, collections, contents, countable, describe,
                             documents, held, holders_of_held, holdings, links, live_claims,
                             lost_claims, own_content)
-
-COPIES_SHOWN = 8          # the distribution groups K and more copies under "K+" past this
-
 
 def _held_here() -> Any:
     return select(held.c.content_id).where(held.c.content_id == contents.c.id).exists()
@@ -94,18 +90,6 @@ async def held_states(conn: AsyncConnection, *, me: str, cutoff: str, copies: in
     return list(found.values())
 
 
-async def held_bytes(conn: AsyncConnection, *, me: str) -> tuple[int, int]:
-    """(measured bytes of others' contents held here, bytes of own contents held here); own
-    contents count their measured size, else their declared one (they are never budgeted)."""
-    own = own_content(me)
-    used, mine = (await conn.execute(
-        select(func.coalesce(func.sum(case((own, 0), else_=held.c.bytes)), 0),
-               func.coalesce(func.sum(case((own, func.coalesce(held.c.bytes, contents.c.size)),
-                                           else_=0)), 0))
-        .select_from(held.join(contents, contents.c.id == held.c.content_id)))).one()
-    return int(used), int(mine)
-
-
 async def copies_mark(conn: AsyncConnection) -> tuple[int, ...]:
     """A cheap mark that moves when what makes a held content surplus may have changed: the held
     contents, the announcements stored (not their liveness: a holder going silent only makes a
@@ -131,67 +115,9 @@ async def held_among(conn: AsyncConnection, shas: list[str]) -> set[str]:
     return found
 
 
-async def unmeasured_held(conn: AsyncConnection, me: str, after: int,
-                          limit: int) -> list[tuple[int, str]]:
-    """Up to LIMIT (content id, cid) of others' contents held here whose size is not measured
-    yet, by id after AFTER."""
-    rows = await conn.execute(select(contents.c.id, contents.c.cid)
-                              .join(held, held.c.content_id == contents.c.id)
-                              .where(held.c.bytes.is_(None), contents.c.id > after,
-                                     ~own_content(me))
-                              .order_by(contents.c.id).limit(limit))
-    return [(i, c) for i, c in rows]
-
-
 async def set_held_bytes(conn: AsyncConnection, sizes: dict[int, int]) -> None:
     """Store measured sizes (content id -> bytes of its DAG on disk) of held contents."""
     if sizes:
         await conn.execute(update(held).where(held.c.content_id == bindparam("held_id"))
                            .values(bytes=bindparam("held_bytes")),
                            [{"held_id": i, "held_bytes": n} for i, n in sizes.items()])
-
-
-async def copy_tallies(conn: AsyncConnection, *, me: str, cutoff: str, target: int) -> dict[str, Any]:
-    """The copies figures of ``status`` as SQL aggregates: ``contents``, ``under_replicated``,
-    ``copies_missing``, ``copies_missing_bytes``, ``takeable`` (bytes of contents lacking copies
-    that are not held here) and per collection {contents, held, under_replicated, copies}."""
-    joined, copies_live, _ = await _live(conn, me, cutoff, target)
-    here = case((held.c.content_id.is_(None), 0), else_=1)
-    size = func.coalesce(held.c.bytes, contents.c.size)
-    per = (select(contents.c.id.label("id"), (copies_live + here).label("total"), here.label("held"),
-                  size.label("size"))
-           .select_from(joined.outerjoin(held, held.c.content_id == contents.c.id))
-           .where(*countable()).subquery("per"))
-    lack = func.max(0, target - per.c.total)
-    count, under, missing, missing_bytes, takeable = (await conn.execute(select(
-        func.count(), func.coalesce(func.sum(case((per.c.total < target, 1), else_=0)), 0),
-        func.coalesce(func.sum(lack), 0), func.coalesce(func.sum(lack * per.c.size), 0),
-        func.coalesce(func.sum(case((and_(per.c.total < target, per.c.held == 0), per.c.size),
-                                    else_=0)), 0)))).one()
-    return {"contents": int(count), "under_replicated": int(under), "copies_missing": int(missing),
-            "copies_missing_bytes": int(missing_bytes), "takeable": int(takeable),
-            "collections": await _per_collection(conn, per, target)}
-
-
-async def _per_collection(conn: AsyncConnection, per: Any, target: int) -> dict[str, Any]:
-    top = max(target, COPIES_SHOWN)
-    pairs = (select(links.c.content_id, documents.c.collection_id)
-             .join(documents, documents.c.id == links.c.document_id)
-             .where(documents.c.deleted.is_(False)).distinct().subquery("pairs"))
-    bucket = case((per.c.total >= top, f"{top}+"), else_=func.cast(per.c.total, Text()))
-    rows = await conn.execute(
-        select(collections.c.name, bucket, func.count(), func.sum(per.c.held),
-               func.sum(case((per.c.total < target, 1), else_=0)))
-        .select_from(per.join(pairs, pairs.c.content_id == per.c.id)
-                     .join(collections, collections.c.id == pairs.c.collection_id))
-        .group_by(collections.c.name, bucket))
-    found: dict[str, dict[str, Any]] = {}
-    for name, key, n, held_n, under in rows:
-        entry = found.setdefault(name, {"contents": 0, "held": 0, "under_replicated": 0, "copies": {}})
-        entry["contents"] += n
-        entry["held"] += int(held_n or 0)
-        entry["under_replicated"] += int(under or 0)
-        entry["copies"][str(key)] = n
-    for entry in found.values():
-        entry["copies"] = dict(sorted(entry["copies"].items(), key=lambda kv: int(kv[0].rstrip("+"))))
-    return dict(sorted(found.items()))

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer.models import table_of, Content, Document, DocumentContent
-from indexer.node_models import RETRACTED, BlockedAuthor, DocVersion, Feed, FeedEntry, FeedFork, HeldContent
+from indexer.node_models import BlockedAuthor, DocVersion, Feed, FeedEntry, FeedFork, HeldContent
 from indexer.write import in_json
 
 feeds = table_of(Feed)
@@ -110,13 +110,6 @@ async def list_heads(conn: AsyncConnection, *, after: str = "", limit: int = 100
         query = query.where(feeds.c.author.not_in(select(blocked.c.author)))
     rows = await conn.execute(query.order_by(feeds.c.author).limit(limit))
     return [_head(row) for row in rows]
-
-
-async def feed_totals(conn: AsyncConnection) -> tuple[int, int]:
-    """(feeds holding entries, entries stored)."""
-    row = (await conn.execute(select(func.count(), func.coalesce(func.sum(feeds.c.seq), 0))
-                              .where(feeds.c.seq > 0))).one()
-    return row[0], row[1]
 
 
 async def _feed_id(conn: AsyncConnection, author: str, now: str) -> int:
@@ -298,28 +291,3 @@ async def unchecked_contents(conn: AsyncConnection, after_id: int, limit: int) -
                contents.c.id.not_in(select(held.c.content_id)))
         .order_by(contents.c.id).limit(limit))
     return [(i, s, c) for i, s, c in rows]
-
-
-async def count_held_documents(conn: AsyncConnection) -> int:
-    """Live documents that have files and hold every one of them here.
-
-    Work is proportional to the documents with at least one held file (a node that holds little
-    counts fast): candidates come from ``held_contents``, then each is checked for a missing file.
-    """
-    dc, other = links.alias("dc"), links.alias("other")
-    held_other = held.alias("held_other")
-    candidates = select(dc.c.document_id).join_from(held, dc, dc.c.content_id == held.c.content_id)
-    missing = (select(other.c.document_id)
-               .join_from(other, held_other, held_other.c.content_id == other.c.content_id,
-                          isouter=True)
-               .where(other.c.document_id == documents.c.id, held_other.c.content_id.is_(None)))
-    return await conn.scalar(
-        select(func.count()).select_from(documents)
-        .where(documents.c.deleted.is_(False), documents.c.id.in_(candidates), ~missing.exists())) or 0
-
-
-async def count_documents(conn: AsyncConnection) -> int:
-    """Live (not retracted) documents."""
-    total = await conn.scalar(select(func.count()).select_from(documents)) or 0
-    retracted = await conn.scalar(select(func.count()).select_from(documents).where(RETRACTED)) or 0
-    return total - retracted

@@ -29,7 +29,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
 from contextlib import AbstractAsyncContextManager
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable, TypeVar
 
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -39,6 +39,7 @@ from indexer import fts
 from indexer import harvest
 
 from indexer import read
+from indexer.read import Query
 
 from indexer import search
 from indexer.db import Database, bare, bare_query
@@ -47,6 +48,8 @@ from indexer.migrate import upgrade
 from indexer.records import (Change, CollectionIn, ContentOut, DocumentIn, DocumentOut, Hit,
                              IndexStats, RecordState, SearchQuery, UpsertResult)
 from indexer.transaction import Transaction
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +166,11 @@ class Index:
     def read(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """One read-only snapshot for queries of your own: ``async with index.read() as conn``."""
         return self._db.read()
+
+    async def read_query(self, fn: Callable[[Query], T]) -> T:
+        """``fn(query)`` in one read-only snapshot, in a worker thread: the reads written on a
+        ``Query`` (``indexer.read``, ``indexer.tallies``), shared with the bare reader."""
+        return await self._db.run_read(lambda conn: fn(bare_query(conn)))
 
     async def get_document(self, collection: str, source_id: str) -> DocumentOut | None:
         return await self._db.run_read(lambda conn: _document(bare_query(conn), collection, source_id))

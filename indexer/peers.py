@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from indexer.models import table_of
 from indexer.node_models import BlockedAuthor, Peer
 
+from indexer.tallies import CONFIGURED, LEARNED
+
 peers = table_of(Peer)
 blocked = table_of(BlockedAuthor)
-
-CONFIGURED, LEARNED = "configured", "learned"
 
 
 @dataclass

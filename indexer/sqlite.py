@@ -9,7 +9,6 @@ The engines of ``indexer.db`` use the same pragmas and the same translation.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -82,6 +81,8 @@ def unavailable(path: Path, cause: object) -> IndexUnavailable:
 def disk_is_full(path: Path) -> bool:
     """True when the disk holding PATH has (almost) no space left for us."""
     try:
+        import shutil                    # only on an I/O error (it loads bz2, lzma)
+
         return shutil.disk_usage(path.parent).free < FULL_BELOW
     except OSError:
         return False
@@ -137,6 +138,19 @@ class BareReader:
     def stats(self, *, include_private: bool = False) -> IndexStats:
         """``Index.stats`` on this view."""
         return self._snapshot(lambda conn: read.stats(query_on(conn), include_private=include_private))
+
+    def read_query(self, fn: Callable[[Query], T]) -> T:
+        """``Index.read_query`` on this view: FN's statements in one snapshot."""
+        return self._snapshot(lambda conn: fn(query_on(conn)))
+
+    def quick_check(self) -> None:
+        """SQLite's quick check of the whole file (it reads every page), as ``Index.integrity``
+        runs it: ``DatabaseDamaged`` for the first problem it finds."""
+        rows = self._snapshot(lambda conn: conn.execute("PRAGMA quick_check(100)").fetchall())
+        problems = [str(row[0]) for row in rows if row[0] != "ok"]
+        if problems:
+            raise DatabaseDamaged(f"the index {self.path} is damaged: {problems[0]}",
+                                  hint="restore it from a backup, or move it away and mirror again")
 
     def _snapshot(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """FN in one read transaction (one snapshot); SQLite's errors translated as ``Index`` does."""

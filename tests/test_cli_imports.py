@@ -81,3 +81,11 @@ def test_status_loads_no_network_client_and_no_document_format(home: Path) -> No
     modules = loaded(home, "status", "--json")
     assert not modules & (NETWORK_AND_FORMATS | TABLES | {"mirror.pipeline", "mirror.fetch"})
     assert "cryptography" in modules           # status names the node: its key is read
+
+
+def test_status_reads_with_bare_sqlite3(home: Path) -> None:
+    """``status`` reads its figures through the bare reader (``indexer.tallies``): no SQLAlchemy."""
+    for args in (("status",), ("status", "--json"), ("status", "--check")):
+        modules = loaded(home, *args)
+        assert not modules & {"sqlalchemy", "aiosqlite", "indexer.index", "indexer.db"}, args
+        assert "indexer.tallies" in modules, args

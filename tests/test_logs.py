@@ -52,9 +52,9 @@ def test_control_characters_are_escaped_not_written() -> None:
 def test_other_libraries_speak_only_at_vvv(tmp_path: Path) -> None:
     """asyncio logs its selector at DEBUG when a loop starts: hidden at -vv, shown at -vvv."""
     home = tmp_path / "home"
-    assert openmirror(home, "config", "path").returncode == 0        # makes the home status reads
+    assert openmirror(home, "config", "path").returncode == 0        # makes the home `peers` reads
     for flags, shown in (((), False), (("-v",), False), (("-vv",), False), (("-vvv",), True)):
-        result = openmirror(home, *flags, "status")
+        result = openmirror(home, *flags, "peers")          # opens the home in an event loop
         assert result.returncode == 0, result.stderr
         assert ("DEBUG asyncio: Using selector" in result.stderr) is shown, (flags, result.stderr)
 

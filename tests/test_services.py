@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from indexer import tallies
+from indexer.db import on_query
 from indexer import feeds
 from indexer.errors import ReadOnlyIndex
 from indexer.records import ContentIn
@@ -67,10 +69,10 @@ async def test_contents_of_merged_documents_are_marked_held_once_checked(tmp_pat
         await services.index.upsert_document(doc, origin=Identity.generate().node_id)
         await services.index.upsert_document(document(8), origin=Identity.generate().node_id)
         async with services.index.read() as conn:
-            assert await feeds.count_held_documents(conn) == 0
+            assert await on_query(conn, tallies.count_held_documents) == 0
         assert await held.reconcile(services.index, services.store) == 1
         async with services.index.read() as conn:
-            assert await feeds.count_held_documents(conn) == 1
+            assert await on_query(conn, tallies.count_held_documents) == 1
     assert await _own_entries(home) == []          # applied changes are never re-signed
 
 

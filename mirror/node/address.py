@@ -13,9 +13,10 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
+from urllib.parse import urlsplit
 
 from mirror.errors import UsageError
-from mirror.node.sync.peers import normalize_url
+from mirror.node.limits import MAX_URL
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,29 @@ WILDCARDS = frozenset({"", "0.0.0.0", "::", "*"})
 # Where a UDP socket is pointed to learn the outbound address (RFC 5737 / RFC 3849 documentation
 # ranges: routed like any public address, never answered; ``connect`` on UDP sends nothing).
 PROBES = (("192.0.2.1", socket.AF_INET), ("2001:db8::1", socket.AF_INET6))
+
+
+def normalize_url(url: str) -> str:
+    """The canonical form of a peer URL (``http(s)://host[:port][/path]``); ``UsageError`` else."""
+    text = (url or "").strip()
+    if len(text) > MAX_URL:
+        raise UsageError("peer URL is too long")
+    if "://" not in text:
+        text = "http://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"not a peer URL: {url[:100]!r}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"not a peer URL: {url[:100]!r}", hint="use http://HOST:PORT")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise UsageError(f"a peer URL has no user, query or fragment: {url[:100]!r}")
+    host = parts.hostname.lower()
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port is None else f"{host}:{port}"
+    return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -13,20 +13,20 @@ import signal
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from indexer import bindings
-from indexer.index import Index
+from indexer.tallies import CONFIGURED
 from mirror.errors import ConfigError, PeerError, UsageError
 from mirror.feed.identity import is_node_id
 from mirror.home import Home
 from mirror.lock import HomeLock
-from mirror.node.address import parse_listen
+from mirror.node.address import normalize_url, parse_listen
 from mirror.feed.identity import parse_node_id
-from mirror.node.sync.peers import CONFIGURED, PeerBook, normalize_url, peer_state
-from mirror.node.status import home_status
+from mirror.node.status import read_status
 from mirror.services import open_home
 
 if TYPE_CHECKING:
+    from indexer.index import Index
     from mirror.node.app import Node
+    from mirror.node.sync.peers import PeerBook
 
 ReadyFn = Callable[["Node"], None]
 PROBE_TIMEOUT = 30.0          # seconds the first look at a node to join may take
@@ -132,7 +132,9 @@ async def _admin_call(home: Home, path: str, body: dict[str, Any]) -> tuple[int,
     return answer
 
 
-def _book(home: Home, index: Index) -> PeerBook:
+def _book(home: Home, index: "Index") -> "PeerBook":
+    from mirror.node.sync.peers import PeerBook
+
     node = home.settings.node
     return PeerBook(index, backoff=node.backoff, backoff_max=node.backoff_max)
 
@@ -140,6 +142,9 @@ def _book(home: Home, index: Index) -> PeerBook:
 async def list_peers_of(home: Home) -> list[dict[str, Any]]:
     """Every known peer with its state (ok, new, failing, backoff), last contact and lag, and the
     content claims of its key that are evidence (``conflicts``)."""
+    from indexer import bindings
+    from mirror.node.sync.peers import peer_state
+
     async with open_home(home, read_only=True, identity=False) as services:
         found = await _book(home, services.index).all()
         async with services.index.read() as conn:
@@ -154,6 +159,8 @@ async def list_conflicts(home: Home, *, author: str | None = None,
                          limit: int = 1000) -> list[dict[str, Any]]:
     """The content claims this node keeps as evidence: a CID whose bytes are not the claimed
     content (``mismatch``), or another CID than the verified one (``conflict``), by author."""
+    from indexer import bindings
+
     async with open_home(home, read_only=True, identity=False) as services:
         async with services.index.read() as conn:
             found = await bindings.disputed(conn, author=author, limit=limit)
@@ -199,5 +206,6 @@ async def set_blocked(home: Home, key: str, blocked: bool) -> dict[str, Any]:
     return {"author": key, "blocked": blocked, "documents_changed": changed}
 
 
-async def status(home: Home, *, check: bool = False) -> dict[str, Any]:
-    return await home_status(home, check=check)
+def status(home: Home, *, check: bool = False) -> dict[str, Any]:
+    """``openmirror status``: ``mirror.node.status.read_status`` (no event loop, no SQLAlchemy)."""
+    return read_status(home, check=check)

@@ -20,30 +20,29 @@ then the URL that node advertises. Readers ignore fields they do not know.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Awaitable, Callable, Coroutine, Generic, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Generic, TypeVar
 
-from indexer import copies as copy_rows
-from indexer import copy_plans as plans
-
-from indexer import bindings, feeds
-from indexer import peers as peer_rows
-from indexer.index import Index
+from indexer import tallies
+from indexer.read import Query
 from mirror.errors import UsageError
 from mirror.home import Home
 from mirror.lock import LockHolder, running
 from mirror.node.address import local_url, parse_listen
-from mirror.node.copies.budget import measure_held, storage_budget
+from mirror.node.copies.budget import storage_budget, unmeasured_bytes
 from mirror.node.copies.census import live_cutoff, shortfall
 from mirror.feed.entry import PROTOCOL_VERSION
-from mirror.feed.identity import Identity
 from mirror.node.routing.multiaddr import provider_addrs
 from mirror.node.routing.peerid import peer_id
-from mirror.node.sync.quota import IndexQuota
+from mirror.node.sync.quota import read_quota
 from mirror.settings import Settings
-from mirror.services import open_home
-from mirror.store import ContentStore
+from mirror.store.blockstore import BlockStore
 
-
+if TYPE_CHECKING:
+    from indexer.index import Index
+    from indexer.sqlite import BareReader
+    from mirror.feed.identity import Identity
+    from mirror.store import ContentStore
 
 T = TypeVar("T")
 
@@ -81,45 +80,51 @@ class Reused(Generic[T]):
         return value
 
 
-async def storage_used(store: ContentStore) -> int:
+async def storage_used(store: "ContentStore") -> int:
     """Bytes of block data in STORE (walks the blockstore's folders in a worker thread)."""
     return (await asyncio.to_thread(store.blocks.stats))[1]
 
 
-async def collect(identity: Identity, index: Index, *, used: int, url: str | None) -> dict[str, Any]:
-    """The status fields, read in one snapshot of the index."""
-    async with index.read() as conn:
-        documents = await feeds.count_documents(conn)
-        held = await feeds.count_held_documents(conn)
-        feed_count, entry_count = await feeds.feed_totals(conn)
-        peer_count = await peer_rows.count_peers(conn)
-        blocked = len(await peer_rows.list_blocked(conn))
-        conflicts, conflict_authors = await bindings.dispute_totals(conn)
+def collect_on(query: Query, identity: "Identity", *, used: int, url: str | None) -> dict[str, Any]:
+    """The status fields of the node IDENTITY, read through QUERY (one snapshot)."""
+    counts = tallies.counts(query)
     return {"node_id": identity.node_id, "peer_id": peer_id(identity.public_key_bytes), "url": url,
             "provider_addrs": provider_addrs(url), "protocol": PROTOCOL_VERSION,
-            "documents": documents, "held": held, "storage_used": used, "feeds": feed_count,
-            "entries": entry_count, "peers": peer_count, "blocked": blocked,
-            "conflicts": conflicts, "conflict_authors": conflict_authors}
+            "documents": counts["documents"], "held": counts["held"], "storage_used": used,
+            "feeds": counts["feeds"], "entries": counts["entries"], "peers": counts["peers"],
+            "blocked": counts["blocked"], "conflicts": counts["conflicts"],
+            "conflict_authors": counts["conflict_authors"]}
 
 
-async def health_fields(index: Index, me: str, settings: Settings,
-                        store: ContentStore | None = None) -> dict[str, Any]:
+async def collect(identity: "Identity", index: "Index", *, used: int, url: str | None) -> dict[str, Any]:
+    """``collect_on`` in one snapshot of INDEX."""
+    return await index.read_query(partial(collect_on, identity=identity, used=used, url=url))
+
+
+def health_on(query: Query, me: str, settings: Settings, blocks: BlockStore | None = None) -> dict[str, Any]:
     """The diffusion fields for the node ME with SETTINGS (budget, copies target, holder timeout),
-    as running tallies (SQL aggregates: no object per content). Others' held contents count the
-    bytes of their blocks on disk as measured once (``held_contents.bytes``); with STORE, those
-    not measured yet are measured now (not stored: status may read a read-only home)."""
+    as running tallies (SQL aggregates: no object per content), read through QUERY. Others' held
+    contents count the bytes of their blocks on disk as measured once (``held_contents.bytes``);
+    with BLOCKS, those not measured yet are measured now (not stored: status may read a
+    read-only home)."""
     cutoff, target = live_cutoff(float(settings.node.holder_timeout)), int(settings.node.copies)
-    async with index.read() as conn:
-        tallies = await plans.copy_tallies(conn, me=me, cutoff=cutoff, target=target)
-        used, own = await plans.held_bytes(conn, me=me)
-        others = await copy_rows.live_capacity(conn, cutoff=cutoff, me=me)
-    if store is not None:
-        used += await measure_held(index, store.blocks, me=me, keep=False)
+    figures = tallies.copy_tallies(query, me=me, cutoff=cutoff, target=target)
+    used, own = tallies.held_bytes(query, me=me)
+    others = tallies.live_capacity(query, cutoff=cutoff, me=me)
+    if blocks is not None:
+        used += unmeasured_bytes(query, blocks, me=me)
     room = storage_budget(settings)
     fields = {"storage_budget": room, "storage_budget_used": used, "own_bytes": own,
-              "copies_target": target, "contents": tallies["contents"],
-              "under_replicated": tallies["under_replicated"], "collections": tallies["collections"]}
-    return fields | shortfall(tallies, copies=target, free=room - used, others=others)
+              "copies_target": target, "contents": figures["contents"],
+              "under_replicated": figures["under_replicated"], "collections": figures["collections"]}
+    return fields | shortfall(figures, copies=target, free=room - used, others=others)
+
+
+async def health_fields(index: "Index", me: str, settings: Settings,
+                        store: "ContentStore | None" = None) -> dict[str, Any]:
+    """``health_on`` in one snapshot of INDEX (with STORE's blocks: measured now)."""
+    blocks = store.blocks if store is not None else None
+    return await index.read_query(partial(health_on, me=me, settings=settings, blocks=blocks))
 
 
 def _url(home: Home, serving: LockHolder | None) -> str | None:
@@ -135,22 +140,53 @@ def _url(home: Home, serving: LockHolder | None) -> str | None:
         return None
 
 
+def home_fields(query: Query, home: Home, identity: "Identity", blocks: BlockStore) -> dict[str, Any]:
+    """Every field of ``openmirror status`` for HOME, read through QUERY (one snapshot)."""
+    serving = running(home)
+    fields = collect_on(query, identity, used=blocks.stats()[1], url=_url(home, serving))
+    fields["serving"] = serving is not None
+    if serving is not None and serving.pid:
+        fields["pid"] = serving.pid
+    me = identity.node_id
+    return (fields | health_on(query, me, home.settings, blocks)
+            | {"index_quota": read_quota(query, home.settings, me)})
+
+
+def _reads(home: Home, check: bool) -> tuple[Callable[["BareReader"], dict[str, Any]],
+                                              Callable[["Index"], Awaitable[dict[str, Any]]]]:
+    """The status of HOME as ``mirror.reading`` reads it: on the bare reader, or on an index."""
+    from mirror.feed.identity import Identity
+
+    fields = partial(home_fields, home=home, identity=Identity.load_or_create(home.key_file),
+                     blocks=BlockStore(home.blocks_dir))
+
+    def bare(reader: "BareReader") -> dict[str, Any]:
+        if check:
+            reader.quick_check()
+        return reader.read_query(fields)
+
+    async def full(index: "Index") -> dict[str, Any]:
+        if check and await index.integrity(quick=True):     # never a status from a damaged file
+            assert index.damage is not None
+            raise index.damage
+        return await index.read_query(fields)
+
+    return bare, full
+
+
+def read_status(home: Home, *, check: bool = False) -> dict[str, Any]:
+    """The status of HOME read from its files (no running node needed), synchronously: through
+    the bare reader (no SQLAlchemy, no event loop) when the index is at the code's revision
+    (``mirror.reading``). A damaged page met while reading raises ``DatabaseDamaged``; with
+    CHECK, SQLite's quick check of the whole file runs first (it reads every page: seconds on a
+    large index), and any damage it finds raises too."""
+    from mirror.reading import read_now
+
+    return read_now(home, *_reads(home, check))
+
+
 async def home_status(home: Home, *, check: bool = False) -> dict[str, Any]:
-    """The status of HOME read from its files (no running node needed). A damaged page met while
-    reading raises ``DatabaseDamaged``; with CHECK, SQLite's quick check of the whole file runs
-    first (it reads every page: seconds on a large index), and any damage it finds raises too."""
-    async with open_home(home, read_only=True) as services:
-        if check and await services.index.integrity(quick=True):   # never a status from a damaged file
-            assert services.index.damage is not None
-            raise services.index.damage
-        serving = await asyncio.to_thread(running, home)
-        fields = await collect(services.identity, services.index,
-                               used=await storage_used(services.store), url=_url(home, serving))
-        fields["serving"] = serving is not None
-        if serving is not None and serving.pid:
-            fields["pid"] = serving.pid
-        quota = IndexQuota(services.index, home.settings, services.identity.node_id)
-        await quota.read()
-        return (fields | await health_fields(services.index, services.identity.node_id,
-                                             home.settings, services.store)
-                | {"index_quota": await quota.fields()})
+    """``read_status`` from a coroutine."""
+    from mirror.reading import read_home
+
+    return await read_home(home, *await asyncio.to_thread(_reads, home, check))

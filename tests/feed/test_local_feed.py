@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from indexer import tallies
+from indexer.db import on_query
 from indexer import feeds
 from indexer.records import ContentIn
 from mirror.home import Home
@@ -93,7 +95,7 @@ async def test_held_contents_are_tracked_for_status(tmp_path: Path) -> None:
         await index.upsert_documents([held_doc, document(2), half, gone])   # doc-2's file: not here
         await index.retract("c", "doc-4")
         async with index.read() as conn:
-            assert await feeds.count_held_documents(conn) == 1
+            assert await on_query(conn, tallies.count_held_documents) == 1
 
 
 async def test_entries_are_read_with_a_byte_cap(tmp_path: Path) -> None:

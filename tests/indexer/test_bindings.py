@@ -10,6 +10,8 @@ from typing import AsyncIterator
 
 import pytest
 
+from indexer import tallies
+from indexer.db import on_query
 from indexer import bindings
 from indexer.bindings import Check, Claim
 from indexer.index import Index
@@ -69,7 +71,7 @@ async def test_a_claim_binds_only_once_its_bytes_are_checked(index: Index) -> No
         ("liar", "bafy-first", 9): "mismatch", ("author", "bafy-real", 9): "verified",
         ("late", "bafy-later", 9): "mismatch", ("size", "bafy-real", 99): "mismatch"}
     async with index.read() as conn:
-        assert await bindings.dispute_totals(conn) == (3, 3)
+        assert await on_query(conn, tallies.dispute_totals) == (3, 3)
         shown = {(d.author, d.status, d.found_sha256) for d in await bindings.disputed(conn)}
     assert ("liar", "mismatch", OTHER) in shown and ("size", "mismatch", SHA) in shown
 

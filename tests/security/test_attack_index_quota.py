@@ -8,7 +8,7 @@ measured in its index file (``indexer.quota``: bytes of entries as received).
 from __future__ import annotations
 
 from indexer import feeds
-from indexer import quota as counts
+from indexer import tallies
 from indexer.peers import CONFIGURED
 from indexer.records import DocumentIn
 from mirror.node.sync.client import PeerClient
@@ -30,8 +30,7 @@ async def sync(into: Volunteer, peer: Volunteer) -> None:
 
 
 async def kept(node: Volunteer) -> dict[str, int]:
-    async with node.node.index.read() as conn:
-        return await counts.bytes_by_author(conn)
+    return await node.node.index.read_query(tallies.bytes_by_author)
 
 
 async def seq(node: Volunteer, author: str) -> int:

@@ -20,16 +20,20 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Iterable
+from functools import partial
+from typing import TYPE_CHECKING, Iterable
 
-from indexer import copy_plans
-from indexer.copies import ContentState
-from indexer.index import Index
+from indexer import tallies
+from indexer.read import Query
 from mirror.errors import MirrorError
 from mirror.settings import Settings, parse_size
 from mirror.store.blockstore import BlockStore
 from mirror.store.cid import CID, DAG_PB, IDENTITY
 from mirror.store.dagpb import decode_node
+
+if TYPE_CHECKING:
+    from indexer.copies import ContentState
+    from indexer.index import Index
 
 MEASURE_PAGE = 2_000         # held contents measured per read and write
 KNOWN_SIZES = 100_000        # DAG sizes remembered (a CID's complete DAG never changes)
@@ -122,10 +126,11 @@ async def measure_held(index: Index, blocks: BlockStore, *, me: str, keep: bool 
     """Measure the held contents of others whose size is not measured yet (``held_contents.bytes``), a page
     at a time, and store the figures (KEEP false: a read-only home, nothing stored); returns the
     bytes measured and not stored. Each content is measured once while it stays held."""
+    from indexer import copy_plans
+
     after, unstored = 0, 0
     while True:
-        async with index.read() as conn:
-            page = await copy_plans.unmeasured_held(conn, me, after, MEASURE_PAGE)
+        page = await index.read_query(partial(tallies.unmeasured_held, me=me, after=after, limit=MEASURE_PAGE))
         if not page:
             return unstored
         sizes = await asyncio.to_thread(_measure_page, blocks, page)
@@ -135,6 +140,16 @@ async def measure_held(index: Index, blocks: BlockStore, *, me: str, keep: bool 
         else:
             unstored += sum(sizes.values())
         after = page[-1][0]
+
+
+def unmeasured_bytes(query: Query, blocks: BlockStore, *, me: str) -> int:
+    """``measure_held`` with nothing stored, from synchronous code reading through QUERY (one
+    snapshot): the bytes on disk of the held contents of others not measured yet."""
+    after, total = 0, 0
+    while page := tallies.unmeasured_held(query, me=me, after=after, limit=MEASURE_PAGE):
+        total += sum(_measure_page(blocks, page).values())
+        after = page[-1][0]
+    return total
 
 
 def _measure_page(blocks: BlockStore, page: list[tuple[int, str]]) -> dict[int, int]:

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-
-from indexer import copies as copy_rows
-from indexer.copies import ContentState
-from indexer.index import Index
 from mirror.node.copies.budget import usage
 from mirror.units import format_size
 from indexer.clock import entry_time
+from indexer.tallies import COPIES_SHOWN
 
-COPIES_SHOWN = 8                  # the distribution groups K and more copies under "K+" past this
+if TYPE_CHECKING:
+    from indexer.copies import ContentState
+    from indexer.index import Index
 
 
 def live_cutoff(holder_timeout: float, now: datetime | None = None) -> str:
@@ -36,6 +35,8 @@ async def take_census(index: Index, *, me: str, holder_timeout: float,
     """Every content of a live document with its live copies on other nodes (see ``ContentState``);
     with COPIES, only those a replication plan for that target can act on (not own; held here or
     under-replicated): what the planner needs, in memory proportional to it."""
+    from indexer import copies as copy_rows         # SQLAlchemy: not for ``status`` (live_cutoff)
+
     async with index.read() as conn:
         return await copy_rows.content_states(conn, me=me, cutoff=live_cutoff(holder_timeout),
                                               copies=copies)
@@ -43,6 +44,8 @@ async def take_census(index: Index, *, me: str, holder_timeout: float,
 
 async def holder_urls(index: Index, *, me: str, holder_timeout: float, sha256: str | None = None) -> list[str]:
     """URLs of live, trusted holders of one content (SHA256), or of every live node (None)."""
+    from indexer import copies as copy_rows
+
     cutoff = live_cutoff(holder_timeout)
     async with index.read() as conn:
         if sha256 is None:
@@ -97,7 +100,7 @@ def shortfall(tallies: dict[str, int], *, copies: int, free: int,
     here could take, TALLIES' ``takeable``), and ``warnings`` (sentences; empty when nothing is
     short). A node holds one copy of a content at most, so fewer nodes than COPIES cannot reach
     the target whatever their budgets, and missing bytes above the room cannot either. TALLIES
-    are ``indexer.copy_plans.copy_tallies`` (or the same counted from states: ``capacity``)."""
+    are ``indexer.tallies.copy_tallies`` (or the same counted from states: ``capacity``)."""
     missing, missing_bytes = tallies["copies_missing"], tallies["copies_missing_bytes"]
     nodes = 1 + len(others)
     room = min(max(0, free), tallies["takeable"]) + sum(max(0, budget - used) for budget, used in others)

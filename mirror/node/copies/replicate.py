@@ -29,12 +29,15 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any, Awaitable, Callable, Iterable
 
 import aiohttp
 
 from indexer import copies as rows
 from indexer import copy_plans as plans
+from indexer import tallies
+from indexer.db import on_query
 from indexer.copies import ContentState
 from indexer.index import Index
 from mirror.errors import BudgetExceeded, ContentMismatch, ContentUnavailable, MirrorError
@@ -109,7 +112,7 @@ async def plan_round(index: Index, store: ContentStore, *, me: str, settings: Se
     cutoff, k = live_cutoff(float(node.holder_timeout)), int(node.copies)
     await budget.measure_held(index, store.blocks, me=me)
     async with index.read() as conn:
-        used, _own = await plans.held_bytes(conn, me=me)
+        used, _own = await on_query(conn, partial(tallies.held_bytes, me=me))
         wanted = await plans.wanted_states(conn, me=me, cutoff=cutoff, copies=k, limit=CANDIDATES,
                                            collections_=node.collections, licenses=node.licenses)
         key = await plans.copies_mark(conn) if memo is not None else ()

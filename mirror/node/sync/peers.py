@@ -28,7 +28,8 @@ from indexer import peers as rows
 from indexer.index import Index
 from indexer.peers import CONFIGURED, LEARNED, PeerRow
 from mirror.errors import UsageError
-from mirror.node.limits import MAX_LEARNED_PEERS, MAX_LEARNED_PER_ANNOUNCER, MAX_URL, PEERS_LISTED
+from mirror.node.address import normalize_url
+from mirror.node.limits import MAX_LEARNED_PEERS, MAX_LEARNED_PER_ANNOUNCER, PEERS_LISTED
 from indexer.clock import entry_time
 
 if TYPE_CHECKING:           # the guard (aiohttp) is the node's: status and peers read the book without it
@@ -36,29 +37,6 @@ if TYPE_CHECKING:           # the guard (aiohttp) is the node's: status and peer
 
 __all__ = ["CONFIGURED", "LEARNED", "PeerBook", "PeerRow", "backoff_seconds", "is_loopback",
            "normalize_url", "reachable_from"]
-
-
-def normalize_url(url: str) -> str:
-    """The canonical form of a peer URL (``http(s)://host[:port][/path]``); ``UsageError`` else."""
-    text = (url or "").strip()
-    if len(text) > MAX_URL:
-        raise UsageError("peer URL is too long")
-    if "://" not in text:
-        text = "http://" + text
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise UsageError(f"not a peer URL: {url[:100]!r}") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"not a peer URL: {url[:100]!r}", hint="use http://HOST:PORT")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise UsageError(f"a peer URL has no user, query or fragment: {url[:100]!r}")
-    host = parts.hostname.lower()
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host if port is None else f"{host}:{port}"
-    return f"{parts.scheme.lower()}://{netloc}{parts.path.rstrip('/')}"
 
 
 def is_loopback(url: str) -> bool:

@@ -24,14 +24,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from indexer import peers as peer_rows
-from indexer import quota as rows
-from indexer.index import Index
-from indexer.peers import CONFIGURED
-from mirror.feed.entry import Entry
+from indexer import tallies
+from indexer.tallies import CONFIGURED
 from mirror.settings import Settings
+
+if TYPE_CHECKING:
+    from indexer.index import Index
+    from indexer.read import Query
+    from mirror.feed.entry import Entry
 
 REFRESH = 60.0            # seconds before the counts are read from the index again
 LISTED = 20               # stopped authors named in status
@@ -95,6 +97,8 @@ class IndexQuota:
         if author in await self._chosen():
             return None
         if via_url is not None and via_node == author:
+            from indexer import peers as peer_rows          # a running node's: loaded already
+
             async with self.index.read() as conn:
                 peer = await peer_rows.get_peer(conn, via_url)
             if peer is not None and peer.source == CONFIGURED:
@@ -137,8 +141,7 @@ class IndexQuota:
         self._total += size
 
     async def _chosen(self) -> set[str]:
-        async with self.index.read() as conn:
-            configured = await rows.configured_authors(conn, CONFIGURED)
+        configured = await self.index.read_query(tallies.configured_authors)
         return {self.me, *self.settings.node.accept_authors, *configured, *self._origins}
 
     async def _read_if_stale(self) -> None:
@@ -150,8 +153,7 @@ class IndexQuota:
     async def read(self) -> None:
         """Count the stored entries of every author not chosen, from the index."""
         chosen = await self._chosen()
-        async with self.index.read() as conn:
-            self._bytes = await rows.bytes_by_author(conn, excluding=chosen)
+        self._bytes = await self.index.read_query(lambda query: tallies.bytes_by_author(query, excluding=chosen))
         self._total = sum(self._bytes.values())
         self._read_at = time.monotonic()
         for author in list(self._stopped):
@@ -164,11 +166,27 @@ class IndexQuota:
     async def fields(self) -> dict[str, Any]:
         """The ``index_quota`` object of ``status`` (counts read again when stale)."""
         await self._read_if_stale()
-        stopped = sorted(self._stopped.items(), key=lambda kv: -self._bytes.get(kv[0], 0))
-        return {"author_quota": self.per_author, "index_quota": self.total,
-                "others_bytes": self._total,
-                "full": self.total > 0 and (self._total >= self.total
-                                            or "index_quota" in self._stopped.values()),
-                "stopped": len(stopped),
-                "stopped_authors": [{"author": a, "bytes": self._bytes.get(a, 0), "reason": r}
-                                    for a, r in stopped[:LISTED]]}
+        return quota_fields(self.settings, self._bytes, self._stopped)
+
+
+def quota_fields(settings: Settings, stored: dict[str, int], stopped: dict[str, str]) -> dict[str, Any]:
+    """The ``index_quota`` object of ``status``: STORED (bytes per author not chosen) and STOPPED
+    (author -> the quota that stopped it) under the quotas of SETTINGS."""
+    per_author, total = int(settings.node.author_quota), int(settings.node.index_quota)
+    others = sum(stored.values())
+    ranked = sorted(stopped.items(), key=lambda kv: -stored.get(kv[0], 0))
+    return {"author_quota": per_author, "index_quota": total, "others_bytes": others,
+            "full": total > 0 and (others >= total or "index_quota" in stopped.values()),
+            "stopped": len(ranked),
+            "stopped_authors": [{"author": a, "bytes": stored.get(a, 0), "reason": r}
+                                for a, r in ranked[:LISTED]]}
+
+
+def read_quota(query: Query, settings: Settings, me: str) -> dict[str, Any]:
+    """``quota_fields`` as a node reading its counts afresh finds them (``IndexQuota.read``),
+    through QUERY: what ``openmirror status`` shows whether or not the node runs."""
+    chosen = {me, *settings.node.accept_authors, *tallies.configured_authors(query)}
+    stored = tallies.bytes_by_author(query, excluding=chosen)
+    per_author = int(settings.node.author_quota)
+    return quota_fields(settings, stored, {a: "author_quota" for a, n in stored.items()
+                                           if per_author > 0 and n >= per_author})

@@ -15,8 +15,10 @@ import tracemalloc
 from pathlib import Path
 from typing import Awaitable, TypeVar
 
+from functools import partial
+from indexer import tallies
+from indexer.db import on_query
 from indexer import copies as copy_rows
-from indexer import copy_plans as plans
 from indexer.copies import ContentState
 from indexer.index import Index
 from mirror.node.copies.budget import usage
@@ -30,6 +32,7 @@ from mirror.store.blockstore import BlockStore
 NOW = "2026-11-21T00:00:00.000000Z"
 SEEN = "2099-01-01T00:00:00.000000Z"          # an announcement live for the whole test
 CUTOFF = "2026-01-01T00:00:00.000000Z"
+GONE = "2025-06-01T00:00:00.000000Z"           # seen before the cutoff: not live
 HELD, WANTED, SIZE = 6_000, 30, 20_000
 T = TypeVar("T")
 
@@ -95,7 +98,7 @@ async def test_a_round_reads_the_wanted_contents_and_the_sum_of_the_held(tmp_pat
         async with index.read() as conn:
             every, everything = await traced(copy_rows.content_states(conn, me="me", cutoff=CUTOFF,
                                                                       copies=3))
-            used, own = await plans.held_bytes(conn, me="me")
+            used, own = await on_query(conn, partial(tallies.held_bytes, me="me"))
         assert used == sum(SIZE + i for i in range(1, HELD + 1)) and own == 0   # measured bytes
         assert plan.used == used and plan.drop == []
         assert len(plan.fetch) == WANTED and {s.sha256 for s in plan.fetch} <= {
@@ -125,17 +128,64 @@ async def test_status_tallies_are_the_figures_counted_from_every_state(tmp_path:
     index = await filled(tmp_path, held=200, wanted=50)
     try:
         async with index.read() as conn:
-            tallies = await plans.copy_tallies(conn, me="me", cutoff=CUTOFF, target=3)
+            figures_sql = await on_query(conn, partial(tallies.copy_tallies, me="me", cutoff=CUTOFF, target=3))
             every = measured(await copy_rows.content_states(conn, me="me", cutoff=CUTOFF, target=3))
         figures = health(every, copies=3, budget=1 << 30)
         for name in ("contents", "under_replicated", "collections"):
-            assert tallies[name] == figures[name]
+            assert figures_sql[name] == figures[name]
         free = usage(every, 1 << 30).free
         wanted = capacity(every, copies=3, free=free, others=[])
-        assert {k: tallies[k] for k in ("copies_missing", "copies_missing_bytes")} == {
+        assert {k: figures_sql[k] for k in ("copies_missing", "copies_missing_bytes")} == {
             k: wanted[k] for k in ("copies_missing", "copies_missing_bytes")}
         assert figures["collections"]["c"] == {"contents": 250, "held": 200, "under_replicated": 250,
                                                "copies": {"1": 50, "2": 200}}
+    finally:
+        await index.close()
+
+
+def add_holders(db: Path, count: int) -> None:
+    """Holders of every kind next to ``fill``'s vetted peer: two live unvetted ones claiming the
+    first half (their claims count up to K - 1 together), one gone silent claiming everything
+    (not live), one whose audit failed on a content it claims (distrusted: counts nowhere), one
+    live and vetted whose audit of a content it does not claim failed, and a third vetted one."""
+    shas = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(count)]
+    conn = sqlite3.connect(db)
+    holders = (("fresh", SEEN, shas[:count // 2]), ("silent", GONE, shas), ("liar", SEEN, shas[::3]),
+               ("mixed", SEEN, shas[1::2]), ("fresh2", SEEN, shas[:count // 2]), ("third", SEEN, shas[:30]))
+    for n, (author, seen, claimed) in enumerate(holders):
+        conn.execute("INSERT INTO holdings VALUES (?, 1, ?, ?, ?, ?, ?, 0, ?, x'00', x'00', x'00')",
+                     (author, NOW, seen, f"http://{author}", 1000 * (n + 1), 10 * n, bytes([n])))
+        conn.executemany("INSERT INTO holding_prefixes (prefix, author) VALUES (?, ?)",
+                         ((s[:copy_rows.PREFIX_CHARS], author) for s in claimed))
+    conn.executemany("INSERT INTO audits (author, sha256, ok, checked_at, passed_at, failures) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", [("liar", shas[0], 0, NOW, None, 1),
+                                                   ("mixed", shas[1], 1, NOW, NOW, 0),
+                                                   ("mixed", shas[4], 0, NOW, None, 1),
+                                                   ("third", shas[2], 1, NOW, NOW, 0)])
+    conn.commit()
+    conn.close()
+
+
+async def test_status_tallies_count_every_kind_of_holder_as_the_states_do(tmp_path: Path) -> None:
+    """The SQL of ``indexer.tallies`` (status) and the objects of ``content_states`` (the
+    planner) agree on unvetted, silent, distrusted and partly failed holders."""
+    index = await filled(tmp_path, held=120, wanted=60)
+    await index.close()
+    add_holders(tmp_path / "index.sqlite", 180)
+    index = await Index.open(tmp_path / "index.sqlite")
+    try:
+        async with index.read() as conn:
+            figures_sql = await on_query(conn, partial(tallies.copy_tallies, me="me", cutoff=CUTOFF, target=3))
+            every = measured(await copy_rows.content_states(conn, me="me", cutoff=CUTOFF, target=3))
+            capacity_sql = await on_query(conn, partial(tallies.live_capacity, cutoff=CUTOFF, me="me"))
+        figures = health(every, copies=3, budget=1 << 30)
+        for name in ("contents", "under_replicated", "collections"):
+            assert figures_sql[name] == figures[name]
+        wanted = capacity(every, copies=3, free=usage(every, 1 << 30).free, others=capacity_sql)
+        assert {k: figures_sql[k] for k in ("copies_missing", "copies_missing_bytes")} == {
+            k: wanted[k] for k in ("copies_missing", "copies_missing_bytes")}
+        assert {s.copies for s in every} == {1, 2, 3}          # the kinds of holders count differently
+        assert sorted(capacity_sql) == [(0, 0), (1000, 0), (4000, 30), (5000, 40), (6000, 50)]  # live
     finally:
         await index.close()
 
