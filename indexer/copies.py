@@ -21,6 +21,8 @@ Audits (``mirror.node.copies.audit``) vet holders, sampled even among contents n
 
 from __future__ import annotations
 
+import json
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from itertools import islice
@@ -35,6 +37,7 @@ from indexer.copies_models import Audit, Holding, HoldingPrefix
 from indexer.models import table_of, Collection, Content, Document, DocumentContent
 from indexer.node_models import DocVersion, HeldContent
 from indexer.publication_models import UnpublishedBlock
+from indexer import tallies
 from indexer.tallies import PREFIX_CHARS
 
 holdings = table_of(Holding)
@@ -49,6 +52,8 @@ unpublished = table_of(UnpublishedBlock)
 versions = table_of(DocVersion)
 
 _INSERT_CHUNK = 10_000
+log = logging.getLogger(__name__)
+CLAIM_BYTES = 192      # bytes one claimed content takes in the index (its row and index: ~184 measured)
 _INSERT_PREFIX = "INSERT OR IGNORE INTO holding_prefixes (prefix, author) VALUES (?, ?)"
 
 
@@ -129,14 +134,34 @@ async def list_holdings(conn: AsyncConnection, *, after: str = "", limit: int = 
     return [HoldingRow(**r._mapping) for r in rows]
 
 
-async def put_holding(conn: AsyncConnection, row: HoldingRow, held_prefixes: Iterable[str] | None) -> bool:
-    """Store ROW unless an announcement with the same or a greater seq is stored; True if stored.
+def holding_cost(row: HoldingRow) -> int:
+    """Bytes ROW takes in the index: its payload, its held set and a row per content it claims."""
+    return len(row.payload) + len(row.set_data) + row.count * CLAIM_BYTES
+
+
+@dataclass(frozen=True)
+class HoldingsQuota:
+    """The room announcements may take (``node.holdings_quota`` bytes as ``holding_cost``
+    counts them; 0: no limit), the live CUTOFF and the authors never evicted (KEEP: this node,
+    its accepted authors; configured peers' keys are read from the peers table)."""
+
+    quota: int
+    cutoff: str
+    keep: frozenset[str] = frozenset()
+
+
+async def put_holding(conn: AsyncConnection, row: HoldingRow, held_prefixes: Iterable[str] | None,
+                      room: HoldingsQuota | None = None) -> bool:
+    """Store ROW unless an announcement with the same or a greater seq is stored, or ROOM has no
+    room for it; True if stored.
 
     HELD_PREFIXES (16 hex chars each) replace the author's claimed contents; None keeps them
-    (the held set did not change).
+    (the held set did not change). With ROOM, storing may first evict others (``_make_room``).
     """
     stored = await conn.scalar(select(holdings.c.seq).where(holdings.c.author == row.author))
     if stored is not None and stored >= row.seq:
+        return False
+    if room is not None and room.quota > 0 and not await _make_room(conn, row, room):
         return False
     values = row.__dict__.copy()
     if stored is not None:
@@ -149,6 +174,61 @@ async def put_holding(conn: AsyncConnection, row: HoldingRow, held_prefixes: Ite
         while chunk := [(p, row.author) for p in islice(claims, _INSERT_CHUNK)]:   # never all
             await conn.exec_driver_sql(_INSERT_PREFIX, chunk)   # plain executemany: ~5x the ORM
     return True
+
+
+_RANKED = (f"SELECT h.author, length(h.payload) + length(h.set_data) + h.count * {CLAIM_BYTES}, "
+           f"CASE WHEN h.author IN ({tallies.DISTRUSTED}) THEN 0 WHEN h.seen_at < ? THEN 1 "
+           "WHEN h.author IN (SELECT author FROM audits WHERE ok IS 1) THEN 3 ELSE 2 END AS rank, h.rowid "
+           "FROM holdings h WHERE h.author NOT IN (SELECT value FROM json_each(?)) AND h.author NOT IN "
+           f"(SELECT node_id FROM peers WHERE source = '{tallies.CONFIGURED}' AND node_id IS NOT NULL) "
+           "ORDER BY rank, CASE WHEN rank = 1 THEN h.seen_at END, h.rowid DESC")
+_NEWCOMER, _KEPT = (2, None), (3, None)     # an unvetted author arriving last; one never evicted
+
+
+async def _make_room(conn: AsyncConnection, row: HoldingRow, room: HoldingsQuota) -> bool:
+    """Evict announcements until ROW fits in ROOM, or say it cannot (False, nothing evicted).
+
+    Who goes first: holders distrusted by an audit, then silent ones (oldest seen first), then
+    unvetted ones (the latest to arrive first), then vetted ones. An author may evict only those
+    ranked below it: an unvetted newcomer evicts distrusted, silent and unvetted authors that
+    arrived after it (none, when it is new), so a flood of fresh keys cannot push out the
+    holders already known, and once the room is full of them it is refused until some go
+    silent or fail their audits. Kept authors and configured peers' keys are never evicted."""
+    cost = holding_cost(row)
+    if cost > room.quota:
+        return False
+    rows: list[Any] = list((await conn.exec_driver_sql(_RANKED, (room.cutoff, json.dumps(sorted(room.keep))))).all())
+    ranked = [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+    stored = await conn.scalar(select(func.coalesce(func.sum(
+        func.length(holdings.c.payload) + func.length(holdings.c.set_data) + holdings.c.count * CLAIM_BYTES), 0))
+        .where(holdings.c.author != row.author)) or 0
+    others = [r for r in ranked if r[0] != row.author]
+    need = int(stored) + cost - room.quota
+    if need <= 0:
+        return True
+    mine = _KEPT if row.author in room.keep else next(
+        ((rank, rowid) for author, _size, rank, rowid in ranked if author == row.author), _NEWCOMER)
+    victims, freed = [], 0
+    for author, size, rank, rowid in others:
+        if freed >= need or not _ranks_below(rank, rowid, mine):
+            break
+        victims.append(author)
+        freed += size
+    if freed < need:
+        return False
+    await conn.execute(delete(prefixes).where(prefixes.c.author.in_(victims)))
+    await conn.execute(delete(holdings).where(holdings.c.author.in_(victims)))
+    log.info("holdings quota: %d announcement(s) evicted to keep %s…", len(victims), row.author[:16])
+    return True
+
+
+def _ranks_below(rank: int, rowid: int, mine: tuple[int, int | None]) -> bool:
+    """True when a stored announcement (RANK, ROWID) may be evicted for the author ranked MINE
+    (its rank and rowid; no rowid: it is new, or kept)."""
+    my_rank, my_rowid = mine
+    if rank != my_rank:
+        return rank < my_rank
+    return rank == 2 and my_rowid is not None and rowid > my_rowid
 
 
 async def mark_seen(conn: AsyncConnection, author: str, at: str) -> None:

@@ -28,9 +28,10 @@ CONFIGURED, LEARNED = "configured", "learned"      # how a peer was added (``pee
 COPIES_SHOWN = 8             # the distribution groups K and more copies under "K+" past this
 
 _LIVE_DOC = "d.deleted IS 0"
-_DISTRUSTED = ("SELECT a.author FROM audits a JOIN holding_prefixes p ON p.author = a.author "
+# Authors whose latest audit of some content they still claim failed (``indexer.copies``).
+DISTRUSTED = ("SELECT a.author FROM audits a JOIN holding_prefixes p ON p.author = a.author "
                f"AND p.prefix = substr(a.sha256, 1, {PREFIX_CHARS}) WHERE a.ok IS 0")
-_LIVE_HOLDER = f"h.seen_at >= ? AND h.author != ? AND h.author NOT IN ({_DISTRUSTED})"
+_LIVE_HOLDER = f"h.seen_at >= ? AND h.author != ? AND h.author NOT IN ({DISTRUSTED})"
 _OWN = ("EXISTS (SELECT 1 FROM document_contents dc JOIN documents d ON d.id = dc.document_id "
         "JOIN collections co ON co.id = d.collection_id JOIN doc_versions v "
         "ON v.collection = co.name AND v.source_id = d.source_id "

@@ -166,6 +166,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("node", "index_quota", "size", 1 * GiB,
             "Bytes of signed entries kept for all the authors this node has not chosen together; "
             "past it none of them is pulled further. 0 for no limit."),
+    Setting("node", "holdings_quota", "size", 1 * GiB,
+            "Bytes the holdings announcements of other nodes may take in the index (about 192 per "
+            "content claimed); past it the silent, distrusted and unvetted holders are dropped "
+            "first, and a newcomer is refused when only holders known before it are left. 0 for "
+            "no limit."),
     Setting("node", "copies", "int", 3, "Target number of live copies of every content in the network."),
     Setting("node", "collections", "list", [], "Replicate only these collections; empty for all."),
     Setting("node", "licenses", "list", [], "Replicate only content under these SPDX ids; empty for all."),

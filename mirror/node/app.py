@@ -42,7 +42,7 @@ from mirror.node.admin import ADMIN, AdminGuard, accepted_tokens, names_of, remo
 from mirror.node.address import advertised_url, local_url, parse_listen
 from mirror.node.api import BLOCK_BURST_FACTOR, BLOCK_RATE_FACTOR, Api, api_routes, rate_limit_middleware
 from mirror.node.copies.audit import audit_routes
-from mirror.node.copies.holdings import holdings_routes
+from mirror.node.copies.holdings import holdings_room, holdings_routes
 from mirror.node.copies.spread import Spread, spread_routes
 from mirror.node.copies.upkeep import Upkeep
 from mirror.node.faults import check_at_start, environmental, fault_middleware
@@ -164,7 +164,8 @@ class Node:
                              me=identity.node_id, public_url=self.public_url)
         self.spread = Spread(index, self.book, self.session, me=identity.node_id, url=self.public_url,
                              stored=lambda: self.upkeep.wake(), spawn=self.spawn,
-                             enabled=lambda: bool(node.push))
+                             enabled=lambda: bool(node.push),
+                             room=lambda: holdings_room(self.settings, identity.node_id))
         self.upkeep = Upkeep(index, store, identity, self.session, self.book, self.settings,
                              public_url=lambda: self.url, held_changed=lambda: self.ipni.wake(),
                              spread=self.spread)

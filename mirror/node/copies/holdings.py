@@ -51,7 +51,7 @@ import aiohttp
 from aiohttp import web
 
 from indexer import copies as rows
-from indexer.copies import HoldingRow
+from indexer.copies import HoldingRow, HoldingsQuota
 from indexer.index import Index
 from mirror.errors import PeerError, SignatureError, UsageError
 from mirror.node.http import bad_request, int_param
@@ -59,6 +59,8 @@ from mirror.node.sync.client import PeerClient
 from mirror.feed.entry import encode_payload
 from mirror.feed.identity import SIGNATURE_SIZE, Identity, is_node_id
 from indexer.clock import entry_time
+from mirror.node.copies.census import live_cutoff
+from mirror.settings import Settings
 from mirror.node.copies.heldset import (MAX_HELD, MAX_SET_BYTES, HeldSetWriter, decode_held, encode_held,
                                         prefix_of, prefix_texts)
 
@@ -264,19 +266,21 @@ async def held_set(index: Index) -> tuple[bytes, int]:
 
 
 async def pull_holdings(session: aiohttp.ClientSession, peer_url: str, index: Index, *,
-                        limit: int = MAX_PULLED) -> int:
+                        limit: int = MAX_PULLED, room: Callable[[], HoldingsQuota] | None = None) -> int:
     """Fetch the announcements PEER_URL knows, keep those newer than ours; returns how many.
 
     Every announcement is verified before anything is stored; a malformed or forged one raises
     ``PeerError``/``SignatureError`` (the peer should be backed off) and nothing of that page is
-    stored. Sets are fetched only when their hash is new here.
+    stored. Sets are fetched only when their hash is new here. ROOM: the holdings quota
+    (``store_announcement``).
     """
     client = PeerClient(session, peer_url.rstrip("/"))
-    after, stored = "", 0
-    while stored < limit:
+    after, stored, read = "", 0, 0
+    while read < limit:                         # announcements read, stored or not: a bound
         obj = await client.get_json("/api/v1/holdings", {"after": after, "limit": str(PAGE)})
         page = await asyncio.to_thread(_parse_page, obj)
-        stored += await _store_newer(client, index, page)
+        read += len(page)
+        stored += await _store_newer(client, index, page, room)
         if not obj.get("more") or not page:
             return stored
         if page[-1].author <= after:
@@ -301,7 +305,8 @@ def _parse_page(obj: dict[str, Any]) -> list[Announcement]:
     return page
 
 
-async def _store_newer(client: PeerClient, index: Index, page: list[Announcement]) -> int:
+async def _store_newer(client: PeerClient, index: Index, page: list[Announcement],
+                       room: Callable[[], HoldingsQuota] | None) -> int:
     async with index.read() as conn:
         known = await rows.known_seqs(conn, [a.author for a in page])
     count = 0
@@ -309,16 +314,21 @@ async def _store_newer(client: PeerClient, index: Index, page: list[Announcement
         stored = known.get(ann.author, (0, b""))
         if ann.seq > stored[0]:
             count += await store_announcement(index, ann, fetch=lambda a: fetch_set(client, a),
-                                              same=stored[1] == ann.set_hash)
+                                              same=stored[1] == ann.set_hash,
+                                              room=None if room is None else room())
     return count
 
 
 async def store_announcement(index: Index, ann: Announcement, *,
                              fetch: Callable[[Announcement], Awaitable[bytes]] | None,
-                             same: bool = False) -> bool:
-    """Store the verified announcement ANN unless a newer one is stored; its held set is the one
-    stored under its hash, else what FETCH returns (verified against the hash; None: the set must
-    be known here, ``PeerError`` otherwise). SAME: the author's stored claims are this set."""
+                             same: bool = False, room: HoldingsQuota | None = None) -> bool:
+    """Store the verified announcement ANN unless a newer one is stored, or the holdings quota
+    ROOM has no room for it (``indexer.copies.put_holding``); its held set is the one stored
+    under its hash, else what FETCH returns (verified against the hash; None: the set must be
+    known here, ``PeerError`` otherwise). SAME: the author's stored claims are this set. The
+    announced size of the set is checked against ROOM before it is fetched."""
+    if room is not None and room.quota > 0 and ann.count * rows.CLAIM_BYTES + ann.set_size > room.quota:
+        return False
     async with index.read() as conn:
         data = await rows.set_data(conn, ann.set_hash)
     if data is None:
@@ -327,7 +337,7 @@ async def store_announcement(index: Index, ann: Announcement, *,
         data = await fetch(ann)
     prefixes = None if same else prefix_texts(await asyncio.to_thread(decode_held, data, ann.count))
     async with index.transaction() as tx:
-        return await rows.put_holding(await tx.connection(), ann.row(data, entry_time()), prefixes)
+        return await rows.put_holding(await tx.connection(), ann.row(data, entry_time()), prefixes, room)
 
 
 async def fetch_set(client: PeerClient, ann: Announcement) -> bytes:
@@ -357,6 +367,14 @@ async def note_contact(index: Index, node_id: str, at: str | None = None) -> Non
     """Record that NODE_ID answered us (a sync, a block): it counts as live from AT (now)."""
     async with index.transaction() as tx:
         await rows.mark_seen(await tx.connection(), node_id, at or entry_time())
+
+
+def holdings_room(settings: Settings, me: str) -> HoldingsQuota:
+    """The holdings quota of the node ME now: ``node.holdings_quota`` bytes, holders silent for
+    ``node.holder_timeout`` evicted first, ME and ``node.accept_authors`` never."""
+    return HoldingsQuota(int(settings.node.holdings_quota),
+                         live_cutoff(float(settings.node.holder_timeout)),
+                         frozenset({me, *settings.node.accept_authors}))
 
 
 async def forget_silent(index: Index, older_than: float) -> int:

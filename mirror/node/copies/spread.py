@@ -35,6 +35,7 @@ import aiohttp
 from aiohttp import web
 
 from indexer import copies as rows
+from indexer.copies import HoldingsQuota
 from indexer.index import Index
 from mirror.errors import IntegrityError, MirrorError, PeerError, UsageError
 from mirror.feed.identity import SIGNATURE_SIZE
@@ -63,8 +64,10 @@ class Spread:
 
     def __init__(self, index: Index, book: PeerBook, session: aiohttp.ClientSession, *, me: str,
                  url: Callable[[], str | None], stored: Callable[[], None], spawn: Spawn,
-                 enabled: Callable[[], bool] = lambda: True) -> None:
+                 enabled: Callable[[], bool] = lambda: True,
+                 room: Callable[[], HoldingsQuota] | None = None) -> None:
         self.index, self.book, self.session, self.me = index, book, session, me
+        self.room = room                          # the holdings quota (None: no limit)
         self.url, self.stored, self.spawn, self.enabled = url, stored, spawn, enabled
         self.limiter = RateLimiter(PUSH_RATE, PUSH_BURST)
         self.received_count = 0                   # pushes stored (for tests and logs)
@@ -148,7 +151,9 @@ class Spread:
             return
         source = await self._source(origin)
         fetch = None if source is None else (lambda a: holdings.fetch_set(PeerClient(self.session, source), a))
-        if not await holdings.store_announcement(self.index, ann, fetch=fetch, same=set_hash == ann.set_hash):
+        room = None if self.room is None else self.room()
+        if not await holdings.store_announcement(self.index, ann, fetch=fetch, same=set_hash == ann.set_hash,
+                                                 room=room):
             return
         self.received_count += 1
         self.stored()

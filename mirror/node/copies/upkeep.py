@@ -103,7 +103,9 @@ class Upkeep:
         if report.node_id is None or report.node_id == self.identity.node_id:
             return
         try:
-            pulled = await holdings.pull_holdings(self.session, client.url, self.index)
+            pulled = await holdings.pull_holdings(
+                self.session, client.url, self.index,
+                room=lambda: holdings.holdings_room(self.settings, self.identity.node_id))
             await holdings.note_contact(self.index, report.node_id)
         except MirrorError as exc:
             log.info("holdings of %s unreadable: %s", client.url, exc)
