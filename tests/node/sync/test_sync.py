@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 from mirror.node.app import Node
 from tests.node.node_helpers import nodes  # noqa: F401  (fixture)
@@ -123,10 +122,11 @@ async def test_a_new_entry_crosses_a_chain_of_five_nodes_by_notify(nodes: NodeFa
         chain.append(await nodes.start(f"n{i}", peers=[chain[-1].url], **slow))
     for upstream, downstream in zip(chain, chain[1:]):     # each node has greeted the one it joined
         await wait_for(lambda: upstream.book.get(downstream.url), what="greetings")
-    start = time.monotonic()
     await chain[0].index.upsert_document(document(1, title="Notified survey"))
-    await wait_for(lambda: titles(chain[-1], "notified"), timeout=5, what="the entry at the end")
-    assert time.monotonic() - start < 5
+    # Only notifies can carry it within a minute (every sync interval is 10 minutes). How fast
+    # they do is bench/sync_scale.py's chain figure (about 0.4 s a hop), not a timed test: a hop
+    # took over 1.25 s on this machine while other work loaded it, and a 5 s bound failed then.
+    await wait_for(lambda: titles(chain[-1], "notified"), timeout=60, what="the entry at the end")
     assert {row[1] for row in await live(chain[2])} == {"doc-1"}
 
 
