@@ -11,6 +11,7 @@ statements it runs, each on a connection of the caller's transaction or read sna
 
 from __future__ import annotations
 
+import json
 from typing import Iterable
 
 from sqlalchemy import delete, exists, select, update
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from indexer.models import table_of, Content, Document, DocumentContent
 from indexer.node_models import HeldContent
 from indexer.publication_models import LocalPin, UnpublishedBlock
+from indexer.read import Query
 from indexer.write import in_json
 
 documents = table_of(Document)
@@ -123,19 +125,21 @@ async def live_roots(conn: AsyncConnection) -> list[str]:
     return list(set(await conn.scalars(listed)) | set(await conn.scalars(select(pins.c.cid))))
 
 
-async def is_refused(conn: AsyncConnection, multihash: bytes, cid_texts: list[str]) -> bool:
+_REFUSED = ("SELECT EXISTS (SELECT 1 FROM unpublished_blocks WHERE multihash = ?) "
+            "OR (EXISTS (SELECT 1 FROM contents WHERE cid IN (SELECT value FROM json_each(?))) "
+            "AND NOT EXISTS (SELECT 1 FROM document_contents dc JOIN documents d ON d.id = dc.document_id "
+            "WHERE dc.content_id IN (SELECT id FROM contents WHERE cid IN (SELECT value FROM json_each(?))) "
+            "AND d.deleted IS 0 AND d.private IS 0) "
+            "AND NOT EXISTS (SELECT 1 FROM pins WHERE multihash = ?))")
+
+
+def is_refused(query: Query, multihash: bytes, cid_texts: list[str]) -> bool:
     """True when the gateway must not serve the block MULTIHASH (whose CID may be written as any
     of CID_TEXTS): it belongs to an unpublished DAG, or it is the root of a content that no live
-    published document lists and no pin names."""
-    if await conn.scalar(select(exists().where(unpublished.c.multihash == multihash))):
-        return True
-    known = select(contents.c.id).where(contents.c.cid.in_(cid_texts))
-    if not await conn.scalar(select(exists(known))):
-        return False                  # not a content root: a block inside some DAG, or unknown
-    listed = exists().where(links.c.content_id.in_(known), documents.c.id == links.c.document_id,
-                            documents.c.deleted.is_(False), documents.c.private.is_(False))
-    pinned = exists().where(pins.c.multihash == multihash)
-    return not await conn.scalar(select(listed | pinned))
+    published document lists and no pin names. One statement: the gateway asks for every block
+    it serves."""
+    texts = json.dumps(cid_texts)
+    return bool(query(_REFUSED, [multihash, texts, texts, multihash])[0][0])
 
 
 async def unrecorded_unlisted(conn: AsyncConnection) -> list[str]:

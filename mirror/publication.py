@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import replace
+from functools import partial
 from typing import Iterable
 
 from indexer import publication as rows
@@ -84,8 +85,7 @@ def cid_texts(cid: CID) -> list[str]:
 
 async def refused(index: Index, cid: CID) -> bool:
     """True when the gateway must not serve CID (see the module docstring)."""
-    async with index.read() as conn:
-        return await rows.is_refused(conn, cid.multihash, cid_texts(cid))
+    return await index.read_query(partial(rows.is_refused, multihash=cid.multihash, cid_texts=cid_texts(cid)))
 
 
 class Publication:
