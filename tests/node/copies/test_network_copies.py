@@ -72,6 +72,12 @@ async def fetch_through(node: Node, content: ContentIn, scratch: Path) -> bool:
     return hashlib.sha256(out.read_bytes()).hexdigest() == content.sha256
 
 
+# What this test checks is that copies are made, kept and repaired, not how fast: 20-30 s alone on
+# this machine, but three waits of 15 s failed while other work loaded it (2 runs in 3). The speed
+# is bench/time_to_safety.py's figure.
+WAIT = 60.0
+
+
 async def test_every_content_keeps_k_copies_when_the_origin_and_another_node_stop(tmp_path: Path) -> None:
     factory = NodeFactory(tmp_path)
     try:
@@ -80,7 +86,7 @@ async def test_every_content_keeps_k_copies_when_the_origin_and_another_node_sto
         volunteers = [await factory.start(name, peers=[a.url], storage=BUDGET, **FAST_DIFFUSION)
                       for name in ("b", "c", "d")]
         everyone = [a, *volunteers]
-        await wait_for(lambda: replicated(everyone, contents, K), timeout=15, interval=0.5,
+        await wait_for(lambda: replicated(everyone, contents, K), timeout=WAIT, interval=0.5,
                        what="K copies of everything")
         assert await within_budgets(everyone)
         status = await volunteers[0].status()
@@ -94,13 +100,13 @@ async def test_every_content_keeps_k_copies_when_the_origin_and_another_node_sto
         for v in volunteers:
             hits = await v.index.search(SearchQuery("river survey", limit=100))
             assert len(hits) == N
-        await wait_for(lambda: replicated(volunteers, contents, K), timeout=15, interval=0.5,
+        await wait_for(lambda: replicated(volunteers, contents, K), timeout=WAIT, interval=0.5,
                        what="K copies again on B, C and D")
         assert await within_budgets(volunteers)
 
         b, rest = volunteers[0], volunteers[1:]
         await factory.stop(b)                              # two nodes left: 2 copies at most
-        await wait_for(lambda: all(holders(rest, c) == 2 for c in contents), timeout=15, interval=0.5,
+        await wait_for(lambda: all(holders(rest, c) == 2 for c in contents), timeout=WAIT, interval=0.5,
                        what="a copy of everything on both remaining nodes")
         assert await within_budgets(rest)
         offline = await home_status(a.home)                # status reads a stopped node's home
