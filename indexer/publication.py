@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Iterable
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, exists, select, true, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -31,7 +31,9 @@ pins = table_of(LocalPin)
 unpublished = table_of(UnpublishedBlock)
 held = table_of(HeldContent)
 
-PRIVATE_IDS = select(documents.c.id).where(documents.c.private.is_(True)).scalar_subquery()
+# ``private = 1``, the partial index's own condition (``private IS 1`` read every document)
+IS_PRIVATE = documents.c.private == true()
+PRIVATE_IDS = select(documents.c.id).where(IS_PRIVATE).scalar_subquery()
 BATCH = 500
 
 
@@ -44,7 +46,7 @@ async def mark_private(conn: AsyncConnection, ids: list[int], private: bool) -> 
 
 
 async def any_private(conn: AsyncConnection) -> bool:
-    return bool(await conn.scalar(select(exists().where(documents.c.private.is_(True)))))
+    return bool(await conn.scalar(select(exists().where(IS_PRIVATE))))
 
 
 async def published_cids(conn: AsyncConnection, cids: Iterable[str]) -> set[str]:
