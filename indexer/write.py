@@ -106,9 +106,9 @@ class _Plan:
 
 async def upsert(conn: AsyncConnection, docs: list[DocumentIn], collection_ids: dict[str, int],
                  now: str) -> list[UpsertResult]:
-    """Upsert ``docs`` (collections already resolved in ``collection_ids``); results in order."""
+    """Upsert ``docs`` (collections already resolved in ``collection_ids``, texts cleaned by
+    ``clean_document``); results in order."""
     results: list[UpsertResult] = []
-    docs = [clean_document(doc) for doc in docs]
     for run in _unique_runs(docs):
         results += await _upsert_run(conn, run, collection_ids, now)
     return results
