@@ -38,7 +38,7 @@ from indexer.models import table_of, Collection, Content, Document, DocumentCont
 from indexer.node_models import DocVersion, HeldContent
 from indexer.publication_models import UnpublishedBlock
 from indexer import tallies
-from indexer.tallies import PREFIX_CHARS
+from indexer.tallies import CLAIM_BYTES, HOLDING_BYTES, PREFIX_CHARS
 
 holdings = table_of(Holding)
 prefixes = table_of(HoldingPrefix)
@@ -53,7 +53,6 @@ versions = table_of(DocVersion)
 
 _INSERT_CHUNK = 10_000
 log = logging.getLogger(__name__)
-CLAIM_BYTES = 192      # bytes one claimed content takes in the index (its row and index: ~184 measured)
 _INSERT_PREFIX = "INSERT OR IGNORE INTO holding_prefixes (prefix, author) VALUES (?, ?)"
 
 
@@ -176,7 +175,7 @@ async def put_holding(conn: AsyncConnection, row: HoldingRow, held_prefixes: Ite
     return True
 
 
-_RANKED = (f"SELECT h.author, length(h.payload) + length(h.set_data) + h.count * {CLAIM_BYTES}, "
+_RANKED = (f"SELECT h.author, {HOLDING_BYTES}, "
            f"CASE WHEN h.author IN ({tallies.DISTRUSTED}) THEN 0 WHEN h.seen_at < ? THEN 1 "
            "WHEN h.author IN (SELECT author FROM audits WHERE ok IS 1) THEN 3 ELSE 2 END AS rank, h.rowid "
            "FROM holdings h WHERE h.author NOT IN (SELECT value FROM json_each(?)) AND h.author NOT IN "
@@ -199,9 +198,8 @@ async def _make_room(conn: AsyncConnection, row: HoldingRow, room: HoldingsQuota
         return False
     rows: list[Any] = list((await conn.exec_driver_sql(_RANKED, (room.cutoff, json.dumps(sorted(room.keep))))).all())
     ranked = [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
-    stored = await conn.scalar(select(func.coalesce(func.sum(
-        func.length(holdings.c.payload) + func.length(holdings.c.set_data) + holdings.c.count * CLAIM_BYTES), 0))
-        .where(holdings.c.author != row.author)) or 0
+    stored = (await conn.exec_driver_sql(f"SELECT coalesce(sum({HOLDING_BYTES}), 0) FROM holdings h "
+                                         "WHERE h.author != ?", (row.author,))).scalar() or 0
     others = [r for r in ranked if r[0] != row.author]
     need = int(stored) + cost - room.quota
     if need <= 0:

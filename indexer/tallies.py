@@ -25,6 +25,8 @@ PREFIX_CHARS = 16            # characters of a sha256 a holdings announcement na
 INLINE_PREFIX = "bafkq"      # a CIDv1 (base32) of the raw codec with an identity multihash
 CLAIMED, VERIFIED, MISMATCH, CONFLICT = "claimed", "verified", "mismatch", "conflict"
 CONFIGURED, LEARNED = "configured", "learned"      # how a peer was added (``peers.source``)
+CLAIM_BYTES = 192            # bytes one claimed content takes in the index (its row and index: ~184 measured)
+HOLDING_BYTES = f"(length(h.payload) + length(h.set_data) + h.count * {CLAIM_BYTES})"   # one announcement
 COPIES_SHOWN = 8             # the distribution groups K and more copies under "K+" past this
 
 _LIVE_DOC = "d.deleted IS 0"
@@ -124,6 +126,11 @@ def configured_authors(query: Query) -> set[str]:
     """The node ids of the peers the operator added (``configured``)."""
     return {str(n) for (n,) in query("SELECT node_id FROM peers WHERE source = ? AND node_id IS NOT NULL",
                                      [CONFIGURED])}
+
+
+def holdings_bytes(query: Query) -> int:
+    """Bytes the stored holdings announcements take, as ``node.holdings_quota`` counts them."""
+    return int(_one(query, f"SELECT coalesce(sum({HOLDING_BYTES}), 0) FROM holdings h"))
 
 
 # -- copies --------------------------------------------------------------------------------------

@@ -12,7 +12,9 @@ figures of ``mirror.node.copies.census.health``:
 ``copies_target``, ``contents``, ``under_replicated`` and per collection {contents, held,
 under_replicated, copies: distribution of known live copies}; and ``index_quota``
 (``mirror.node.sync.quota``: the quotas, the bytes of entries kept for authors not chosen, whether
-the total is full, and the authors no longer pulled, with the reason). ``openmirror status`` adds
+the total is full, and the authors no longer pulled, with the reason); ``holdings_quota``
+(``node.holdings_quota`` and the bytes the stored holdings announcements take, as it counts them:
+``indexer.copies.put_holding``). ``openmirror status`` adds
 ``serving`` (a node serves on the home now: it holds the home's lock) and its ``pid``; ``url`` is
 then the URL that node advertises. Readers ignore fields they do not know.
 """
@@ -116,7 +118,9 @@ def health_on(query: Query, me: str, settings: Settings, blocks: BlockStore | No
     room = storage_budget(settings)
     fields = {"storage_budget": room, "storage_budget_used": used, "own_bytes": own,
               "copies_target": target, "contents": figures["contents"],
-              "under_replicated": figures["under_replicated"], "collections": figures["collections"]}
+              "under_replicated": figures["under_replicated"], "collections": figures["collections"],
+              "holdings_quota": {"quota": int(settings.node.holdings_quota),
+                                 "used": tallies.holdings_bytes(query)}}
     return fields | shortfall(figures, copies=target, free=room - used, others=others)
 
 

@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from indexer.copies import CLAIM_BYTES
+from indexer.tallies import CLAIM_BYTES
 from mirror.feed.identity import Identity
 from mirror.node.copies import holdings
 from mirror.node.copies.holdings import Announcement, make_announcement
+from mirror.node.status import health_fields
 from tests.node.copies.copies_helpers import Swarm, Volunteer
 from tests.servers.local_app import FakeServer
 
@@ -90,6 +91,8 @@ async def test_a_flood_of_fresh_keys_stays_within_the_quota_and_the_known_holder
     assert honest.node_id in sizes                             # not pushed out by newcomers
     assert 0 < stored < 100 and len(sizes) == stored + 1
     assert 100 * CLAIMS * CLAIM_BYTES > 10 * QUOTA              # the flood was far bigger
+    shown = (await health_fields(node.node.index, node.node_id, node.node.settings))["holdings_quota"]
+    assert shown == {"quota": QUOTA, "used": sum(sizes.values())}   # status says how full it is
 
 
 async def test_a_pull_reads_a_bounded_number_of_announcements_even_when_it_keeps_none(swarm: Swarm) -> None:
