@@ -181,6 +181,7 @@ _RANKED = (f"SELECT h.author, {HOLDING_BYTES}, "
            "FROM holdings h WHERE h.author NOT IN (SELECT value FROM json_each(?)) AND h.author NOT IN "
            f"(SELECT node_id FROM peers WHERE source = '{tallies.CONFIGURED}' AND node_id IS NOT NULL) "
            "ORDER BY rank, CASE WHEN rank = 1 THEN h.seen_at END, h.rowid DESC")
+_CONFIGURED = f"SELECT EXISTS (SELECT 1 FROM peers WHERE source = '{tallies.CONFIGURED}' AND node_id = ?)"
 _NEWCOMER, _KEPT = (2, None), (3, None)     # an unvetted author arriving last; one never evicted
 
 
@@ -196,15 +197,16 @@ async def _make_room(conn: AsyncConnection, row: HoldingRow, room: HoldingsQuota
     cost = holding_cost(row)
     if cost > room.quota:
         return False
-    rows: list[Any] = list((await conn.exec_driver_sql(_RANKED, (room.cutoff, json.dumps(sorted(room.keep))))).all())
-    ranked = [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
     stored = (await conn.exec_driver_sql(f"SELECT coalesce(sum({HOLDING_BYTES}), 0) FROM holdings h "
                                          "WHERE h.author != ?", (row.author,))).scalar() or 0
-    others = [r for r in ranked if r[0] != row.author]
     need = int(stored) + cost - room.quota
     if need <= 0:
         return True
-    mine = _KEPT if row.author in room.keep else next(
+    rows: list[Any] = list((await conn.exec_driver_sql(_RANKED, (room.cutoff, json.dumps(sorted(room.keep))))).all())
+    ranked = [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+    others = [r for r in ranked if r[0] != row.author]
+    kept = row.author in room.keep or bool((await conn.exec_driver_sql(_CONFIGURED, (row.author,))).scalar())
+    mine = _KEPT if kept else next(
         ((rank, rowid) for author, _size, rank, rowid in ranked if author == row.author), _NEWCOMER)
     victims, freed = [], 0
     for author, size, rank, rowid in others:

@@ -108,7 +108,7 @@ async def test_a_pull_reads_a_bounded_number_of_announcements_even_when_it_keeps
     assert len(await kept(node)) <= 2
 
 
-@pytest.mark.parametrize("kind", ["silent", "unvetted-later"])
+@pytest.mark.parametrize("kind", ["silent", "unvetted-later", "configured"])
 async def test_a_newcomer_takes_the_room_of_silent_holders_but_not_of_known_ones(
         swarm: Swarm, tmp_path: Path, kind: str) -> None:
     one = 2 * CLAIMS * CLAIM_BYTES                             # room for about one flood key
@@ -122,9 +122,14 @@ async def test_a_newcomer_takes_the_room_of_silent_holders_but_not_of_known_ones
             async with node.node.index.transaction() as tx:
                 await (await tx.connection()).exec_driver_sql(
                     "UPDATE holdings SET seen_at = '2000-01-01T00:00:00.000000Z'")
-        assert await pull(node, second.url) == (1 if kind == "silent" else 0)
+        if kind == "configured":                               # the operator's peer: always room
+            async with node.node.index.transaction() as tx:
+                await (await tx.connection()).exec_driver_sql(
+                    "INSERT INTO peers (url, node_id, source, added_at, failures) "
+                    "VALUES ('http://127.0.0.1:9', ?, 'configured', '', 0)", (second.anns[0][0].author,))
+        assert await pull(node, second.url) == (0 if kind == "unvetted-later" else 1)
     finally:
         await first.close()
         await second.close()
-    expected = {second.anns[0][0].author} if kind == "silent" else {old}
+    expected = {old} if kind == "unvetted-later" else {second.anns[0][0].author}
     assert set(await kept(node)) == expected
