@@ -52,13 +52,6 @@ async def get_peer(conn: AsyncConnection, url: str) -> PeerRow | None:
     return PeerRow(**row._asdict()) if row else None
 
 
-async def count_peers(conn: AsyncConnection, source: str | None = None) -> int:
-    query = select(func.count()).select_from(peers)
-    if source is not None:
-        query = query.where(peers.c.source == source)
-    return await conn.scalar(query) or 0
-
-
 async def add_peer(conn: AsyncConnection, url: str, source: str, now: str,
                    learned_from: str | None = None) -> bool:
     """Add a peer; an existing one is kept (a learned one becomes configured). True when new."""
