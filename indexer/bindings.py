@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, or_, select
+from sqlalchemy import Table, delete, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from indexer.binding_models import (
@@ -39,7 +39,7 @@ from indexer.binding_models import (
 from indexer.models import Content
 from indexer.node_models import HeldContent
 from indexer.write import in_json
-from indexer.tallies import INLINE_PREFIX
+from indexer.tallies import INLINE_PREFIX, REFUTED_SHAS
 
 claims = cast(Table, ContentClaim.__table__)
 checks = cast(Table, CidCheck.__table__)
@@ -346,12 +346,10 @@ def not_inline(column: Any) -> Any:
 
 
 def fetchable(table: Any) -> Any:
-    """SQL: the content (a row of TABLE, ``contents``) is bound to a verified CID, or some claim of
-    it is still unchecked (its claims did not all prove false)."""
-    def having(*statuses: str) -> Any:
-        return (select(claims.c.id).where(claims.c.sha256 == table.c.sha256,
-                                          claims.c.status.in_(statuses)).exists())
-    return or_(table.c.verified_at.is_not(None), ~having(MISMATCH), having(CLAIMED, CONFLICT))
+    """SQL: the content (a row of TABLE, ``contents`` unaliased) is bound to a verified CID, or
+    some claim of it is still unchecked (its claims did not all prove false). The refuted set is
+    built once per statement (``indexer.tallies.REFUTED_SHAS``), not looked up per content."""
+    return or_(table.c.verified_at.is_not(None), text(f"{table.name}.sha256 NOT IN ({REFUTED_SHAS})"))
 
 
 def _json(values: list[str]) -> str:

@@ -224,3 +224,52 @@ def same(one: Plan, other: Plan) -> bool:
         return ([s.sha256 for s in plan.fetch], [s.sha256 for s in plan.drop], plan.used,
                 plan.after)
     return shape(one) == shape(other)
+
+
+def add_edge_cases(db: Path) -> None:
+    """Of ``fill``'s 60 contents: documents 1-5 retracted (content 3 is also used by live document
+    20), content 6 inline, contents 7-10 refuted (not verified, their one claim proved false),
+    11 and 12 not verified with a false claim beside a claimed or a conflicting one, 13 verified
+    with a false claim, 14 not verified and never claimed; content 30 is also in collection d."""
+    shas = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(60)]
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE documents SET deleted = 1 WHERE id <= 5")
+    conn.execute("INSERT INTO document_contents (document_id, position, content_id) VALUES (20, 1, 3)")
+    conn.execute("UPDATE contents SET cid = 'bafkqaaa' WHERE id = 6")
+    conn.execute("UPDATE contents SET verified_at = NULL WHERE id IN (7, 8, 9, 10, 11, 12, 14)")
+    claims = [(i, "mismatch", "a") for i in (7, 8, 9, 10, 11, 12, 13)] + [(11, "claimed", "b"),
+                                                                         (12, "conflict", "b")]
+    conn.executemany("INSERT INTO content_claims (sha256, cid, size, profile, author, status, first_seen) "
+                     "VALUES (?, 'bafyclaim', 1, 'unixfs-v1-2025', ?, ?, ?)",
+                     [(shas[i - 1], author, status, NOW) for i, status, author in claims])
+    conn.execute("INSERT INTO collections (id, name, created_at, updated_at) VALUES (2, 'd', ?, ?)", (NOW, NOW))
+    conn.execute("INSERT INTO documents (id, collection_id, source_id, title, creators, description, "
+                 "subjects, license, http_headers, deleted, fingerprint, updated_at) "
+                 "VALUES (61, 2, 's61', 't', '[]', '', '[]', 'CC-BY-4.0', '{}', 0, 'f', ?)", (NOW,))
+    conn.execute("INSERT INTO document_contents (document_id, position, content_id) VALUES (61, 0, 30)")
+    conn.commit()
+    conn.close()
+
+
+async def test_status_and_the_planner_count_only_contents_copies_can_be_made_of(tmp_path: Path) -> None:
+    """Retracted documents, inline contents and contents whose every claim proved false are not
+    counted; a content of a live document stays counted whatever else uses it. The SQL of
+    ``indexer.tallies`` (status) and the states of ``indexer.copies`` (the planner) agree."""
+    index = await filled(tmp_path, held=40, wanted=20)
+    await index.close()
+    add_edge_cases(tmp_path / "index.sqlite")
+    index = await Index.open(tmp_path / "index.sqlite")
+    try:
+        async with index.read() as conn:
+            figures_sql = await on_query(conn, partial(tallies.copy_tallies, me="me", cutoff=CUTOFF, target=3))
+            every = measured(await copy_rows.content_states(conn, me="me", cutoff=CUTOFF, target=3))
+        content_id = {hashlib.sha256(str(i).encode()).hexdigest(): i + 1 for i in range(60)}
+        assert {content_id[s.sha256] for s in every} == {3, *range(11, 61)}
+        figures = health(every, copies=3, budget=1 << 30)
+        for name in ("contents", "under_replicated", "collections"):
+            assert figures_sql[name] == figures[name]
+        assert figures_sql["contents"] == 51
+        assert figures_sql["collections"]["d"]["contents"] == 1
+        assert figures_sql["collections"]["c"]["contents"] == 51
+    finally:
+        await index.close()
