@@ -223,6 +223,28 @@ async def test_stats_count_documents_bytes_and_licences(index: Index) -> None:
     assert (z.documents, z.bytes, z.licenses) == (1, 3, {"CC0-1.0": 1})
 
 
+async def test_stats_leave_out_retracted_and_private_documents_but_not_what_others_share(index: Index) -> None:
+    """A content counts once in the totals and once in each collection using it, as long as some
+    live (and, unless asked, public) document uses it."""
+    await index.upsert_documents([
+        document("a", contents=[content("1234")]),
+        document("b", contents=[content("12"), content("1234")]),
+        document("r1", contents=[content("12")]),              # retracted: "12" stays (b)
+        document("r2", contents=[content("12345")]),           # retracted: "12345" goes
+        document("p", contents=[content("123456")]),           # private
+        document("d", collection="z", contents=[content("123"), content("1234")]),
+    ])
+    await index.retract("papers", "r1")
+    await index.retract("papers", "r2")
+    async with index.transaction() as tx:
+        await (await tx.connection()).exec_driver_sql("UPDATE documents SET private = 1 WHERE source_id = 'p'")
+    public, every = await index.stats(), await index.stats(include_private=True)
+    assert (public.documents, public.retracted, public.contents, public.bytes) == (3, 2, 3, 9)
+    assert [(c.name, c.documents, c.bytes) for c in public.collections] == [("papers", 2, 6), ("z", 1, 7)]
+    assert (every.documents, every.retracted, every.contents, every.bytes) == (4, 2, 4, 15)
+    assert [(c.name, c.documents, c.bytes) for c in every.collections] == [("papers", 3, 12), ("z", 1, 7)]
+
+
 async def test_harvest_state_and_record_status(index: Index) -> None:
     assert await index.get_state("oai", "token") is None
     await index.set_state("oai", "token", "abc")
