@@ -2,6 +2,7 @@
 
     python bench/command_start.py                   # 3,000 documents, median of 15 runs
     python bench/command_start.py --docs 3000 --runs 25 --ref /tmp/base   # before/after
+    python bench/command_start.py --docs 1000000 --home /tmp/big          # kept, built once
 
 What it does, in one run:
 1. builds a home holding N synthetic documents (``bench/index_scale.py``'s generator) through the
@@ -64,6 +65,18 @@ async def build_home(path: Path, docs: int) -> tuple[str, str]:
     return first.title.split()[0].lower(), first.contents[0].cid or ""
 
 
+def kept_home(path: Path, docs: int) -> tuple[str, str]:
+    """``build_home`` once per PATH and DOCS: the word and CID are kept beside the home."""
+    made = path / "bench-command-start.txt"
+    if made.exists() and made.read_text().split("\n")[0] == str(docs):
+        return tuple(made.read_text().split("\n")[1:3])  # type: ignore[return-value]
+    if path.exists() and any(path.iterdir()):
+        raise SystemExit(f"{path} holds something else: name a new folder with --home")
+    word, cid = asyncio.run(build_home(path, docs))
+    made.write_text(f"{docs}\n{word}\n{cid}\n")
+    return word, cid
+
+
 def commands(python: str, home: Path, word: str, cid: str) -> dict[str, list[str]]:
     cli = [python, "-c", "from cli.main import main; main()"]
     return {
@@ -111,10 +124,12 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=3_000)
     ap.add_argument("--runs", type=int, default=15)
     ap.add_argument("--ref", type=Path, help="another checkout to time beside this one (before/after)")
+    ap.add_argument("--home", type=Path, help="build the home here and keep it; a later run with the "
+                    "same --home and --docs reuses it (a home of 1,000,000 documents takes minutes)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        word, cid = asyncio.run(build_home(home, args.docs))
+        home = args.home or Path(tmp) / "home"
+        word, cid = kept_home(home, args.docs) if args.home else asyncio.run(build_home(home, args.docs))
         python = python_of(ROOT)
         jobs: dict[str, tuple[list[str], Path]] = {
             "python3 -c pass": ([python, "-c", "pass"], ROOT),

@@ -40,6 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from indexer.index import Index  # noqa: E402
 from indexer.records import ContentIn, DocumentIn, SearchQuery  # noqa: E402
 from indexer.search import fts_query  # noqa: E402
+from mirror.store.cid import CID, DAG_PB, RAW  # noqa: E402
+
+CHUNK = 1 << 20          # the leaf size of the default profile: a file up to it is one raw block
 
 TARGET_INSERT = 20_000
 TARGET_P99_MS = 20.0
@@ -81,6 +84,7 @@ class Generator:
 
     def document(self, i: int) -> DocumentIn:
         sha = hashlib.sha256(i.to_bytes(8, "big")).hexdigest()
+        size = self.rng.randint(10_000, 5_000_000)
         title = self._text(5, 12)
         return DocumentIn(
             collection="bench", source_id=f"doc-{i}", title=title[:1].upper() + title[1:],
@@ -89,12 +93,20 @@ class Generator:
             language="en", date=str(self.rng.randint(1990, 2025)), type="article",
             source_url=f"https://example.org/doc/{i}.pdf", license=self.rng.choice(LICENSES),
             retrieved_at="2025-01-01T00:00:00Z", http_status=200,
-            contents=[ContentIn(sha256=sha, size=self.rng.randint(10_000, 5_000_000),
-                                cid="bafkrei" + sha[:52], profile="unixfs-v1-2025",
+            contents=[ContentIn(sha256=sha, size=size, cid=content_cid(sha, size), profile="unixfs-v1-2025",
                                 media_type="application/pdf")])
 
     def queries(self, n: int) -> list[str]:
         return [" ".join(self.rng.sample(self.words, self.rng.choice((1, 2)))) for _ in range(n)]
+
+
+def content_cid(sha256: str, size: int) -> str:
+    """The CID a file of SIZE bytes with this SHA256 has under the default profile, as far as a
+    claim can tell: a file of one block is its raw leaf (the digest is the sha256), a larger one a
+    dag-pb root (a digest of its own, here made up: unverifiable, as a claim of a file not held)."""
+    if size <= CHUNK:
+        return str(CID(1, RAW, bytes([0x12, 0x20]) + bytes.fromhex(sha256)))
+    return str(CID(1, DAG_PB, bytes([0x12, 0x20]) + hashlib.sha256(b"root " + bytes.fromhex(sha256)).digest()))
 
 
 def raw_baseline(path: Path) -> sqlite3.Connection:
