@@ -69,8 +69,11 @@ class NodeFactory:
     @classmethod
     def template(cls) -> Path:
         if cls._template is None:
+            import atexit
             import tempfile
-            path = Path(tempfile.mkdtemp(prefix="om-template-")) / "index.sqlite"
+            folder = tempfile.mkdtemp(prefix="om-template-")
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)     # one per test process
+            path = Path(folder) / "index.sqlite"
             migrate.upgrade(path)
             with sqlite3.connect(path) as conn:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
