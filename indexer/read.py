@@ -114,8 +114,10 @@ _BYTES_PER_COLLECTION = (
     "WHERE d.collection_id = co.id AND {live})) FROM collections co")
 _TOTALS = ("SELECT count(*), coalesce(sum(size), 0) FROM contents WHERE id IN (SELECT dc.content_id "
            "FROM document_contents dc WHERE dc.document_id NOT IN ({hidden}))")
-_RETRACTED_IDS = "SELECT id FROM documents WHERE documents.deleted = 1"      # a small partial index
-_HIDDEN_IDS = f"{_RETRACTED_IDS} UNION ALL SELECT id FROM documents WHERE documents.private = 1"
+# The retracted documents' ids, from their small partial index (``documents.deleted = 1`` is that
+# index's own term: indexer.node_models.RETRACTED); with the private ones, from theirs.
+RETRACTED_IDS = "SELECT id FROM documents WHERE documents.deleted = 1"
+_HIDDEN_IDS = f"{RETRACTED_IDS} UNION ALL SELECT id FROM documents WHERE documents.private = 1"
 
 
 def stats(query: Query, *, include_private: bool = False) -> IndexStats:
@@ -131,9 +133,8 @@ def stats(query: Query, *, include_private: bool = False) -> IndexStats:
         per[coll_id].documents += count
     for coll_id, size in query(_BYTES_PER_COLLECTION.format(live=live), ()):
         per[coll_id].bytes = size or 0
-    contents, size = query(_TOTALS.format(hidden=_RETRACTED_IDS if include_private else _HIDDEN_IDS), ())[0]
-    # the partial index's own term (indexer.node_models.RETRACTED)
-    retracted = query("SELECT count(*) FROM documents WHERE documents.deleted = 1", ())[0][0]
+    contents, size = query(_TOTALS.format(hidden=RETRACTED_IDS if include_private else _HIDDEN_IDS), ())[0]
+    retracted = query(f"SELECT count(*) FROM ({RETRACTED_IDS})", ())[0][0]
     shown = [c for c in per.values() if include_private or c.documents]
     return IndexStats(documents=sum(c.documents for c in per.values()), retracted=retracted,
                       contents=contents, bytes=size, collections=shown)

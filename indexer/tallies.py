@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable, NamedTuple
 
-from indexer.read import Query
+from indexer.read import RETRACTED_IDS, Query
 
 PREFIX_CHARS = 16            # characters of a sha256 a holdings announcement names (its prefix)
 INLINE_PREFIX = "bafkq"      # a CIDv1 (base32) of the raw codec with an identity multihash
@@ -44,7 +44,6 @@ _OWN = ("EXISTS (SELECT 1 FROM document_contents dc JOIN documents d ON d.id = d
 # row is read) and the refuted contents, those whose every claim proved false (disputed claims
 # are few and indexed too). At 1,000,000 contents the lookups per content took 6.5 s (a document
 # row and claim rows read for each).
-RETRACTED_IDS = "SELECT id FROM documents WHERE documents.deleted = 1"
 USED_IDS = f"SELECT dc.content_id FROM document_contents dc WHERE dc.document_id NOT IN ({RETRACTED_IDS})"
 REFUTED_SHAS = (f"SELECT m.sha256 FROM content_claims m WHERE m.status IN ('{MISMATCH}', '{CONFLICT}') "
                 f"AND m.status = '{MISMATCH}' AND NOT EXISTS (SELECT 1 FROM content_claims k "
@@ -74,7 +73,7 @@ def count_documents(query: Query) -> int:
     """Live (not retracted) documents: all, less the retracted ones (a small partial index holds
     them: ``documents.deleted = 1`` is that index's own term)."""
     return int(_one(query, "SELECT count(*) FROM documents")
-               - _one(query, "SELECT count(*) FROM documents WHERE documents.deleted = 1"))
+               - _one(query, f"SELECT count(*) FROM ({RETRACTED_IDS})"))
 
 
 def count_held_documents(query: Query) -> int:
