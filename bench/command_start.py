@@ -68,8 +68,9 @@ async def build_home(path: Path, docs: int) -> tuple[str, str]:
 def kept_home(path: Path, docs: int) -> tuple[str, str]:
     """``build_home`` once per PATH and DOCS: the word and CID are kept beside the home."""
     made = path / "bench-command-start.txt"
-    if made.exists() and made.read_text().split("\n")[0] == str(docs):
-        return tuple(made.read_text().split("\n")[1:3])  # type: ignore[return-value]
+    kept = made.read_text().split("\n") if made.exists() else []
+    if kept[:1] == [str(docs)]:
+        return kept[1], kept[2]
     if path.exists() and any(path.iterdir()):
         raise SystemExit(f"{path} holds something else: name a new folder with --home")
     word, cid = asyncio.run(build_home(path, docs))
